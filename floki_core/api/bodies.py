@@ -1,0 +1,93 @@
+"""Reading request bodies and query strings strictly; writing JSON responses."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+from aiohttp import web
+
+from floki_core.api.keys import CORE
+from floki_core.domain import Principal
+
+T = TypeVar("T")
+_encoder = msgspec.json.Encoder()
+
+
+class ApiError(Exception):
+    """An HTTP error with a reason the client can act on."""
+
+    def __init__(self, status: int, reason: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.headers = headers or {}
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=_encoder.encode(data), status=status, content_type="application/json"
+    )
+
+
+def error_response(status: int, reason: str, headers: dict[str, str] | None = None) -> web.Response:
+    response = json_response({"error": reason, "status": status}, status)
+    response.headers.update(headers or {})
+    return response
+
+
+async def read_raw(request: web.Request, limit: int) -> bytes:
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, f"request body is {request.content_length} bytes; the limit is {limit}")
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise ApiError(413, f"request body is over the limit of {limit} bytes")
+    return raw
+
+
+async def read_json(request: web.Request, schema: type[T]) -> T:
+    """Decode and validate a JSON body against ``schema`` (unknown fields refused)."""
+    if request.content_type != "application/json":
+        raise ApiError(415, f"expected Content-Type application/json, got {request.content_type}")
+    limit = request.app[CORE].config.server.max_body_bytes
+    raw = await read_raw(request, limit)
+    if not raw.strip():
+        raise ApiError(400, "request body is empty; expected a JSON object")
+    try:
+        return msgspec.json.decode(raw, type=schema)
+    except msgspec.ValidationError as exc:
+        raise ApiError(422, f"invalid body: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, f"malformed JSON: {exc}") from None
+
+
+def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"query parameter {name} must be an integer, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ApiError(400, f"query parameter {name} must be between {lo} and {hi}")
+    return value
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    raw = request.match_info[name]
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(404, f"{raw!r} is not a valid id") from None
+
+
+def page(request: web.Request) -> tuple[int, int]:
+    return int_param(request, "limit", 50, 1, 500), int_param(request, "offset", 0, 0, 10**9)
+
+
+def principal(request: web.Request) -> Principal:
+    found: Principal | None = request.get("principal")
+    if found is None:  # public routes never call this
+        raise ApiError(401, "authentication required")
+    return found

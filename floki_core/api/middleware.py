@@ -1,0 +1,91 @@
+"""Errors as JSON with a reason, and the role policy of every route."""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+from aiohttp import web
+
+from floki_core.api.bodies import ApiError, error_response
+from floki_core.api.keys import CORE, ROUTES
+from floki_core.api.routing import Handler
+from floki_core.domain import Principal, Role
+from floki_core.errors import Conflict, FlokiError, Invalid, NotFound
+from floki_core.storage.accounts import LoginRefused, resolve_token
+
+log = logging.getLogger(__name__)
+
+_STATUS = {NotFound: 404, Conflict: 409, Invalid: 422}
+
+
+@web.middleware
+async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.reason, exc.headers)
+    except LoginRefused as exc:
+        if exc.retry_after is not None:
+            retry = {"Retry-After": str(int(exc.retry_after) + 1)}
+            return error_response(429, str(exc), retry)
+        return error_response(401, str(exc))
+    except FlokiError as exc:
+        return error_response(_STATUS.get(type(exc), 400), str(exc))
+    except msgspec.ValidationError as exc:
+        return error_response(422, f"invalid value: {exc}")
+    except web.HTTPException as exc:
+        if exc.status >= 400 and exc.content_type != "application/json":
+            return error_response(exc.status, exc.reason, {k: v for k, v in exc.headers.items()
+                                                           if k in ("Allow", "Retry-After")})
+        raise
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response(500, "internal error; the appliance log has the details")
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def allows(policy: str, who: Principal | None) -> bool:
+    if policy == "public":
+        return True
+    if who is None:
+        return False
+    if policy == "device":
+        return who.is_device or who.role is Role.ADMIN
+    if who.role is None:  # device tokens reach nothing else
+        return False
+    return who.role.at_least(Role(policy))
+
+
+@web.middleware
+async def policy(request: web.Request, handler: Handler) -> web.StreamResponse:
+    route = request.match_info.route
+    if route.resource is None:
+        return await handler(request)  # 404/405 from the router itself
+    spec = request.app[ROUTES].policy_for(route)
+    if spec is None:
+        # Fail closed: a route that reached the router without a declared policy.
+        raise ApiError(403, "route has no access policy")
+    who: Principal | None = None
+    secret = _bearer(request)
+    if secret is not None:
+        core = request.app[CORE]
+        who = await core.write(resolve_token, secret, now=core.clock.now())
+        if who is None and spec.policy != "public":
+            raise ApiError(
+                401, "token is invalid, expired or revoked", {"WWW-Authenticate": "Bearer"}
+            )
+    if not allows(spec.policy, who):
+        if who is None:
+            raise ApiError(401, "authentication required", {"WWW-Authenticate": "Bearer"})
+        raise ApiError(403, f"this needs the {spec.policy} role")
+    request["principal"] = who
+    request["route_spec"] = spec
+    return await handler(request)

@@ -1,0 +1,1 @@
+"""Route modules; each has ``add_routes(app, table)``."""

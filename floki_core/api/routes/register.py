@@ -1,0 +1,173 @@
+"""CRUD for the register: sites, buildings, floors, zones, receivers, classes, assets, ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from floki_core import schemas
+from floki_core.api.bodies import ApiError, json_response, page, path_id, principal, read_json
+from floki_core.api.keys import CORE
+from floki_core.api.routing import ApiRoute, Param, RouteTable
+from floki_core.storage import register as reg
+from floki_core.storage import resources
+from floki_core.storage.assets import AssetView, search_assets
+from floki_core.storage.resources import Resource
+
+PREFIX = "/api/v1"
+
+
+@dataclass(frozen=True)
+class Exposed:
+    resource: Resource
+    create: type[schemas.Input]
+    update: type[schemas.Input] | None
+    write_policy: str
+
+
+EXPOSED = (
+    Exposed(reg.SITES, schemas.SiteCreate, schemas.SiteUpdate, "admin"),
+    Exposed(reg.BUILDINGS, schemas.BuildingCreate, schemas.BuildingUpdate, "admin"),
+    Exposed(reg.FLOORS, schemas.FloorCreate, schemas.FloorUpdate, "admin"),
+    Exposed(reg.ZONES, schemas.ZoneCreate, schemas.ZoneUpdate, "admin"),
+    Exposed(reg.RECEIVERS, schemas.ReceiverCreate, schemas.ReceiverUpdate, "admin"),
+    Exposed(reg.ASSET_CLASSES, schemas.AssetClassCreate, schemas.AssetClassUpdate, "engineer"),
+    Exposed(reg.ASSETS, schemas.AssetCreate, schemas.AssetUpdate, "engineer"),
+    Exposed(reg.IDENTIFIERS, schemas.IdentifierCreate, None, "engineer"),
+)
+
+
+def _filters(request: web.Request, resource: Resource) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    for name in resource.filters:
+        raw = request.query.get(name)
+        if raw is None:
+            continue
+        column = resource.row.__table__.columns[name]  # type: ignore[attr-defined]
+        if column.type.python_type is int:
+            try:
+                filters[name] = int(raw)
+            except ValueError:
+                raise ApiError(400, f"query parameter {name} must be an integer") from None
+        else:
+            filters[name] = raw
+    return filters
+
+
+def _listing(items: list[Any], total: int, limit: int, offset: int) -> web.Response:
+    return json_response({"items": items, "total": total, "limit": limit, "offset": offset})
+
+
+def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
+    resource = exposed.resource
+    base = f"{PREFIX}/{resource.name}"
+    tag = resource.name
+    filter_params = tuple(Param(f, description=f"only {resource.name} with this {f}")
+                          for f in resource.filters)  # fmt: skip
+    paging = (Param("limit", "integer", "page size (1-500)"), Param("offset", "integer"))
+
+    async def list_(request: web.Request) -> web.Response:
+        limit, offset = page(request)
+        items, total = await request.app[CORE].read(
+            resources.list_records,
+            resource,
+            filters=_filters(request, resource),
+            limit=limit,
+            offset=offset,
+        )
+        return _listing(items, total, limit, offset)
+
+    async def create(request: web.Request) -> web.Response:
+        body = await read_json(request, exposed.create)
+        record = await request.app[CORE].create(resource, body.given(), principal(request))
+        return json_response(record, 201)
+
+    async def get(request: web.Request) -> web.Response:
+        core = request.app[CORE]
+        return json_response(await core.read(resources.get_record, resource, path_id(request)))
+
+    async def delete(request: web.Request) -> web.Response:
+        await request.app[CORE].delete(resource, path_id(request), principal(request))
+        return web.Response(status=204)
+
+    if resource is not reg.ASSETS:  # assets have a search listing of their own
+        table.add(
+            app,
+            ApiRoute("GET", base, "viewer", f"List {resource.name}", tag,
+                     response=list[resource.record], query=filter_params + paging),  # type: ignore[name-defined]
+            list_,
+        )  # fmt: skip
+    table.add(
+        app,
+        ApiRoute("POST", base, exposed.write_policy, f"Create a {resource.label}", tag,
+                 body=exposed.create, response=resource.record, status=201),
+        create,
+    )  # fmt: skip
+    table.add(
+        app,
+        ApiRoute("GET", base + "/{id}", "viewer", f"One {resource.label}", tag,
+                 response=resource.record),
+        get,
+    )  # fmt: skip
+    if exposed.update is not None:
+        update_schema = exposed.update
+
+        async def update(request: web.Request) -> web.Response:
+            body = await read_json(request, update_schema)
+            changes = body.given()
+            if not changes:
+                raise ApiError(422, "no fields to change")
+            record = await request.app[CORE].update(
+                resource, path_id(request), changes, principal(request)
+            )
+            return json_response(record)
+
+        table.add(
+            app,
+            ApiRoute("PATCH", base + "/{id}", exposed.write_policy,
+                     f"Change a {resource.label}", tag, body=update_schema,
+                     response=resource.record),
+            update,
+        )  # fmt: skip
+    table.add(
+        app,
+        ApiRoute("DELETE", base + "/{id}", exposed.write_policy, f"Delete a {resource.label}",
+                 tag, status=204),
+        delete,
+    )  # fmt: skip
+
+
+async def search(request: web.Request) -> web.Response:
+    limit, offset = page(request)
+    q = request.query.get("q", "")
+    if len(q) > 200:
+        raise ApiError(400, "query parameter q is longer than 200 characters")
+    items, total = await request.app[CORE].read(
+        search_assets, q=q, filters=_filters(request, reg.ASSETS), limit=limit, offset=offset
+    )
+    return _listing(items, total, limit, offset)
+
+
+def add_routes(app: web.Application, table: RouteTable) -> None:
+    table.add(
+        app,
+        ApiRoute(
+            "GET", f"{PREFIX}/assets", "viewer",
+            "Search assets: every word of q must match the asset number, description, "
+            "serial, department, or the class name, category, make or model",
+            "assets", response=list[AssetView],
+            query=(
+                Param("q", description="words to search for, e.g. bladder scanner"),
+                *(Param(f) for f in reg.ASSETS.filters),
+                Param("limit", "integer"), Param("offset", "integer"),
+            ),
+        ),
+        search,
+    )  # fmt: skip
+    for exposed in EXPOSED:
+        add_crud(app, table, exposed)
+
+
+

@@ -1,0 +1,59 @@
+"""Health, the OpenAPI document, plugins and the audit trail."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from floki_core import __version__
+from floki_core.api.bodies import json_response, page
+from floki_core.api.keys import CORE, ROUTES
+from floki_core.api.openapi import build_openapi
+from floki_core.api.routing import ApiRoute, Param, RouteTable
+from floki_core.storage.audit import list_audit
+
+PREFIX = "/api/v1"
+
+
+async def health(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    return json_response(
+        {"status": "ok", "version": __version__, "site": core.config.site.name}
+    )
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(build_openapi(request.app[ROUTES].routes))
+
+
+async def plugins(request: web.Request) -> web.Response:
+    infos = request.app[CORE].plugins.infos()
+    return json_response({"items": [p.as_dict() for p in infos]})
+
+
+async def audit(request: web.Request) -> web.Response:
+    limit, offset = page(request)
+    q = request.query
+    items, total = await request.app[CORE].read(
+        list_audit,
+        entity=q.get("entity"),
+        entity_id=q.get("entity_id"),
+        action=q.get("action"),
+        limit=limit,
+        offset=offset,
+    )
+    return json_response({"items": items, "total": total, "limit": limit, "offset": offset})
+
+
+def add_routes(app: web.Application, table: RouteTable) -> None:
+    table.add(app, ApiRoute("GET", f"{PREFIX}/health", "public",
+                            "Is the appliance up (no token needed)", "system"), health)
+    table.add(app, ApiRoute("GET", f"{PREFIX}/openapi.json", "viewer",
+                            "This API described as OpenAPI 3.1", "system"), openapi)
+    table.add(app, ApiRoute("GET", f"{PREFIX}/plugins", "viewer",
+                            "Plugins with version, status and, when failed, the reason",
+                            "system"), plugins)
+    table.add(app, ApiRoute("GET", f"{PREFIX}/audit", "admin",
+                            "The audit trail, newest first", "system",
+                            query=(Param("entity"), Param("entity_id"), Param("action"),
+                                   Param("limit", "integer"), Param("offset", "integer"))),
+              audit)  # fmt: skip

@@ -1,0 +1,132 @@
+"""The appliance's TOML configuration (``<data-dir>/floki.toml``).
+
+Every section is a msgspec Struct that forbids unknown keys, so a typo is a
+start-up message naming the key rather than a silently ignored setting.
+Plugins declare their own sections through ``floki_register_config``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+
+from floki_core.errors import ConfigError
+
+CONFIG_FILE = "floki.toml"
+
+T = TypeVar("T")
+
+
+class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class ServerConfig(_Section):
+    host: str = "0.0.0.0"
+    port: int = 8443
+    tls: bool = True
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    max_body_bytes: int = 2 * 1024 * 1024
+    max_upload_bytes: int = 10 * 1024 * 1024
+    public_url: str | None = None
+
+
+class DatabaseConfig(_Section):
+    url: str | None = None  # default: SQLite file under the data directory
+
+
+class SecurityConfig(_Section):
+    lockout_attempts: int = 5
+    lockout_minutes: float = 15.0
+    session_hours: float = 12.0
+
+
+class DiscoveryConfig(_Section):
+    enabled: bool = True
+    interfaces: list[str] = msgspec.field(default_factory=list)
+    name: str | None = None
+
+
+class SupervisionConfig(_Section):
+    setup_timeout: float = 10.0
+    max_failures: int = 5
+    failure_window: float = 300.0
+    backoff_initial: float = 1.0
+    backoff_max: float = 60.0
+
+
+class PluginsConfig(_Section):
+    disabled: list[str] = msgspec.field(default_factory=list)
+    supervision: SupervisionConfig = msgspec.field(default_factory=SupervisionConfig)
+
+
+class SiteConfig(_Section):
+    name: str = "Floki"
+
+
+class ImportConfig(_Section):
+    # canonical column -> header used in the CSV file (e.g. asset_number = "Equipment No")
+    columns: dict[str, str] = msgspec.field(default_factory=dict)
+    date_format: str | None = None
+
+
+class AppConfig(_Section):
+    site: SiteConfig = msgspec.field(default_factory=SiteConfig)
+    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
+    database: DatabaseConfig = msgspec.field(default_factory=DatabaseConfig)
+    security: SecurityConfig = msgspec.field(default_factory=SecurityConfig)
+    discovery: DiscoveryConfig = msgspec.field(default_factory=DiscoveryConfig)
+    plugins: PluginsConfig = msgspec.field(default_factory=PluginsConfig)
+    import_: ImportConfig = msgspec.field(default_factory=ImportConfig, name="import")
+    # [plugin.<name>] sections, validated later against what each plugin declares
+    plugin: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+
+
+_PATH_RE = re.compile(r"at `\$(.*)`")
+
+
+def describe_validation_error(exc: msgspec.ValidationError, prefix: str = "") -> str:
+    """Turn msgspec's ``... - at `$.a.b` `` into ``[a] b: ...`` wording users can act on."""
+    text = str(exc)
+    match = _PATH_RE.search(text)
+    where = prefix
+    if match:
+        parts = [p for p in match.group(1).split(".") if p]
+        where = ".".join([prefix, *parts] if prefix else parts)
+        text = text[: match.start()].rstrip(" -")
+    text = text.replace("Object contains unknown field", "unknown key")
+    return f"{where}: {text}" if where else text
+
+
+def parse_config(data: dict[str, Any], source: str = CONFIG_FILE) -> AppConfig:
+    try:
+        return msgspec.convert(data, AppConfig, strict=True)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"{source}: {describe_validation_error(exc)}") from None
+
+
+def load_config(data_dir: Path) -> AppConfig:
+    path = data_dir / CONFIG_FILE
+    if not path.exists():
+        return AppConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(data, str(path))
+
+
+def plugin_section(config: AppConfig, plugin: str, schema: type[T]) -> T:
+    """Validate ``[plugin.<name>]`` against the schema a plugin declared."""
+    raw = config.plugin.get(plugin, {})
+    try:
+        return msgspec.convert(raw, schema, strict=True)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(
+            f"{CONFIG_FILE}: {describe_validation_error(exc, f'plugin.{plugin}')}"
+        ) from None

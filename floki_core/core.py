@@ -1,0 +1,141 @@
+"""The in-process core: configuration, database, event bus, ingest and plugins together.
+
+The API, the CLI's ``serve`` and the test harness all drive the same object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from floki_core.clock import Clock, SystemClock
+from floki_core.config import AppConfig, load_config
+from floki_core.domain import Principal, to_plain
+from floki_core.events import DomainEvent, EventBus
+from floki_core.ingest import IngestQueue
+from floki_core.plugins.host import PluginHost
+from floki_core.storage import resources
+from floki_core.storage.accounts import LockoutPolicy
+from floki_core.storage.database import Database, default_url
+from floki_core.storage.resources import Resource
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def event_name(resource: Resource, verb: str) -> str:
+    return f"{resource.label.replace(' ', '_')}.{verb}"
+
+
+class Core:
+    def __init__(
+        self,
+        data_dir: Path,
+        config: AppConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        extra_plugins: Sequence[tuple[str, object]] = (),
+    ) -> None:
+        self.data_dir = data_dir
+        self.config = config if config is not None else load_config(data_dir)
+        self.clock: Clock = clock or SystemClock()
+        self.db = Database(self.config.database.url or default_url(data_dir))
+        self.events = EventBus()
+        self.ingest = IngestQueue()
+        self.plugins = PluginHost(
+            self.config,
+            clock=self.clock,
+            events=self.events,
+            ingest=self.ingest,
+            data_dir=data_dir,
+            extra_plugins=extra_plugins,
+        )
+        security = self.config.security
+        self.lockout = LockoutPolicy(security.lockout_attempts, security.lockout_minutes)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        applied = await self.db.run(self.db.migrate)
+        if applied:
+            log.info("database upgraded: %s", ", ".join(applied))
+        self.plugins.load()
+        await self.plugins.register(self)
+        await self.plugins.startup()
+        self._tasks.append(asyncio.create_task(self.ingest.drain_forever(), name="ingest"))
+
+    async def stop(self) -> None:
+        await self.plugins.shutdown()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        self.db.close()
+
+    # --- database work off the event loop ------------------------------------
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        def work() -> T:
+            with self.db.sessions() as session:
+                return fn(session, *args, **kwargs)
+
+        return await self.db.run(work)
+
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(session, ...)`` in one transaction: all of it is kept, or none."""
+
+        def work() -> T:
+            with self.db.transaction() as session:
+                return fn(session, *args, **kwargs)
+
+        return await self.db.run(work)
+
+    # --- register CRUD with events ----------------------------------------
+
+    async def create(self, resource: Resource, values: dict[str, Any], actor: Principal) -> Any:
+        record = await self.write(
+            resources.create_record, resource, values, actor=actor, now=self.clock.now()
+        )
+        await self.publish(event_name(resource, "created"), resource, record.id, to_plain(record))
+        return record
+
+    async def update(
+        self, resource: Resource, record_id: int, changes: dict[str, Any], actor: Principal
+    ) -> Any:
+        before, after = await self.write(
+            resources.update_record, resource, record_id, changes, actor=actor, now=self.clock.now()
+        )
+        if before != after:
+            await self.publish(event_name(resource, "updated"), resource, record_id, to_plain(after))
+        return after
+
+    async def delete(self, resource: Resource, record_id: int, actor: Principal) -> Any:
+        before = await self.write(
+            resources.delete_record, resource, record_id, actor=actor, now=self.clock.now()
+        )
+        await self.publish(event_name(resource, "deleted"), resource, record_id, {})
+        return before
+
+    async def publish(
+        self, type_: str, resource: Resource, record_id: int, data: dict[str, Any]
+    ) -> None:
+        await self.events.publish(
+            [
+                DomainEvent(
+                    type=type_,
+                    at=self.clock.now(),
+                    entity=resource.name,
+                    entity_id=record_id,
+                    data=data,
+                )
+            ]
+        )
+
+    def session(self) -> contextlib.AbstractContextManager[Session]:
+        return self.db.transaction()

@@ -1,0 +1,21 @@
+"""Errors a user can cause and must be told about in one clear line."""
+
+
+class FlokiError(Exception):
+    """A problem the user can fix; shown without a traceback."""
+
+
+class ConfigError(FlokiError):
+    """The configuration file or a plugin's section of it is wrong."""
+
+
+class NotFound(FlokiError):
+    """A referenced record does not exist."""
+
+
+class Conflict(FlokiError):
+    """The change clashes with existing data (duplicate, still referenced, ...)."""
+
+
+class Invalid(FlokiError):
+    """The input is well-formed but not acceptable."""

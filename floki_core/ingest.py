@@ -1,0 +1,77 @@
+"""Where observation batches enter the core: a bounded queue with per-source counts.
+
+When sources outrun the consumer the queue fills and ``submit`` waits (backpressure);
+nothing is dropped silently. The resolver consumes the batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from floki_core.observations import Observation
+
+log = logging.getLogger(__name__)
+
+BatchHandler = Callable[[str, Sequence[Observation]], Awaitable[None]]
+
+
+@dataclass
+class SourceCounters:
+    received: int = 0
+    batches: int = 0
+    processed: int = 0
+
+
+class IngestQueue:
+    def __init__(self, maxsize: int = 1000) -> None:
+        self._queue: asyncio.Queue[tuple[str, Sequence[Observation]]] = asyncio.Queue(maxsize)
+        self.counters: dict[str, SourceCounters] = {}
+        self._handlers: list[BatchHandler] = []
+
+    def add_handler(self, handler: BatchHandler) -> None:
+        self._handlers.append(handler)
+
+    def sink(self, source: str) -> SourceSink:
+        self.counters.setdefault(source, SourceCounters())
+        return SourceSink(self, source)
+
+    async def put(self, source: str, batch: Sequence[Observation]) -> None:
+        if not batch:
+            return
+        counters = self.counters.setdefault(source, SourceCounters())
+        counters.received += len(batch)
+        counters.batches += 1
+        await self._queue.put((source, batch))
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    async def drain_forever(self) -> None:
+        while True:
+            source, batch = await self._queue.get()
+            try:
+                for handler in self._handlers:
+                    await handler(source, batch)
+            except Exception:
+                log.exception("handling a batch of %d from %s failed", len(batch), source)
+            finally:
+                self.counters[source].processed += len(batch)
+                self._queue.task_done()
+
+    async def join(self) -> None:
+        await self._queue.join()
+
+
+class SourceSink:
+    """The sink one source is given: batches are counted against its name."""
+
+    def __init__(self, queue: IngestQueue, source: str) -> None:
+        self._queue = queue
+        self.source = source
+
+    async def submit(self, batch: Sequence[Observation]) -> None:
+        await self._queue.put(self.source, batch)

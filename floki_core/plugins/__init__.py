@@ -1,0 +1,1 @@
+"""Plugin loading, registration and supervision."""

@@ -1,0 +1,31 @@
+"""What a plugin is handed: its settings and the parts of the core it may use."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from floki_core.clock import Clock
+from floki_core.events import EventBus
+from floki_core.ingest import IngestQueue, SourceSink
+
+
+@dataclass
+class PluginContext:
+    name: str
+    settings: Any  # the validated [plugin.<name>] struct, or None if none declared
+    clock: Clock
+    events: EventBus
+    ingest: IngestQueue
+    data_dir: Path  # <data-dir>/plugins/<name>, created on first use
+    log: logging.Logger
+    core: Any = None  # the running Core, for plugins that need the register
+
+    def sink(self, source: str) -> SourceSink:
+        return self.ingest.sink(source)
+
+    def plugin_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir

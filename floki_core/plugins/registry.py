@@ -1,0 +1,203 @@
+"""Registries that plugins add to through the ``floki_register_*`` hooks.
+
+Each hook receives a view bound to the calling plugin, so the core knows who
+registered what, can name both plugins when two claim one name, and can take back
+everything a plugin registered if its registration fails half-way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+import msgspec
+
+from floki_core.errors import FlokiError
+from floki_core.observations import Observation, ObservationSink
+
+T = TypeVar("T")
+POLICIES = ("public", "device", "viewer", "staff", "engineer", "admin")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+class RegistrationError(FlokiError):
+    """A plugin registered something the core cannot accept."""
+
+
+class Source(Protocol):
+    """A long-running input. ``run`` is awaited for the life of the source."""
+
+    async def run(self, sink: ObservationSink) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Locator(Protocol):
+    """Turns one technology's observations into zone evidence."""
+
+    def locate(self, batch: Sequence[Observation]) -> Sequence[Any]: ...
+
+
+class Notifier(Protocol):
+    async def send(self, alerts: Sequence[Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Registration(Generic[T]):
+    plugin: str
+    name: str
+    item: T
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class NamedRegistry(Generic[T]):
+    """Names unique across all plugins; everything remembers its plugin."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, Registration[T]] = {}
+
+    def _add(self, plugin: str, name: str, item: T, **extra: Any) -> None:
+        if not name or not isinstance(name, str):
+            raise RegistrationError(f"{self.kind} name must be a non-empty string")
+        held = self._items.get(name)
+        if held is not None:
+            raise RegistrationError(
+                f"{self.kind} {name!r} registered by both {held.plugin!r} and {plugin!r}"
+            )
+        self._items[name] = Registration(plugin, name, item, extra)
+
+    def discard_plugin(self, plugin: str) -> None:
+        for name in [n for n, r in self._items.items() if r.plugin == plugin]:
+            del self._items[name]
+
+    def __iter__(self) -> Iterator[Registration[T]]:
+        return iter(list(self._items.values()))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, name: str) -> Registration[T] | None:
+        return self._items.get(name)
+
+    def of_plugin(self, plugin: str) -> list[Registration[T]]:
+        return [r for r in self._items.values() if r.plugin == plugin]
+
+
+class _Bound(Generic[T]):
+    def __init__(self, registry: NamedRegistry[T], plugin: str) -> None:
+        self._registry = registry
+        self.plugin = plugin
+
+
+class SourceRegistry(_Bound[Source]):
+    def add(self, name: str, source: Source) -> None:
+        """Register a source; it is started after ``floki_startup`` and supervised."""
+        for method in ("run", "stop"):
+            if not callable(getattr(source, method, None)):
+                raise RegistrationError(f"source {name!r} has no {method}() method")
+        self._registry._add(self.plugin, name, source)
+
+
+class LocatorRegistry(_Bound[Locator]):
+    def add(self, name: str, technology: str, locator: Locator) -> None:
+        """Register a locator for observations whose ``technology`` matches."""
+        if not callable(getattr(locator, "locate", None)):
+            raise RegistrationError(f"locator {name!r} has no locate() method")
+        self._registry._add(self.plugin, name, locator, technology=technology)
+
+
+class NotifierRegistry(_Bound[Notifier]):
+    def add(self, name: str, notifier: Notifier) -> None:
+        """Register a notifier that alert routing can name."""
+        if not callable(getattr(notifier, "send", None)):
+            raise RegistrationError(f"notifier {name!r} has no send() method")
+        self._registry._add(self.plugin, name, notifier)
+
+
+class RuleTypeRegistry(_Bound[Any]):
+    def add(self, name: str, rule_type: Any) -> None:
+        """Register a rule type the workflow engine can build from configuration."""
+        self._registry._add(self.plugin, name, rule_type)
+
+
+Handler = Callable[[Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str
+    handler: Handler
+    policy: str
+    summary: str = ""
+    body: type[msgspec.Struct] | None = None
+    response: Any = None
+
+
+class RouteRegistry(_Bound[RouteSpec]):
+    def add(
+        self,
+        method: str,
+        path: str,
+        handler: Handler,
+        *,
+        policy: str,
+        summary: str = "",
+        body: type[msgspec.Struct] | None = None,
+    ) -> None:
+        """Register an aiohttp handler at ``path`` with an explicit role policy."""
+        method = method.upper()
+        if method not in METHODS:
+            raise RegistrationError(f"route {path!r}: unsupported method {method}")
+        if policy not in POLICIES:
+            raise RegistrationError(
+                f"route {method} {path}: policy must be one of {', '.join(POLICIES)}"
+            )
+        if not path.startswith("/"):
+            raise RegistrationError(f"route {path!r} must start with '/'")
+        spec = RouteSpec(method, path, handler, policy, summary, body)
+        self._registry._add(self.plugin, f"{method} {path}", spec)
+
+
+@dataclass(frozen=True)
+class ConfigSchema:
+    schema: type[Any]
+
+
+class ConfigRegistry(_Bound[ConfigSchema]):
+    def section(self, schema: type[Any]) -> None:
+        """Declare ``[plugin.<this plugin>]``: a msgspec Struct with defaults."""
+        if not (isinstance(schema, type) and issubclass(schema, msgspec.Struct)):
+            raise RegistrationError("config section schema must be a msgspec.Struct class")
+        self._registry._add(self.plugin, self.plugin, ConfigSchema(schema))
+
+
+@dataclass
+class Registries:
+    """Everything registered by all plugins."""
+
+    config: NamedRegistry[ConfigSchema] = field(default_factory=lambda: NamedRegistry("config"))
+    sources: NamedRegistry[Source] = field(default_factory=lambda: NamedRegistry("source"))
+    locators: NamedRegistry[Locator] = field(default_factory=lambda: NamedRegistry("locator"))
+    routes: NamedRegistry[RouteSpec] = field(default_factory=lambda: NamedRegistry("route"))
+    notifiers: NamedRegistry[Notifier] = field(default_factory=lambda: NamedRegistry("notifier"))
+    rule_types: NamedRegistry[Any] = field(default_factory=lambda: NamedRegistry("rule type"))
+
+    def discard_plugin(self, plugin: str) -> None:
+        for registry in self.all():
+            registry.discard_plugin(plugin)
+
+    def all(self) -> list[NamedRegistry[Any]]:
+        return [
+            self.config,
+            self.sources,
+            self.locators,
+            self.routes,
+            self.notifiers,
+            self.rule_types,
+        ]
+
+
+HookCall = Callable[..., object]

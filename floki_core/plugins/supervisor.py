@@ -1,0 +1,130 @@
+"""Keeps each source running in its own task, restarting it with backoff and jitter.
+
+A source that fails ``max_failures`` times within ``failure_window`` seconds is
+marked failed and left stopped, with the last error as the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from floki_core.clock import Clock
+from floki_core.config import SupervisionConfig
+from floki_core.ingest import SourceSink
+from floki_core.plugins.registry import Source
+
+log = logging.getLogger("floki_core.plugins")
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass
+class SourceStatus:
+    name: str
+    plugin: str
+    status: str = "starting"  # starting, running, backoff, failed, stopped
+    restarts: int = 0
+    reason: str | None = None
+
+
+def backoff_delay(failures: int, policy: SupervisionConfig, rand: random.Random) -> float:
+    """Exponential backoff with "equal jitter": half fixed, half random."""
+    ceiling = min(policy.backoff_max, policy.backoff_initial * 2 ** max(failures - 1, 0))
+    return ceiling / 2 + rand.uniform(0, ceiling / 2)
+
+
+class SourceRunner:
+    def __init__(
+        self,
+        *,
+        plugin: str,
+        name: str,
+        source: Source,
+        sink: SourceSink,
+        policy: SupervisionConfig,
+        clock: Clock,
+        on_failed: Callable[[SourceStatus], Awaitable[None]] | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rand: random.Random | None = None,
+    ) -> None:
+        self.source = source
+        self.sink = sink
+        self.policy = policy
+        self.clock = clock
+        self.status = SourceStatus(name=name, plugin=plugin)
+        self._failures: collections.deque[float] = collections.deque()
+        self._on_failed = on_failed
+        self._sleep = sleep
+        self._rand = rand or random.Random()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._supervise(), name=f"source-{self.status.name}")
+
+    async def _supervise(self) -> None:
+        while not self._stopping:
+            self.status.status = "running"
+            try:
+                await self.source.run(self.sink)
+                if self._stopping:
+                    break
+                error = "run() returned while the appliance was still running"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                log.exception(
+                    "plugin %s: source %s crashed", self.status.plugin, self.status.name
+                )
+            now = self.clock.monotonic()
+            self._failures.append(now)
+            while self._failures and now - self._failures[0] > self.policy.failure_window:
+                self._failures.popleft()
+            self.status.reason = error
+            if len(self._failures) >= self.policy.max_failures:
+                self.status.status = "failed"
+                self.status.reason = (
+                    f"failed {len(self._failures)} times in "
+                    f"{self.policy.failure_window:g} s; last error: {error}"
+                )
+                log.error(
+                    "plugin %s: source %s stopped: %s",
+                    self.status.plugin,
+                    self.status.name,
+                    self.status.reason,
+                )
+                if self._on_failed is not None:
+                    await self._on_failed(self.status)
+                return
+            delay = backoff_delay(len(self._failures), self.policy, self._rand)
+            self.status.status = "backoff"
+            self.status.restarts += 1
+            log.warning(
+                "plugin %s: restarting source %s in %.1f s",
+                self.status.plugin,
+                self.status.name,
+                delay,
+            )
+            await self._sleep(delay)
+        self.status.status = "stopped"
+
+    async def stop(self, timeout: float) -> None:
+        self._stopping = True
+        try:
+            await asyncio.wait_for(self.source.stop(), timeout)
+        except Exception:
+            log.exception("plugin %s: source %s stop() failed", self.status.plugin, self.status.name)
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            try:
+                await asyncio.wait_for(self._task, timeout)
+            except (asyncio.CancelledError, TimeoutError):
+                pass
+        if self.status.status != "failed":
+            self.status.status = "stopped"

@@ -1,0 +1,207 @@
+"""What a client may send to create or change a record.
+
+Shared by the API (JSON bodies), ``import-site`` (TOML/JSON files) and plugins.
+Unknown fields are refused; ``UNSET`` in an update means "leave as it is".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from floki_core.domain import AssetState, Criticality, Point, Role, ZoneType
+
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+ShortText = Annotated[str, Meta(max_length=500)]
+Slug = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
+Gln = Annotated[str, Meta(pattern=r"^\d{13}$")]
+Giai = Annotated[str, Meta(pattern=r"^[!-~]{1,30}$")]
+AssetNumber = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")]
+Polygon = Annotated[list[Point], Meta(min_length=3, max_length=500)]
+Username = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")]
+Password = Annotated[str, Meta(min_length=10, max_length=200)]
+
+
+class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    def given(self) -> dict[str, Any]:
+        """The fields the client actually sent."""
+        return {
+            f: v for f in self.__struct_fields__ if (v := getattr(self, f)) is not UNSET
+        }
+
+
+class SiteCreate(Input, kw_only=True):
+    name: Name
+    code: str | None = None
+    timezone: str = "Europe/London"
+
+
+class SiteUpdate(Input, kw_only=True):
+    name: Name | UnsetType = UNSET
+    code: str | None | UnsetType = UNSET
+    timezone: str | UnsetType = UNSET
+
+
+class BuildingCreate(Input, kw_only=True):
+    site_id: int
+    name: Name
+
+
+class BuildingUpdate(Input, kw_only=True):
+    name: Name | UnsetType = UNSET
+
+
+class FloorCreate(Input, kw_only=True):
+    building_id: int
+    name: Name
+    level: int = 0
+    metres_per_pixel: Annotated[float, Meta(gt=0)] | None = None
+
+
+class FloorUpdate(Input, kw_only=True):
+    name: Name | UnsetType = UNSET
+    level: int | UnsetType = UNSET
+    metres_per_pixel: Annotated[float, Meta(gt=0)] | None | UnsetType = UNSET
+
+
+class ZoneCreate(Input, kw_only=True):
+    site_id: int
+    name: Name
+    type: ZoneType = ZoneType.ROOM
+    parent_id: int | None = None
+    floor_id: int | None = None
+    polygon: Polygon | None = None
+    geo_polygon: Polygon | None = None
+    gln: Gln | None = None
+
+
+class ZoneUpdate(Input, kw_only=True):
+    name: Name | UnsetType = UNSET
+    type: ZoneType | UnsetType = UNSET
+    parent_id: int | None | UnsetType = UNSET
+    floor_id: int | None | UnsetType = UNSET
+    polygon: Polygon | None | UnsetType = UNSET
+    geo_polygon: Polygon | None | UnsetType = UNSET
+    gln: Gln | None | UnsetType = UNSET
+
+
+class ReceiverCreate(Input, kw_only=True):
+    name: Name
+    technology: Slug
+    identifier: Name
+    zone_id: int
+    x: float | None = None
+    y: float | None = None
+    notes: ShortText = ""
+
+
+class ReceiverUpdate(Input, kw_only=True):
+    name: Name | UnsetType = UNSET
+    identifier: Name | UnsetType = UNSET
+    zone_id: int | UnsetType = UNSET
+    x: float | None | UnsetType = UNSET
+    y: float | None | UnsetType = UNSET
+    notes: ShortText | UnsetType = UNSET
+
+
+class AssetClassCreate(Input, kw_only=True):
+    name: Name
+    category: ShortText = ""
+    make: ShortText = ""
+    model: ShortText = ""
+    ppm_interval_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
+    criticality: Criticality = Criticality.MEDIUM
+
+
+class AssetClassUpdate(Input, kw_only=True):
+    name: Name | UnsetType = UNSET
+    category: ShortText | UnsetType = UNSET
+    make: ShortText | UnsetType = UNSET
+    model: ShortText | UnsetType = UNSET
+    ppm_interval_days: Annotated[int, Meta(ge=1, le=3650)] | None | UnsetType = UNSET
+    criticality: Criticality | UnsetType = UNSET
+
+
+class AssetCreate(Input, kw_only=True):
+    asset_number: AssetNumber
+    description: ShortText = ""
+    serial: ShortText = ""
+    giai: Giai | None = None
+    class_id: int | None = None
+    home_zone_id: int | None = None
+    department: ShortText = ""
+    state: AssetState = AssetState.AVAILABLE
+    last_ppm: dt.date | None = None
+    next_ppm_due: dt.date | None = None
+
+
+class AssetUpdate(Input, kw_only=True):
+    description: ShortText | UnsetType = UNSET
+    serial: ShortText | UnsetType = UNSET
+    giai: Giai | None | UnsetType = UNSET
+    class_id: int | None | UnsetType = UNSET
+    home_zone_id: int | None | UnsetType = UNSET
+    department: ShortText | UnsetType = UNSET
+    state: AssetState | UnsetType = UNSET
+    last_ppm: dt.date | None | UnsetType = UNSET
+    next_ppm_due: dt.date | None | UnsetType = UNSET
+
+
+class IdentifierCreate(Input, kw_only=True):
+    asset_id: int
+    technology: Slug
+    value: Name
+
+
+class UserCreate(Input, kw_only=True):
+    username: Username
+    role: Role
+    display_name: ShortText = ""
+    password: Password | None = None  # generated and returned once when omitted
+
+
+class UserUpdate(Input, kw_only=True):
+    display_name: ShortText | UnsetType = UNSET
+    role: Role | UnsetType = UNSET
+    disabled: bool | UnsetType = UNSET
+
+
+class PasswordChange(Input, kw_only=True):
+    password: Password | None = None
+
+
+class LoginRequest(Input, kw_only=True):
+    username: Annotated[str, Meta(max_length=100)]
+    password: Annotated[str, Meta(max_length=200)]
+
+
+class TokenCreate(Input, kw_only=True):
+    name: Name
+    username: str | None = None  # admins may create tokens for others
+    device: bool = False
+    expires_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
+
+
+_MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([-:]?[0-9A-Fa-f]{2}){5}$")
+
+
+def normalise_identifier(technology: str, value: str) -> str:
+    """One spelling per tag, so the same MAC typed two ways is one identifier."""
+    value = value.strip()
+    if technology.endswith("mac") and _MAC_RE.match(value):
+        digits = re.sub(r"[^0-9A-Fa-f]", "", value).upper()
+        return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+    if technology in {"rfid_epc", "ibeacon", "eddystone"}:
+        return value.upper()
+    return value
+
+
+def gs1_check_digit_ok(digits: str) -> bool:
+    """GS1 mod-10: weights 3,1,3,... from the right, excluding the check digit."""
+    body, check = digits[:-1], int(digits[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check

@@ -1,0 +1,1 @@
+"""Passwords, tokens, certificates and the role policy."""

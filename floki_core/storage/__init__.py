@@ -1,0 +1,1 @@
+"""Storage: typed tables, migrations and the repositories that return domain records."""
