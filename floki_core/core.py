@@ -112,7 +112,9 @@ class Core:
             resources.update_record, resource, record_id, changes, actor=actor, now=self.clock.now()
         )
         if before != after:
-            await self.publish(event_name(resource, "updated"), resource, record_id, to_plain(after))
+            await self.publish(
+                event_name(resource, "updated"), resource, record_id, to_plain(after)
+            )
         return after
 
     async def delete(self, resource: Resource, record_id: int, actor: Principal) -> Any:

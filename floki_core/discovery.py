@@ -55,6 +55,12 @@ def _host_name() -> str:
     return f"{label}-{secrets.token_hex(4)}.local."
 
 
+def _cannot_announce(instance_name: str, exc: Exception) -> FlokiError:
+    # Several zeroconf exceptions carry no message; their class name is the message then.
+    reason = str(exc) or type(exc).__name__
+    return FlokiError(f"discovery: cannot announce {instance_name!r}: {reason}")
+
+
 class ApplianceAdvertiser:
     """Announces one appliance as ``<instance_name>._floki._tcp.local.`` until stopped."""
 
@@ -94,24 +100,25 @@ class ApplianceAdvertiser:
         addresses = self._interfaces or _lan_ipv4_addresses()
         if not addresses:
             raise FlokiError("discovery: no network interface with an IPv4 address to announce")
+        try:
+            info = AsyncServiceInfo(
+                SERVICE_TYPE,
+                f"{self._instance_name}.{SERVICE_TYPE}",
+                port=self._port,
+                properties=self._properties,
+                server=_host_name(),
+                parsed_addresses=addresses,
+            )
+        except (ZeroconfError, ValueError) as exc:
+            raise _cannot_announce(self._instance_name, exc) from exc
         zc = _open(self._interfaces)
-        info = AsyncServiceInfo(
-            SERVICE_TYPE,
-            f"{self._instance_name}.{SERVICE_TYPE}",
-            port=self._port,
-            properties=self._properties,
-            server=_host_name(),
-            parsed_addresses=addresses,
-        )
         try:
             # Probing takes a second or two; a clash renames us "<name>-2" rather than failing.
             announced = await zc.async_register_service(info, allow_name_change=True)
             await announced
         except (ZeroconfError, OSError, RuntimeError) as exc:
             await zc.async_close()
-            raise FlokiError(
-                f"discovery: cannot announce {self._instance_name!r}: {exc or type(exc).__name__}"
-            ) from exc
+            raise _cannot_announce(self._instance_name, exc) from exc
         self._zc, self._info = zc, info
 
     async def stop(self) -> None:
@@ -119,10 +126,12 @@ class ApplianceAdvertiser:
         self._zc = self._info = None
         if zc is None:
             return
-        if info is not None:
-            # Goodbye packets let consoles drop the appliance now, not when the TTL runs out.
-            await (await zc.async_unregister_service(info))
-        await zc.async_close()
+        try:
+            if info is not None:
+                # Goodbyes let consoles drop the appliance now, not when the TTL runs out.
+                await (await zc.async_unregister_service(info))
+        finally:
+            await zc.async_close()
 
 
 @dataclass(frozen=True)
@@ -166,7 +175,12 @@ _ASK = DNSQuestionType.QM
 async def browse_appliances(
     timeout: float = 3.0, interfaces: list[str] | None = None
 ) -> list[DiscoveredAppliance]:
-    """Appliances that answered within ``timeout`` seconds, sorted by name."""
+    """Appliances that answered within ``timeout`` seconds, sorted by name.
+
+    mDNS answers a question at most once a second, so an appliance that has just answered
+    another console may wait for our second query, about a second in: keep ``timeout`` above
+    about 1.5 s.
+    """
     zc = _open(interfaces)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -201,7 +215,8 @@ async def browse_appliances(
     found = [
         appliance
         for name, task in resolving.items()
-        if name not in gone and not task.cancelled() and task.exception() is None and task.result()
+        if name not in gone and task.done() and not task.cancelled()
+        if task.exception() is None and task.result()
         if (appliance := _to_appliance(infos[name])) is not None
     ]
     return sorted(found, key=lambda a: a.name)

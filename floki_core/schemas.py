@@ -29,9 +29,7 @@ Password = Annotated[str, Meta(min_length=10, max_length=200)]
 class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     def given(self) -> dict[str, Any]:
         """The fields the client actually sent."""
-        return {
-            f: v for f in self.__struct_fields__ if (v := getattr(self, f)) is not UNSET
-        }
+        return {f: v for f in self.__struct_fields__ if (v := getattr(self, f)) is not UNSET}
 
 
 class SiteCreate(Input, kw_only=True):
@@ -42,7 +40,7 @@ class SiteCreate(Input, kw_only=True):
 
 class SiteUpdate(Input, kw_only=True):
     name: Name | UnsetType = UNSET
-    code: str | None | UnsetType = UNSET
+    code: str | UnsetType | None = UNSET
     timezone: str | UnsetType = UNSET
 
 
@@ -65,7 +63,7 @@ class FloorCreate(Input, kw_only=True):
 class FloorUpdate(Input, kw_only=True):
     name: Name | UnsetType = UNSET
     level: int | UnsetType = UNSET
-    metres_per_pixel: Annotated[float, Meta(gt=0)] | None | UnsetType = UNSET
+    metres_per_pixel: Annotated[float, Meta(gt=0)] | UnsetType | None = UNSET
 
 
 class ZoneCreate(Input, kw_only=True):
@@ -82,11 +80,11 @@ class ZoneCreate(Input, kw_only=True):
 class ZoneUpdate(Input, kw_only=True):
     name: Name | UnsetType = UNSET
     type: ZoneType | UnsetType = UNSET
-    parent_id: int | None | UnsetType = UNSET
-    floor_id: int | None | UnsetType = UNSET
-    polygon: Polygon | None | UnsetType = UNSET
-    geo_polygon: Polygon | None | UnsetType = UNSET
-    gln: Gln | None | UnsetType = UNSET
+    parent_id: int | UnsetType | None = UNSET
+    floor_id: int | UnsetType | None = UNSET
+    polygon: Polygon | UnsetType | None = UNSET
+    geo_polygon: Polygon | UnsetType | None = UNSET
+    gln: Gln | UnsetType | None = UNSET
 
 
 class ReceiverCreate(Input, kw_only=True):
@@ -103,8 +101,8 @@ class ReceiverUpdate(Input, kw_only=True):
     name: Name | UnsetType = UNSET
     identifier: Name | UnsetType = UNSET
     zone_id: int | UnsetType = UNSET
-    x: float | None | UnsetType = UNSET
-    y: float | None | UnsetType = UNSET
+    x: float | UnsetType | None = UNSET
+    y: float | UnsetType | None = UNSET
     notes: ShortText | UnsetType = UNSET
 
 
@@ -122,7 +120,7 @@ class AssetClassUpdate(Input, kw_only=True):
     category: ShortText | UnsetType = UNSET
     make: ShortText | UnsetType = UNSET
     model: ShortText | UnsetType = UNSET
-    ppm_interval_days: Annotated[int, Meta(ge=1, le=3650)] | None | UnsetType = UNSET
+    ppm_interval_days: Annotated[int, Meta(ge=1, le=3650)] | UnsetType | None = UNSET
     criticality: Criticality | UnsetType = UNSET
 
 
@@ -142,13 +140,13 @@ class AssetCreate(Input, kw_only=True):
 class AssetUpdate(Input, kw_only=True):
     description: ShortText | UnsetType = UNSET
     serial: ShortText | UnsetType = UNSET
-    giai: Giai | None | UnsetType = UNSET
-    class_id: int | None | UnsetType = UNSET
-    home_zone_id: int | None | UnsetType = UNSET
+    giai: Giai | UnsetType | None = UNSET
+    class_id: int | UnsetType | None = UNSET
+    home_zone_id: int | UnsetType | None = UNSET
     department: ShortText | UnsetType = UNSET
     state: AssetState | UnsetType = UNSET
-    last_ppm: dt.date | None | UnsetType = UNSET
-    next_ppm_due: dt.date | None | UnsetType = UNSET
+    last_ppm: dt.date | UnsetType | None = UNSET
+    next_ppm_due: dt.date | UnsetType | None = UNSET
 
 
 class IdentifierCreate(Input, kw_only=True):

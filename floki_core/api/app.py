@@ -18,9 +18,7 @@ log = logging.getLogger(__name__)
 def create_app(core: Core) -> web.Application:
     """Build the application; call after ``core.start()`` so plugin routes are known."""
     limit = max(core.config.server.max_body_bytes, core.config.server.max_upload_bytes)
-    app = web.Application(
-        middlewares=[middleware.errors, middleware.policy], client_max_size=limit
-    )
+    app = web.Application(middlewares=[middleware.errors, middleware.policy], client_max_size=limit)
     app[CORE] = core
     app[ROUTES] = table = RouteTable()
     app[SOCKETS] = set()

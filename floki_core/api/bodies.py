@@ -25,9 +25,7 @@ class ApiError(Exception):
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=_encoder.encode(data), status=status, content_type="application/json"
-    )
+    return web.Response(body=_encoder.encode(data), status=status, content_type="application/json")
 
 
 def error_response(status: int, reason: str, headers: dict[str, str] | None = None) -> web.Response:

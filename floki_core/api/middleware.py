@@ -36,8 +36,11 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error_response(422, f"invalid value: {exc}")
     except web.HTTPException as exc:
         if exc.status >= 400 and exc.content_type != "application/json":
-            return error_response(exc.status, exc.reason, {k: v for k, v in exc.headers.items()
-                                                           if k in ("Allow", "Retry-After")})
+            return error_response(
+                exc.status,
+                exc.reason,
+                {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")},
+            )
         raise
     except Exception:
         log.exception("%s %s failed", request.method, request.path)

@@ -94,9 +94,17 @@ def _responses(route: ApiRoute, schema_of: dict[Any, Any]) -> dict[str, Any]:
     elif route.produces != "application/json":
         ok["content"] = {route.produces: {"schema": {"type": "string"}}}
     responses: dict[str, Any] = {str(route.status): ok}
-    error = {"description": "Error with a reason", "content": {"application/json": {
-        "schema": {"type": "object", "properties": {"error": {"type": "string"},
-                                                    "status": {"type": "integer"}}}}}}  # fmt: skip
+    error = {
+        "description": "Error with a reason",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+                }
+            }
+        },
+    }
     if route.policy != "public":
         responses["401"] = {**error, "description": "No valid token"}
         responses["403"] = {**error, "description": f"Needs the {route.policy} role"}

@@ -195,7 +195,9 @@ class PluginHost:
             impl = implementation(self.pm, "floki_startup", name)
             if impl is not None:
                 try:
-                    await call_one(impl, {"context": self.contexts[name]}, self.policy.setup_timeout)
+                    await call_one(
+                        impl, {"context": self.contexts[name]}, self.policy.setup_timeout
+                    )
                 except Exception as exc:
                     self._fail(name, f"floki_startup: {type(exc).__name__}: {exc}")
                     continue

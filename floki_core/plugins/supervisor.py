@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -34,7 +35,7 @@ class SourceStatus:
 
 def backoff_delay(failures: int, policy: SupervisionConfig, rand: random.Random) -> float:
     """Exponential backoff with "equal jitter": half fixed, half random."""
-    ceiling = min(policy.backoff_max, policy.backoff_initial * 2 ** max(failures - 1, 0))
+    ceiling: float = min(policy.backoff_max, policy.backoff_initial * 2 ** max(failures - 1, 0))
     return ceiling / 2 + rand.uniform(0, ceiling / 2)
 
 
@@ -79,9 +80,7 @@ class SourceRunner:
                 raise
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"
-                log.exception(
-                    "plugin %s: source %s crashed", self.status.plugin, self.status.name
-                )
+                log.exception("plugin %s: source %s crashed", self.status.plugin, self.status.name)
             now = self.clock.monotonic()
             self._failures.append(now)
             while self._failures and now - self._failures[0] > self.policy.failure_window:
@@ -119,12 +118,12 @@ class SourceRunner:
         try:
             await asyncio.wait_for(self.source.stop(), timeout)
         except Exception:
-            log.exception("plugin %s: source %s stop() failed", self.status.plugin, self.status.name)
+            log.exception(
+                "plugin %s: source %s stop() failed", self.status.plugin, self.status.name
+            )
         if self._task is not None and not self._task.done():
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._task, timeout)
-            except (asyncio.CancelledError, TimeoutError):
-                pass
         if self.status.status != "failed":
             self.status.status = "stopped"

@@ -96,9 +96,14 @@ def create_user(
     session.flush()
     user = user_record(row)
     write_audit(
-        session, at=now, actor=actor.label, action="create", entity="users",
-        entity_id=row.id, after=to_plain(user),
-    )  # fmt: skip
+        session,
+        at=now,
+        actor=actor.label,
+        action="create",
+        entity="users",
+        entity_id=row.id,
+        after=to_plain(user),
+    )
     return user
 
 
@@ -123,9 +128,15 @@ def update_user(
     after = user_record(row)
     if after != before:
         write_audit(
-            session, at=now, actor=actor.label, action="update", entity="users",
-            entity_id=user_id, before=to_plain(before), after=to_plain(after),
-        )  # fmt: skip
+            session,
+            at=now,
+            actor=actor.label,
+            action="update",
+            entity="users",
+            entity_id=user_id,
+            before=to_plain(before),
+            after=to_plain(after),
+        )
     return after
 
 
@@ -147,9 +158,14 @@ def set_password(
     row.failed_logins = 0
     row.locked_until = None
     write_audit(
-        session, at=now, actor=actor.label, action="reset_password", entity="users",
-        entity_id=row.id, detail=f"password of {username} set",
-    )  # fmt: skip
+        session,
+        at=now,
+        actor=actor.label,
+        action="reset_password",
+        entity="users",
+        entity_id=row.id,
+        detail=f"password of {username} set",
+    )
     return user_record(row)
 
 
@@ -172,9 +188,14 @@ def authenticate(
     if row is not None and row.locked_until is not None and row.locked_until > now:
         passwords.verify_password(None, password)  # same cost as a real check
         write_audit(
-            session, at=now, actor=username, action="login_failed", entity="users",
-            entity_id=row.id, detail=f"account locked{where}",
-        )  # fmt: skip
+            session,
+            at=now,
+            actor=username,
+            action="login_failed",
+            entity="users",
+            entity_id=row.id,
+            detail=f"account locked{where}",
+        )
         wait = (row.locked_until - now).total_seconds()
         raise LoginRefused("account locked after repeated failed logins; try later", wait)
     ok = passwords.verify_password(row.password_hash if row else None, password)
@@ -187,16 +208,26 @@ def authenticate(
                 row.failed_logins = 0
                 detail += f"; locked for {policy.minutes:g} min"
         write_audit(
-            session, at=now, actor=username[:100], action="login_failed", entity="users",
-            entity_id=row.id if row else None, detail=detail + where,
-        )  # fmt: skip
+            session,
+            at=now,
+            actor=username[:100],
+            action="login_failed",
+            entity="users",
+            entity_id=row.id if row else None,
+            detail=detail + where,
+        )
         raise LoginRefused("invalid username or password")
     row.failed_logins = 0
     row.locked_until = None
     write_audit(
-        session, at=now, actor=username, action="login", entity="users",
-        entity_id=row.id, detail=f"login{where}",
-    )  # fmt: skip
+        session,
+        at=now,
+        actor=username,
+        action="login",
+        entity="users",
+        entity_id=row.id,
+        detail=f"login{where}",
+    )
     return user_record(row)
 
 
@@ -230,9 +261,15 @@ def issue_token(
     token = token_record(row)
     if kind is not TokenKind.SESSION:  # logins are audited as logins already
         write_audit(
-            session, at=now, actor=actor.label, action="create", entity="tokens",
-            entity_id=row.id, after=to_plain(token), detail=f"{kind.value} token for {user.username}",
-        )  # fmt: skip
+            session,
+            at=now,
+            actor=actor.label,
+            action="create",
+            entity="tokens",
+            entity_id=row.id,
+            after=to_plain(token),
+            detail=f"{kind.value} token for {user.username}",
+        )
     return token, secret
 
 
@@ -272,9 +309,7 @@ def list_tokens(session: Session, user_id: int | None = None) -> list[Token]:
     return [token_record(r) for r in session.scalars(query.order_by(TokenRow.id))]
 
 
-def revoke_token(
-    session: Session, token_id: int, *, actor: Principal, now: dt.datetime
-) -> Token:
+def revoke_token(session: Session, token_id: int, *, actor: Principal, now: dt.datetime) -> Token:
     row = session.get(TokenRow, token_id)
     if row is None:
         raise NotFound(f"token {token_id} not found")
@@ -283,7 +318,12 @@ def revoke_token(
     if row.revoked_at is None:
         row.revoked_at = now
         write_audit(
-            session, at=now, actor=actor.label, action="revoke", entity="tokens",
-            entity_id=token_id, detail=f"token {row.name!r} revoked",
-        )  # fmt: skip
+            session,
+            at=now,
+            actor=actor.label,
+            action="revoke",
+            entity="tokens",
+            entity_id=token_id,
+            detail=f"token {row.name!r} revoked",
+        )
     return token_record(row)

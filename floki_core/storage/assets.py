@@ -80,4 +80,4 @@ def asset_by_identifier(session: Session, technology: str, value: str) -> domain
         .join(IdentifierRow, IdentifierRow.asset_id == AssetRow.id)
         .where(IdentifierRow.technology == technology, IdentifierRow.value == value)
     )
-    return None if row is None else ASSETS.to_record(row)  # type: ignore[no-any-return]
+    return None if row is None else ASSETS.to_record(row)

@@ -84,9 +84,9 @@ class Database:
         if before == after:
             return []
         script = ScriptDirectory.from_config(_alembic_config(self.engine))
-        return [
-            rev.revision for rev in script.iterate_revisions(after, before) if rev is not None
-        ][::-1]
+        return [rev.revision for rev in script.iterate_revisions(after, before) if rev is not None][
+            ::-1
+        ]
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as conn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 from aiohttp import web
 from sqlalchemy.orm import Session
 
@@ -12,33 +13,38 @@ from floki_core.api.bodies import ApiError, json_response, path_id, principal, r
 from floki_core.api.keys import CORE
 from floki_core.api.routing import ApiRoute, RouteTable
 from floki_core.domain import Principal, Role, Token, TokenKind, User
-from floki_core.errors import FlokiError
+from floki_core.errors import FlokiError, NotFound
 from floki_core.security.passwords import generate_password
 from floki_core.storage import accounts
+from floki_core.storage.models import UserRow
 
 PREFIX = "/api/v1"
 
 
-class LoginResult(schemas.msgspec.Struct, kw_only=True):
+class LoginResult(msgspec.Struct, kw_only=True):
     token: str
     expires_at: dt.datetime
     user: User
 
 
-class IssuedToken(schemas.msgspec.Struct, kw_only=True):
+class IssuedToken(msgspec.Struct, kw_only=True):
     token: str  # shown once
     info: Token
 
 
-class NewUser(schemas.msgspec.Struct, kw_only=True):
+class NewUser(msgspec.Struct, kw_only=True):
     user: User
     password: str | None = None  # only when generated
 
 
 def _login(
-    session: Session, body: schemas.LoginRequest, now: dt.datetime, policy: accounts.LockoutPolicy,
-    source: str, hours: float,
-) -> LoginResult | FlokiError:  # fmt: skip
+    session: Session,
+    body: schemas.LoginRequest,
+    now: dt.datetime,
+    policy: accounts.LockoutPolicy,
+    source: str,
+    hours: float,
+) -> LoginResult | FlokiError:
     # Failures are returned, not raised, so the transaction keeps the failure count.
     try:
         user = accounts.authenticate(
@@ -49,9 +55,14 @@ def _login(
     expires = now + dt.timedelta(hours=hours)
     who = Principal(user_id=user.id, username=user.username, role=user.role)
     _, secret = accounts.issue_token(
-        session, user_id=user.id, name="login", kind=TokenKind.SESSION, now=now,
-        expires_at=expires, actor=who,
-    )  # fmt: skip
+        session,
+        user_id=user.id,
+        name="login",
+        kind=TokenKind.SESSION,
+        now=now,
+        expires_at=expires,
+        actor=who,
+    )
     return LoginResult(token=secret, expires_at=expires, user=user)
 
 
@@ -59,9 +70,13 @@ async def login(request: web.Request) -> web.Response:
     body = await read_json(request, schemas.LoginRequest)
     core = request.app[CORE]
     result = await core.write(
-        _login, body, core.clock.now(), core.lockout, request.remote or "",
+        _login,
+        body,
+        core.clock.now(),
+        core.lockout,
+        request.remote or "",
         core.config.security.session_hours,
-    )  # fmt: skip
+    )
     if isinstance(result, FlokiError):
         raise result
     return json_response(result)
@@ -88,9 +103,14 @@ async def create_user(request: web.Request) -> web.Response:
     core = request.app[CORE]
     password = body.password or generate_password()
     user = await core.write(
-        accounts.create_user, username=body.username, role=body.role, password=password,
-        display_name=body.display_name, actor=principal(request), now=core.clock.now(),
-    )  # fmt: skip
+        accounts.create_user,
+        username=body.username,
+        role=body.role,
+        password=password,
+        display_name=body.display_name,
+        actor=principal(request),
+        now=core.clock.now(),
+    )
     shown = None if body.password else password
     return json_response(NewUser(user=user, password=shown), 201)
 
@@ -101,18 +121,21 @@ async def update_user(request: web.Request) -> web.Response:
         raise ApiError(422, "no fields to change")
     core = request.app[CORE]
     user = await core.write(
-        accounts.update_user, path_id(request), body.given(), actor=principal(request),
+        accounts.update_user,
+        path_id(request),
+        body.given(),
+        actor=principal(request),
         now=core.clock.now(),
-    )  # fmt: skip
+    )
     return json_response(user)
 
 
 def _set_password(
     session: Session, user_id: int, password: str, who: Principal, now: dt.datetime
 ) -> User:
-    row = session.get(accounts.UserRow, user_id)
+    row = session.get(UserRow, user_id)
     if row is None:
-        raise accounts.NotFound(f"user {user_id} not found")
+        raise NotFound(f"user {user_id} not found")
     return accounts.set_password(session, row.username, password, actor=who, now=now)
 
 
@@ -140,9 +163,14 @@ def _create_token(
     expires = now + dt.timedelta(days=body.expires_days) if body.expires_days else None
     kind = TokenKind.DEVICE if body.device else TokenKind.API
     token, secret = accounts.issue_token(
-        session, user_id=user_id, name=body.name, kind=kind, now=now, expires_at=expires,
+        session,
+        user_id=user_id,
+        name=body.name,
+        kind=kind,
+        now=now,
+        expires_at=expires,
         actor=who,
-    )  # fmt: skip
+    )
     return IssuedToken(token=secret, info=token)
 
 
@@ -170,32 +198,106 @@ async def revoke_token(request: web.Request) -> web.Response:
 def add_routes(app: web.Application, table: RouteTable) -> None:
     a, u, t = "auth", "users", "tokens"
     routes = [
-        (ApiRoute("POST", f"{PREFIX}/auth/login", "public",
-                  "Exchange username and password for a session token", a,
-                  body=schemas.LoginRequest, response=LoginResult), login),
-        (ApiRoute("POST", f"{PREFIX}/auth/logout", "viewer", "Revoke the token in use", a,
-                  status=204), logout),
-        (ApiRoute("GET", f"{PREFIX}/auth/me", "viewer", "Who the token belongs to", a,
-                  response=Principal), me),
-        (ApiRoute("GET", f"{PREFIX}/users", "admin", "List users", u, response=list[User]),
-         list_users),
-        (ApiRoute("POST", f"{PREFIX}/users", "admin",
-                  "Create a user; a password is generated and returned once if none is given",
-                  u, body=schemas.UserCreate, response=NewUser, status=201), create_user),
-        (ApiRoute("PATCH", f"{PREFIX}/users/{{id}}", "admin",
-                  "Change a user's role, name or disabled flag", u, body=schemas.UserUpdate,
-                  response=User), update_user),
-        (ApiRoute("POST", f"{PREFIX}/users/{{id}}/password", "admin",
-                  "Set or generate a new password (clears a lockout)", u,
-                  body=schemas.PasswordChange, response=NewUser), reset_password),
-        (ApiRoute("GET", f"{PREFIX}/tokens", "viewer",
-                  "API and device tokens (yours; every token for admins)", t,
-                  response=list[Token]), list_tokens),
-        (ApiRoute("POST", f"{PREFIX}/tokens", "viewer",
-                  "Create an API token (admins: for any user, or a device token)", t,
-                  body=schemas.TokenCreate, response=IssuedToken, status=201), create_token),
-        (ApiRoute("DELETE", f"{PREFIX}/tokens/{{id}}", "viewer", "Revoke a token", t,
-                  response=Token), revoke_token),
-    ]  # fmt: skip
+        (
+            ApiRoute(
+                "POST",
+                f"{PREFIX}/auth/login",
+                "public",
+                "Exchange username and password for a session token",
+                a,
+                body=schemas.LoginRequest,
+                response=LoginResult,
+            ),
+            login,
+        ),
+        (
+            ApiRoute(
+                "POST", f"{PREFIX}/auth/logout", "viewer", "Revoke the token in use", a, status=204
+            ),
+            logout,
+        ),
+        (
+            ApiRoute(
+                "GET",
+                f"{PREFIX}/auth/me",
+                "viewer",
+                "Who the token belongs to",
+                a,
+                response=Principal,
+            ),
+            me,
+        ),
+        (
+            ApiRoute("GET", f"{PREFIX}/users", "admin", "List users", u, response=list[User]),
+            list_users,
+        ),
+        (
+            ApiRoute(
+                "POST",
+                f"{PREFIX}/users",
+                "admin",
+                "Create a user; a password is generated and returned once if none is given",
+                u,
+                body=schemas.UserCreate,
+                response=NewUser,
+                status=201,
+            ),
+            create_user,
+        ),
+        (
+            ApiRoute(
+                "PATCH",
+                f"{PREFIX}/users/{{id}}",
+                "admin",
+                "Change a user's role, name or disabled flag",
+                u,
+                body=schemas.UserUpdate,
+                response=User,
+            ),
+            update_user,
+        ),
+        (
+            ApiRoute(
+                "POST",
+                f"{PREFIX}/users/{{id}}/password",
+                "admin",
+                "Set or generate a new password (clears a lockout)",
+                u,
+                body=schemas.PasswordChange,
+                response=NewUser,
+            ),
+            reset_password,
+        ),
+        (
+            ApiRoute(
+                "GET",
+                f"{PREFIX}/tokens",
+                "viewer",
+                "API and device tokens (yours; every token for admins)",
+                t,
+                response=list[Token],
+            ),
+            list_tokens,
+        ),
+        (
+            ApiRoute(
+                "POST",
+                f"{PREFIX}/tokens",
+                "viewer",
+                "Create an API token (admins: for any user, or a device token)",
+                t,
+                body=schemas.TokenCreate,
+                response=IssuedToken,
+                status=201,
+            ),
+            create_token,
+        ),
+        (
+            ApiRoute(
+                "DELETE", f"{PREFIX}/tokens/{{id}}", "viewer", "Revoke a token", t, response=Token
+            ),
+            revoke_token,
+        ),
+    ]
     for spec, handler in routes:
         table.add(app, spec, handler)

@@ -42,11 +42,20 @@ async def events(request: web.Request) -> web.WebSocketResponse:
 
 
 async def close_sockets(app: web.Application) -> None:
-    for ws in list(app[SOCKETS]):
+    sockets = app[SOCKETS]
+    for ws in list(sockets):
         await ws.close(code=1001, message=b"appliance shutting down")
 
 
 def add_routes(app: web.Application, table: RouteTable) -> None:
-    table.add(app, ApiRoute("GET", "/api/v1/events", "viewer",
-                            "WebSocket: live domain events as JSON arrays", "events"),
-              events)  # fmt: skip
+    table.add(
+        app,
+        ApiRoute(
+            "GET",
+            "/api/v1/events",
+            "viewer",
+            "WebSocket: live domain events as JSON arrays",
+            "events",
+        ),
+        events,
+    )

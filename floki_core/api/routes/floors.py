@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import uuid
 from pathlib import Path
@@ -47,7 +48,12 @@ def check_image(raw: bytes, content_type: str) -> tuple[str, int, int]:
 
 
 def _store_plan(
-    session: Session, floor_id: int, name: str, size: tuple[int, int], who: Principal, now: object
+    session: Session,
+    floor_id: int,
+    name: str,
+    size: tuple[int, int],
+    who: Principal,
+    now: dt.datetime,
 ) -> tuple[Floor, str | None]:
     row = session.get(FloorRow, floor_id)
     if row is None:
@@ -55,9 +61,14 @@ def _store_plan(
     old = row.plan_file
     row.plan_file, (row.plan_width_px, row.plan_height_px) = name, size
     write_audit(
-        session, at=now, actor=who.label, action="update", entity="floors",  # type: ignore[arg-type]
-        entity_id=floor_id, detail=f"floor plan uploaded ({size[0]}x{size[1]})",
-    )  # fmt: skip
+        session,
+        at=now,
+        actor=who.label,
+        action="update",
+        entity="floors",
+        entity_id=floor_id,
+        detail=f"floor plan uploaded ({size[0]}x{size[1]})",
+    )
     return FLOORS.to_record(row), old
 
 
@@ -95,8 +106,28 @@ async def get_plan(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application, table: RouteTable) -> None:
-    table.add(app, ApiRoute("PUT", "/api/v1/floors/{id}/plan", "admin",
-                            "Upload the floor-plan image (PNG or JPEG, size-limited)", "floors",
-                            body_type="image/png, image/jpeg", response=Floor), upload_plan)
-    table.add(app, ApiRoute("GET", "/api/v1/floors/{id}/plan", "viewer",
-                            "The floor-plan image", "floors", produces="image/*"), get_plan)  # fmt: skip
+    table.add(
+        app,
+        ApiRoute(
+            "PUT",
+            "/api/v1/floors/{id}/plan",
+            "admin",
+            "Upload the floor-plan image (PNG or JPEG, size-limited)",
+            "floors",
+            body_type="image/png, image/jpeg",
+            response=Floor,
+        ),
+        upload_plan,
+    )
+    table.add(
+        app,
+        ApiRoute(
+            "GET",
+            "/api/v1/floors/{id}/plan",
+            "viewer",
+            "The floor-plan image",
+            "floors",
+            produces="image/*",
+        ),
+        get_plan,
+    )

@@ -45,7 +45,7 @@ def _filters(request: web.Request, resource: Resource) -> dict[str, Any]:
         raw = request.query.get(name)
         if raw is None:
             continue
-        column = resource.row.__table__.columns[name]  # type: ignore[attr-defined]
+        column = resource.row.__table__.columns[name]
         if column.type.python_type is int:
             try:
                 filters[name] = int(raw)
@@ -64,8 +64,9 @@ def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
     resource = exposed.resource
     base = f"{PREFIX}/{resource.name}"
     tag = resource.name
-    filter_params = tuple(Param(f, description=f"only {resource.name} with this {f}")
-                          for f in resource.filters)  # fmt: skip
+    filter_params = tuple(
+        Param(f, description=f"only {resource.name} with this {f}") for f in resource.filters
+    )
     paging = (Param("limit", "integer", "page size (1-500)"), Param("offset", "integer"))
 
     async def list_(request: web.Request) -> web.Response:
@@ -95,22 +96,38 @@ def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
     if resource is not reg.ASSETS:  # assets have a search listing of their own
         table.add(
             app,
-            ApiRoute("GET", base, "viewer", f"List {resource.name}", tag,
-                     response=list[resource.record], query=filter_params + paging),  # type: ignore[name-defined]
+            ApiRoute(
+                "GET",
+                base,
+                "viewer",
+                f"List {resource.name}",
+                tag,
+                response=list[resource.record],  # type: ignore[name-defined]
+                query=filter_params + paging,
+            ),
             list_,
-        )  # fmt: skip
+        )
     table.add(
         app,
-        ApiRoute("POST", base, exposed.write_policy, f"Create a {resource.label}", tag,
-                 body=exposed.create, response=resource.record, status=201),
+        ApiRoute(
+            "POST",
+            base,
+            exposed.write_policy,
+            f"Create a {resource.label}",
+            tag,
+            body=exposed.create,
+            response=resource.record,
+            status=201,
+        ),
         create,
-    )  # fmt: skip
+    )
     table.add(
         app,
-        ApiRoute("GET", base + "/{id}", "viewer", f"One {resource.label}", tag,
-                 response=resource.record),
+        ApiRoute(
+            "GET", base + "/{id}", "viewer", f"One {resource.label}", tag, response=resource.record
+        ),
         get,
-    )  # fmt: skip
+    )
     if exposed.update is not None:
         update_schema = exposed.update
 
@@ -126,17 +143,29 @@ def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
 
         table.add(
             app,
-            ApiRoute("PATCH", base + "/{id}", exposed.write_policy,
-                     f"Change a {resource.label}", tag, body=update_schema,
-                     response=resource.record),
+            ApiRoute(
+                "PATCH",
+                base + "/{id}",
+                exposed.write_policy,
+                f"Change a {resource.label}",
+                tag,
+                body=update_schema,
+                response=resource.record,
+            ),
             update,
-        )  # fmt: skip
+        )
     table.add(
         app,
-        ApiRoute("DELETE", base + "/{id}", exposed.write_policy, f"Delete a {resource.label}",
-                 tag, status=204),
+        ApiRoute(
+            "DELETE",
+            base + "/{id}",
+            exposed.write_policy,
+            f"Delete a {resource.label}",
+            tag,
+            status=204,
+        ),
         delete,
-    )  # fmt: skip
+    )
 
 
 async def search(request: web.Request) -> web.Response:
@@ -154,20 +183,21 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
     table.add(
         app,
         ApiRoute(
-            "GET", f"{PREFIX}/assets", "viewer",
+            "GET",
+            f"{PREFIX}/assets",
+            "viewer",
             "Search assets: every word of q must match the asset number, description, "
             "serial, department, or the class name, category, make or model",
-            "assets", response=list[AssetView],
+            "assets",
+            response=list[AssetView],
             query=(
                 Param("q", description="words to search for, e.g. bladder scanner"),
                 *(Param(f) for f in reg.ASSETS.filters),
-                Param("limit", "integer"), Param("offset", "integer"),
+                Param("limit", "integer"),
+                Param("offset", "integer"),
             ),
         ),
         search,
-    )  # fmt: skip
+    )
     for exposed in EXPOSED:
         add_crud(app, table, exposed)
-
-
-

@@ -16,9 +16,7 @@ PREFIX = "/api/v1"
 
 async def health(request: web.Request) -> web.Response:
     core = request.app[CORE]
-    return json_response(
-        {"status": "ok", "version": __version__, "site": core.config.site.name}
-    )
+    return json_response({"status": "ok", "version": __version__, "site": core.config.site.name})
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -45,15 +43,46 @@ async def audit(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application, table: RouteTable) -> None:
-    table.add(app, ApiRoute("GET", f"{PREFIX}/health", "public",
-                            "Is the appliance up (no token needed)", "system"), health)
-    table.add(app, ApiRoute("GET", f"{PREFIX}/openapi.json", "viewer",
-                            "This API described as OpenAPI 3.1", "system"), openapi)
-    table.add(app, ApiRoute("GET", f"{PREFIX}/plugins", "viewer",
-                            "Plugins with version, status and, when failed, the reason",
-                            "system"), plugins)
-    table.add(app, ApiRoute("GET", f"{PREFIX}/audit", "admin",
-                            "The audit trail, newest first", "system",
-                            query=(Param("entity"), Param("entity_id"), Param("action"),
-                                   Param("limit", "integer"), Param("offset", "integer"))),
-              audit)  # fmt: skip
+    table.add(
+        app,
+        ApiRoute(
+            "GET", f"{PREFIX}/health", "public", "Is the appliance up (no token needed)", "system"
+        ),
+        health,
+    )
+    table.add(
+        app,
+        ApiRoute(
+            "GET", f"{PREFIX}/openapi.json", "viewer", "This API described as OpenAPI 3.1", "system"
+        ),
+        openapi,
+    )
+    table.add(
+        app,
+        ApiRoute(
+            "GET",
+            f"{PREFIX}/plugins",
+            "viewer",
+            "Plugins with version, status and, when failed, the reason",
+            "system",
+        ),
+        plugins,
+    )
+    table.add(
+        app,
+        ApiRoute(
+            "GET",
+            f"{PREFIX}/audit",
+            "admin",
+            "The audit trail, newest first",
+            "system",
+            query=(
+                Param("entity"),
+                Param("entity_id"),
+                Param("action"),
+                Param("limit", "integer"),
+                Param("offset", "integer"),
+            ),
+        ),
+        audit,
+    )

@@ -1,0 +1,52 @@
+# The front door: `make run` starts the appliance on the demo site, `make test` runs
+# every check. Both set up what they need first (system packages, .venv, pinned deps).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= var
+APT_PACKAGES := postgresql
+DISTRIBUTIONS := -e .[test] -e plugins/ble -e console
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint typecheck pytest bench setup system-packages clean
+
+run: setup
+	$(BIN)/floki-core --data-dir $(DATA_DIR) demo
+
+test: setup lint typecheck pytest
+
+setup: system-packages $(STAMP)
+
+# Only what is missing is installed, so a machine that has everything needs no network.
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing system packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(STAMP): constraints.txt pyproject.toml plugins/ble/pyproject.toml console/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt $(DISTRIBUTIONS)
+	touch $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

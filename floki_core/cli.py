@@ -1,0 +1,335 @@
+"""``floki-core``: install, run and administer the appliance from a shell.
+
+User mistakes end in one line on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from floki_core import __version__
+from floki_core.clock import SystemClock
+from floki_core.config import AppConfig, load_config
+from floki_core.domain import SYSTEM, Role, TokenKind
+from floki_core.errors import FlokiError
+from floki_core.initialise import init_data_dir, is_initialised
+from floki_core.storage import accounts
+from floki_core.storage.database import Database, default_url
+
+PROG = "floki-core"
+DEMO_SITE = "St Floki General Hospital"
+
+
+def _out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _require_init(data_dir: Path) -> AppConfig:
+    if not is_initialised(data_dir):
+        raise FlokiError(f"{data_dir} is not initialised; run '{PROG} init --data-dir {data_dir}'")
+    return load_config(data_dir)
+
+
+@contextmanager
+def _database(data_dir: Path) -> Iterator[Database]:
+    config = _require_init(data_dir)
+    db = Database(config.database.url or default_url(data_dir))
+    try:
+        db.migrate()
+        yield db
+    finally:
+        db.close()
+
+
+def _print_init(result: object) -> None:
+    from floki_core.initialise import InitResult
+
+    assert isinstance(result, InitResult)
+    _out(f"Initialised {result.data_dir}")
+    _out(f"Certificate SHA-256 fingerprint: {result.fingerprint}")
+    if result.admin_password:
+        _out("First administrator: admin")
+        _out(f"Password (shown once, store it now): {result.admin_password}")
+    else:
+        _out("First administrator: admin (password from FLOKI_ADMIN_PASSWORD)")
+
+
+# --- commands ------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    _print_init(init_data_dir(args.data_dir, args.site))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from floki_core.appliance import ServingInfo, serve
+
+    def ready(info: ServingInfo) -> None:
+        _out(f"Floki {__version__} serving at {info.url}/api/v1/health")
+        if info.fingerprint:
+            _out(f"Certificate SHA-256 fingerprint: {info.fingerprint}")
+        _out("Press Ctrl+C to stop.")
+
+    asyncio.run(serve(args.data_dir, host=args.host, port=args.port, on_ready=ready))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _require_init(args.data_dir)
+    return _serve(args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from floki_core.demo import load_demo
+    from floki_core.storage.models import SiteRow
+
+    if not is_initialised(args.data_dir):
+        _print_init(init_data_dir(args.data_dir, DEMO_SITE))
+    with _database(args.data_dir) as db, db.transaction() as session:
+        if session.query(SiteRow).count() == 0:
+            summary = load_demo(session, args.data_dir, now=SystemClock().now())
+            _out(f"Loaded the demo site: {summary}")
+        else:
+            _out("The register already holds data; serving it as it is.")
+    return _serve(args)
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    _out(f"{PROG} {__version__}")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from floki_core.security.passwords import generate_password
+
+    password = _read_password(args) or generate_password()
+    with _database(args.data_dir) as db, db.transaction() as session:
+        user = accounts.create_user(
+            session,
+            username=args.username,
+            role=Role(args.role),
+            password=password,
+            display_name=args.display_name or "",
+            actor=SYSTEM,
+            now=SystemClock().now(),
+        )
+    _out(f"Created {user.role} user {user.username}")
+    if not args.password_stdin:
+        _out(f"Password (shown once): {password}")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if not args.password_stdin:
+        return None
+    if sys.stdin.isatty():
+        return getpass.getpass("Password: ")
+    return sys.stdin.readline().rstrip("\n")
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    with _database(args.data_dir) as db, db.sessions() as session:
+        users = accounts.list_users(session)
+    _out(f"{'USERNAME':<24} {'ROLE':<9} STATUS")
+    for user in users:
+        status = "disabled" if user.disabled else "active"
+        if user.locked_until:
+            status += f", locked until {user.locked_until:%Y-%m-%d %H:%M} UTC"
+        _out(f"{user.username:<24} {user.role.value:<9} {status}")
+    return 0
+
+
+def cmd_user_reset(args: argparse.Namespace) -> int:
+    from floki_core.security.passwords import generate_password
+
+    password = _read_password(args) or generate_password()
+    with _database(args.data_dir) as db, db.transaction() as session:
+        accounts.set_password(
+            session, args.username, password, actor=SYSTEM, now=SystemClock().now()
+        )
+    _out(f"Password of {args.username} reset; any lockout cleared.")
+    if not args.password_stdin:
+        _out(f"New password (shown once): {password}")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    now = SystemClock().now()
+    kind = TokenKind.DEVICE if args.device else TokenKind.API
+    expires = now + dt.timedelta(days=args.expires_days) if args.expires_days else None
+    with _database(args.data_dir) as db, db.transaction() as session:
+        user = accounts.get_user(session, args.user)
+        _, secret = accounts.issue_token(
+            session,
+            user_id=user.id,
+            name=args.name or f"{kind.value} token",
+            kind=kind,
+            now=now,
+            expires_at=expires,
+            actor=SYSTEM,
+        )
+    _out(secret)
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from floki_core.core import Core
+
+    config = load_config(args.data_dir) if is_initialised(args.data_dir) else AppConfig()
+    core = Core(args.data_dir, config)
+    core.plugins.load()
+    asyncio.run(core.plugins.register(core))
+    core.db.close()
+    _out(f"{'NAME':<16} {'VERSION':<10} {'STATUS':<9} DETAIL")
+    for info in core.plugins.infos():
+        _out(f"{info.name:<16} {info.version or '-':<10} {info.status:<9} {info.reason or ''}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _require_init(args.data_dir)
+    db = Database(config.database.url or default_url(args.data_dir))
+    try:
+        problems = db.integrity_problems()
+        _out(f"config: ok ({args.data_dir / 'floki.toml'})")
+        _out(f"database: {db.backend}, schema {db.current_revision()} (code: {db.head_revision()})")
+    finally:
+        db.close()
+    if config.server.tls:
+        from floki_core.appliance import tls_paths
+        from floki_core.security import tls
+
+        cert, key = tls_paths(args.data_dir, config)
+        tls.server_context(cert, key)
+        _out(f"certificate: ok, SHA-256 {tls.fingerprint(cert)}")
+    for problem in problems:
+        print(f"{PROG}: problem: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_import_assets(args: argparse.Namespace) -> int:
+    from floki_core.register_io import import_assets_file
+
+    with _database(args.data_dir) as db:
+        config = load_config(args.data_dir)
+        report = import_assets_file(db, args.file, config.import_, skip_bad=args.skip_bad)
+    for line in report.summary_lines():
+        _out(line)
+    return 0
+
+
+def cmd_export_assets(args: argparse.Namespace) -> int:
+    from floki_core.register_io import export_assets_file
+
+    with _database(args.data_dir) as db:
+        count = export_assets_file(db, args.file)
+    print(f"Exported {count} assets to {args.file}", file=sys.stderr)
+    return 0
+
+
+def cmd_import_site(args: argparse.Namespace) -> int:
+    from floki_core.site_import import import_site_file
+
+    with _database(args.data_dir) as db:
+        summary = import_site_file(db, args.file, args.data_dir)
+    _out(f"Imported site from {args.file}: {summary}")
+    return 0
+
+
+# --- parser --------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Floki appliance")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("var"),
+        help="where config, database and certificate live (default: ./var)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str,
+        fn: Callable[[argparse.Namespace], int],
+        help_: str,
+        parent: argparse._SubParsersAction[argparse.ArgumentParser] = sub,
+    ) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=fn)
+        return p
+
+    p = command("init", cmd_init, "create the data directory, certificate and first admin")
+    p.add_argument("--site", default="Floki", help="site name shown to users")
+    for name, fn, help_ in (
+        ("serve", cmd_serve, "run the appliance"),
+        ("demo", cmd_demo, "init if needed, load the demo hospital, serve"),
+    ):
+        p = command(name, fn, help_)
+        p.add_argument("--host", default=None, help="address to listen on (config: server.host)")
+        p.add_argument("--port", type=int, default=None, help="port (config: server.port)")
+    p = command("import-assets", cmd_import_assets, "import an asset register CSV (e.g. e-Quip)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--skip-bad", action="store_true", help="import good rows, report bad ones")
+    p = command("import-site", cmd_import_site, "import sites, buildings, floors, zones, receivers")
+    p.add_argument("file", type=Path, help="a TOML or JSON site file (docs/operations.md)")
+    p = command("export-assets", cmd_export_assets, "export the asset register as CSV")
+    p.add_argument("file", type=Path, help="output file, or - for standard output")
+
+    user = command("user", lambda a: 0, "manage users").add_subparsers(
+        dest="user_command", required=True, metavar="ACTION"
+    )
+    p = command("add", cmd_user_add, "add a user (a password is generated)", user)
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=[r.value for r in Role])
+    p.add_argument("--display-name")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    command("list", cmd_user_list, "list users", user)
+    p = command("reset-password", cmd_user_reset, "set a new password, clear lockout", user)
+    p.add_argument("username")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+
+    token = command("token", lambda a: 0, "manage tokens").add_subparsers(
+        dest="token_command", required=True, metavar="ACTION"
+    )
+    p = command("create", cmd_token_create, "create a token and print it once", token)
+    p.add_argument("--user", required=True, help="the user the token acts as")
+    p.add_argument("--device", action="store_true", help="a gateway token: ingest only")
+    p.add_argument("--name", help="what the token is for, e.g. 'ward 7 gateway'")
+    p.add_argument("--expires-days", type=int)
+
+    command("plugins", cmd_plugins, "list plugins with version and status")
+    command("check", cmd_check, "check config, database integrity, migrations, certificate")
+    command("version", cmd_version, "print the version")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except FlokiError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

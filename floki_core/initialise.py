@@ -1,0 +1,101 @@
+"""``floki-core init``: a data directory with config, certificate, database and first admin."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from floki_core.clock import SystemClock
+from floki_core.config import CONFIG_FILE, load_config
+from floki_core.domain import SYSTEM, Role
+from floki_core.errors import FlokiError
+from floki_core.security import passwords, tls
+from floki_core.storage import accounts
+from floki_core.storage.database import Database, default_url
+
+ADMIN_USER = "admin"
+PASSWORD_ENV = "FLOKI_ADMIN_PASSWORD"
+
+CONFIG_TEMPLATE = """\
+# Floki appliance configuration. Every key is optional; defaults are shown commented.
+# docs/operations.md describes each section.
+
+[site]
+name = {site!r}
+
+[server]
+# host = "0.0.0.0"
+# port = 8443
+# tls = true                 # HTTPS with the certificate in tls/ (made by init)
+# tls_cert = "/etc/floki/cert.pem"   # your own certificate and key replace it
+# tls_key = "/etc/floki/key.pem"
+
+[database]
+# url = "postgresql://floki@db.example/floki"   # default: SQLite file floki.db here
+
+[security]
+# lockout_attempts = 5
+# lockout_minutes = 15
+# session_hours = 12
+
+[discovery]
+# enabled = true
+# interfaces = []            # IP addresses to announce on; empty = all
+
+[plugins]
+# disabled = ["wifi"]
+
+# [plugin.ble]               # each plugin's settings: docs/plugins.md
+"""
+
+
+@dataclass(frozen=True)
+class InitResult:
+    data_dir: Path
+    admin_password: str | None  # None when taken from the environment
+    fingerprint: str
+    created: bool
+
+
+def is_initialised(data_dir: Path) -> bool:
+    return (data_dir / CONFIG_FILE).exists()
+
+
+def init_data_dir(data_dir: Path, site_name: str = "Floki") -> InitResult:
+    """Create everything a new appliance needs; refuses to touch an existing one."""
+    if is_initialised(data_dir):
+        raise FlokiError(f"{data_dir} is already initialised (found {CONFIG_FILE})")
+    env_password = os.environ.get(PASSWORD_ENV)
+    if env_password is not None:
+        passwords.check_strength(env_password)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+    cert, _ = tls.generate_self_signed(data_dir, site_name)
+    (data_dir / CONFIG_FILE).write_text(
+        CONFIG_TEMPLATE.format(site=site_name).replace("'", '"'), encoding="utf-8"
+    )
+    config = load_config(data_dir)
+    db = Database(config.database.url or default_url(data_dir))
+    try:
+        db.migrate()
+        password = env_password or passwords.generate_password()
+        with db.transaction() as session:
+            if accounts.count_users(session) == 0:
+                accounts.create_user(
+                    session,
+                    username=ADMIN_USER,
+                    role=Role.ADMIN,
+                    password=password,
+                    display_name="Administrator",
+                    actor=SYSTEM,
+                    now=SystemClock().now(),
+                )
+    finally:
+        db.close()
+    return InitResult(
+        data_dir=data_dir,
+        admin_password=None if env_password else password,
+        fingerprint=tls.fingerprint(cert),
+        created=True,
+    )
