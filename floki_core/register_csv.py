@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import msgspec
 from sqlalchemy import select
@@ -74,6 +74,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 LISTED_PROBLEMS = 20
 _TEXT_COLUMNS = ("description", "make", "model", "serial", "department", "location", "category")
 _ASSET_FIELDS = ("description", "serial", "department", "giai", "last_ppm", "next_ppm_due")
+Outcome = Literal["created", "updated", "unchanged"]
 
 
 @dataclass(frozen=True)
@@ -329,8 +330,8 @@ def _map_headers(
     warnings: list[RowProblem] = []
     # Configured headers first, so a default alias cannot claim a header given to another column.
     for column, header in config.columns.items():
-        if (i := free.pop(_key(header), None)) is not None:
-            found[column] = i
+        if (index := free.pop(_key(header), None)) is not None:
+            found[column] = index
         elif column != "asset_number":
             reason = f"import.columns.{column} names {header!r}, which is not in the file"
             warnings.append(RowProblem(header_line, None, reason))
@@ -338,8 +339,8 @@ def _map_headers(
         if column in config.columns:
             continue
         for alias in aliases:
-            if (i := free.pop(_key(alias), None)) is not None:
-                found[column] = i
+            if (index := free.pop(_key(alias), None)) is not None:
+                found[column] = index
                 break
     if "asset_number" not in found:
         wanted = config.columns.get("asset_number")
@@ -404,7 +405,7 @@ def _check_row(
     if text := cell("criticality"):
         # CMMS risk ratings read like "High" or "High risk".
         word = text.split()[0].casefold()
-        if word not in set(Criticality):
+        if word not in {c.value for c in Criticality}:
             bad("criticality", f"{text!r} is not a criticality (high, medium or low)")
         else:
             values["criticality"] = Criticality(word)
@@ -465,16 +466,19 @@ class _RegisterWriter:
             if zone.gln:
                 self.zones_by_gln[zone.gln] = zone.id
 
-    def apply(self, row: RegisterRow) -> str:
-        """Returns which count the row adds to: created, updated or unchanged."""
+    def apply(self, row: RegisterRow) -> Outcome:
+        """Returns which count of the report the row adds to."""
         existing = self.assets.get(row.asset_number)
+        outcome: Outcome
         values = {f: getattr(row, f) for f in _ASSET_FIELDS if f in self.columns}
         giai = values.get("giai")
         owner = self.giai_owner.get(giai) if giai else None
         if owner not in (None, row.asset_number):
             raise Conflict(f"{self.columns['giai']}: GIAI {giai!r} belongs to asset {owner}")
-        if "location" in self.columns and (zone := self._zone(row, existing)) != "unmatched":
-            values["home_zone_id"] = zone
+        if "location" in self.columns:
+            matched, zone_id = self._zone(row, existing)
+            if matched:
+                values["home_zone_id"] = zone_id
         if row.make or row.model:
             values["class_id"] = self._class_id(row, existing)
         if existing is None:
@@ -501,19 +505,20 @@ class _RegisterWriter:
             self.giai_owner[giai] = row.asset_number
         return outcome
 
-    def _zone(self, row: RegisterRow, existing: AssetRow | None) -> int | None | str:
+    def _zone(self, row: RegisterRow, existing: AssetRow | None) -> tuple[bool, int | None]:
+        """(matched, zone id); an empty location clears the home zone."""
         if not row.location:
-            return None
+            return True, None
         if gln_match := self.zones_by_gln.get(row.location):
-            return gln_match
+            return True, gln_match
         matches = self.zones_by_name.get(row.location.casefold(), [])
         if len(matches) == 1:
-            return matches[0]
+            return True, matches[0]
         kept = "home zone left as it was" if existing else "no home zone set"
         what = f"names {len(matches)} zones" if matches else "matches no zone by name or GLN"
         reason = f"{row.location!r} {what}; {kept}"
         self.warnings.append(RowProblem(row.line, self.columns["location"], reason))
-        return "unmatched"
+        return False, None
 
     def _class_id(self, row: RegisterRow, existing: AssetRow | None) -> int:
         key = _make_model(row.make, row.model)

@@ -197,13 +197,14 @@ CLASSES: tuple[ClassSpec, ...] = (
 )
 
 # How often each state turns up among equipment kept in the hospital.
-_STATE_WEIGHTS = (
-    (AssetState.AVAILABLE, 55),
-    (AssetState.IN_USE, 34),
-    (AssetState.AWAITING_DECON, 5),
-    (AssetState.FAULTY, 3),
-    (AssetState.IN_MAINTENANCE, 3),
+_STATES = (
+    AssetState.AVAILABLE,
+    AssetState.IN_USE,
+    AssetState.AWAITING_DECON,
+    AssetState.FAULTY,
+    AssetState.IN_MAINTENANCE,
 )
+_STATE_WEIGHTS = (55, 34, 5, 3, 3)
 
 
 @dataclass(frozen=True)
@@ -262,8 +263,7 @@ def _home_and_state(rng: random.Random, spec: ClassSpec) -> tuple[str, AssetStat
         return COMMUNITY_HUB, AssetState.ON_LOAN if on_loan else AssetState.AVAILABLE
     zones, weights = zip(*spec.homes, strict=True)
     home = rng.choices(zones, weights)[0]
-    states, state_weights = zip(*_STATE_WEIGHTS, strict=True)
-    return home, rng.choices(states, state_weights)[0]
+    return home, rng.choices(_STATES, _STATE_WEIGHTS)[0]
 
 
 def _ppm_dates(rng: random.Random, interval: int, today: dt.date) -> tuple[dt.date, dt.date]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -48,18 +49,27 @@ def draw_floor_plan(floor: FloorLayout) -> Image.Image:
     image = Image.new("RGB", (PLAN_WIDTH, PLAN_HEIGHT), _PAPER)
     draw = ImageDraw.Draw(image)
     draw.rectangle(floor.outline, fill=_CORRIDOR)
-    for feature in floor.features:
-        _hatched(draw, feature.rect)
-        _label(draw, feature.rect, feature.label, _font(18))
-    # Parents first, so their rooms are drawn on top of them.
-    for zone in sorted(floor.zones, key=lambda z: z.parent is not None):
-        fill = _FILLS.get(zone.type, "#ffffff")
-        draw.rectangle(zone.rect, fill=fill, outline=_PARTITION, width=3)
-        if zone.parent is None and any(z.parent == zone.name for z in floor.zones):
+    parents = {z.parent for z in floor.zones if z.parent is not None}
+    top_level = [z for z in floor.zones if z.parent is None]
+    rooms = [z for z in floor.zones if z.parent is not None]
+    # Departments and wards first, then what lies inside them (features, rooms) on top.
+    for zone in top_level:
+        draw.rectangle(
+            zone.rect, fill=_FILLS.get(zone.type, "#ffffff"), outline=_PARTITION, width=3
+        )
+        if zone.name in parents:
             left, top, _, _ = zone.rect
             draw.text((left + 12, top + 10), zone.name, fill=_INK, font=_font(22))
         else:
             _label(draw, zone.rect, zone.name, _font(20))
+    for feature in floor.features:
+        _hatched(draw, feature.rect)
+        _label(draw, feature.rect, feature.label, _font(18), backdrop=True)
+    for zone in rooms:
+        draw.rectangle(
+            zone.rect, fill=_FILLS.get(zone.type, "#ffffff"), outline=_PARTITION, width=3
+        )
+        _label(draw, zone.rect, zone.name, _font(20))
     for text, (x, y) in floor.corridor_labels:
         draw.text((x, y), text, fill="#6b6b66", font=_font(18), anchor="mm")
     draw.rectangle(floor.outline, outline=_WALL, width=8)
@@ -75,19 +85,19 @@ def save_floor_plan(image: Image.Image, directory: Path, name: str) -> Path:
     return target
 
 
-def _label(draw: ImageDraw.ImageDraw, rect: Rect, text: str, font: Font) -> None:
+def _label(
+    draw: ImageDraw.ImageDraw, rect: Rect, text: str, font: Font, *, backdrop: bool = False
+) -> None:
     """The text centred in the rectangle, wrapped onto more lines if it is too wide."""
     left, top, right, bottom = rect
-    lines = _wrap(draw, text, font, right - left - 16)
-    draw.multiline_text(
-        ((left + right) / 2, (top + bottom) / 2),
-        "\n".join(lines),
-        fill=_INK,
-        font=font,
-        anchor="mm",
-        align="center",
-        spacing=4,
-    )
+    centre = ((left + right) / 2, (top + bottom) / 2)
+    text = "\n".join(_wrap(draw, text, font, right - left - 16))
+    style: dict[str, Any] = {"font": font, "anchor": "mm", "align": "center", "spacing": 4}
+    if backdrop:
+        # Keeps the words readable over hatching.
+        box = draw.multiline_textbbox(centre, text, **style)
+        draw.rectangle((box[0] - 6, box[1] - 4, box[2] + 6, box[3] + 4), fill=_PAPER)
+    draw.multiline_text(centre, text, fill=_INK, **style)
 
 
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font: Font, width: int) -> list[str]:

@@ -104,14 +104,15 @@ def test_uniqueness_and_references_give_clear_errors(database: Database) -> None
         create(database, ASSETS, {"asset_number": "E1"})
     with pytest.raises(Invalid, match="class_id: asset class 42 does not exist"):
         create(database, ASSETS, {"asset_number": "E2", "class_id": 42})
-    with pytest.raises(NotFound):
-        with database.sessions() as s:
-            resources.get_record(s, ASSETS, 999)
+    with pytest.raises(NotFound), database.sessions() as s:
+        resources.get_record(s, ASSETS, 999)
     zone = create(database, ZONES, {"site_id": site.id, "name": "Ward 1"})
     create(database, ZONES, {"site_id": site.id, "name": "Bay 1", "parent_id": zone.id})
-    with pytest.raises(Conflict, match="1 child zones still refer to it"):
-        with database.transaction() as s:
-            resources.delete_record(s, ZONES, zone.id, actor=SYSTEM, now=NOW)
+    with (
+        pytest.raises(Conflict, match="1 child zones still refer to it"),
+        database.transaction() as s,
+    ):
+        resources.delete_record(s, ZONES, zone.id, actor=SYSTEM, now=NOW)
 
 
 def test_zone_cannot_become_its_own_ancestor(database: Database) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from floki_ble.config import BleSettings
+from floki_ble.sources import LocalRadioSource
 from floki_core import hookimpl
 from floki_core.plugins.context import PluginContext
 from floki_core.plugins.registry import ConfigRegistry, SourceRegistry
-
-from floki_ble.config import BleSettings
-from floki_ble.sources import LocalRadioSource
 
 __version__ = "0.1.0"
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
+from floki_ble.config import BleSettings
 from floki_core.clock import Clock
 from floki_core.observations import Observation, ObservationSink
-
-from floki_ble.config import BleSettings
 
 
 class LocalRadioSource:
@@ -48,10 +48,8 @@ class LocalRadioSource:
         try:
             async with BleakScanner(**kwargs):
                 while not self._stop.is_set():
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop.wait(), self.settings.batch_seconds)
-                    except TimeoutError:
-                        pass
                     if pending:
                         batch, pending[:] = list(pending), []
                         await sink.submit(batch)
