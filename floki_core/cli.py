@@ -218,12 +218,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_import_assets(args: argparse.Namespace) -> int:
-    from floki_core.register_io import import_assets_file
+    from floki_core.register_io import import_assets_file, summary_lines
 
     with _database(args.data_dir) as db:
         config = load_config(args.data_dir)
         report = import_assets_file(db, args.file, config.import_, skip_bad=args.skip_bad)
-    for line in report.summary_lines():
+    for line in summary_lines(report):
         _out(line)
     return 0
 
@@ -322,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Migration chatter on every command would bury what the user asked for.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         return int(args.func(args))
     except FlokiError as exc:

@@ -222,7 +222,7 @@ def export_assets(session: Session, out: TextIO, *, actor: Principal, now: dt.da
     writer = csv.writer(out)
     writer.writerow(EXPORT_HEADERS)
     count = 0
-    for asset, cls, zone in session.execute(query).tuples():
+    for asset, cls, zone in session.execute(query):
         cells: list[object] = [
             asset.asset_number,
             asset.description,

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from floki_core.api import middleware
 from floki_core.api.keys import CORE, ROUTES, SOCKETS
-from floki_core.api.routes import accounts, events, floors, register, system
+from floki_core.api.routes import accounts, events, floors, register, register_files, system
 from floki_core.api.routing import ApiRoute, RouteTable
 from floki_core.core import Core
 
@@ -22,7 +22,7 @@ def create_app(core: Core) -> web.Application:
     app[CORE] = core
     app[ROUTES] = table = RouteTable()
     app[SOCKETS] = set()
-    for module in (system, accounts, floors, register, events):
+    for module in (system, accounts, floors, register_files, register, events):
         module.add_routes(app, table)
     _add_plugin_routes(app, table, core)
     app.on_shutdown.append(events.close_sockets)

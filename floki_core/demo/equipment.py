@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from floki_core.demo.site import COMMUNITY_HUB, GS1_COMPANY_PREFIX
 from floki_core.domain import AssetState, Criticality
 
-# Kontakt.io's factory iBeacon UUID: the one most hospital BLE tags ship with.
+# Kontakt.io's factory iBeacon UUID, a common default on BLE asset tags.
 IBEACON_UUID = "F7826DA6-4FA2-4E98-8024-BC5B71E0893E"
-IBEACON_MAJOR = 100  # one major per site, as estates teams usually provision them
+IBEACON_MAJOR = 100  # one major for the whole site; the minor numbers the tag
 FIRST_ASSET_NUMBER = 10001
 DUE_SOON_DAYS = 30
 
@@ -93,7 +93,8 @@ CLASSES: tuple[ClassSpec, ...] = (
         24,
         "T34",
         (("Equipment Library", 3), ("Ward 5", 2), ("Ward 6", 1)),
-        # End-of-life care at home runs on T34s, so most live with the community service.
+        # T34s are the usual driver for end-of-life care at home, so most sit with the
+        # community service.
         community_share=0.6,
     ),
     ClassSpec(

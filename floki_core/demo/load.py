@@ -62,6 +62,7 @@ class DemoSummary:
             parts.append(f"{count} {label}")
         return ", ".join(parts)
 
+
 class _Loader:
     def __init__(self, session: Session, now: dt.datetime) -> None:
         self.session = session
@@ -172,7 +173,7 @@ def _load_zones(loader: _Loader, floor: FloorLayout, site_id: int, floor_id: int
 
 def _mac(technology: str, n: int) -> str:
     # Minew's and Cisco's OUIs, so the addresses look like the kit named in the notes.
-    oui = "AC:23:3F" if technology == "ble" else "70:10:5C"
+    oui = "AC:23:3F" if technology == "ble" else "00:00:0C"
     return f"{oui}:A0:{n >> 8:02X}:{n & 0xFF:02X}"
 
 

@@ -208,7 +208,7 @@ def _ground_floor() -> FloorLayout:
 def _ward(
     name: str, department: str, left: int, right: int, bays: int, gln_at: int
 ) -> list[ZoneLayout]:
-    """A Nightingale-style ward: bays above and below a central ward corridor."""
+    """A bay-based ward: bays above and below a central ward corridor."""
     top_row, bottom_row = (130, 430), (560, 905)
     inner_left, inner_right = left + 15, right - 15
     corridor = (float((left + right) // 2), 495.0)
@@ -224,7 +224,7 @@ def _ward(
     ]
     # Two bays on the top row; the rest, then the dirty utility, share the bottom row.
     top_cells = _split(inner_left, inner_right, 2)
-    bottom_cells = _split(inner_left, inner_right, bays - 2 + 1)
+    bottom_cells = _split(inner_left, inner_right, (bays - 2) + 1)
     letters = "ABCD"
     for i, (x0, x1) in enumerate(top_cells):
         rect = (x0, top_row[0], x1, top_row[1])

@@ -104,7 +104,9 @@ def rows(session: Session, table: Any) -> list[Any]:
 
 
 def counts(session: Session) -> dict[str, int]:
-    return {t.__tablename__: session.scalar(select(func.count()).select_from(t)) or 0 for t in TABLES}
+    return {
+        t.__tablename__: session.scalar(select(func.count()).select_from(t)) or 0 for t in TABLES
+    }
 
 
 def inside(point: tuple[float, float], polygon: list[list[float]]) -> bool:
@@ -260,7 +262,9 @@ def test_receivers_sit_inside_their_zones(session: Session) -> None:
     assert sum(z.id in covered for z in rooms) > 0.75 * len(rooms)
 
 
-def test_floor_plans_exist_and_decode_at_the_recorded_size(session: Session, loaded: Loaded) -> None:
+def test_floor_plans_exist_and_decode_at_the_recorded_size(
+    session: Session, loaded: Loaded
+) -> None:
     for floor in rows(session, FloorRow):
         assert floor.plan_file and re.fullmatch(r"[0-9a-f]{32}\.png", floor.plan_file)
         assert floor.metres_per_pixel and floor.metres_per_pixel > 0

@@ -586,7 +586,7 @@ def snapshot(db: Database) -> list[tuple[Any, ...]]:
                 class_name,
                 zone,
             )
-            for a, class_name, zone in session.execute(query).tuples()
+            for a, class_name, zone in session.execute(query)
         ]
 
 

@@ -1,0 +1,64 @@
+"""Asset register files for the CLI: import with a progress bar, export to a file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from floki_core.clock import SystemClock
+from floki_core.config import ImportConfig
+from floki_core.domain import SYSTEM
+from floki_core.errors import Invalid
+from floki_core.register_csv import ImportReport, apply_register, export_assets, read_register
+from floki_core.storage.database import Database
+
+MAX_LISTED = 20
+
+
+def summary_lines(report: ImportReport) -> list[str]:
+    lines = [
+        f"created {report.created}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"skipped {report.skipped}"
+    ]
+    for label, items in (("skipped", report.problems), ("warning", report.warnings)):
+        lines += [f"{label}: {item}" for item in items[:MAX_LISTED]]
+        if len(items) > MAX_LISTED:
+            lines.append(f"... and {len(items) - MAX_LISTED} more {label}s")
+    return lines
+
+
+def import_assets_file(
+    db: Database, path: Path, config: ImportConfig, *, skip_bad: bool
+) -> ImportReport:
+    if not path.is_file():
+        raise Invalid(f"{path}: no such file")
+    parsed = read_register(path, config)
+    with (
+        tqdm(
+            total=len(parsed.rows),
+            unit="row",
+            desc="importing",
+            file=sys.stderr,
+            disable=len(parsed.rows) < 500 or None,  # None: hidden when not a terminal
+        ) as bar,
+        db.transaction() as session,
+    ):
+        report = apply_register(
+            session,
+            parsed,
+            actor=SYSTEM,
+            now=SystemClock().now(),
+            skip_bad=skip_bad,
+            progress=lambda done: bar.update(done - bar.n),
+        )
+    return report
+
+
+def export_assets_file(db: Database, target: Path) -> int:
+    with db.transaction() as session:
+        if str(target) == "-":
+            return export_assets(session, sys.stdout, actor=SYSTEM, now=SystemClock().now())
+        with target.open("w", newline="", encoding="utf-8") as out:
+            return export_assets(session, out, actor=SYSTEM, now=SystemClock().now())
