@@ -184,7 +184,8 @@ def apply_register(
         try:
             outcome = writer.apply(row)
         except (Conflict, Invalid) as exc:
-            report.problems.append(RowProblem(row.line, None, str(exc)))
+            column = exc.column if isinstance(exc, _Refused) else None
+            report.problems.append(RowProblem(row.line, column, str(exc)))
             report.skipped += 1
         else:
             setattr(report, outcome, getattr(report, outcome) + 1)
@@ -437,6 +438,14 @@ def _problem_message(source: str, problems: list[RowProblem]) -> str:
     return f"{source}: {len(problems)} {noun}, nothing was imported:\n{listed}{tail}"
 
 
+class _Refused(Conflict):
+    """A row the database would refuse, with the file's column to blame."""
+
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column = column
+
+
 class _RegisterWriter:
     """Applies checked rows, with the register loaded once rather than queried per row."""
 
@@ -474,7 +483,7 @@ class _RegisterWriter:
         giai = values.get("giai")
         owner = self.giai_owner.get(giai) if giai else None
         if owner not in (None, row.asset_number):
-            raise Conflict(f"{self.columns['giai']}: GIAI {giai!r} belongs to asset {owner}")
+            raise _Refused(self.columns["giai"], f"GIAI {giai!r} belongs to asset {owner}")
         if "location" in self.columns:
             matched, zone_id = self._zone(row, existing)
             if matched:

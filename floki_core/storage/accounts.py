@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from floki_core.domain import Principal, Role, Token, TokenKind, User, to_plain
@@ -247,6 +247,15 @@ def issue_token(
         raise NotFound(f"user {user_id} not found")
     if user.disabled:
         raise Invalid(f"user {user.username} is disabled")
+    if kind is TokenKind.SESSION:
+        # Each login leaves a row; drop this user's dead sessions so the table stays small.
+        session.execute(
+            delete(TokenRow).where(
+                TokenRow.user_id == user_id,
+                TokenRow.kind == TokenKind.SESSION.value,
+                or_(TokenRow.expires_at < now, TokenRow.revoked_at.is_not(None)),
+            )
+        )
     secret = tokens.new_token_secret()
     row = TokenRow(
         user_id=user_id,

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import re
 import secrets
+from pathlib import Path
+
+import pytest
 
 from floki_core.api.keys import ROUTES
 from floki_core.api.routing import ApiRoute
 from floki_core.testing import Floki
+
+@pytest.fixture(autouse=True)
+def _data_dir(tmp_path: Path) -> None:
+    # The floki fixture's data directory must exist before the core opens its database.
+    (tmp_path / "data").mkdir(exist_ok=True)
+
 
 ROLES = ("viewer", "staff", "engineer", "admin")
 LOGIN = "/api/v1/auth/login"
