@@ -61,6 +61,7 @@ class Core:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         applied = await self.db.run(self.db.migrate)
         if applied:
             log.info("database upgraded: %s", ", ".join(applied))

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 import msgspec
 from aiohttp import web
 
-from floki_core.api.keys import CORE
+from floki_core.api.keys import CORE, PRINCIPAL
 from floki_core.domain import Principal
 
 T = TypeVar("T")
@@ -85,7 +85,7 @@ def page(request: web.Request) -> tuple[int, int]:
 
 
 def principal(request: web.Request) -> Principal:
-    found: Principal | None = request.get("principal")
+    found: Principal | None = request.get(PRINCIPAL)
     if found is None:  # public routes never call this
         raise ApiError(401, "authentication required")
     return found

@@ -8,7 +8,7 @@ import msgspec
 from aiohttp import web
 
 from floki_core.api.bodies import ApiError, error_response
-from floki_core.api.keys import CORE, ROUTES
+from floki_core.api.keys import CORE, PRINCIPAL, ROUTE_SPEC, ROUTES
 from floki_core.api.routing import Handler
 from floki_core.domain import Principal, Role
 from floki_core.errors import Conflict, FlokiError, Invalid, NotFound
@@ -89,6 +89,6 @@ async def policy(request: web.Request, handler: Handler) -> web.StreamResponse:
         if who is None:
             raise ApiError(401, "authentication required", {"WWW-Authenticate": "Bearer"})
         raise ApiError(403, f"this needs the {spec.policy} role")
-    request["principal"] = who
-    request["route_spec"] = spec
+    request[PRINCIPAL] = who
+    request[ROUTE_SPEC] = spec
     return await handler(request)

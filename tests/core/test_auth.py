@@ -1,0 +1,364 @@
+"""Logins, lockout, sessions, API and device tokens, and user administration."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from floki_core.testing import TEST_PASSWORD, Floki
+
+LOGIN = "/api/v1/auth/login"
+ME = "/api/v1/auth/me"
+BAD_LOGIN = {"error": "invalid username or password", "status": 401}
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(tmp_path: Path) -> None:
+    # The floki fixture's data directory must exist before the core opens its database.
+    (tmp_path / "data").mkdir(exist_ok=True)
+
+
+async def _login(floki: Floki, username: str, password: str):  # type: ignore[no-untyped-def]
+    return await floki.client.post(LOGIN, json={"username": username, "password": password})
+
+
+async def _audit(floki: Floki, **query: str) -> list[dict[str, Any]]:
+    resp = await floki.client.get(
+        "/api/v1/audit", params=query, headers=await floki.headers("admin")
+    )
+    assert resp.status == 200
+    items: list[dict[str, Any]] = (await resp.json())["items"]
+    return items
+
+
+async def _user_id(floki: Floki, username: str) -> int:
+    resp = await floki.client.get("/api/v1/users", headers=await floki.headers("admin"))
+    return next(u["id"] for u in (await resp.json())["items"] if u["username"] == username)
+
+
+async def test_login_returns_a_working_session_token(floki: Floki) -> None:
+    await floki.token_for("engineer")
+    resp = await _login(floki, "test-engineer", TEST_PASSWORD)
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["token"].startswith("flk_")
+    expires = dt.datetime.fromisoformat(body["expires_at"])
+    assert expires == floki.clock.now() + dt.timedelta(hours=12)  # security.session_hours
+    assert body["user"]["username"] == "test-engineer"
+    assert "password" not in body["user"] and "password_hash" not in body["user"]
+
+    me = await floki.client.get(ME, headers=floki.auth(body["token"]))
+    assert me.status == 200
+    who = await me.json()
+    assert (who["username"], who["role"], who["token_kind"]) == (
+        "test-engineer",
+        "engineer",
+        "session",
+    )
+    # The session ends on time.
+    floki.clock.advance(12 * 3600 + 1)
+    assert (await floki.client.get(ME, headers=floki.auth(body["token"]))).status == 401
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_answer(floki: Floki) -> None:
+    await floki.token_for("viewer")
+    wrong = await _login(floki, "test-viewer", "not-the-password")
+    unknown = await _login(floki, "nobody-here", TEST_PASSWORD)
+    assert wrong.status == unknown.status == 401
+    assert await wrong.json() == await unknown.json() == BAD_LOGIN
+    assert "token" not in await wrong.json()
+
+
+async def test_login_body_is_validated(floki: Floki) -> None:
+    resp = await floki.client.post(LOGIN, json={"username": "x"})
+    assert resp.status == 422
+    assert "password" in (await resp.json())["error"]
+    resp = await floki.client.post(LOGIN, data="username=x&password=y")
+    assert resp.status == 415
+
+
+async def test_lockout_refuses_even_the_correct_password(floki: Floki) -> None:
+    attempts = floki.core.config.security.lockout_attempts
+    minutes = floki.core.config.security.lockout_minutes
+    assert attempts == 5  # the default the lockout is measured against
+    await floki.token_for("staff")
+    for _ in range(attempts):
+        resp = await _login(floki, "test-staff", "wrong-password-1")
+        assert resp.status == 401
+        assert await resp.json() == BAD_LOGIN
+
+    resp = await _login(floki, "test-staff", TEST_PASSWORD)
+    assert resp.status == 429
+    body = await resp.json()
+    assert body["status"] == 429 and "locked" in body["error"]
+    retry = int(resp.headers["Retry-After"])
+    assert minutes * 60 <= retry <= minutes * 60 + 1
+    assert "token" not in body
+
+    # Part-way through, still locked, and the wait shrinks.
+    floki.clock.advance(minutes * 60 / 2)
+    resp = await _login(floki, "test-staff", TEST_PASSWORD)
+    assert resp.status == 429
+    assert int(resp.headers["Retry-After"]) <= minutes * 60 / 2 + 1
+
+    floki.clock.advance(minutes * 60 / 2 + 1)
+    resp = await _login(floki, "test-staff", TEST_PASSWORD)
+    assert resp.status == 200
+    assert (await floki.client.get(ME, headers=floki.auth((await resp.json())["token"]))).ok
+
+    failed = await _audit(floki, action="login_failed")
+    assert len(failed) == attempts + 2
+    assert {e["actor"] for e in failed} == {"test-staff"}
+    assert sum("locked" in e["detail"] for e in failed) >= 3
+
+
+async def test_lockout_is_per_user(floki: Floki) -> None:
+    await floki.token_for("staff")
+    await floki.token_for("viewer")
+    for _ in range(5):
+        await _login(floki, "test-staff", "wrong-password-1")
+    assert (await _login(floki, "test-staff", TEST_PASSWORD)).status == 429
+    assert (await _login(floki, "test-viewer", TEST_PASSWORD)).status == 200
+
+
+async def test_successful_login_resets_the_failure_count(floki: Floki) -> None:
+    await floki.token_for("viewer")
+    for _ in range(4):
+        assert (await _login(floki, "test-viewer", "wrong-password-1")).status == 401
+    assert (await _login(floki, "test-viewer", TEST_PASSWORD)).status == 200
+    for _ in range(4):
+        assert (await _login(floki, "test-viewer", "wrong-password-1")).status == 401
+    # Eight failures in all, but never five in a row.
+    assert (await _login(floki, "test-viewer", TEST_PASSWORD)).status == 200
+
+
+async def test_password_reset_clears_a_lockout(floki: Floki) -> None:
+    await floki.token_for("viewer")
+    for _ in range(5):
+        await _login(floki, "test-viewer", "wrong-password-1")
+    assert (await _login(floki, "test-viewer", TEST_PASSWORD)).status == 429
+    uid = await _user_id(floki, "test-viewer")
+    resp = await floki.client.post(
+        f"/api/v1/users/{uid}/password",
+        json={"password": "a-fresh-password-42"},
+        headers=await floki.headers("admin"),
+    )
+    assert resp.status == 200
+    assert (await resp.json())["password"] is None  # chosen by the admin, so not echoed
+    assert (await _login(floki, "test-viewer", "a-fresh-password-42")).status == 200
+    assert (await _login(floki, "test-viewer", TEST_PASSWORD)).status == 401
+
+
+async def test_logins_and_failures_are_audited(floki: Floki) -> None:
+    await floki.token_for("engineer")
+    assert (await _login(floki, "test-engineer", TEST_PASSWORD)).status == 200
+    assert (await _login(floki, "test-engineer", "wrong-password-1")).status == 401
+    assert (await _login(floki, "ghost", "wrong-password-1")).status == 401
+
+    uid = await _user_id(floki, "test-engineer")
+    logins = await _audit(floki, action="login")
+    assert [(e["actor"], e["entity"], e["entity_id"]) for e in logins] == [
+        ("test-engineer", "users", str(uid))
+    ]
+    failed = await _audit(floki, action="login_failed")
+    assert [(e["actor"], e["entity_id"]) for e in failed] == [
+        ("ghost", None),
+        ("test-engineer", str(uid)),
+    ]
+    assert all(e["at"] for e in failed)
+    assert "bad password" in failed[1]["detail"]
+    assert "unknown user" in failed[0]["detail"]
+
+
+async def test_logout_revokes_the_session(floki: Floki) -> None:
+    await floki.token_for("viewer")
+    token = (await (await _login(floki, "test-viewer", TEST_PASSWORD)).json())["token"]
+    resp = await floki.client.post("/api/v1/auth/logout", headers=floki.auth(token))
+    assert resp.status == 204
+    resp = await floki.client.get(ME, headers=floki.auth(token))
+    assert resp.status == 401
+    # The user's other tokens are untouched.
+    assert (await floki.client.get(ME, headers=await floki.headers("viewer"))).status == 200
+
+
+async def test_admin_creates_device_tokens_limited_to_ingest(floki: Floki) -> None:
+    admin = await floki.headers("admin")
+    resp = await floki.client.post(
+        "/api/v1/tokens", json={"name": "gateway-ward-7", "device": True}, headers=admin
+    )
+    assert resp.status == 201
+    issued = await resp.json()
+    assert issued["info"]["kind"] == "device"
+    assert issued["info"]["name"] == "gateway-ward-7"
+    device = floki.auth(issued["token"])
+    # A device token reads nothing, even though it belongs to an admin.
+    assert (await floki.client.get("/api/v1/assets", headers=device)).status == 403
+    assert (await floki.client.get(ME, headers=device)).status == 403
+
+    created = await _audit(
+        floki, entity="tokens", action="create", entity_id=str(issued["info"]["id"])
+    )
+    assert len(created) == 1
+    assert created[0]["actor"] == "test-admin"
+    assert "device token" in created[0]["detail"]
+
+    listed = await (await floki.client.get("/api/v1/tokens", headers=admin)).json()
+    assert issued["token"] not in json_text(listed)  # the secret is shown once only
+
+
+def json_text(data: Any) -> str:
+    import json
+
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize("role", ["viewer", "staff", "engineer"])
+async def test_only_admins_create_device_tokens(floki: Floki, role: str) -> None:
+    headers = await floki.headers(role)
+    resp = await floki.client.post(
+        "/api/v1/tokens", json={"name": "sneaky", "device": True}, headers=headers
+    )
+    assert resp.status == 403
+    assert (await resp.json())["error"] == "only admins create device tokens"
+    listed = await (await floki.client.get("/api/v1/tokens", headers=headers)).json()
+    assert [t["name"] for t in listed["items"]] == ["test"]  # only the fixture's own
+
+
+async def test_viewer_creates_tokens_for_themselves_only(floki: Floki) -> None:
+    await floki.token_for("admin")
+    viewer = await floki.headers("viewer")
+    resp = await floki.client.post(
+        "/api/v1/tokens", json={"name": "my script"}, headers=viewer
+    )
+    assert resp.status == 201
+    issued = await resp.json()
+    assert issued["info"]["kind"] == "api"
+    me = await (await floki.client.get(ME, headers=floki.auth(issued["token"]))).json()
+    assert me["username"] == "test-viewer" and me["role"] == "viewer"
+
+    resp = await floki.client.post(
+        "/api/v1/tokens", json={"name": "borrowed", "username": "test-admin"}, headers=viewer
+    )
+    assert resp.status == 403
+    assert (await resp.json())["error"] == "only admins create tokens for other users"
+    tokens = await (
+        await floki.client.get("/api/v1/tokens", headers=await floki.headers("admin"))
+    ).json()
+    assert "borrowed" not in {t["name"] for t in tokens["items"]}
+
+
+async def test_viewer_cannot_revoke_someone_elses_token(floki: Floki) -> None:
+    admin = await floki.headers("admin")
+    issued = await (
+        await floki.client.post("/api/v1/tokens", json={"name": "ops"}, headers=admin)
+    ).json()
+    resp = await floki.client.delete(
+        f"/api/v1/tokens/{issued['info']['id']}", headers=await floki.headers("viewer")
+    )
+    assert resp.status == 404
+    assert (await floki.client.get(ME, headers=floki.auth(issued["token"]))).status == 200
+
+
+async def test_last_admin_cannot_be_demoted_or_disabled(floki: Floki) -> None:
+    admin = await floki.headers("admin")
+    uid = await _user_id(floki, "test-admin")
+    before = len(await _audit(floki, entity="users"))
+    for change in ({"role": "engineer"}, {"disabled": True}):
+        resp = await floki.client.patch(f"/api/v1/users/{uid}", json=change, headers=admin)
+        assert resp.status == 409, change
+        assert "last active admin" in (await resp.json())["error"]
+    users = await (await floki.client.get("/api/v1/users", headers=admin)).json()
+    me = next(u for u in users["items"] if u["id"] == uid)
+    assert (me["role"], me["disabled"]) == ("admin", False)
+    assert len(await _audit(floki, entity="users")) == before
+
+    # With a second admin, the first may step down.
+    resp = await floki.client.post(
+        "/api/v1/users", json={"username": "second-admin", "role": "admin"}, headers=admin
+    )
+    assert resp.status == 201
+    resp = await floki.client.patch(f"/api/v1/users/{uid}", json={"role": "engineer"}, headers=admin)
+    assert resp.status == 200
+    assert (await resp.json())["role"] == "engineer"
+    # The demoted admin's token now carries the lower role.
+    assert (await floki.client.get("/api/v1/users", headers=admin)).status == 403
+
+
+async def test_disabled_user_cannot_log_in_and_loses_tokens(floki: Floki) -> None:
+    admin = await floki.headers("admin")
+    resp = await floki.client.post(
+        "/api/v1/users",
+        json={"username": "agency.nurse", "role": "staff", "password": "temporary-pass-77"},
+        headers=admin,
+    )
+    assert resp.status == 201
+    created = await resp.json()
+    assert created["password"] is None
+    uid = created["user"]["id"]
+    session = (await (await _login(floki, "agency.nurse", "temporary-pass-77")).json())["token"]
+    assert (await floki.client.get(ME, headers=floki.auth(session))).status == 200
+
+    resp = await floki.client.patch(f"/api/v1/users/{uid}", json={"disabled": True}, headers=admin)
+    assert resp.status == 200
+    assert (await resp.json())["disabled"] is True
+    resp = await _login(floki, "agency.nurse", "temporary-pass-77")
+    assert resp.status == 401
+    assert await resp.json() == BAD_LOGIN
+    assert (await floki.client.get(ME, headers=floki.auth(session))).status == 401
+
+    updates = await _audit(floki, entity="users", action="update", entity_id=str(uid))
+    assert updates[0]["before"]["disabled"] is False
+    assert updates[0]["after"]["disabled"] is True
+    assert updates[0]["actor"] == "test-admin"
+
+
+async def test_generated_password_is_shown_once_and_works(floki: Floki) -> None:
+    admin = await floki.headers("admin")
+    resp = await floki.client.post(
+        "/api/v1/users",
+        json={"username": "ce.engineer", "role": "engineer", "display_name": "CE Engineer"},
+        headers=admin,
+    )
+    assert resp.status == 201
+    body = await resp.json()
+    password = body["password"]
+    assert isinstance(password, str) and len(password) >= 10
+    assert body["user"]["role"] == "engineer"
+    listed = await (await floki.client.get("/api/v1/users", headers=admin)).json()
+    assert password not in json_text(listed)
+    created = await _audit(floki, entity="users", action="create")
+    assert password not in json_text(created)
+
+    resp = await _login(floki, "ce.engineer", password)
+    assert resp.status == 200
+    assert (await resp.json())["user"]["role"] == "engineer"
+
+
+async def test_user_admin_input_is_checked(floki: Floki) -> None:
+    admin = await floki.headers("admin")
+    await floki.token_for("viewer")
+    resp = await floki.client.post(
+        "/api/v1/users", json={"username": "test-viewer", "role": "viewer"}, headers=admin
+    )
+    assert resp.status == 409
+    resp = await floki.client.post(
+        "/api/v1/users", json={"username": "x.y", "role": "superuser"}, headers=admin
+    )
+    assert resp.status == 422
+    assert "$.role" in (await resp.json())["error"]
+    resp = await floki.client.post(
+        "/api/v1/users",
+        json={"username": "short.pw", "role": "viewer", "password": "abc"},
+        headers=admin,
+    )
+    assert resp.status == 422
+    uid = await _user_id(floki, "test-viewer")
+    resp = await floki.client.patch(f"/api/v1/users/{uid}", json={}, headers=admin)
+    assert resp.status == 422
+    resp = await floki.client.patch("/api/v1/users/9999", json={"role": "staff"}, headers=admin)
+    assert resp.status == 404
+    users = await (await floki.client.get("/api/v1/users", headers=admin)).json()
+    assert {u["username"] for u in users["items"]} == {"test-admin", "test-viewer"}
