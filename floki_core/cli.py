@@ -268,6 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
     ) -> argparse.ArgumentParser:
         p = parent.add_parser(name, help=help_, description=help_)
         p.set_defaults(func=fn)
+        # Accepted after the command too; SUPPRESS keeps an earlier --data-dir in force.
+        p.add_argument(
+            "--data-dir", type=Path, default=argparse.SUPPRESS, help="as before the command"
+        )
         return p
 
     p = command("init", cmd_init, "create the data directory, certificate and first admin")

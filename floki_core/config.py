@@ -124,6 +124,11 @@ def load_config(data_dir: Path) -> AppConfig:
 def plugin_section(config: AppConfig, plugin: str, schema: type[T]) -> T:
     """Validate ``[plugin.<name>]`` against the schema a plugin declared."""
     raw = config.plugin.get(plugin, {})
+    # The promise holds even for a schema that does not forbid unknown fields itself.
+    known = {f.encode_name for f in msgspec.structs.fields(schema)}  # type: ignore[arg-type]
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{CONFIG_FILE}: plugin.{plugin}: unknown key `{key}`")
     try:
         return msgspec.convert(raw, schema, strict=True)
     except msgspec.ValidationError as exc:

@@ -65,8 +65,10 @@ class Core:
         applied = await self.db.run(self.db.migrate)
         if applied:
             log.info("database upgraded: %s", ", ".join(applied))
+        from floki_core.api.app import core_route_keys  # the API module imports this one
+
         self.plugins.load()
-        await self.plugins.register(self)
+        await self.plugins.register(self, core_route_keys())
         await self.plugins.startup()
         self._tasks.append(asyncio.create_task(self.ingest.drain_forever(), name="ingest"))
 

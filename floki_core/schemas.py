@@ -15,8 +15,17 @@ from msgspec import UNSET, Meta, UnsetType
 
 from floki_core.domain import AssetState, Criticality, Point, Role, ZoneType
 
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
-ShortText = Annotated[str, Meta(max_length=500)]
+# NUL is refused everywhere: PostgreSQL cannot store it in text.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=NO_NUL)]
+Text200 = Annotated[str, Meta(max_length=200, pattern=NO_NUL)]
+ShortText = Annotated[str, Meta(max_length=500, pattern=NO_NUL)]
+Notes = Annotated[str, Meta(max_length=4000, pattern=NO_NUL)]
+SiteCode = Annotated[str, Meta(max_length=50, pattern=NO_NUL)]
+TimeZone = Annotated[str, Meta(max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")]
+# Ids fit a signed 64-bit column; anything larger is refused, not an overflow.
+Id = Annotated[int, Meta(ge=1, le=2**63 - 1)]
+Level = Annotated[int, Meta(ge=-50, le=500)]
 Slug = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
 Gln = Annotated[str, Meta(pattern=r"^\d{13}$")]
 Giai = Annotated[str, Meta(pattern=r"^[!-~]{1,30}$")]
@@ -34,18 +43,18 @@ class Input(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 class SiteCreate(Input, kw_only=True):
     name: Name
-    code: str | None = None
-    timezone: str = "Europe/London"
+    code: SiteCode | None = None
+    timezone: TimeZone = "Europe/London"
 
 
 class SiteUpdate(Input, kw_only=True):
     name: Name | UnsetType = UNSET
-    code: str | UnsetType | None = UNSET
-    timezone: str | UnsetType = UNSET
+    code: SiteCode | UnsetType | None = UNSET
+    timezone: TimeZone | UnsetType = UNSET
 
 
 class BuildingCreate(Input, kw_only=True):
-    site_id: int
+    site_id: Id
     name: Name
 
 
@@ -54,24 +63,24 @@ class BuildingUpdate(Input, kw_only=True):
 
 
 class FloorCreate(Input, kw_only=True):
-    building_id: int
+    building_id: Id
     name: Name
-    level: int = 0
+    level: Level = 0
     metres_per_pixel: Annotated[float, Meta(gt=0)] | None = None
 
 
 class FloorUpdate(Input, kw_only=True):
     name: Name | UnsetType = UNSET
-    level: int | UnsetType = UNSET
+    level: Level | UnsetType = UNSET
     metres_per_pixel: Annotated[float, Meta(gt=0)] | UnsetType | None = UNSET
 
 
 class ZoneCreate(Input, kw_only=True):
-    site_id: int
+    site_id: Id
     name: Name
     type: ZoneType = ZoneType.ROOM
-    parent_id: int | None = None
-    floor_id: int | None = None
+    parent_id: Id | None = None
+    floor_id: Id | None = None
     polygon: Polygon | None = None
     geo_polygon: Polygon | None = None
     gln: Gln | None = None
@@ -80,8 +89,8 @@ class ZoneCreate(Input, kw_only=True):
 class ZoneUpdate(Input, kw_only=True):
     name: Name | UnsetType = UNSET
     type: ZoneType | UnsetType = UNSET
-    parent_id: int | UnsetType | None = UNSET
-    floor_id: int | UnsetType | None = UNSET
+    parent_id: Id | UnsetType | None = UNSET
+    floor_id: Id | UnsetType | None = UNSET
     polygon: Polygon | UnsetType | None = UNSET
     geo_polygon: Polygon | UnsetType | None = UNSET
     gln: Gln | UnsetType | None = UNSET
@@ -91,35 +100,35 @@ class ReceiverCreate(Input, kw_only=True):
     name: Name
     technology: Slug
     identifier: Name
-    zone_id: int
+    zone_id: Id
     x: float | None = None
     y: float | None = None
-    notes: ShortText = ""
+    notes: Notes = ""
 
 
 class ReceiverUpdate(Input, kw_only=True):
     name: Name | UnsetType = UNSET
     identifier: Name | UnsetType = UNSET
-    zone_id: int | UnsetType = UNSET
+    zone_id: Id | UnsetType = UNSET
     x: float | UnsetType | None = UNSET
     y: float | UnsetType | None = UNSET
-    notes: ShortText | UnsetType = UNSET
+    notes: Notes | UnsetType = UNSET
 
 
 class AssetClassCreate(Input, kw_only=True):
     name: Name
-    category: ShortText = ""
-    make: ShortText = ""
-    model: ShortText = ""
+    category: Text200 = ""
+    make: Text200 = ""
+    model: Text200 = ""
     ppm_interval_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
     criticality: Criticality = Criticality.MEDIUM
 
 
 class AssetClassUpdate(Input, kw_only=True):
     name: Name | UnsetType = UNSET
-    category: ShortText | UnsetType = UNSET
-    make: ShortText | UnsetType = UNSET
-    model: ShortText | UnsetType = UNSET
+    category: Text200 | UnsetType = UNSET
+    make: Text200 | UnsetType = UNSET
+    model: Text200 | UnsetType = UNSET
     ppm_interval_days: Annotated[int, Meta(ge=1, le=3650)] | UnsetType | None = UNSET
     criticality: Criticality | UnsetType = UNSET
 
@@ -127,11 +136,11 @@ class AssetClassUpdate(Input, kw_only=True):
 class AssetCreate(Input, kw_only=True):
     asset_number: AssetNumber
     description: ShortText = ""
-    serial: ShortText = ""
+    serial: Text200 = ""
     giai: Giai | None = None
-    class_id: int | None = None
-    home_zone_id: int | None = None
-    department: ShortText = ""
+    class_id: Id | None = None
+    home_zone_id: Id | None = None
+    department: Text200 = ""
     state: AssetState = AssetState.AVAILABLE
     last_ppm: dt.date | None = None
     next_ppm_due: dt.date | None = None
@@ -139,18 +148,18 @@ class AssetCreate(Input, kw_only=True):
 
 class AssetUpdate(Input, kw_only=True):
     description: ShortText | UnsetType = UNSET
-    serial: ShortText | UnsetType = UNSET
+    serial: Text200 | UnsetType = UNSET
     giai: Giai | UnsetType | None = UNSET
-    class_id: int | UnsetType | None = UNSET
-    home_zone_id: int | UnsetType | None = UNSET
-    department: ShortText | UnsetType = UNSET
+    class_id: Id | UnsetType | None = UNSET
+    home_zone_id: Id | UnsetType | None = UNSET
+    department: Text200 | UnsetType = UNSET
     state: AssetState | UnsetType = UNSET
     last_ppm: dt.date | UnsetType | None = UNSET
     next_ppm_due: dt.date | UnsetType | None = UNSET
 
 
 class IdentifierCreate(Input, kw_only=True):
-    asset_id: int
+    asset_id: Id
     technology: Slug
     value: Name
 
@@ -158,12 +167,12 @@ class IdentifierCreate(Input, kw_only=True):
 class UserCreate(Input, kw_only=True):
     username: Username
     role: Role
-    display_name: ShortText = ""
+    display_name: Text200 = ""
     password: Password | None = None  # generated and returned once when omitted
 
 
 class UserUpdate(Input, kw_only=True):
-    display_name: ShortText | UnsetType = UNSET
+    display_name: Text200 | UnsetType = UNSET
     role: Role | UnsetType = UNSET
     disabled: bool | UnsetType = UNSET
 
@@ -173,13 +182,15 @@ class PasswordChange(Input, kw_only=True):
 
 
 class LoginRequest(Input, kw_only=True):
-    username: Annotated[str, Meta(max_length=100)]
+    username: Annotated[str, Meta(max_length=100, pattern=NO_NUL)]
     password: Annotated[str, Meta(max_length=200)]
 
 
 class TokenCreate(Input, kw_only=True):
     name: Name
-    username: str | None = None  # admins may create tokens for others
+    username: Annotated[str, Meta(max_length=100, pattern=NO_NUL)] | None = (
+        None  # admins may create tokens for others
+    )
     device: bool = False
     expires_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
 

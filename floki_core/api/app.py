@@ -15,6 +15,19 @@ from floki_core.core import Core
 log = logging.getLogger(__name__)
 
 
+def _add_core_routes(app: web.Application, table: RouteTable) -> None:
+    # register_files before register: its fixed paths must win over /assets/{id}.
+    for module in (system, accounts, floors, register_files, register, events):
+        module.add_routes(app, table)
+
+
+def core_route_keys() -> set[tuple[str, str]]:
+    """(method, path) of every core route: plugins may not take these."""
+    table = RouteTable()
+    _add_core_routes(web.Application(), table)
+    return {(r.method, r.path) for r in table.routes}
+
+
 def create_app(core: Core) -> web.Application:
     """Build the application; call after ``core.start()`` so plugin routes are known."""
     limit = max(core.config.server.max_body_bytes, core.config.server.max_upload_bytes)
@@ -22,24 +35,19 @@ def create_app(core: Core) -> web.Application:
     app[CORE] = core
     app[ROUTES] = table = RouteTable()
     app[SOCKETS] = set()
-    for module in (system, accounts, floors, register_files, register, events):
-        module.add_routes(app, table)
+    _add_core_routes(app, table)
     _add_plugin_routes(app, table, core)
     app.on_shutdown.append(events.close_sockets)
     return app
 
 
 def _add_plugin_routes(app: web.Application, table: RouteTable, core: Core) -> None:
-    taken = {(r.method, r.path) for r in table.routes}
+    # Clashes with core routes were refused at registration (PluginHost.register).
+    active = set(core.plugins.active())
     for registration in core.plugins.registries.routes:
+        if registration.plugin not in active:
+            continue
         spec = registration.item
-        if (spec.method, spec.path) in taken:
-            core.plugins._fail(
-                registration.plugin, f"route {spec.method} {spec.path} clashes with the core's"
-            )
-            continue
-        if registration.plugin not in core.plugins.active():
-            continue
         route = ApiRoute(
             spec.method,
             spec.path,

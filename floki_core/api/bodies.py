@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 from aiohttp import web
@@ -72,12 +72,31 @@ def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -
     return value
 
 
+MAX_ID = 2**63 - 1
+
+
+class Page(msgspec.Struct, Generic[T], kw_only=True):
+    """One page of a listing."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def page_response(items: list[Any], total: int, limit: int, offset: int) -> web.Response:
+    return json_response(Page(items=items, total=total, limit=limit, offset=offset))
+
+
 def path_id(request: web.Request, name: str = "id") -> int:
     raw = request.match_info[name]
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ApiError(404, f"{raw!r} is not a valid id") from None
+    if not 1 <= value <= MAX_ID:
+        raise ApiError(404, f"{raw!r} is not a valid id")
+    return value
 
 
 def page(request: web.Request) -> tuple[int, int]:

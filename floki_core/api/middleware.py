@@ -6,6 +6,7 @@ import logging
 
 import msgspec
 from aiohttp import web
+from sqlalchemy.exc import DataError
 
 from floki_core.api.bodies import ApiError, error_response
 from floki_core.api.keys import CORE, PRINCIPAL, ROUTE_SPEC, ROUTES
@@ -34,6 +35,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error_response(_STATUS.get(type(exc), 400), str(exc))
     except msgspec.ValidationError as exc:
         return error_response(422, f"invalid value: {exc}")
+    except DataError as exc:
+        return error_response(422, f"value not accepted by the database: {exc.orig}")
     except web.HTTPException as exc:
         if exc.status >= 400 and exc.content_type != "application/json":
             return error_response(
@@ -72,6 +75,8 @@ async def policy(request: web.Request, handler: Handler) -> web.StreamResponse:
     route = request.match_info.route
     if route.resource is None:
         return await handler(request)  # 404/405 from the router itself
+    if any("\x00" in v for v in request.query.values()):
+        raise ApiError(400, "query parameters may not contain NUL characters")
     spec = request.app[ROUTES].policy_for(route)
     if spec is None:
         # Fail closed: a route that reached the router without a declared policy.

@@ -135,7 +135,11 @@ class PluginHost:
 
     # --- registration and start-up ------------------------------------------
 
-    async def register(self, core: Any = None) -> None:
+    async def register(
+        self, core: Any = None, reserved_routes: set[tuple[str, str]] | None = None
+    ) -> None:
+        """Run every registration hook; ``reserved_routes`` are (method, path) pairs
+        plugins may not claim (the core's own routes)."""
         timeout = self.policy.setup_timeout
         for name in self.active():
             await self._call(name, "floki_register_config", reg.ConfigRegistry, "config", timeout)
@@ -146,6 +150,12 @@ class PluginHost:
                 if name not in self.active():
                     break
                 await self._call(name, hook, view, attr, timeout)
+        for registration in self.registries.routes:
+            spec = registration.item
+            if (spec.method, spec.path) in (reserved_routes or set()):
+                self._fail(
+                    registration.plugin, f"route {spec.method} {spec.path} clashes with the core's"
+                )
 
     def _context(self, name: str, core: Any) -> PluginContext:
         settings = None

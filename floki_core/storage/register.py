@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from floki_core import domain
@@ -27,6 +29,15 @@ def _validate_zone(session: Session, values: dict[str, Any], row: ZoneRow | None
     if gln and not gs1_check_digit_ok(gln):
         raise Invalid(f"gln: {gln} has a wrong GS1 check digit")
     site_id = values.get("site_id", row.site_id if row else None)
+    floor_id = values.get("floor_id", row.floor_id if row else None)
+    if floor_id is not None:
+        floor_site = session.scalar(
+            select(BuildingRow.site_id)
+            .join(FloorRow, FloorRow.building_id == BuildingRow.id)
+            .where(FloorRow.id == floor_id)
+        )
+        if floor_site is not None and floor_site != site_id:
+            raise Invalid("floor_id: the floor belongs to a building of another site")
     parent_id = values.get("parent_id", row.parent_id if row else None)
     if parent_id is not None:
         parent = session.get(ZoneRow, parent_id)
@@ -51,17 +62,27 @@ def _validate_asset(session: Session, values: dict[str, Any], row: AssetRow | No
         raise Invalid("next_ppm_due: earlier than last_ppm")
 
 
-def _normalise_identifier(values: dict[str, Any]) -> dict[str, Any]:
-    if "value" in values and "technology" in values:
-        values = {**values, "value": normalise_identifier(values["technology"], values["value"])}
-    return values
+def _normaliser(field: str) -> Any:
+    """Normalise ``field`` by the record's technology (given, or the stored one on update)."""
+
+    def normalise(values: dict[str, Any], row: Any) -> dict[str, Any]:
+        technology = values.get("technology", row.technology if row is not None else None)
+        if field in values and technology is not None:
+            values = {**values, field: normalise_identifier(technology, values[field])}
+        return values
+
+    return normalise
 
 
-def _normalise_receiver(values: dict[str, Any]) -> dict[str, Any]:
-    if "identifier" in values and "technology" in values:
-        ident = normalise_identifier(values["technology"], values["identifier"])
-        values = {**values, "identifier": ident}
-    return values
+def _validate_site(session: Session, values: dict[str, Any], row: SiteRow | None) -> None:
+    zone = values.get("timezone")
+    if zone is not None:
+        try:
+            zoneinfo.ZoneInfo(zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise Invalid(
+                f"timezone: {zone!r} is not a known time zone (e.g. Europe/London)"
+            ) from None
 
 
 class _FloorRecord(Resource):
@@ -85,6 +106,7 @@ SITES = Resource(
     domain.Site,
     unique=(("name",),),
     dependents=((BuildingRow, "site_id", "buildings"), (ZoneRow, "site_id", "zones")),
+    validate=_validate_site,
 )
 BUILDINGS = Resource(
     "buildings",
@@ -128,7 +150,7 @@ RECEIVERS = Resource(
     domain.Receiver,
     references={"zone_id": (ZoneRow, "zone")},
     unique=(("name",), ("technology", "identifier")),
-    normalise=_normalise_receiver,
+    normalise=_normaliser("identifier"),
     filters=("zone_id", "technology"),
 )
 ASSET_CLASSES = Resource(
@@ -159,7 +181,7 @@ IDENTIFIERS = Resource(
     domain.Identifier,
     references={"asset_id": (AssetRow, "asset")},
     unique=(("technology", "value"),),
-    normalise=_normalise_identifier,
+    normalise=_normaliser("value"),
     filters=("asset_id", "technology"),
 )
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from floki_core.domain import Principal, Record, to_plain
@@ -35,7 +35,7 @@ class Resource:
     unique: tuple[tuple[str, ...], ...] = ()
     dependents: tuple[tuple[type[Base], str, str], ...] = ()  # (table, column, what)
     validate: Validator | None = None  # (session, values, existing row or None)
-    normalise: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    normalise: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None  # (values, row)
     timestamps: bool = False
     filters: tuple[str, ...] = ()
 
@@ -105,7 +105,7 @@ def create_record(
     now: dt.datetime,
 ) -> Any:
     if resource.normalise:
-        values = resource.normalise(values)
+        values = resource.normalise(values, None)
     _check(session, resource, values, None)
     if resource.timestamps:
         values = {**values, "created_at": now, "updated_at": now}
@@ -137,7 +137,7 @@ def update_record(
     """Apply changes; returns (before, after). No change writes no audit entry."""
     row = fetch_row(session, resource, record_id)
     if resource.normalise:
-        changes = resource.normalise(changes)
+        changes = resource.normalise(changes, row)
     before = resource.to_record(row)
     _check(session, resource, changes, row)
     for name, value in changes.items():
@@ -194,3 +194,6 @@ def _flush(session: Session, resource: Resource) -> None:
     except IntegrityError as exc:
         # A race with another writer (the pre-checks above give the friendly message).
         raise Conflict(f"{resource.label} clashes with existing data: {exc.orig}") from None
+    except DataError as exc:
+        # The schemas keep values within the columns; this is the backstop.
+        raise Invalid(f"{resource.label}: value not accepted by the database: {exc.orig}") from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
+import json
 from typing import Any
 
 import pytest
@@ -13,12 +13,6 @@ from floki_core.testing import TEST_PASSWORD, Floki
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"
 BAD_LOGIN = {"error": "invalid username or password", "status": 401}
-
-
-@pytest.fixture(autouse=True)
-def _data_dir(tmp_path: Path) -> None:
-    # The floki fixture's data directory must exist before the core opens its database.
-    (tmp_path / "data").mkdir(exist_ok=True)
 
 
 async def _login(floki: Floki, username: str, password: str):  # type: ignore[no-untyped-def]
@@ -206,13 +200,7 @@ async def test_admin_creates_device_tokens_limited_to_ingest(floki: Floki) -> No
     assert "device token" in created[0]["detail"]
 
     listed = await (await floki.client.get("/api/v1/tokens", headers=admin)).json()
-    assert issued["token"] not in json_text(listed)  # the secret is shown once only
-
-
-def json_text(data: Any) -> str:
-    import json
-
-    return json.dumps(data)
+    assert issued["token"] not in json.dumps(listed)  # the secret is shown once only
 
 
 @pytest.mark.parametrize("role", ["viewer", "staff", "engineer"])
@@ -230,9 +218,7 @@ async def test_only_admins_create_device_tokens(floki: Floki, role: str) -> None
 async def test_viewer_creates_tokens_for_themselves_only(floki: Floki) -> None:
     await floki.token_for("admin")
     viewer = await floki.headers("viewer")
-    resp = await floki.client.post(
-        "/api/v1/tokens", json={"name": "my script"}, headers=viewer
-    )
+    resp = await floki.client.post("/api/v1/tokens", json={"name": "my script"}, headers=viewer)
     assert resp.status == 201
     issued = await resp.json()
     assert issued["info"]["kind"] == "api"
@@ -280,7 +266,9 @@ async def test_last_admin_cannot_be_demoted_or_disabled(floki: Floki) -> None:
         "/api/v1/users", json={"username": "second-admin", "role": "admin"}, headers=admin
     )
     assert resp.status == 201
-    resp = await floki.client.patch(f"/api/v1/users/{uid}", json={"role": "engineer"}, headers=admin)
+    resp = await floki.client.patch(
+        f"/api/v1/users/{uid}", json={"role": "engineer"}, headers=admin
+    )
     assert resp.status == 200
     assert (await resp.json())["role"] == "engineer"
     # The demoted admin's token now carries the lower role.
@@ -328,9 +316,9 @@ async def test_generated_password_is_shown_once_and_works(floki: Floki) -> None:
     assert isinstance(password, str) and len(password) >= 10
     assert body["user"]["role"] == "engineer"
     listed = await (await floki.client.get("/api/v1/users", headers=admin)).json()
-    assert password not in json_text(listed)
+    assert password not in json.dumps(listed)
     created = await _audit(floki, entity="users", action="create")
-    assert password not in json_text(created)
+    assert password not in json.dumps(created)
 
     resp = await _login(floki, "ce.engineer", password)
     assert resp.status == 200

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,12 +12,6 @@ from floki_core.api.keys import ROUTES
 from floki_core.testing import Floki
 
 METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
-
-
-@pytest.fixture(autouse=True)
-def _data_dir(tmp_path: Path) -> None:
-    # The floki fixture's data directory must exist before the core opens its database.
-    (tmp_path / "data").mkdir(exist_ok=True)
 
 
 async def _document(floki: Floki) -> dict[str, Any]:

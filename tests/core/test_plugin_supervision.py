@@ -83,7 +83,8 @@ async def test_plugin_raising_in_startup_is_failed_and_the_rest_keep_serving(
     assert "RuntimeError: calibration table missing" in broken["reason"]
     assert listing["healthy"]["status"] == "running"
     assert listing["ble"]["status"] == "running"
-    assert await health(floki) == (200, {"status": "ok", "version": "0.1.0", "site": "Floki"})
+    status, body = await health(floki)
+    assert (status, body["status"]) == (200, "ok")
 
     # The healthy plugin's source starts; the failed plugin's source never does.
     await eventually(lambda: plugins["healthy"].source.runs == 1, what="healthy source")
@@ -168,9 +169,9 @@ async def test_failures_further_apart_than_the_window_never_add_up(
     info = floki.core.plugins.plugins["spread"]
 
     # Five crashes, each 61 s after the last (window 60 s, max_failures 3): kept running.
-    for crash in range(1, 6):
-        source.crash_now.put_nowait(f"crash {crash}")
-        await eventually(lambda crash=crash: source.runs == crash + 1, what=f"restart {crash}")
+    for n in range(1, 6):
+        source.crash_now.put_nowait(f"crash {n}")
+        await eventually(lambda n=n: source.runs == n + 1, what=f"restart {n}")  # type: ignore[misc]
         floki.advance(61)
     assert info.status == "running"
     assert info.sources[0].restarts == 5
@@ -245,8 +246,14 @@ async def test_runner_waits_longer_before_each_restart() -> None:
 # --- hanging plugins --------------------------------------------------------------------
 
 HANGS: dict[str, tuple[Callable[[], Any], str]] = {
-    "blocking startup": (BlockingStartup, "floki_startup: HookTimeout: did not return within 0.3 s"),
-    "awaiting startup": (AwaitingStartup, "floki_startup: HookTimeout: did not finish within 0.3 s"),
+    "blocking startup": (
+        BlockingStartup,
+        "floki_startup: HookTimeout: did not return within 0.3 s",
+    ),
+    "awaiting startup": (
+        AwaitingStartup,
+        "floki_startup: HookTimeout: did not finish within 0.3 s",
+    ),
     "blocking registration": (
         BlockingRegistration,
         "floki_register_sources: HookTimeout: did not return within 0.3 s",
@@ -266,12 +273,14 @@ async def test_hanging_plugin_is_failed_at_the_timeout_and_the_appliance_serves(
     stuck = make()
     ok = SourcePlugin("healthy-reader", WaitingSource())
     clock = ManualClock()
-    core = Core(tmp_path, appliance_config(), clock=clock, extra_plugins=[("stuck", stuck), ("healthy", ok)])
+    core = Core(
+        tmp_path, appliance_config(), clock=clock, extra_plugins=[("stuck", stuck), ("healthy", ok)]
+    )
     started = time.monotonic()
     try:
         await asyncio.wait_for(core.start(), 5)
         # Migrating the fresh database takes a moment; the hang adds only the timeout.
-        assert time.monotonic() - started < 3.0
+        assert time.monotonic() - started < 4.0
         async with TestClient(TestServer(create_app(core))) as client:
             floki = Floki(core, client, clock)
             listing = await listed_plugins(floki)

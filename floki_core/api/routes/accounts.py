@@ -9,7 +9,15 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from floki_core import schemas
-from floki_core.api.bodies import ApiError, json_response, path_id, principal, read_json
+from floki_core.api.bodies import (
+    ApiError,
+    Page,
+    json_response,
+    page_response,
+    path_id,
+    principal,
+    read_json,
+)
 from floki_core.api.keys import CORE
 from floki_core.api.routing import ApiRoute, RouteTable
 from floki_core.domain import Principal, Role, Token, TokenKind, User
@@ -95,7 +103,8 @@ async def me(request: web.Request) -> web.Response:
 
 
 async def list_users(request: web.Request) -> web.Response:
-    return json_response({"items": await request.app[CORE].read(accounts.list_users)})
+    users = await request.app[CORE].read(accounts.list_users)
+    return page_response(users, len(users), len(users), 0)
 
 
 async def create_user(request: web.Request) -> web.Response:
@@ -184,7 +193,8 @@ async def create_token(request: web.Request) -> web.Response:
 async def list_tokens(request: web.Request) -> web.Response:
     who = principal(request)
     mine = None if who.role is Role.ADMIN else who.user_id
-    return json_response({"items": await request.app[CORE].read(accounts.list_tokens, mine)})
+    tokens = await request.app[CORE].read(accounts.list_tokens, mine)
+    return page_response(tokens, len(tokens), len(tokens), 0)
 
 
 async def revoke_token(request: web.Request) -> web.Response:
@@ -228,7 +238,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
             me,
         ),
         (
-            ApiRoute("GET", f"{PREFIX}/users", "admin", "List users", u, response=list[User]),
+            ApiRoute("GET", f"{PREFIX}/users", "admin", "List users", u, response=Page[User]),
             list_users,
         ),
         (
@@ -275,7 +285,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "viewer",
                 "API and device tokens (yours; every token for admins)",
                 t,
-                response=list[Token],
+                response=Page[Token],
             ),
             list_tokens,
         ),

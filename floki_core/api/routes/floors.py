@@ -105,7 +105,34 @@ async def get_plan(request: web.Request) -> web.StreamResponse:
     )
 
 
+def _plan_file(session: Session, floor_id: int) -> str | None:
+    row = session.get(FloorRow, floor_id)
+    return row.plan_file if row is not None else None
+
+
+async def delete_floor(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    floor_id = path_id(request)
+    plan = await core.read(_plan_file, floor_id)
+    await core.delete(FLOORS, floor_id, principal(request))
+    if plan:
+        (plans_dir(core.data_dir) / plan).unlink(missing_ok=True)
+    return web.Response(status=204)
+
+
 def add_routes(app: web.Application, table: RouteTable) -> None:
+    table.add(
+        app,
+        ApiRoute(
+            "DELETE",
+            "/api/v1/floors/{id}",
+            "admin",
+            "Delete a floor and its plan image",
+            "floors",
+            status=204,
+        ),
+        delete_floor,
+    )
     table.add(
         app,
         ApiRoute(

@@ -8,7 +8,17 @@ from typing import Any
 from aiohttp import web
 
 from floki_core import schemas
-from floki_core.api.bodies import ApiError, json_response, page, path_id, principal, read_json
+from floki_core.api.bodies import (
+    MAX_ID,
+    ApiError,
+    Page,
+    json_response,
+    page,
+    page_response,
+    path_id,
+    principal,
+    read_json,
+)
 from floki_core.api.keys import CORE
 from floki_core.api.routing import ApiRoute, Param, RouteTable
 from floki_core.storage import register as reg
@@ -25,12 +35,13 @@ class Exposed:
     create: type[schemas.Input]
     update: type[schemas.Input] | None
     write_policy: str
+    generic_delete: bool = True  # False where a module of its own deletes (floor plans)
 
 
 EXPOSED = (
     Exposed(reg.SITES, schemas.SiteCreate, schemas.SiteUpdate, "admin"),
     Exposed(reg.BUILDINGS, schemas.BuildingCreate, schemas.BuildingUpdate, "admin"),
-    Exposed(reg.FLOORS, schemas.FloorCreate, schemas.FloorUpdate, "admin"),
+    Exposed(reg.FLOORS, schemas.FloorCreate, schemas.FloorUpdate, "admin", generic_delete=False),
     Exposed(reg.ZONES, schemas.ZoneCreate, schemas.ZoneUpdate, "admin"),
     Exposed(reg.RECEIVERS, schemas.ReceiverCreate, schemas.ReceiverUpdate, "admin"),
     Exposed(reg.ASSET_CLASSES, schemas.AssetClassCreate, schemas.AssetClassUpdate, "engineer"),
@@ -51,13 +62,11 @@ def _filters(request: web.Request, resource: Resource) -> dict[str, Any]:
                 filters[name] = int(raw)
             except ValueError:
                 raise ApiError(400, f"query parameter {name} must be an integer") from None
+            if not 0 <= filters[name] <= MAX_ID:
+                raise ApiError(400, f"query parameter {name} is out of range")
         else:
             filters[name] = raw
     return filters
-
-
-def _listing(items: list[Any], total: int, limit: int, offset: int) -> web.Response:
-    return json_response({"items": items, "total": total, "limit": limit, "offset": offset})
 
 
 def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
@@ -78,7 +87,7 @@ def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
             limit=limit,
             offset=offset,
         )
-        return _listing(items, total, limit, offset)
+        return page_response(items, total, limit, offset)
 
     async def create(request: web.Request) -> web.Response:
         body = await read_json(request, exposed.create)
@@ -102,7 +111,7 @@ def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
                 "viewer",
                 f"List {resource.name}",
                 tag,
-                response=list[resource.record],  # type: ignore[name-defined]
+                response=Page[resource.record],  # type: ignore[name-defined]
                 query=filter_params + paging,
             ),
             list_,
@@ -154,6 +163,8 @@ def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
             ),
             update,
         )
+    if not exposed.generic_delete:
+        return
     table.add(
         app,
         ApiRoute(
@@ -176,7 +187,7 @@ async def search(request: web.Request) -> web.Response:
     items, total = await request.app[CORE].read(
         search_assets, q=q, filters=_filters(request, reg.ASSETS), limit=limit, offset=offset
     )
-    return _listing(items, total, limit, offset)
+    return page_response(items, total, limit, offset)
 
 
 def add_routes(app: web.Application, table: RouteTable) -> None:
@@ -189,7 +200,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
             "Search assets: every word of q must match the asset number, description, "
             "serial, department, or the class name, category, make or model",
             "assets",
-            response=list[AssetView],
+            response=Page[AssetView],
             query=(
                 Param("q", description="words to search for, e.g. bladder scanner"),
                 *(Param(f) for f in reg.ASSETS.filters),

@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from floki_core import __version__
-from floki_core.api.bodies import json_response, page
+from floki_core.api.bodies import Page, json_response, page, page_response
 from floki_core.api.keys import CORE, ROUTES
 from floki_core.api.openapi import build_openapi
 from floki_core.api.routing import ApiRoute, Param, RouteTable
+from floki_core.domain import AuditEntry
 from floki_core.storage.audit import list_audit
 
 PREFIX = "/api/v1"
@@ -39,7 +40,7 @@ async def audit(request: web.Request) -> web.Response:
         limit=limit,
         offset=offset,
     )
-    return json_response({"items": items, "total": total, "limit": limit, "offset": offset})
+    return page_response(items, total, limit, offset)
 
 
 def add_routes(app: web.Application, table: RouteTable) -> None:
@@ -76,6 +77,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
             "admin",
             "The audit trail, newest first",
             "system",
+            response=Page[AuditEntry],
             query=(
                 Param("entity"),
                 Param("entity_id"),
