@@ -102,6 +102,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _serve(args)
 
 
+def cmd_openapi(args: argparse.Namespace) -> int:
+    import json
+
+    from floki_core.api.app import core_openapi
+
+    _out(json.dumps(core_openapi(), indent=2, sort_keys=True))
+    return 0
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     _out(f"{PROG} {__version__}")
     return 0
@@ -315,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("plugins", cmd_plugins, "list plugins with version and status")
     command("check", cmd_check, "check config, database integrity, migrations, certificate")
+    command("openapi", cmd_openapi, "print the core API's OpenAPI document")
     command("version", cmd_version, "print the version")
     return parser
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from aiohttp import web
 
 from floki_core.api import middleware
 from floki_core.api.keys import CORE, ROUTES, SOCKETS
+from floki_core.api.openapi import build_openapi
 from floki_core.api.routes import accounts, events, floors, register, register_files, system
 from floki_core.api.routing import ApiRoute, RouteTable
 from floki_core.core import Core
@@ -21,11 +23,20 @@ def _add_core_routes(app: web.Application, table: RouteTable) -> None:
         module.add_routes(app, table)
 
 
-def core_route_keys() -> set[tuple[str, str]]:
-    """(method, path) of every core route: plugins may not take these."""
+def _core_table() -> RouteTable:
     table = RouteTable()
     _add_core_routes(web.Application(), table)
-    return {(r.method, r.path) for r in table.routes}
+    return table
+
+
+def core_route_keys() -> set[tuple[str, str]]:
+    """(method, path) of every core route: plugins may not take these."""
+    return {(r.method, r.path) for r in _core_table().routes}
+
+
+def core_openapi() -> dict[str, Any]:
+    """The OpenAPI document of the core's routes (no plugins), as in docs/api/."""
+    return build_openapi(_core_table().routes)
 
 
 def create_app(core: Core) -> web.Application:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import openapi_spec_validator
 
+from floki_core.api.app import core_openapi
 from floki_core.api.keys import ROUTES
 from floki_core.testing import Floki
 
@@ -146,3 +148,11 @@ async def test_documented_list_responses_match_what_is_returned(floki: Floki) ->
         if documented != actual:
             mismatched.append(f"GET {path}: documented {documented}, returns {actual}")
     assert not mismatched, "\n".join(mismatched)
+
+
+def test_published_document_in_docs_is_current() -> None:
+    """docs/api/openapi.json is what third parties read; regenerate with `floki-core openapi`."""
+    published = Path(__file__).parents[2] / "docs" / "api" / "openapi.json"
+    assert json.loads(published.read_text()) == json.loads(json.dumps(core_openapi())), (
+        "docs/api/openapi.json is stale: run `floki-core openapi > docs/api/openapi.json`"
+    )
