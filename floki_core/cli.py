@@ -65,7 +65,7 @@ def _print_init(result: object) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    _print_init(init_data_dir(args.data_dir, args.site))
+    _print_init(init_data_dir(args.data_dir, args.site, args.database_url))
     return 0
 
 
@@ -285,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("init", cmd_init, "create the data directory, certificate and first admin")
     p.add_argument("--site", default="Floki", help="site name shown to users")
+    p.add_argument(
+        "--database-url", help="PostgreSQL URL (default: SQLite under the data directory)"
+    )
     for name, fn, help_ in (
         ("serve", cmd_serve, "run the appliance"),
         ("demo", cmd_demo, "init if needed, load the demo hospital, serve"),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from floki_core.clock import SystemClock
-from floki_core.config import CONFIG_FILE, load_config
+from floki_core.config import CONFIG_FILE
 from floki_core.domain import SYSTEM, Role
 from floki_core.errors import FlokiError
 from floki_core.security import passwords, tls
@@ -22,7 +23,7 @@ CONFIG_TEMPLATE = """\
 # docs/operations.md describes each section.
 
 [site]
-name = {site!r}
+name = {site}
 
 [server]
 # host = "0.0.0.0"
@@ -32,7 +33,7 @@ name = {site!r}
 # tls_key = "/etc/floki/key.pem"
 
 [database]
-# url = "postgresql://floki@db.example/floki"   # default: SQLite file floki.db here
+{database}
 
 [security]
 # lockout_attempts = 5
@@ -62,24 +63,27 @@ def is_initialised(data_dir: Path) -> bool:
     return (data_dir / CONFIG_FILE).exists()
 
 
-def init_data_dir(data_dir: Path, site_name: str = "Floki") -> InitResult:
+def init_data_dir(
+    data_dir: Path, site_name: str = "Floki", database_url: str | None = None
+) -> InitResult:
     """Create everything a new appliance needs; refuses to touch an existing one."""
     if is_initialised(data_dir):
         raise FlokiError(f"{data_dir} is already initialised (found {CONFIG_FILE})")
+    if not site_name.strip() or len(site_name) > 200:
+        raise FlokiError("--site: a site name of 1 to 200 characters is needed")
     env_password = os.environ.get(PASSWORD_ENV)
     if env_password is not None:
         passwords.check_strength(env_password)
     data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(data_dir, 0o700)
     cert, _ = tls.generate_self_signed(data_dir, site_name)
-    (data_dir / CONFIG_FILE).write_text(
-        CONFIG_TEMPLATE.format(site=site_name).replace("'", '"'), encoding="utf-8"
-    )
-    config = load_config(data_dir)
-    db = Database(config.database.url or default_url(data_dir))
+    # The config file is written last: it marks the directory as initialised, so a failed
+    # init can simply be run again.
+    db = Database(database_url or default_url(data_dir))
     try:
         db.migrate()
         password = env_password or passwords.generate_password()
+        now = SystemClock().now()
         with db.transaction() as session:
             if accounts.count_users(session) == 0:
                 accounts.create_user(
@@ -89,10 +93,22 @@ def init_data_dir(data_dir: Path, site_name: str = "Floki") -> InitResult:
                     password=password,
                     display_name="Administrator",
                     actor=SYSTEM,
-                    now=SystemClock().now(),
+                    now=now,
                 )
+            else:  # left by an init that stopped before the end
+                accounts.set_password(session, ADMIN_USER, password, actor=SYSTEM, now=now)
     finally:
         db.close()
+    # A JSON string is a valid TOML basic string, quotes and apostrophes escaped.
+    site = json.dumps(site_name, ensure_ascii=False)
+    database = (
+        f"url = {json.dumps(database_url)}"
+        if database_url
+        else '# url = "postgresql://floki@db.example/floki"   # default: SQLite file floki.db here'
+    )
+    (data_dir / CONFIG_FILE).write_text(
+        CONFIG_TEMPLATE.format(site=site, database=database), encoding="utf-8"
+    )
     return InitResult(
         data_dir=data_dir,
         admin_password=None if env_password else password,

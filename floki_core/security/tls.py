@@ -79,5 +79,7 @@ def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
     try:
         ctx.load_cert_chain(cert_path, key_path)
     except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"server.tls_cert/tls_key: cannot load {cert_path}: {exc}") from None
+        raise ConfigError(
+            f"server.tls_cert/tls_key: cannot load {cert_path} with {key_path}: {exc}"
+        ) from None
     return ctx
