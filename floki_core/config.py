@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 
 from floki_core.errors import ConfigError
+from floki_core.location.locators.rssi import RssiSettings
+from floki_core.location.resolver import ResolverSettings
 
 CONFIG_FILE = "floki.toml"
 
@@ -75,6 +77,26 @@ class ImportConfig(_Section):
     date_format: str | None = None
 
 
+class LocationConfig(_Section):
+    # technology -> locator method ("rssi", "fixed_point", "geofence", "association")
+    methods: dict[str, str] = msgspec.field(default_factory=dict)
+    resolver: ResolverSettings = msgspec.field(default_factory=ResolverSettings)
+    rssi: RssiSettings = msgspec.field(default_factory=RssiSettings)
+    flush_seconds: Annotated[float, msgspec.Meta(ge=0, le=10)] = 0.25
+    future_tolerance_seconds: Annotated[float, msgspec.Meta(ge=0)] = 30.0
+    max_age_hours: Annotated[float, msgspec.Meta(gt=0)] = 24.0
+    replay_window_seconds: Annotated[float, msgspec.Meta(ge=0)] = 600.0
+
+
+class IngestConfig(_Section):
+    queue_batches: Annotated[int, msgspec.Meta(ge=1)] = 1000
+    max_batch: Annotated[int, msgspec.Meta(ge=1)] = 10_000  # observations per HTTP batch
+
+
+class MetricsConfig(_Section):
+    public: bool = False  # true: /metrics without a token (for a scraper on the LAN)
+
+
 class AppConfig(_Section):
     site: SiteConfig = msgspec.field(default_factory=SiteConfig)
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
@@ -83,6 +105,9 @@ class AppConfig(_Section):
     discovery: DiscoveryConfig = msgspec.field(default_factory=DiscoveryConfig)
     plugins: PluginsConfig = msgspec.field(default_factory=PluginsConfig)
     import_: ImportConfig = msgspec.field(default_factory=ImportConfig, name="import")
+    location: LocationConfig = msgspec.field(default_factory=LocationConfig)
+    ingest: IngestConfig = msgspec.field(default_factory=IngestConfig)
+    metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     # [plugin.<name>] sections, validated later against what each plugin declares
     plugin: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
 

@@ -19,6 +19,7 @@ from floki_core.config import AppConfig, load_config
 from floki_core.domain import Principal, to_plain
 from floki_core.events import DomainEvent, EventBus
 from floki_core.ingest import IngestQueue
+from floki_core.location.service import LocationService
 from floki_core.plugins.host import PluginHost
 from floki_core.storage import resources
 from floki_core.storage.accounts import LockoutPolicy
@@ -47,7 +48,7 @@ class Core:
         self.clock: Clock = clock or SystemClock()
         self.db = Database(self.config.database.url or default_url(data_dir))
         self.events = EventBus()
-        self.ingest = IngestQueue()
+        self.ingest = IngestQueue(self.config.ingest.queue_batches)
         self.plugins = PluginHost(
             self.config,
             clock=self.clock,
@@ -58,6 +59,7 @@ class Core:
         )
         security = self.config.security
         self.lockout = LockoutPolicy(security.lockout_attempts, security.lockout_minutes)
+        self.locations = LocationService(self)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -69,6 +71,7 @@ class Core:
 
         self.plugins.load()
         await self.plugins.register(self, core_route_keys())
+        await self.locations.start()  # before sources start delivering
         await self.plugins.startup()
         self._tasks.append(asyncio.create_task(self.ingest.drain_forever(), name="ingest"))
 
@@ -79,6 +82,7 @@ class Core:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.locations.stop()
         self.db.close()
 
     # --- database work off the event loop ------------------------------------

@@ -118,6 +118,7 @@ class Receiver(Record, frozen=True, kw_only=True):
     x: float | None = None
     y: float | None = None
     notes: str = ""
+    rssi_offset: float = 0.0  # dB added to this receiver's readings (calibration)
 
 
 class AssetClass(Record, frozen=True, kw_only=True):
@@ -188,6 +189,7 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     role: Role | None  # None for device tokens
     token_kind: TokenKind | None = None
     token_id: int | None = None
+    token_name: str | None = None
 
     @property
     def is_device(self) -> bool:

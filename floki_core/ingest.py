@@ -46,6 +46,23 @@ class IngestQueue:
         counters.batches += 1
         await self._queue.put((source, batch))
 
+    def try_put(self, source: str, batch: Sequence[Observation]) -> bool:
+        """Queue without waiting; False when full (HTTP answers 503 with Retry-After)."""
+        if not batch:
+            return True
+        try:
+            self._queue.put_nowait((source, batch))
+        except asyncio.QueueFull:
+            return False
+        counters = self.counters.setdefault(source, SourceCounters())
+        counters.received += len(batch)
+        counters.batches += 1
+        return True
+
+    @property
+    def capacity(self) -> int:
+        return self._queue.maxsize
+
     @property
     def depth(self) -> int:
         return self._queue.qsize()

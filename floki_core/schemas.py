@@ -26,6 +26,7 @@ TimeZone = Annotated[str, Meta(max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")]
 # Ids fit a signed 64-bit column; anything larger is refused, not an overflow.
 Id = Annotated[int, Meta(ge=1, le=2**63 - 1)]
 Level = Annotated[int, Meta(ge=-50, le=500)]
+RssiOffset = Annotated[float, Meta(ge=-40, le=40)]
 Slug = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
 Gln = Annotated[str, Meta(pattern=r"^\d{13}$")]
 Giai = Annotated[str, Meta(pattern=r"^[!-~]{1,30}$")]
@@ -104,6 +105,7 @@ class ReceiverCreate(Input, kw_only=True):
     x: float | None = None
     y: float | None = None
     notes: Notes = ""
+    rssi_offset: RssiOffset = 0.0
 
 
 class ReceiverUpdate(Input, kw_only=True):
@@ -113,6 +115,7 @@ class ReceiverUpdate(Input, kw_only=True):
     x: float | UnsetType | None = UNSET
     y: float | UnsetType | None = UNSET
     notes: Notes | UnsetType = UNSET
+    rssi_offset: RssiOffset | UnsetType = UNSET
 
 
 class AssetClassCreate(Input, kw_only=True):

@@ -77,9 +77,15 @@ class Floki:
         return self.auth(await self.token_for(role))
 
     async def inject(self, batch: Sequence[Observation], source: str = "test") -> None:
-        """Put observations on the ingest queue as a source would, and wait till handled."""
+        """Put observations on the ingest queue as a source would; wait till applied and
+        written, so the API answers from them at once."""
         await self.core.ingest.put(source, batch)
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Wait until every queued batch is applied and every location is written."""
         await self.core.ingest.join()
+        await self.core.locations.flush()
 
     def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)

@@ -10,17 +10,29 @@ from aiohttp import web
 from floki_core.api import middleware
 from floki_core.api.keys import CORE, ROUTES, SOCKETS
 from floki_core.api.openapi import build_openapi
-from floki_core.api.routes import accounts, events, floors, register, register_files, system
+from floki_core.api.routes import (
+    accounts,
+    events,
+    floors,
+    locations,
+    metrics,
+    register,
+    register_files,
+    system,
+)
 from floki_core.api.routing import ApiRoute, RouteTable
 from floki_core.core import Core
 
 log = logging.getLogger(__name__)
 
 
-def _add_core_routes(app: web.Application, table: RouteTable) -> None:
+def _add_core_routes(
+    app: web.Application, table: RouteTable, *, metrics_public: bool = False
+) -> None:
     # register_files before register: its fixed paths must win over /assets/{id}.
-    for module in (system, accounts, floors, register_files, register, events):
+    for module in (system, accounts, floors, register_files, locations, register, events):
         module.add_routes(app, table)
+    metrics.add_routes(app, table, public=metrics_public)
 
 
 def _core_table() -> RouteTable:
@@ -46,7 +58,7 @@ def create_app(core: Core) -> web.Application:
     app[CORE] = core
     app[ROUTES] = table = RouteTable()
     app[SOCKETS] = set()
-    _add_core_routes(app, table)
+    _add_core_routes(app, table, metrics_public=core.config.metrics.public)
     _add_plugin_routes(app, table, core)
     app.on_shutdown.append(events.close_sockets)
     return app

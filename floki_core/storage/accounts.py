@@ -308,6 +308,7 @@ def resolve_token(session: Session, secret: str, *, now: dt.datetime) -> Princip
         role=None if kind is TokenKind.DEVICE else Role(user.role),
         token_kind=kind,
         token_id=token.id,
+        token_name=token.name,
     )
 
 

@@ -114,6 +114,7 @@ class ReceiverRow(Base):
     x: Mapped[float | None] = mapped_column(Float)
     y: Mapped[float | None] = mapped_column(Float)
     notes: Mapped[str] = mapped_column(Text, default="")
+    rssi_offset: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class AssetClassRow(Base):
@@ -193,3 +194,40 @@ class AuditRow(Base):
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class AssetLocationRow(Base):
+    """Where each asset is now: one row per located asset, upserted in batches."""
+
+    __tablename__ = "asset_locations"
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True
+    )
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"), index=True)
+    since: Mapped[dt.datetime]
+    last_seen: Mapped[dt.datetime]
+    confidence: Mapped[float] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(32))
+    technology: Mapped[str] = mapped_column(String(32))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    x: Mapped[float | None] = mapped_column(Float)
+    y: Mapped[float | None] = mapped_column(Float)
+    evidence: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+
+
+class TransitionRow(Base):
+    """An asset's stay in one zone (zone None = off site); left_at None while it is there."""
+
+    __tablename__ = "location_transitions"
+    __table_args__ = (
+        Index("ix_location_transitions_asset_entered", "asset_id", "entered_at"),
+        Index("ix_location_transitions_zone_entered", "zone_id", "entered_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id"))
+    entered_at: Mapped[dt.datetime]
+    left_at: Mapped[dt.datetime | None]
+    method: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[float] = mapped_column(Float)

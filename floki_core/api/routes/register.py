@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from floki_core import schemas
@@ -184,10 +185,14 @@ async def search(request: web.Request) -> web.Response:
     q = request.query.get("q", "")
     if len(q) > 200:
         raise ApiError(400, "query parameter q is longer than 200 characters")
-    items, total = await request.app[CORE].read(
+    core = request.app[CORE]
+    items, total = await core.read(
         search_assets, q=q, filters=_filters(request, reg.ASSETS), limit=limit, offset=offset
     )
-    return page_response(items, total, limit, offset)
+    located = [
+        msgspec.structs.replace(item, location=core.locations.summary(item.id)) for item in items
+    ]
+    return page_response(located, total, limit, offset)
 
 
 def add_routes(app: web.Application, table: RouteTable) -> None:

@@ -1,0 +1,229 @@
+"""Where things are: ingest, current location, history, zone contents, sources, metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from aiohttp import web
+from sqlalchemy.orm import Session
+
+from floki_core.api.bodies import (
+    ApiError,
+    json_response,
+    page,
+    page_response,
+    path_id,
+    principal,
+    read_raw,
+)
+from floki_core.api.keys import CORE
+from floki_core.api.routing import ApiRoute, Param, RouteTable
+from floki_core.location import store
+from floki_core.observations import Observation
+from floki_core.storage import resources
+from floki_core.storage.register import ASSETS, ZONES
+
+PREFIX = "/api/v1"
+
+
+class IngestBatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    observations: Annotated[list[Observation], msgspec.Meta(max_length=100_000)]
+
+
+class IngestReceipt(msgspec.Struct, kw_only=True):
+    queued: int
+    queue_depth: int
+
+
+async def ingest(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    who = principal(request)
+    raw = await read_raw(request, core.config.server.max_upload_bytes)
+    source = f"http:{who.token_name or who.username}"
+    try:
+        batch = msgspec.json.decode(raw, type=IngestBatch).observations
+    except msgspec.ValidationError as exc:
+        core.locations.admission.reject(source, "invalid")
+        raise ApiError(422, f"invalid batch: {exc}") from None
+    except msgspec.DecodeError as exc:
+        core.locations.admission.reject(source, "malformed")
+        raise ApiError(400, f"malformed JSON: {exc}") from None
+    if len(batch) > core.config.ingest.max_batch:
+        core.locations.admission.reject(source, "batch_too_large", len(batch))
+        raise ApiError(
+            413, f"{len(batch)} observations; at most {core.config.ingest.max_batch} per batch"
+        )
+    if not core.ingest.try_put(source, batch):
+        # Backpressure made visible: the gateway keeps its data and retries.
+        core.locations.admission.reject(source, "queue_full", len(batch))
+        raise ApiError(503, "the appliance is busy; retry this batch", {"Retry-After": "1"})
+    return json_response(IngestReceipt(queued=len(batch), queue_depth=core.ingest.depth), 202)
+
+
+async def _asset_exists(request: web.Request, asset_id: int) -> None:
+    await request.app[CORE].read(resources.get_record, ASSETS, asset_id)
+
+
+async def location(request: web.Request) -> web.Response:
+    asset_id = path_id(request)
+    await _asset_exists(request, asset_id)
+    answer = request.app[CORE].locations.where_is(asset_id)
+    if answer is None:
+        return json_response({"asset_id": asset_id, "located": False})
+    return json_response({"located": True, **answer})
+
+
+async def history(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    asset_id = path_id(request)
+    await _asset_exists(request, asset_id)
+    await core.locations.flush()  # include moves still on their way to the database
+    limit, offset = page(request)
+    stays, total = await core.read(store.history, asset_id, limit=limit, offset=offset)
+    zones = core.locations.index.zones
+    items = [
+        {**msgspec.to_builtins(s), "zone": zones[s.zone_id].name if s.zone_id in zones else None}
+        for s in stays
+    ]
+    return page_response(items, total, limit, offset)
+
+
+def _int_query(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(400, f"query parameter {name} must be an integer") from None
+
+
+async def zone_assets(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    zone_id = path_id(request)
+    await core.read(resources.get_record, ZONES, zone_id)
+    await core.locations.flush()
+    limit, offset = page(request)
+    nested = request.query.get("descendants", "true").lower() not in ("0", "false", "no")
+    zone_ids = sorted(core.locations.index.descendants(zone_id)) if nested else [zone_id]
+
+    class_id, state = _int_query(request, "class_id"), request.query.get("state")
+
+    def query(session: Session) -> tuple[list[dict[str, Any]], int]:
+        return store.assets_in_zones(
+            session, zone_ids, class_id=class_id, state=state, limit=limit, offset=offset
+        )
+
+    items, total = await core.read(query)
+    stale_after = core.config.location.resolver.stale_after_seconds
+    now = core.clock.now()
+    zones = core.locations.index.zones
+    for item in items:
+        item["zone"] = zones[item["zone_id"]].name if item["zone_id"] in zones else None
+        item["stale"] = (now - item["last_seen"]).total_seconds() > stale_after
+    return page_response(items, total, limit, offset)
+
+
+async def sources(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    queue = core.ingest.counters
+    items = [
+        {
+            "name": name,
+            **stats.as_dict(),
+            "processed": queue[name].processed if name in queue else 0,
+        }
+        for name, stats in sorted(core.locations.admission.stats.items())
+    ]
+    return json_response(
+        {"items": items, "queue_depth": core.ingest.depth, "queue_capacity": core.ingest.capacity}
+    )
+
+
+async def unknown_tags(request: web.Request) -> web.Response:
+    limit, offset = page(request)
+    tags = request.app[CORE].locations.unknown.listing()
+    items = [vars(t) for t in tags[offset : offset + limit]]
+    return page_response(items, len(tags), limit, offset)
+
+
+def add_routes(app: web.Application, table: RouteTable) -> None:
+    paging = (Param("limit", "integer"), Param("offset", "integer"))
+    routes = [
+        (
+            ApiRoute(
+                "POST",
+                f"{PREFIX}/ingest",
+                "device",
+                "A batch of observations from a gateway (device token); 503 + Retry-After "
+                "when the appliance is saturated",
+                "ingest",
+                body=IngestBatch,
+                response=IngestReceipt,
+                status=202,
+            ),
+            ingest,
+        ),
+        (
+            ApiRoute(
+                "GET",
+                f"{PREFIX}/sources",
+                "viewer",
+                "Per-source counters: received, accepted, duplicates, quarantined, rejected",
+                "ingest",
+            ),
+            sources,
+        ),
+        (
+            ApiRoute(
+                "GET",
+                f"{PREFIX}/unknown-tags",
+                "viewer",
+                "Tags heard but bound to no asset, newest first",
+                "ingest",
+                query=paging,
+            ),
+            unknown_tags,
+        ),
+        (
+            ApiRoute(
+                "GET",
+                f"{PREFIX}/assets/{{id}}/location",
+                "viewer",
+                "Where the asset is: zone and path, confidence, method, since, last seen, "
+                "stale flag and the evidence behind it",
+                "locations",
+            ),
+            location,
+        ),
+        (
+            ApiRoute(
+                "GET",
+                f"{PREFIX}/assets/{{id}}/history",
+                "viewer",
+                "The asset's stays in zones, newest first",
+                "locations",
+                query=paging,
+            ),
+            history,
+        ),
+        (
+            ApiRoute(
+                "GET",
+                f"{PREFIX}/zones/{{id}}/assets",
+                "viewer",
+                "Assets now in the zone (and, by default, the zones inside it)",
+                "locations",
+                query=(
+                    Param("descendants", "boolean"),
+                    Param("class_id", "integer"),
+                    Param("state"),
+                    *paging,
+                ),
+            ),
+            zone_assets,
+        ),
+    ]
+    for spec, handler in routes:
+        table.add(app, spec, handler)

@@ -1,0 +1,125 @@
+"""``GET /metrics`` in the Prometheus text format."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aiohttp import web
+
+from floki_core.api.keys import CORE, SOCKETS
+from floki_core.api.routing import ApiRoute, RouteTable
+from floki_core.core import Core
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _family(
+    name: str, kind: str, help_: str, samples: Iterable[tuple[dict[str, str], float]]
+) -> list[str]:
+    lines = [f"# HELP {name} {help_}", f"# TYPE {name} {kind}"]
+    for labels, value in samples:
+        shown = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
+        lines.append(f"{name}{{{shown}}} {value:g}" if shown else f"{name} {value:g}")
+    return lines
+
+
+def render(core: Core, websocket_clients: int) -> str:
+    stats = core.locations.admission.stats
+    sources = sorted(stats.items())
+    lines: list[str] = []
+    for field, help_ in (
+        ("received", "Observations received"),
+        ("accepted", "Observations admitted after replay and clock checks"),
+        ("duplicates", "Replayed observations recognised and not counted again"),
+        ("unknown_tags", "Observations of tags bound to no asset"),
+    ):
+        lines += _family(
+            f"floki_observations_{field}_total",
+            "counter",
+            help_,
+            (({"source": n}, getattr(s, field)) for n, s in sources),
+        )
+    lines += _family(
+        "floki_observations_rejected_total",
+        "counter",
+        "Observations refused, by reason",
+        (({"source": n, "reason": r}, c) for n, s in sources for r, c in s.rejected.items()),
+    )
+    lines += _family(
+        "floki_observations_quarantined_total",
+        "counter",
+        "Observations with implausible times, by reason",
+        (({"source": n, "reason": r}, c) for n, s in sources for r, c in s.quarantined.items()),
+    )
+    locations = core.locations
+    lines += _family(
+        "floki_ingest_queue_depth", "gauge", "Batches waiting", [({}, core.ingest.depth)]
+    )
+    lines += _family(
+        "floki_ingest_queue_capacity",
+        "gauge",
+        "Batches the queue holds",
+        [({}, core.ingest.capacity)],
+    )
+    lines += _family(
+        "floki_located_assets",
+        "gauge",
+        "Assets with a known location",
+        [({}, sum(1 for t in locations.resolver.tracks.values() if t.zone is not None))],
+    )
+    lines += _family(
+        "floki_location_changes_total",
+        "counter",
+        "Moves between zones",
+        [({}, locations.transitions)],
+    )
+    lines += _family(
+        "floki_late_evidence_total",
+        "counter",
+        "Evidence older than what was known, kept out of the current location",
+        [({}, locations.resolver.late)],
+    )
+    lines += _family(
+        "floki_unknown_tags", "gauge", "Distinct unbound tags heard", [({}, len(locations.unknown))]
+    )
+    lines += _family(
+        "floki_plugin_up",
+        "gauge",
+        "1 when the plugin is running",
+        (
+            ({"plugin": p.name, "status": p.status}, 1.0 if p.status == "running" else 0.0)
+            for p in core.plugins.infos()
+        ),
+    )
+    lines += _family(
+        "floki_websocket_clients", "gauge", "Connected event clients", [({}, websocket_clients)]
+    )
+    lines += _family(
+        "floki_events_dropped_total",
+        "counter",
+        "Event batches a slow client missed",
+        [({}, core.events.dropped)],
+    )
+    return "\n".join(lines) + "\n"
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = render(request.app[CORE], len(request.app[SOCKETS]))
+    return web.Response(
+        text=body,
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
+
+
+def add_routes(app: web.Application, table: RouteTable, *, public: bool = False) -> None:
+    # Policy is configuration: a Prometheus server on the LAN usually scrapes without a token.
+    policy = "public" if public else "viewer"
+    table.add(
+        app,
+        ApiRoute("GET", "/metrics", policy, "Prometheus metrics", "system", produces="text/plain"),
+        metrics,
+    )

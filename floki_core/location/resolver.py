@@ -1,0 +1,219 @@
+"""Fusion: evidence from every technology becomes one current location per asset.
+
+Each method's latest evidence is kept per asset and weighed by its confidence decayed
+with age (a half-life per method), so a fresh QR scan beats a stale BLE room and a
+stream of fresh BLE readings later beats an old scan. A move needs the new zone to
+lead by a margin, and (except for a person's scan at a fixed point) to keep leading
+for the dwell time of its zone type, so noise on a doorway raises no storm of moves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated
+
+import msgspec
+
+from floki_core.location.evidence import ZoneEvidence
+
+OFF_SITE = 0  # zone ids start at 1; 0 keys "outside every zone"
+IMMEDIATE_METHODS = frozenset({"fixed_point"})
+
+
+class ResolverSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    half_life_seconds: dict[str, Annotated[float, msgspec.Meta(gt=0)]] = msgspec.field(
+        default_factory=lambda: {
+            "fixed_point": 1800.0,
+            "rssi": 60.0,
+            "association": 300.0,
+            "geofence": 300.0,
+        }
+    )
+    default_half_life_seconds: Annotated[float, msgspec.Meta(gt=0)] = 300.0
+    switch_margin: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.05
+    # Zone type -> seconds a new zone must keep leading; "default" for the rest.
+    dwell_seconds: dict[str, Annotated[float, msgspec.Meta(ge=0)]] = msgspec.field(
+        default_factory=lambda: {"default": 5.0, "corridor": 30.0}
+    )
+    stale_after_seconds: Annotated[float, msgspec.Meta(gt=0)] = 900.0
+    late_tolerance_seconds: Annotated[float, msgspec.Meta(ge=0)] = 5.0
+
+    def half_life(self, method: str) -> float:
+        return self.half_life_seconds.get(method, self.default_half_life_seconds)
+
+    def dwell(self, zone_type: str | None) -> float:
+        table = self.dwell_seconds
+        return table.get(zone_type or "default", table.get("default", 0.0))
+
+
+class LocationChange(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    asset_id: int
+    from_zone_id: int | None
+    to_zone_id: int | None
+    at: dt.datetime
+    method: str
+    technology: str
+    confidence: float
+    first_fix: bool = False
+
+
+class Track:
+    """What the resolver knows of one asset."""
+
+    __slots__ = (
+        "candidate",
+        "candidate_since",
+        "confidence",
+        "evidence",
+        "last_seen",
+        "method",
+        "position",
+        "since",
+        "technology",
+        "zone",
+    )
+
+    def __init__(self) -> None:
+        self.zone: int | None = None  # OFF_SITE or a zone id; None: never located
+        self.since: dt.datetime | None = None
+        self.last_seen: dt.datetime | None = None
+        self.confidence = 0.0
+        self.method = ""
+        self.technology = ""
+        self.position: ZoneEvidence | None = None  # the evidence giving x/y or lat/lon
+        self.evidence: dict[str, ZoneEvidence] = {}
+        self.candidate: int | None = None
+        self.candidate_since: dt.datetime | None = None
+
+    @property
+    def zone_id(self) -> int | None:
+        return None if self.zone in (None, OFF_SITE) else self.zone
+
+    def weighted(self, now: dt.datetime, settings: ResolverSettings) -> dict[int, float]:
+        scores: dict[int, float] = {}
+        for ev in self.evidence.values():
+            age = max((now - ev.observed_at).total_seconds(), 0.0)
+            weight = ev.confidence * 0.5 ** (age / settings.half_life(ev.method))
+            key = OFF_SITE if ev.zone_id is None else ev.zone_id
+            if weight > scores.get(key, 0.0):
+                scores[key] = weight
+        return scores
+
+
+class Resolver:
+    def __init__(self, settings: ResolverSettings, zone_type: Callable[[int], str | None]) -> None:
+        self.settings = settings
+        self.zone_type = zone_type
+        self.tracks: dict[int, Track] = {}
+        self.late = 0  # evidence older than what is already known, kept out of "current"
+
+    def restore(self, asset_id: int, track: Track) -> None:
+        self.tracks[asset_id] = track
+
+    def forget(self, asset_id: int) -> None:
+        self.tracks.pop(asset_id, None)
+
+    def apply(self, evidence: Iterable[ZoneEvidence]) -> tuple[list[LocationChange], set[int]]:
+        """Fold evidence in (any order); returns the moves and the assets seen."""
+        changes: list[LocationChange] = []
+        seen: set[int] = set()
+        late_limit = dt.timedelta(seconds=self.settings.late_tolerance_seconds)
+        for ev in sorted(evidence, key=_observed_at):
+            track = self.tracks.get(ev.asset_id)
+            if track is None:
+                track = self.tracks[ev.asset_id] = Track()
+            if track.last_seen is not None and ev.observed_at < track.last_seen - late_limit:
+                self.late += 1
+                continue
+            held = track.evidence.get(ev.method)
+            if held is not None and held.observed_at > ev.observed_at:
+                continue
+            track.evidence[ev.method] = ev
+            if track.last_seen is None or ev.observed_at > track.last_seen:
+                track.last_seen = ev.observed_at
+            seen.add(ev.asset_id)
+            change = self._decide(track, ev)
+            if change is not None:
+                changes.append(change)
+        return changes, seen
+
+    def _decide(self, track: Track, ev: ZoneEvidence) -> LocationChange | None:
+        now = ev.observed_at
+        scores = track.weighted(now, self.settings)
+        best = max(scores, key=scores.__getitem__)
+        ev_key = OFF_SITE if ev.zone_id is None else ev.zone_id
+        if track.zone is None:
+            return self._move(track, ev, best, scores[best], first=True)
+        if best == track.zone:
+            track.candidate = track.candidate_since = None
+            track.confidence = scores[best]
+            if ev_key == best:
+                track.position = ev
+            return None
+        if scores[best] < scores.get(track.zone, 0.0) + self.settings.switch_margin:
+            track.candidate = track.candidate_since = None
+            return None
+        if ev.method in IMMEDIATE_METHODS and ev_key == best:
+            return self._move(track, ev, best, scores[best])
+        if track.candidate != best:
+            track.candidate, track.candidate_since = best, now
+        assert track.candidate_since is not None
+        waited = (now - track.candidate_since).total_seconds()
+        if waited >= self.settings.dwell(self.zone_type(best) if best != OFF_SITE else None):
+            return self._move(track, ev, best, scores[best])
+        return None
+
+    def _move(
+        self, track: Track, ev: ZoneEvidence, zone: int, score: float, first: bool = False
+    ) -> LocationChange:
+        # The evidence that carried the decision names the method; if the triggering
+        # evidence points elsewhere, the strongest supporter of the new zone does.
+        support = ev
+        if (ev.zone_id or OFF_SITE) != zone:
+            support = max(
+                (e for e in track.evidence.values() if (e.zone_id or OFF_SITE) == zone),
+                key=lambda e: e.confidence,
+            )
+        change = LocationChange(
+            asset_id=ev.asset_id,
+            from_zone_id=track.zone_id,
+            to_zone_id=None if zone == OFF_SITE else zone,
+            at=ev.observed_at,
+            method=support.method,
+            technology=support.technology,
+            confidence=score,
+            first_fix=first,
+        )
+        track.zone = zone
+        track.since = ev.observed_at
+        track.confidence = score
+        track.method, track.technology = support.method, support.technology
+        track.position = support
+        track.candidate = track.candidate_since = None
+        return change
+
+    def top_evidence(
+        self, asset_id: int, now: dt.datetime, limit: int = 3
+    ) -> Sequence[tuple[ZoneEvidence, float]]:
+        """The evidence behind an answer, strongest first, with its weight now."""
+        track = self.tracks.get(asset_id)
+        if track is None:
+            return []
+        weighed = [
+            (
+                ev,
+                ev.confidence
+                * 0.5
+                ** (
+                    max((now - ev.observed_at).total_seconds(), 0.0)
+                    / self.settings.half_life(ev.method)
+                ),
+            )
+            for ev in track.evidence.values()
+        ]
+        return sorted(weighed, key=lambda pair: -pair[1])[:limit]
+
+
+def _observed_at(ev: ZoneEvidence) -> dt.datetime:
+    return ev.observed_at

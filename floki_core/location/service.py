@@ -1,0 +1,281 @@
+"""The location pipeline, wired: admission → tags → locators → resolver → store, events.
+
+It consumes the ingest queue's batches. The hot path touches only memory; database
+writes are gathered and flushed by a background task in one transaction per flush,
+so a burst of sightings costs one upsert per moved or seen asset, not one per sighting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from floki_core.events import DomainEvent
+from floki_core.location import store
+from floki_core.location.admission import Admission, AdmissionPolicy
+from floki_core.location.evidence import Locator, Sighting, ZoneEvidence
+from floki_core.location.locators import (
+    BUILTIN_METHODS,
+    AssociationLocator,
+    FixedPointLocator,
+    GeofenceLocator,
+    GeoZone,
+    RssiLocator,
+)
+from floki_core.location.register_index import RegisterIndex, load_register_index
+from floki_core.location.resolver import LocationChange, Resolver
+from floki_core.location.unknown_tags import UnknownTags
+from floki_core.observations import Observation
+
+if TYPE_CHECKING:
+    from floki_core.core import Core
+
+log = logging.getLogger(__name__)
+
+# Register changes that alter what the hot path must know.
+_REINDEX_ENTITIES = frozenset({"identifiers", "receivers", "zones", "floors", "buildings", "sites"})
+
+
+class LocationService:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        settings = core.config.location
+        self.settings = settings
+        self.admission = Admission(
+            AdmissionPolicy(
+                future_tolerance=dt.timedelta(seconds=settings.future_tolerance_seconds),
+                max_age=dt.timedelta(hours=settings.max_age_hours),
+                replay_window=dt.timedelta(seconds=settings.replay_window_seconds),
+            )
+        )
+        self.index = RegisterIndex()
+        self.resolver = Resolver(settings.resolver, self._zone_type)
+        self.unknown = UnknownTags()
+        self.geofence = GeofenceLocator([])
+        self._builtin: dict[str, Locator] = {
+            "rssi": RssiLocator(settings.rssi),
+            "fixed_point": FixedPointLocator(),
+            "association": AssociationLocator(),
+            "geofence": self.geofence,
+        }
+        self._dirty: set[int] = set()
+        self._changes: list[LocationChange] = []
+        self._flush_wanted = asyncio.Event()
+        self._reindex_wanted = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.unknown_receivers: collections.Counter[str] = collections.Counter()
+        self.applied = 0  # sightings that reached a locator
+        self.transitions = 0
+
+    # --- life cycle ----------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.reindex()
+        self.resolver.tracks = await self.core.read(store.load_tracks)
+        self.core.ingest.add_handler(self.handle)
+        self.core.events.add_observer("core.location", self._on_events)
+        self._tasks = [
+            asyncio.create_task(self._flush_forever(), name="location-writer"),
+            asyncio.create_task(self._reindex_forever(), name="location-reindex"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.flush()
+
+    async def reindex(self) -> None:
+        self.index = await self.core.read(load_register_index)
+        self.geofence.update_zones(
+            [
+                GeoZone(id=z.id, polygon=[(p[0], p[1]) for p in z.geo_polygon])
+                for z in self.index.zones.values()
+                if z.geo_polygon
+            ]
+        )
+        for technology, tag in list(self.index.tags):
+            self.unknown.forget(technology, tag)
+
+    def _zone_type(self, zone_id: int) -> str | None:
+        zone = self.index.zones.get(zone_id)
+        return zone.type if zone else None
+
+    async def _on_events(self, events: Sequence[DomainEvent]) -> None:
+        if any(e.entity in _REINDEX_ENTITIES for e in events):
+            self._reindex_wanted.set()
+        for event in events:
+            if event.type == "asset.deleted" and isinstance(event.entity_id, int):
+                self.resolver.forget(event.entity_id)
+
+    async def _reindex_forever(self) -> None:
+        while True:
+            await self._reindex_wanted.wait()
+            self._reindex_wanted.clear()
+            try:
+                await self.reindex()
+            except Exception:
+                log.exception("rebuilding the register index failed")
+
+    # --- hot path ------------------------------------------------------------
+
+    def locator_for(self, technology: str) -> Locator | None:
+        for registration in self.core.plugins.registries.locators:
+            if registration.extra.get("technology") == technology:
+                return registration.item  # type: ignore[return-value]
+        method = self.settings.methods.get(technology) or BUILTIN_METHODS.get(technology)
+        return self._builtin.get(method) if method else None
+
+    async def handle(self, source: str, batch: Sequence[Observation]) -> None:
+        now = self.core.clock.now()
+        admitted = self.admission.admit(source, batch, now)
+        stats = self.admission.source(source)
+        by_technology: dict[str, list[Sighting]] = {}
+        index = self.index
+        for obs in admitted:
+            asset_id = index.asset_for(obs.technology, obs.tag)
+            if asset_id is None:
+                stats.unknown_tags += 1
+                self.unknown.record(obs.technology, obs.tag, obs.observed_at, obs.receiver)
+                continue
+            receiver = None
+            if obs.receiver is not None:
+                receiver = index.receiver(obs.technology, obs.receiver)
+                if receiver is None:
+                    stats.rejected["unknown_receiver"] += 1
+                    self.unknown_receivers[obs.receiver] += 1
+                    continue
+            by_technology.setdefault(obs.technology, []).append(
+                Sighting(
+                    asset_id=asset_id,
+                    technology=obs.technology,
+                    tag=obs.tag,
+                    observed_at=obs.observed_at,
+                    receiver=receiver,
+                    rssi=obs.rssi,
+                    lat=obs.lat,
+                    lon=obs.lon,
+                    accuracy_m=obs.accuracy_m,
+                    extras=obs.extras,
+                )
+            )
+        evidence: list[ZoneEvidence] = []
+        for technology, sightings in by_technology.items():
+            locator = self.locator_for(technology)
+            if locator is None:
+                stats.rejected["no_locator"] += len(sightings)
+                continue
+            self.applied += len(sightings)
+            evidence.extend(locator.locate(sightings))
+        changes, seen = self.resolver.apply(evidence)
+        self._dirty |= seen
+        if changes:
+            self._changes.extend(changes)
+            self.transitions += len(changes)
+            await self.core.events.publish([self._event(c) for c in changes])
+        if seen:
+            self._flush_wanted.set()
+
+    def _event(self, change: LocationChange) -> DomainEvent:
+        zone = self.index.zones.get(change.to_zone_id) if change.to_zone_id else None
+        return DomainEvent(
+            type="location.changed",
+            at=change.at,
+            entity="assets",
+            entity_id=change.asset_id,
+            data={
+                "asset_id": change.asset_id,
+                "from_zone_id": change.from_zone_id,
+                "to_zone_id": change.to_zone_id,
+                "zone": zone.name if zone else None,
+                "method": change.method,
+                "technology": change.technology,
+                "confidence": round(change.confidence, 3),
+                "first_fix": change.first_fix,
+            },
+        )
+
+    # --- persistence ---------------------------------------------------------
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await self._flush_wanted.wait()
+            # Gather what arrives in the next moment into the same transaction.
+            await asyncio.sleep(self.settings.flush_seconds)
+            self._flush_wanted.clear()
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("writing locations failed; will retry with the next batch")
+                self._flush_wanted.set()
+
+    async def flush(self) -> None:
+        """Write every asset seen since the last flush and every move, then return."""
+        if not self._dirty and not self._changes:
+            return
+        dirty, self._dirty = self._dirty, set()
+        changes, self._changes = self._changes, []
+        tracks = self.resolver.tracks
+        rows = [store.current_row(a, tracks[a]) for a in dirty if tracks[a].zone is not None]
+        try:
+            await self.core.write(store.write_locations, rows, changes)
+        except Exception:
+            self._dirty |= dirty
+            self._changes = changes + self._changes
+            raise
+
+    # --- answers -------------------------------------------------------------
+
+    def where_is(self, asset_id: int) -> dict[str, Any] | None:
+        track = self.resolver.tracks.get(asset_id)
+        if track is None or track.zone is None or track.last_seen is None:
+            return None
+        now = self.core.clock.now()
+        age = (now - track.last_seen).total_seconds()
+        zone_id = track.zone_id
+        zone = self.index.zones.get(zone_id) if zone_id else None
+        pos = track.position
+        return {
+            "asset_id": asset_id,
+            "zone": {"id": zone.id, "name": zone.name, "type": zone.type} if zone else None,
+            "off_site": zone_id is None,
+            "path": self.index.path(zone_id) if zone_id else [],
+            "x": pos.x if pos else None,
+            "y": pos.y if pos else None,
+            "lat": pos.lat if pos else None,
+            "lon": pos.lon if pos else None,
+            "confidence": round(track.confidence, 3),
+            "method": track.method,
+            "technology": track.technology,
+            "since": track.since,
+            "last_seen": track.last_seen,
+            "age_seconds": round(age, 1),
+            "stale": age > self.settings.resolver.stale_after_seconds,
+            "evidence": [
+                {
+                    "method": ev.method,
+                    "technology": ev.technology,
+                    "zone_id": ev.zone_id,
+                    "receiver": ev.receiver_name,
+                    "signal": ev.signal,
+                    "observed_at": ev.observed_at,
+                    "age_seconds": round((now - ev.observed_at).total_seconds(), 1),
+                    "weight": round(weight, 3),
+                }
+                for ev, weight in self.resolver.top_evidence(asset_id, now)
+            ],
+        }
+
+    def summary(self, asset_id: int) -> dict[str, Any] | None:
+        """The short form carried by asset lists."""
+        full = self.where_is(asset_id)
+        if full is None:
+            return None
+        keys = ("zone", "off_site", "confidence", "method", "last_seen", "stale")
+        return {k: full[k] for k in keys}

@@ -1,0 +1,189 @@
+"""Current locations and transition history: batched Core statements, plain results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, cast
+
+import msgspec
+from sqlalchemy import Table, and_, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from floki_core.location.evidence import ZoneEvidence
+from floki_core.location.resolver import OFF_SITE, LocationChange, Track
+from floki_core.storage.models import (
+    AssetClassRow,
+    AssetLocationRow,
+    AssetRow,
+    TransitionRow,
+)
+
+_LOCATIONS = cast(Table, AssetLocationRow.__table__)
+_TRANSITIONS = cast(Table, TransitionRow.__table__)
+
+
+class Stay(msgspec.Struct, frozen=True, kw_only=True):
+    """One stay of an asset in a zone (``zone_id`` None: off site)."""
+
+    zone_id: int | None
+    entered_at: dt.datetime
+    left_at: dt.datetime | None
+    method: str
+    confidence: float
+
+
+def current_row(asset_id: int, track: Track) -> dict[str, Any]:
+    pos = track.position
+    return {
+        "asset_id": asset_id,
+        "zone_id": track.zone_id,
+        "since": track.since,
+        "last_seen": track.last_seen,
+        "confidence": round(track.confidence, 4),
+        "method": track.method,
+        "technology": track.technology,
+        "lat": pos.lat if pos else None,
+        "lon": pos.lon if pos else None,
+        "x": pos.x if pos else None,
+        "y": pos.y if pos else None,
+        "evidence": [msgspec.to_builtins(e) for e in track.evidence.values()],
+    }
+
+
+def write_locations(
+    session: Session, rows: Sequence[dict[str, Any]], changes: Sequence[LocationChange]
+) -> None:
+    """Upsert current rows and close/open stays, each as one executemany."""
+    if rows:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(_LOCATIONS)
+        columns = [c.name for c in _LOCATIONS.columns if c.name != "asset_id"]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["asset_id"], set_={c: stmt.excluded[c] for c in columns}
+        )
+        session.execute(stmt, list(rows))
+    if changes:
+        session.execute(
+            update(_TRANSITIONS)
+            .where(
+                and_(
+                    _TRANSITIONS.c.asset_id == _bind("asset_id"),
+                    _TRANSITIONS.c.left_at.is_(None),
+                )
+            )
+            .values(left_at=_bind("at")),
+            [{"b_asset_id": c.asset_id, "b_at": c.at} for c in changes],
+        )
+        session.execute(
+            _TRANSITIONS.insert(),
+            [
+                {
+                    "asset_id": c.asset_id,
+                    "zone_id": c.to_zone_id,
+                    "entered_at": c.at,
+                    "left_at": None,
+                    "method": c.method,
+                    "confidence": round(c.confidence, 4),
+                }
+                for c in changes
+            ],
+        )
+
+
+def _bind(name: str) -> Any:
+    # "b_" keeps executemany parameter names apart from the table's column names.
+    return bindparam(f"b_{name}")
+
+
+def load_tracks(session: Session) -> dict[int, Track]:
+    tracks: dict[int, Track] = {}
+    for row in session.scalars(select(AssetLocationRow)):
+        track = Track()
+        track.zone = row.zone_id if row.zone_id is not None else OFF_SITE
+        track.since, track.last_seen = row.since, row.last_seen
+        track.confidence, track.method, track.technology = (
+            row.confidence,
+            row.method,
+            row.technology,
+        )
+        for raw in row.evidence or []:
+            ev = msgspec.convert(raw, ZoneEvidence)
+            track.evidence[ev.method] = ev
+        track.position = next(
+            (e for e in track.evidence.values() if (e.zone_id or OFF_SITE) == track.zone), None
+        )
+        tracks[row.asset_id] = track
+    return tracks
+
+
+def history(session: Session, asset_id: int, *, limit: int, offset: int) -> tuple[list[Stay], int]:
+    query = select(TransitionRow).where(TransitionRow.asset_id == asset_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(TransitionRow.entered_at.desc(), TransitionRow.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    stays = [
+        Stay(
+            zone_id=r.zone_id,
+            entered_at=r.entered_at,
+            left_at=r.left_at,
+            method=r.method,
+            confidence=r.confidence,
+        )
+        for r in rows
+    ]
+    return stays, total
+
+
+def assets_in_zones(
+    session: Session,
+    zone_ids: Sequence[int],
+    *,
+    class_id: int | None,
+    state: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    query = (
+        select(
+            AssetRow.id,
+            AssetRow.asset_number,
+            AssetRow.description,
+            AssetRow.state,
+            AssetRow.class_id,
+            AssetClassRow.name,
+            AssetLocationRow.zone_id,
+            AssetLocationRow.since,
+            AssetLocationRow.last_seen,
+            AssetLocationRow.confidence,
+            AssetLocationRow.method,
+        )
+        .join(AssetLocationRow, AssetLocationRow.asset_id == AssetRow.id)
+        .outerjoin(AssetClassRow, AssetClassRow.id == AssetRow.class_id)
+        .where(AssetLocationRow.zone_id.in_(list(zone_ids)))
+    )
+    if class_id is not None:
+        query = query.where(AssetRow.class_id == class_id)
+    if state is not None:
+        query = query.where(AssetRow.state == state)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(AssetRow.asset_number).limit(limit).offset(offset))
+    keys = (
+        "id",
+        "asset_number",
+        "description",
+        "state",
+        "class_id",
+        "class_name",
+        "zone_id",
+        "since",
+        "last_seen",
+        "confidence",
+        "method",
+    )
+    return [dict(zip(keys, row, strict=True)) for row in rows], total
