@@ -129,9 +129,7 @@ def load_register_index(session: Session) -> RegisterIndex:
         if zone.parent_id is not None:
             index.children.setdefault(zone.parent_id, []).append(zone.id)
     index.sites = {i: n for i, n in session.execute(select(SiteRow.id, SiteRow.name))}
-    index.buildings = {
-        i: n for i, n in session.execute(select(BuildingRow.id, BuildingRow.name))
-    }
+    index.buildings = {i: n for i, n in session.execute(select(BuildingRow.id, BuildingRow.name))}
     index.floors = {
         floor_id: (name, building_id)
         for floor_id, name, building_id in session.execute(

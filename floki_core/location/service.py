@@ -174,13 +174,14 @@ class LocationService:
             self.applied += len(sightings)
             evidence.extend(locator.locate(sightings))
         changes, seen = self.resolver.apply(evidence)
+        was_clean = not self._dirty
         self._dirty |= seen
         if changes:
             self._changes.extend(changes)
             self.transitions += len(changes)
             await self.core.events.publish([self._event(c) for c in changes])
-        if seen:
-            self._flush_wanted.set()
+        if changes or (seen and was_clean):
+            self._flush_wanted.set()  # the writer also needs waking to time last_seen
 
     def _event(self, change: LocationChange) -> DomainEvent:
         zone = self.index.zones.get(change.to_zone_id) if change.to_zone_id else None
@@ -204,29 +205,46 @@ class LocationService:
     # --- persistence ---------------------------------------------------------
 
     async def _flush_forever(self) -> None:
+        # Moves are written within flush_seconds; assets merely seen again only update
+        # last_seen, which is written every last_seen_write_seconds: at 40,000 sightings
+        # a second that is the difference between one write per sighting and a few per asset.
+        loop = asyncio.get_running_loop()
+        last_full = loop.time()
+        interval = self.settings.last_seen_write_seconds
         while True:
-            await self._flush_wanted.wait()
+            if self._dirty and not self._changes:
+                timeout = max(last_full + interval - loop.time(), 0.0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._flush_wanted.wait(), timeout)
+            else:
+                await self._flush_wanted.wait()
             # Gather what arrives in the next moment into the same transaction.
             await asyncio.sleep(self.settings.flush_seconds)
             self._flush_wanted.clear()
+            full = loop.time() - last_full >= interval
             try:
-                await self.flush()
+                await self.flush(full=full)
             except Exception:
                 log.exception("writing locations failed; will retry with the next batch")
                 self._flush_wanted.set()
+            else:
+                if full:
+                    last_full = loop.time()
 
-    async def flush(self) -> None:
-        """Write every asset seen since the last flush and every move, then return."""
-        if not self._dirty and not self._changes:
+    async def flush(self, full: bool = True) -> None:
+        """Write moves (and, when ``full``, every asset seen) since the last flush."""
+        moved = {c.asset_id for c in self._changes}
+        if not moved and not (full and self._dirty):
             return
-        dirty, self._dirty = self._dirty, set()
+        written = self._dirty if full else moved
+        self._dirty = self._dirty - written
         changes, self._changes = self._changes, []
         tracks = self.resolver.tracks
-        rows = [store.current_row(a, tracks[a]) for a in dirty if tracks[a].zone is not None]
+        rows = [store.current_row(a, tracks[a]) for a in written if tracks[a].zone is not None]
         try:
             await self.core.write(store.write_locations, rows, changes)
         except Exception:
-            self._dirty |= dirty
+            self._dirty |= written
             self._changes = changes + self._changes
             raise
 
