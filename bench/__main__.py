@@ -1,45 +1,27 @@
-"""Runs every benchmark scenario and prints one JSON line per scenario.
+"""``make bench``: the ward at its nominal rate, then the hospital as fast as it goes.
 
-The resolver benchmark (sightings per second through ingest and fusion) joins
-when the resolver exists; until then this measures the API's register search.
+Each prints one JSON line (see ``bench/cli.py`` for single runs and the query benchmark,
+``docs/performance.md`` for what the figures mean and what they were on this machine).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import tempfile
-import time
-from pathlib import Path
+import sys
 
-from floki_core.clock import SystemClock
-from floki_core.demo import load_demo
-from floki_core.storage.assets import search_assets
-from floki_core.storage.database import Database
+from bench.cli import main as bench
+
+RUNS = (
+    ["--scenario", "ward", "--seconds", "10", "--json"],
+    ["--scenario", "hospital", "--rate", "max", "--seconds", "20", "--json"],
+)
 
 
-def bench_search(rounds: int = 200) -> dict[str, object]:
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite:///{tmp}/bench.db")
-        db.migrate()
-        with db.transaction() as session:
-            load_demo(session, Path(tmp), now=SystemClock().now())
-        start = time.perf_counter()
-        with db.sessions() as session:
-            for _ in range(rounds):
-                search_assets(session, q="infusion pump", limit=50)
-        elapsed = time.perf_counter() - start
-        db.close()
-    return {
-        "bench": "asset_search",
-        "rounds": rounds,
-        "per_query_ms": round(elapsed / rounds * 1000, 3),
-    }
-
-
-def main() -> None:
-    print(json.dumps(asyncio.run(asyncio.to_thread(bench_search))))
+def main() -> int:
+    worst = 0
+    for argv in RUNS:
+        worst = max(worst, bench(argv))
+    return worst
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -87,6 +87,8 @@ class LocationConfig(_Section):
     future_tolerance_seconds: Annotated[float, msgspec.Meta(ge=0)] = 30.0
     max_age_hours: Annotated[float, msgspec.Meta(gt=0)] = 24.0
     replay_window_seconds: Annotated[float, msgspec.Meta(ge=0)] = 600.0
+    capture_sample: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0  # opt-in raw capture
+    capture_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 7
 
 
 class IngestConfig(_Section):

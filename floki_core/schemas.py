@@ -198,13 +198,15 @@ class TokenCreate(Input, kw_only=True):
     expires_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
 
 
+# Technologies whose plain identifiers are MAC addresses (beacon ids are left alone).
+_MAC_TECHNOLOGIES = frozenset({"ble", "wifi"})
 _MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([-:]?[0-9A-Fa-f]{2}){5}$")
 
 
 def normalise_identifier(technology: str, value: str) -> str:
     """One spelling per tag, so the same MAC typed two ways is one identifier."""
     value = value.strip()
-    if technology.endswith("mac") and _MAC_RE.match(value):
+    if (technology.endswith("mac") or technology in _MAC_TECHNOLOGIES) and _MAC_RE.match(value):
         digits = re.sub(r"[^0-9A-Fa-f]", "", value).upper()
         return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
     if technology in {"rfid_epc", "ibeacon", "eddystone"}:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from floki_core.location.evidence import ReceiverInfo
+from floki_core.schemas import normalise_identifier
 from floki_core.storage.models import (
     BuildingRow,
     FloorRow,
@@ -45,13 +46,27 @@ class RegisterIndex:
     floors: dict[int, tuple[str, int]] = field(default_factory=dict)  # id -> (name, building)
 
     def asset_for(self, technology: str, tag: str) -> int | None:
-        return self.tags.get((technology, tag))
+        found = self.tags.get((technology, tag))
+        if found is None:
+            # Only a miss pays for normalising: gateways mostly send the stored spelling.
+            spelled = normalise_identifier(technology, tag)
+            if spelled != tag:
+                found = self.tags.get((technology, spelled))
+        return found
 
     def receiver(self, technology: str, identifier: str) -> ReceiverInfo | None:
         # A QR scanner or an AP may be registered under its own technology name, so fall
         # back to the identifier alone.
         found = self.receivers.get((technology, identifier))
-        return found if found is not None else self.receivers_by_identifier.get(identifier)
+        if found is None:
+            found = self.receivers_by_identifier.get(identifier)
+        if found is None:
+            spelled = normalise_identifier(technology, identifier)
+            if spelled != identifier:
+                found = self.receivers.get(
+                    (technology, spelled)
+                ) or self.receivers_by_identifier.get(spelled)
+        return found
 
     def descendants(self, zone_id: int) -> set[int]:
         """The zone and every zone inside it."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from floki_core.events import DomainEvent
 from floki_core.location import store
 from floki_core.location.admission import Admission, AdmissionPolicy
+from floki_core.location.capture import RawCapture
 from floki_core.location.evidence import Locator, Sighting, ZoneEvidence
 from floki_core.location.locators import (
     BUILTIN_METHODS,
@@ -56,6 +57,9 @@ class LocationService:
         self.index = RegisterIndex()
         self.resolver = Resolver(settings.resolver, self._zone_type)
         self.unknown = UnknownTags()
+        self.capture = RawCapture(
+            core.data_dir / "capture", settings.capture_sample, settings.capture_days
+        )
         self.geofence = GeofenceLocator([])
         self._builtin: dict[str, Locator] = {
             "rssi": RssiLocator(settings.rssi),
@@ -112,7 +116,10 @@ class LocationService:
             self._reindex_wanted.set()
         for event in events:
             if event.type == "asset.deleted" and isinstance(event.entity_id, int):
-                self.resolver.forget(event.entity_id)
+                gone = event.entity_id
+                self.resolver.forget(gone)
+                self._dirty.discard(gone)
+                self._changes = [c for c in self._changes if c.asset_id != gone]
 
     async def _reindex_forever(self) -> None:
         while True:
@@ -135,6 +142,7 @@ class LocationService:
     async def handle(self, source: str, batch: Sequence[Observation]) -> None:
         now = self.core.clock.now()
         admitted = self.admission.admit(source, batch, now)
+        self.capture.offer(source, admitted)
         stats = self.admission.source(source)
         by_technology: dict[str, list[Sighting]] = {}
         index = self.index
@@ -180,7 +188,7 @@ class LocationService:
             self._changes.extend(changes)
             self.transitions += len(changes)
             await self.core.events.publish([self._event(c) for c in changes])
-        if changes or (seen and was_clean):
+        if changes or (seen and was_clean) or self.capture.enabled:
             self._flush_wanted.set()  # the writer also needs waking to time last_seen
 
     def _event(self, change: LocationChange) -> DomainEvent:
@@ -234,13 +242,20 @@ class LocationService:
     async def flush(self, full: bool = True) -> None:
         """Write moves (and, when ``full``, every asset seen) since the last flush."""
         moved = {c.asset_id for c in self._changes}
+        if self.capture.enabled:
+            await self.core.db.run(self.capture.write, self.core.clock.now().date())
         if not moved and not (full and self._dirty):
             return
         written = self._dirty if full else moved
         self._dirty = self._dirty - written
         changes, self._changes = self._changes, []
         tracks = self.resolver.tracks
-        rows = [store.current_row(a, tracks[a]) for a in written if tracks[a].zone is not None]
+        rows = [
+            store.current_row(a, track)
+            for a in written
+            if (track := tracks.get(a)) is not None and track.zone is not None
+        ]
+        changes = [c for c in changes if c.asset_id in tracks]
         try:
             await self.core.write(store.write_locations, rows, changes)
         except Exception:

@@ -66,6 +66,26 @@ def write_locations(
         )
         session.execute(stmt, list(rows))
     if changes:
+        # Several moves of one asset may share a flush: each new stay ends where the
+        # asset's next move begins, and only the stay already stored is closed here.
+        ordered = sorted(changes, key=lambda c: (c.asset_id, c.at))
+        firsts, stays = [], []
+        for i, change in enumerate(ordered):
+            following = ordered[i + 1] if i + 1 < len(ordered) else None
+            if i == 0 or ordered[i - 1].asset_id != change.asset_id:
+                firsts.append({"b_asset_id": change.asset_id, "b_at": change.at})
+            stays.append(
+                {
+                    "asset_id": change.asset_id,
+                    "zone_id": change.to_zone_id,
+                    "entered_at": change.at,
+                    "left_at": following.at
+                    if following is not None and following.asset_id == change.asset_id
+                    else None,
+                    "method": change.method,
+                    "confidence": round(change.confidence, 4),
+                }
+            )
         session.execute(
             update(_TRANSITIONS)
             .where(
@@ -75,22 +95,9 @@ def write_locations(
                 )
             )
             .values(left_at=_bind("at")),
-            [{"b_asset_id": c.asset_id, "b_at": c.at} for c in changes],
+            firsts,
         )
-        session.execute(
-            _TRANSITIONS.insert(),
-            [
-                {
-                    "asset_id": c.asset_id,
-                    "zone_id": c.to_zone_id,
-                    "entered_at": c.at,
-                    "left_at": None,
-                    "method": c.method,
-                    "confidence": round(c.confidence, 4),
-                }
-                for c in changes
-            ],
-        )
+        session.execute(_TRANSITIONS.insert(), stays)
 
 
 def _bind(name: str) -> Any:

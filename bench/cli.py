@@ -1,0 +1,122 @@
+"""``floki-core bench``: one scenario against a real appliance, or the query benchmark.
+
+    floki-core bench --scenario hospital --rate max --seconds 20 --json
+    floki-core bench --queries --json
+
+Prints one JSON object (``--json``) or the same figures one per line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from bench.product import BenchError, ProductOptions, run_product
+from bench.scenarios import SCENARIOS
+
+
+def _rate(text: str) -> float | str:
+    if text == "max":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a number of observations per second, or max") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the rate must be positive")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="floki-core bench",
+        description="Drive a real appliance (its own process, loopback only) and print figures.",
+    )
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="ward")
+    parser.add_argument(
+        "--rate",
+        type=_rate,
+        default=None,
+        help="observations per second offered, or max (default: the scenario's nominal rate)",
+    )
+    parser.add_argument("--seconds", type=_positive, help="run length (default per scenario)")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent HTTP connections")
+    parser.add_argument("--tls", action="store_true", help="HTTPS, as deployed (default: HTTP)")
+    parser.add_argument(
+        "--profile", action="store_true", help="run the appliance under cProfile; top to stderr"
+    )
+    parser.add_argument("--seed", type=int, help="scenario seed (default per scenario)")
+    parser.add_argument(
+        "--drain-timeout", type=_positive, default=180.0, help="seconds to wait for the backlog"
+    )
+    queries = parser.add_argument_group("query benchmark")
+    queries.add_argument(
+        "--queries", action="store_true", help="where-is / assets-in-zone latency instead"
+    )
+    queries.add_argument("--assets", type=int, default=100_000)
+    queries.add_argument("--history", type=int, default=10_000_000, help="history rows")
+    queries.add_argument("--requests", type=int, default=2000, help="requests per query kind")
+    return parser
+
+
+def _print(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result), flush=True)
+        return
+    width = max(len(k) for k in result)
+    for key, value in result.items():
+        print(f"{key:<{width}}  {value}", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.queries:
+            from bench.queries import QueryOptions, run_queries
+
+            result = run_queries(
+                QueryOptions(
+                    assets=args.assets,
+                    history=args.history,
+                    requests=args.requests,
+                    tls=args.tls,
+                    profile=args.profile,
+                )
+            )
+        else:
+            spec = SCENARIOS[args.scenario]
+            if args.seed is not None:
+                spec = replace(spec, seed=args.seed)
+            rate = args.rate
+            result = run_product(
+                ProductOptions(
+                    spec=spec,
+                    rate=None if rate == "max" else (rate or spec.nominal_per_s),
+                    seconds=args.seconds or spec.seconds,
+                    connections=max(args.connections, 1),
+                    tls=args.tls,
+                    profile=args.profile,
+                    drain_timeout_s=args.drain_timeout,
+                )
+            )
+    except BenchError as exc:
+        print(f"floki-core bench: error: {exc}", file=sys.stderr)
+        return 1
+    _print(result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Opt-in, sampled capture of raw observations, for calibrating receivers.
+
+Raw sightings are not stored by default (a hospital's worth is ~100 GB a day). With
+``[location] capture_sample`` above 0 that fraction is appended, as JSON lines, to
+``<data-dir>/capture/observations-<date>.jsonl``; files older than
+``capture_days`` are removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+
+from floki_core.observations import Observation
+
+_encoder = msgspec.json.Encoder()
+
+
+class RawCapture:
+    def __init__(
+        self, directory: Path, sample: float, keep_days: int, rand: random.Random | None = None
+    ) -> None:
+        self.directory = directory
+        self.sample = sample
+        self.keep_days = keep_days
+        self._rand = rand or random.Random()
+        self._pending: list[bytes] = []
+
+    @property
+    def enabled(self) -> bool:
+        return self.sample > 0
+
+    def offer(self, source: str, batch: Sequence[Observation]) -> None:
+        if self.sample <= 0:
+            return
+        rand, sample = self._rand.random, self.sample
+        for obs in batch:
+            if sample >= 1 or rand() < sample:
+                record = {"source": source, **msgspec.to_builtins(obs)}
+                self._pending.append(_encoder.encode(record))
+
+    def write(self, today: dt.date) -> int:
+        """Append what was sampled (blocking: run it off the event loop)."""
+        lines, self._pending = self._pending, []
+        if not lines:
+            return 0
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with (self.directory / f"observations-{today:%Y-%m-%d}.jsonl").open("ab") as out:
+            out.write(b"\n".join(lines) + b"\n")
+        cutoff = today - dt.timedelta(days=self.keep_days)
+        for old in self.directory.glob("observations-*.jsonl"):
+            try:
+                day = dt.date.fromisoformat(old.stem.removeprefix("observations-"))
+            except ValueError:
+                continue
+            if day < cutoff:
+                old.unlink(missing_ok=True)
+        return len(lines)

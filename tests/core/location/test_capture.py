@@ -1,0 +1,50 @@
+"""Raw observations are stored only when asked, sampled, and kept for a limited time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from pathlib import Path
+
+from floki_core.location.capture import RawCapture
+from floki_core.observations import Observation
+
+AT = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+
+
+def batch(n: int) -> list[Observation]:
+    return [
+        Observation(technology="ble", tag=f"T{i}", receiver="R1", rssi=-60.0, observed_at=AT)
+        for i in range(n)
+    ]
+
+
+def test_off_by_default_writes_nothing(tmp_path: Path) -> None:
+    capture = RawCapture(tmp_path / "capture", 0.0, 7)
+    capture.offer("gw", batch(100))
+    assert capture.write(AT.date()) == 0
+    assert not (tmp_path / "capture").exists()
+
+
+def test_sampled_lines_are_json_with_their_source(tmp_path: Path) -> None:
+    capture = RawCapture(tmp_path / "capture", 0.1, 7, random.Random(3))
+    capture.offer("gw-1", batch(2000))
+    written = capture.write(AT.date())
+    assert 120 < written < 280  # about a tenth
+    lines = (tmp_path / "capture" / "observations-2026-01-05.jsonl").read_text().splitlines()
+    assert len(lines) == written
+    first = json.loads(lines[0])
+    assert first["source"] == "gw-1" and first["receiver"] == "R1" and first["rssi"] == -60.0
+
+
+def test_old_days_are_removed(tmp_path: Path) -> None:
+    directory = tmp_path / "capture"
+    directory.mkdir()
+    (directory / "observations-2025-12-01.jsonl").write_text("{}\n")
+    (directory / "observations-2026-01-01.jsonl").write_text("{}\n")
+    capture = RawCapture(directory, 1.0, 7)
+    capture.offer("gw", batch(1))
+    capture.write(AT.date())
+    names = sorted(p.name for p in directory.iterdir())
+    assert names == ["observations-2026-01-01.jsonl", "observations-2026-01-05.jsonl"]
