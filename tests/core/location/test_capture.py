@@ -7,8 +7,12 @@ import json
 import random
 from pathlib import Path
 
+import pytest
+
+from floki_core.config import AppConfig, parse_config
 from floki_core.location.capture import RawCapture
 from floki_core.observations import Observation
+from floki_core.testing import Floki
 
 AT = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 
@@ -48,3 +52,25 @@ def test_old_days_are_removed(tmp_path: Path) -> None:
     capture.write(AT.date())
     names = sorted(p.name for p in directory.iterdir())
     assert names == ["observations-2026-01-01.jsonl", "observations-2026-01-05.jsonl"]
+
+
+@pytest.fixture
+def floki_config() -> AppConfig:
+    return parse_config(
+        {
+            "discovery": {"enabled": False},
+            "server": {"tls": False},
+            "location": {"capture_sample": 1.0},
+        }
+    )
+
+
+async def test_the_appliance_captures_when_configured(floki: Floki) -> None:
+    observed = floki.clock.now()
+    await floki.inject(
+        [Observation(technology="ble", tag="NOT-BOUND", receiver="R9", observed_at=observed)],
+        source="gw-7",
+    )
+    files = list((floki.core.data_dir / "capture").glob("observations-*.jsonl"))
+    assert len(files) == 1
+    assert json.loads(files[0].read_text().splitlines()[0])["source"] == "gw-7"
