@@ -68,7 +68,10 @@ class ScenarioSpec:
     hearers: int = 5  # the nearest gateways an advert is offered to
     link_loss: float = 0.2  # chance one gateway misses one advert
     outage_s: int = 0  # > 0: gateways were cut off this long and flush their backlog at once
-    warmup_s: int = 5  # scenario seconds sent before measuring (first fixes, smoothing)
+    # Scenario seconds sent before measuring. A first fix follows the first gateway batch
+    # that names the tag and is corrected only after the locator's dwell (10 s), so the
+    # warm-up must outlast that or the run would measure start-up corrections, not moves.
+    warmup_s: int = 25
     seconds: int = 10  # default run length
     seed: int = 1
 
@@ -108,7 +111,7 @@ SCENARIOS: dict[str, ScenarioSpec] = {
         rooms_per_ward=12,
         mean_dwell_s=120.0,
         min_dwell_s=20.0,
-        warmup_s=15,
+        warmup_s=25,
         seconds=10,
     ),
     # 10,000 tags x ~4 gateways each = ~40,000 observations a second.
@@ -120,7 +123,7 @@ SCENARIOS: dict[str, ScenarioSpec] = {
         rooms_per_ward=10,
         mean_dwell_s=1800.0,
         min_dwell_s=60.0,
-        warmup_s=5,
+        warmup_s=25,
         seconds=20,
     ),
     "storm": ScenarioSpec(

@@ -111,6 +111,18 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    # The benchmarks live beside the package in a source checkout, not in the wheel.
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "bench" / "cli.py").is_file():
+        raise FlokiError("the benchmarks come with the source checkout (bench/); run from there")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from bench.cli import main as bench_main
+
+    return bench_main(list(args.bench_args))
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     _out(f"{PROG} {__version__}")
     return 0
@@ -328,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("plugins", cmd_plugins, "list plugins with version and status")
     command("check", cmd_check, "check config, database integrity, migrations, certificate")
     command("openapi", cmd_openapi, "print the core API's OpenAPI document")
+    p = command("bench", cmd_bench, "run a benchmark scenario (see docs/performance.md)")
+    p.add_argument("bench_args", nargs=argparse.REMAINDER, help="--scenario NAME --rate N|max ...")
     command("version", cmd_version, "print the version")
     return parser
 
