@@ -543,6 +543,7 @@ async def _measure(
     events_before = len(driver.messages)
 
     deadline = time.perf_counter() + budget
+    client_cpu = time.process_time()
     start, last_handed = await driver.send(
         plan.run,
         connections=opts.connections,
@@ -552,6 +553,7 @@ async def _measure(
         run=True,
     )
     sent_at = time.perf_counter()
+    client_cpu = time.process_time() - client_cpu
     drained_at, after = await driver.drain(max(deadline - time.perf_counter(), 1.0))
     await asyncio.sleep(0.2)  # the last events are on their way to the WebSocket
     cpu_after = appliance.cpu_seconds()
@@ -601,6 +603,7 @@ async def _measure(
         "drain_seconds": round(drained_at - sent_at, 2),
         "cpu_event_loop_s": round(cpu_after[0] - cpu_before[0], 2),
         "cpu_other_threads_s": round(cpu_after[1] - cpu_before[1], 2),
+        "cpu_client_s": round(client_cpu, 2),
         "posts": counters.posts,
         "exhausted": exhausted,
     }

@@ -15,7 +15,9 @@ from floki_core.observations import Observation
 
 log = logging.getLogger(__name__)
 
-BatchHandler = Callable[[str, Sequence[Observation]], Awaitable[None]]
+# A handler gets every batch waiting when it is called, each with its source's name.
+Batches = Sequence[tuple[str, Sequence[Observation]]]
+BatchHandler = Callable[[Batches], Awaitable[None]]
 
 
 @dataclass
@@ -26,8 +28,9 @@ class SourceCounters:
 
 
 class IngestQueue:
-    def __init__(self, maxsize: int = 1000) -> None:
+    def __init__(self, maxsize: int = 1000, merge_limit: int = 50_000) -> None:
         self._queue: asyncio.Queue[tuple[str, Sequence[Observation]]] = asyncio.Queue(maxsize)
+        self.merge_limit = merge_limit
         self.counters: dict[str, SourceCounters] = {}
         self._handlers: list[BatchHandler] = []
 
@@ -68,16 +71,29 @@ class IngestQueue:
         return self._queue.qsize()
 
     async def drain_forever(self) -> None:
+        """Hand waiting batches to the handlers together, up to ``merge_limit`` sightings.
+
+        Under load gateways' batches queue up; taking them together lets the locators
+        judge each asset once per round instead of once per gateway that heard it, so the
+        busier the appliance, the less work each sighting costs.
+        """
+        queue = self._queue
         while True:
-            source, batch = await self._queue.get()
+            items = [await queue.get()]
+            size = len(items[0][1])
+            while size < self.merge_limit and not queue.empty():
+                item = queue.get_nowait()
+                items.append(item)
+                size += len(item[1])
             try:
                 for handler in self._handlers:
-                    await handler(source, batch)
+                    await handler(items)
             except Exception:
-                log.exception("handling a batch of %d from %s failed", len(batch), source)
+                log.exception("handling %d batches (%d sightings) failed", len(items), size)
             finally:
-                self.counters[source].processed += len(batch)
-                self._queue.task_done()
+                for source, batch in items:
+                    self.counters[source].processed += len(batch)
+                    queue.task_done()
 
     async def join(self) -> None:
         await self._queue.join()

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from floki_core.events import DomainEvent
+from floki_core.ingest import Batches
 from floki_core.location import store
-from floki_core.location.admission import Admission, AdmissionPolicy
+from floki_core.location.admission import Admission, AdmissionPolicy, SourceStats
 from floki_core.location.capture import RawCapture
 from floki_core.location.evidence import Locator, Sighting, ZoneEvidence
 from floki_core.location.locators import (
@@ -73,6 +74,7 @@ class LocationService:
         self._reindex_wanted = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.unknown_receivers: collections.Counter[str] = collections.Counter()
+        self.unlocatable: collections.Counter[str] = collections.Counter()  # no locator
         self.applied = 0  # sightings that reached a locator
         self.transitions = 0
 
@@ -139,12 +141,22 @@ class LocationService:
         method = self.settings.methods.get(technology) or BUILTIN_METHODS.get(technology)
         return self._builtin.get(method) if method else None
 
-    async def handle(self, source: str, batch: Sequence[Observation]) -> None:
+    async def handle(self, items: Batches) -> None:
+        """Apply waiting batches (each with its source) as one round."""
         now = self.core.clock.now()
-        admitted = self.admission.admit(source, batch, now)
-        self.capture.offer(source, admitted)
-        stats = self.admission.source(source)
         by_technology: dict[str, list[Sighting]] = {}
+        for source, batch in items:
+            admitted = self.admission.admit(source, batch, now)
+            self.capture.offer(source, admitted)
+            self._bind(self.admission.source(source), admitted, by_technology)
+        await self._locate(by_technology)
+
+    def _bind(
+        self,
+        stats: SourceStats,
+        admitted: Sequence[Observation],
+        by_technology: dict[str, list[Sighting]],
+    ) -> None:
         index = self.index
         for obs in admitted:
             asset_id = index.asset_for(obs.technology, obs.tag)
@@ -173,11 +185,13 @@ class LocationService:
                     extras=obs.extras,
                 )
             )
+
+    async def _locate(self, by_technology: dict[str, list[Sighting]]) -> None:
         evidence: list[ZoneEvidence] = []
         for technology, sightings in by_technology.items():
             locator = self.locator_for(technology)
             if locator is None:
-                stats.rejected["no_locator"] += len(sightings)
+                self.unlocatable[technology] += len(sightings)
                 continue
             self.applied += len(sightings)
             evidence.extend(locator.locate(sightings))

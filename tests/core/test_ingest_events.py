@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 
 from floki_core.events import DomainEvent, EventBus
-from floki_core.ingest import IngestQueue
+from floki_core.ingest import Batches, IngestQueue
 from floki_core.observations import Observation
 
 AT = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
@@ -26,8 +26,8 @@ async def test_a_full_queue_makes_the_source_wait_instead_of_dropping() -> None:
     assert not blocked.done()  # backpressure: the producer waits
     handled: list[str] = []
 
-    async def handler(source: str, batch: object) -> None:
-        handled.extend(o.tag for o in batch)  # type: ignore[attr-defined]
+    async def handler(items: Batches) -> None:
+        handled.extend(o.tag for _, batch in items for o in batch)
 
     queue.add_handler(handler)
     consumer = asyncio.create_task(queue.drain_forever())
@@ -43,11 +43,11 @@ async def test_a_failing_handler_does_not_stop_the_queue() -> None:
     queue = IngestQueue()
     seen: list[int] = []
 
-    async def broken(source: str, batch: object) -> None:
+    async def broken(items: Batches) -> None:
         raise RuntimeError("bug")
 
-    async def counting(source: str, batch: object) -> None:
-        seen.append(len(batch))  # type: ignore[arg-type]
+    async def counting(items: Batches) -> None:
+        seen.append(sum(len(batch) for _, batch in items))
 
     queue.add_handler(broken)
     consumer = asyncio.create_task(queue.drain_forever())

@@ -137,7 +137,13 @@ async def sources(request: web.Request) -> web.Response:
         for name, stats in sorted(core.locations.admission.stats.items())
     ]
     return json_response(
-        {"items": items, "queue_depth": core.ingest.depth, "queue_capacity": core.ingest.capacity}
+        {
+            "items": items,
+            "queue_depth": core.ingest.depth,
+            "queue_capacity": core.ingest.capacity,
+            # Sightings of a technology no locator handles (install or enable its plugin).
+            "unlocatable": dict(core.locations.unlocatable),
+        }
     )
 
 

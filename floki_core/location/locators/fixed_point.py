@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from floki_core.location.evidence import Sighting, ZoneEvidence
 
-__all__ = ["FixedPointLocator", "latest_per_asset", "receiver_zone_evidence"]
+__all__ = ["FixedPointLocator", "latest_per_asset", "receiver_zone_evidence", "zone_runs"]
 
 
 def latest_per_asset(batch: Sequence[Sighting]) -> dict[int, Sighting]:
@@ -19,13 +19,33 @@ def latest_per_asset(batch: Sequence[Sighting]) -> dict[int, Sighting]:
     return latest
 
 
+def zone_runs(batch: Sequence[Sighting]) -> list[Sighting]:
+    """Per asset, in time order, the last sighting of each run at one receiver zone.
+
+    A batch may hold a reader's backlog: every change of zone in it is a stay that
+    history must keep, while repeats at the same zone add nothing but volume.
+    """
+    ordered = sorted(
+        (s for s in batch if s.receiver is not None), key=lambda s: (s.asset_id, s.observed_at)
+    )
+    runs: list[Sighting] = []
+    for i, s in enumerate(ordered):
+        following = ordered[i + 1] if i + 1 < len(ordered) else None
+        if (
+            following is None
+            or following.asset_id != s.asset_id
+            or following.receiver.zone_id != s.receiver.zone_id  # type: ignore[union-attr]
+        ):
+            runs.append(s)
+    return runs
+
+
 def receiver_zone_evidence(
     batch: Sequence[Sighting], method: str, confidence: float
 ) -> list[ZoneEvidence]:
-    """One claim per asset: the zone of the receiver behind its latest sighting."""
+    """Claims for the zones of the receivers that saw each asset (one per change of zone)."""
     out: list[ZoneEvidence] = []
-    at_receiver = [s for s in batch if s.receiver is not None]
-    for s in latest_per_asset(at_receiver).values():
+    for s in zone_runs(batch):
         receiver = s.receiver
         assert receiver is not None
         out.append(

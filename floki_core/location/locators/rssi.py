@@ -100,6 +100,7 @@ class RssiLocator:
         min_rssi = self.settings.min_rssi
         assets = self._assets
         touched: dict[int, _Asset] = {}
+        out: list[ZoneEvidence] = []
         for s in batch:
             rssi = s.rssi
             receiver = s.receiver
@@ -117,7 +118,11 @@ class RssiLocator:
                 if ts > st.checked:
                     st.checked = ts
             elif ts > st.now and ts - st.checked >= _EVAL_STEP:
-                self._decide(st)
+                before = st.current
+                choice = self._decide(st)
+                if choice is not None and before is not None and st.current != before:
+                    # A move inside a backlog is a stay history must keep.
+                    out.append(self._evidence(aid, st, *choice))
             if ts > st.now:
                 st.now = ts
                 st.at = s.observed_at
@@ -142,8 +147,6 @@ class RssiLocator:
             track.receiver = receiver
             st.fresh = True
 
-        out: list[ZoneEvidence] = []
-        method = self.method
         for aid, st in touched.items():
             if not st.fresh:
                 continue
@@ -152,25 +155,25 @@ class RssiLocator:
             if choice is None:
                 del assets[aid]  # nothing heard within the timeout: no claim, no memory
                 continue
-            track, confidence = choice
-            receiver = track.receiver
-            assert st.at is not None
-            out.append(
-                ZoneEvidence(
-                    asset_id=aid,
-                    zone_id=receiver.zone_id,
-                    confidence=confidence,
-                    method=method,
-                    technology=st.tech,
-                    observed_at=st.at,
-                    receiver_id=receiver.id,
-                    receiver_name=receiver.name,
-                    signal=track.signal,
-                    x=receiver.x,
-                    y=receiver.y,
-                )
-            )
+            out.append(self._evidence(aid, st, *choice))
         return out
+
+    def _evidence(self, aid: int, st: _Asset, track: _Track, confidence: float) -> ZoneEvidence:
+        receiver = track.receiver
+        assert st.at is not None
+        return ZoneEvidence(
+            asset_id=aid,
+            zone_id=receiver.zone_id,
+            confidence=confidence,
+            method=self.method,
+            technology=st.tech,
+            observed_at=st.at,
+            receiver_id=receiver.id,
+            receiver_name=receiver.name,
+            signal=track.signal,
+            x=receiver.x,
+            y=receiver.y,
+        )
 
     def _decide(self, st: _Asset) -> tuple[_Track, float] | None:
         """Update the asset's claimed zone as of ``st.now``; the chosen track and confidence."""

@@ -183,7 +183,7 @@ class Gate:
         self.open = asyncio.Event()
         self.entered = asyncio.Event()
 
-    async def __call__(self, source: str, batch: Sequence[Observation]) -> None:
+    async def __call__(self, items: Sequence[tuple[str, Sequence[Observation]]]) -> None:
         self.entered.set()
         await self.open.wait()
 

@@ -115,7 +115,11 @@ def test_a_backlog_flushed_in_one_batch_is_judged_as_if_it_came_live() -> None:
 
     # Shortly after the move the dwell has not run out; well after, it has.
     assert only(RssiLocator().locate(trace(66))).zone_id == ROOM_1
-    late = only(RssiLocator().locate(trace(90)))
+    moved, late = RssiLocator().locate(trace(90))
+    # The move inside the backlog is reported at the time it happened, so history keeps
+    # the stay; the latest claim follows.
+    assert moved.zone_id == ROOM_2
+    assert T0 + dt.timedelta(seconds=70) <= moved.observed_at < T0 + dt.timedelta(seconds=80)
     assert late.zone_id == ROOM_2
     assert late.observed_at == T0 + dt.timedelta(seconds=89.01)
 
