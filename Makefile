@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
-APT_PACKAGES := postgresql
+APT_PACKAGES := postgresql mosquitto
 DISTRIBUTIONS := -e .[test] -e plugins/ble -e console
 STAMP := $(VENV)/.installed-stamp
 
