@@ -24,6 +24,10 @@ __all__ = [
 BUILTIN_METHODS: Mapping[str, str] = MappingProxyType(
     {
         "ble": RssiLocator.method,
+        # Beacon identities are BLE too: same radio, same RSSI, a stable name.
+        "ibeacon": RssiLocator.method,
+        "eddystone": RssiLocator.method,
+        "altbeacon": RssiLocator.method,
         "rfid": FixedPointLocator.method,
         "qr": FixedPointLocator.method,
         "barcode": FixedPointLocator.method,

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from aiohttp import web
+
 from floki_ble.config import BleSettings
+from floki_ble.espresense import SOURCE_NAME, EspresenseSource
 from floki_ble.sources import LocalRadioSource
 from floki_core import hookimpl
 from floki_core.plugins.context import PluginContext
-from floki_core.plugins.registry import ConfigRegistry, SourceRegistry
+from floki_core.plugins.registry import ConfigRegistry, RouteRegistry, SourceRegistry
 
 __version__ = "0.1.0"
+
+# The ESPresense source of the running appliance, for the gateway health route. Set (or
+# cleared) at every start, since registration runs before routes are served.
+_espresense: EspresenseSource | None = None
 
 
 @hookimpl
@@ -18,6 +27,35 @@ def floki_register_config(registry: ConfigRegistry) -> None:
 
 @hookimpl
 def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> None:
+    global _espresense
     settings: BleSettings = context.settings
     if settings.local_radio:
         registry.add("ble-local-radio", LocalRadioSource(settings, context.clock))
+    _espresense = None
+    if settings.espresense_host:
+        source = EspresenseSource(settings, context.clock, context.log, context.events)
+        registry.add(SOURCE_NAME, source)
+        _espresense = source
+
+
+async def _gateways(request: web.Request) -> web.Response:
+    source = _espresense
+    body: dict[str, Any] = {"items": [], "connected": False, "rejected": {}}
+    if source is not None:
+        body = {
+            "items": source.gateways(),
+            "connected": source.connected,
+            "rejected": dict(source.rejections),
+        }
+    return web.json_response(body)
+
+
+@hookimpl
+def floki_register_routes(registry: RouteRegistry) -> None:
+    registry.add(
+        "GET",
+        "/api/v1/ble/gateways",
+        _gateways,
+        policy="viewer",
+        summary="ESPresense gateway health: online, last heard, adverts per second",
+    )

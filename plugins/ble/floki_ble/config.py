@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
+
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 
 
 class BleSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -13,3 +15,20 @@ class BleSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     adapter: str | None = None  # e.g. "hci0"; None lets BlueZ choose
     receiver: str = "appliance"  # receiver identifier the local radio reports as
     batch_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
+
+    # ESPresense gateways over MQTT: each ESPresense room is a receiver whose identifier
+    # is the room name. No host, no MQTT connection.
+    espresense_host: str | None = None
+    espresense_port: Port = 1883
+    espresense_prefix: Annotated[str, msgspec.Meta(min_length=1, pattern=r"^[^#+]+$")] = (
+        "espresense"
+    )
+    espresense_username: str | None = None
+    espresense_password: str | None = None
+    espresense_batch_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
+    # What binds a tag: "id" is ESPresense's device id (iBeacon, Eddystone, AltBeacon
+    # identities or a public MAC); "mac" is the advertising address, for tags that send
+    # nothing better. A rotating address is no identity, so "id" is the default.
+    espresense_identity: Literal["id", "mac"] = "id"
+    # A gateway unheard this long is reported silent (gateway.silent).
+    gateway_silent_seconds: Annotated[float, msgspec.Meta(gt=0)] = 120.0

@@ -69,6 +69,9 @@ def square(zone: int, lon: float, lat: float, size: float) -> GeoZone:
 def test_builtin_methods_name_a_locator_for_every_technology() -> None:
     assert dict(BUILTIN_METHODS) == {
         "ble": "rssi",
+        "ibeacon": "rssi",
+        "eddystone": "rssi",
+        "altbeacon": "rssi",
         "rfid": "fixed_point",
         "qr": "fixed_point",
         "barcode": "fixed_point",
