@@ -37,10 +37,18 @@ def error_response(status: int, reason: str, headers: dict[str, str] | None = No
 async def read_raw(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, f"request body is {request.content_length} bytes; the limit is {limit}")
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
-        raise ApiError(413, f"request body is over the limit of {limit} bytes")
-    return raw
+    # read(n) returns what has arrived so far, not n bytes: keep reading to the end.
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"request body is over the limit of {limit} bytes")
+    return b"".join(chunks)
 
 
 async def read_json(request: web.Request, schema: type[T]) -> T:

@@ -45,17 +45,19 @@ class AdmissionPolicy:
     max_remembered: int = 2_000_000  # bounds the replay memory whatever the traffic
 
 
-_Key = tuple[str, str, str | None, dt.datetime, float | None]
-
-
 class Admission:
-    """Dedupe by (technology, tag, receiver, observed_at, rssi) within a window; skew checks."""
+    """Dedupe by (technology, tag, receiver, observed_at, rssi) within a window; skew checks.
+
+    Observations are remembered as 64-bit hashes, expired a batch at a time: a tuple of
+    strings and a datetime per remembered sighting cost ~440 bytes, a hash ~70.
+    """
 
     def __init__(self, policy: AdmissionPolicy | None = None) -> None:
         self.policy = policy or AdmissionPolicy()
         self.stats: dict[str, SourceStats] = {}
-        self._seen: set[_Key] = set()
-        self._order: collections.deque[tuple[dt.datetime, _Key]] = collections.deque()
+        self._seen: set[int] = set()
+        self._order: collections.deque[tuple[dt.datetime, list[int]]] = collections.deque()
+        self._remembered = 0
 
     def source(self, name: str) -> SourceStats:
         stats = self.stats.get(name)
@@ -72,7 +74,8 @@ class Admission:
         self._forget_before(now - self.policy.replay_window)
         future_limit = now + self.policy.future_tolerance
         past_limit = now - self.policy.max_age
-        seen, order = self._seen, self._order
+        seen = self._seen
+        keys: list[int] = []
         admitted: list[Observation] = []
         for obs in batch:
             at = obs.observed_at
@@ -82,16 +85,19 @@ class Admission:
             if at < past_limit:
                 stats.quarantined["too_old"] += 1
                 continue
-            key = (obs.technology, obs.tag, obs.receiver, at, obs.rssi)
+            key = hash((obs.technology, obs.tag, obs.receiver, at, obs.rssi))
             if key in seen:
                 stats.duplicates += 1
                 continue
             seen.add(key)
-            # Remembered by arrival time, so a late batch is still recognised when replayed.
-            order.append((now, key))
+            keys.append(key)
             admitted.append(obs)
-        while len(order) > self.policy.max_remembered:
-            seen.discard(order.popleft()[1])
+        if keys:
+            # Remembered by arrival time, so a late batch is still recognised when replayed.
+            self._order.append((now, keys))
+            self._remembered += len(keys)
+        while self._remembered > self.policy.max_remembered and self._order:
+            self._drop_oldest()
         stats.accepted += len(admitted)
         return admitted
 
@@ -99,6 +105,10 @@ class Admission:
         self.source(source).rejected[reason] += count
 
     def _forget_before(self, cutoff: dt.datetime) -> None:
-        order, seen = self._order, self._seen
-        while order and order[0][0] < cutoff:
-            seen.discard(order.popleft()[1])
+        while self._order and self._order[0][0] < cutoff:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        _, keys = self._order.popleft()
+        self._seen.difference_update(keys)
+        self._remembered -= len(keys)

@@ -298,3 +298,25 @@ async def until(condition: Callable[[], bool]) -> None:
 async def _submit_all(sink: Any, batches: list[list[Observation]]) -> None:
     for batch in batches:
         await sink.submit(batch)
+
+
+async def test_a_whole_backlog_in_one_large_request_is_read_to_the_end(
+    floki: Floki, reg: Register
+) -> None:
+    """A gateway back from an outage posts a minute of sightings at once (over a megabyte);
+    the body arrives in many pieces and must be read whole, not cut at the first one."""
+    floki.core.config.ingest.max_batch = 10_000  # this module's config keeps batches small
+    device = await floki.token_for("admin", device=True)
+    floki.clock.advance(120)
+    now = floki.clock.now()
+    batch = [
+        sighting(reg, now - dt.timedelta(milliseconds=10 * i), -60.0 - (i % 7)) for i in range(8000)
+    ]
+    raw = json.dumps({"observations": batch}).encode()
+    assert len(raw) > 1_000_000
+    status, body, _ = await post_batch(floki, device, None, raw=raw)
+    assert status == 202, body
+    assert body["queued"] == 8000
+    await floki.settle()
+    stats = await source_stats(floki, SOURCE)
+    assert stats["received"] == 8000 and stats["processed"] == 8000
