@@ -46,20 +46,33 @@ def run_baseline(
     tags: dict[str, int],
     gateways: dict[str, int],
     budget_s: float = 10.0,
-    min_s: float = 1.0,
+    passes: int = 3,
 ) -> BaselineResult:
-    """Decode and locate ``payloads`` in order, for at most ``budget_s`` seconds.
+    """The best of ``passes`` runs over ``payloads``, each from a fresh state.
 
-    A small scenario is gone through again until ``min_s`` has passed, so the rate is
-    not a timer's rounding error; repeated batches cost the same work as new ones.
+    Each pass stops after its share of ``budget_s`` (a small scenario is gone through
+    again until then, so the rate is not a timer's rounding error). The best pass is
+    reported because the slower ones measure whatever else the machine was doing.
     """
+    best: BaselineResult | None = None
+    for _ in range(max(passes, 1)):
+        result = _one_pass(payloads, tags, gateways, budget_s / max(passes, 1))
+        if best is None or result.per_s > best.per_s:
+            best = result
+    assert best is not None
+    return best
+
+
+def _one_pass(
+    payloads: Sequence[bytes], tags: dict[str, int], gateways: dict[str, int], budget_s: float
+) -> BaselineResult:
     decode = msgspec.json.Decoder(_Batch).decode
     smoothed: dict[int, dict[str, float]] = {}
     zone_of: dict[int, int] = {}
     count = transitions = 0
     start = time.perf_counter()
     deadline = start + budget_s
-    for raw in _cycle(payloads, start + min_s):
+    for raw in _cycle(payloads, deadline):
         batch = decode(raw).observations
         for obs in batch:
             asset = tags.get(obs.tag)

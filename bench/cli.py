@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
+from types import FrameType
 from typing import Any
 
 from bench.product import BenchError, ProductOptions, run_product
@@ -61,6 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--drain-timeout", type=_positive, default=180.0, help="seconds to wait for the backlog"
     )
+    parser.add_argument(
+        "--backlog-seconds",
+        type=int,
+        default=0,
+        help="storm: seconds of backlog per POST (default 0: each gateway's whole backlog)",
+    )
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="measure the hot path's memory per part in-process (no appliance)",
+    )
     queries = parser.add_argument_group("query benchmark")
     queries.add_argument(
         "--queries", action="store_true", help="where-is / assets-in-zone latency instead"
@@ -80,8 +94,15 @@ def _print(result: dict[str, Any], as_json: bool) -> None:
         print(f"{key:<{width}}  {value}", flush=True)
 
 
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    # SIGTERM unwinds like Ctrl+C, so the appliance is stopped and its temp dir removed.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main else None
     try:
         if args.queries:
             from bench.queries import QueryOptions, run_queries
@@ -95,6 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     profile=args.profile,
                 )
             )
+        elif args.memory:
+            from bench.memory import run_memory
+
+            spec = SCENARIOS[args.scenario]
+            result = run_memory(spec, int(args.seconds or 10))
         else:
             spec = SCENARIOS[args.scenario]
             if args.seed is not None:
@@ -109,11 +135,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     tls=args.tls,
                     profile=args.profile,
                     drain_timeout_s=args.drain_timeout,
+                    backlog_seconds_per_post=args.backlog_seconds,
                 )
             )
     except BenchError as exc:
         print(f"floki-core bench: error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
     _print(result, args.json)
     return 0
 

@@ -17,6 +17,7 @@ import io
 import math
 import os
 import pstats
+import re
 import secrets
 import shutil
 import signal
@@ -34,10 +35,11 @@ from typing import Any, TextIO
 
 import aiohttp
 import msgspec
+import numpy as np
 
 from bench.baseline import BaselineResult, run_baseline
 from bench.scenarios import GatewayBatch, Layout, Scenario, ScenarioSpec, load_register
-from floki_core.config import CONFIG_FILE
+from floki_core.config import CONFIG_FILE, LocationConfig
 from floki_core.initialise import PASSWORD_ENV, init_data_dir
 from floki_core.security.tls import CERT_FILE
 from floki_core.storage.database import DB_FILE, Database, default_url
@@ -51,6 +53,9 @@ CLI_TIMEOUT_S = 120.0
 REQUEST_TIMEOUT_S = 60.0
 DRAIN_POLL_S = 0.05
 MAX_RETRY_WAIT_S = 1.0
+FLUSH_SECONDS = LocationConfig().flush_seconds
+TRUTH_WINDOW_S = 20
+REFUSALS = frozenset({400, 413, 422})
 MAX_MODE_RETRY_WAIT_S = 0.05  # keep the queue full: the point is the appliance's ceiling
 
 
@@ -69,6 +74,7 @@ class ProductOptions:
     profile_top: int = 25
     drain_timeout_s: float = 180.0
     speed_cap: float = 5.0  # at max rate, scenario seconds prepared per wall second
+    backlog_seconds_per_post: int = 0  # storm: 0 = each gateway posts its backlog whole
     baseline_budget_s: float = 10.0
 
 
@@ -134,7 +140,7 @@ def configure(data_dir: Path, *, tls: bool) -> None:
 
 @dataclass
 class Appliance:
-    """``floki-core serve`` as a child process (optionally under cProfile)."""
+    """``floki-core serve`` as a child process (with ``profile_path``: every thread profiled)."""
 
     data_dir: Path
     env: dict[str, str]
@@ -155,14 +161,22 @@ class Appliance:
     def start(self) -> None:
         self.port = _free_port()
         cmd = [sys.executable]
+        env = self.env
         if self.profile_path is not None:
-            cmd += ["-m", "cProfile", "-o", str(self.profile_path)]
-        cmd += ["-m", "floki_core.cli", "--data-dir", str(self.data_dir)]
-        cmd += ["serve", "--host", HOST, "--port", str(self.port)]
+            cmd += ["-m", "bench.profiling", str(self.profile_path)]
+            # The profiling launcher lives next to this module, wherever bench is run from.
+            root = str(Path(__file__).resolve().parents[1])
+            env = {
+                **env,
+                "PYTHONPATH": os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")])),
+            }
+        else:
+            cmd += ["-m", "floki_core.cli"]
+        cmd += ["--data-dir", str(self.data_dir), "serve", "--host", HOST, "--port", str(self.port)]
         out_path = self.data_dir / "serve.out"
         # Files, not pipes: a chatty appliance must never block on a full pipe.
         with out_path.open("wb") as out, (self.data_dir / "serve.log").open("wb") as err:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=self.env)
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if b"serving at" in out_path.read_bytes():
@@ -215,6 +229,12 @@ class Appliance:
                 other += used
         return main, other
 
+    def current_zones(self) -> dict[int, int | None]:
+        """asset id -> zone id, as the appliance has written them."""
+        path = self.data_dir / DB_FILE
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            return dict(conn.execute("SELECT asset_id, zone_id FROM asset_locations"))
+
     def db_bytes(self) -> int:
         """Size of the database file after folding the WAL into it.
 
@@ -227,32 +247,40 @@ class Appliance:
         return path.stat().st_size
 
 
-def profile_report(path: Path, top: int) -> tuple[str, list[dict[str, Any]]]:
-    """cProfile's top functions by own time, as text and as rows."""
+def profile_report(prefix: Path, top: int) -> tuple[str, dict[str, list[dict[str, Any]]]]:
+    """The profiles' top functions by own time, as text and as rows, per thread kind."""
     text = io.StringIO()
-    stats = pstats.Stats(str(path), stream=text)
-    stats.sort_stats("tottime").print_stats(top)
-    stats.sort_stats("cumulative").print_stats(top)
-    rows = []
-    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    ranked = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:top]
-    for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in ranked:
-        rows.append(
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for kind, title in (("main", "event-loop thread"), ("threads", "worker threads")):
+        path = prefix.with_name(f"{prefix.name}.{kind}")
+        if not path.exists():
+            continue
+        print(f"===== appliance profile: {title} =====", file=text)
+        stats = pstats.Stats(str(path), stream=text)
+        stats.sort_stats("tottime").print_stats(top)
+        stats.sort_stats("cumulative").print_stats(top)
+        raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+        ranked = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:top]
+        rows[kind] = [
             {
                 "function": f"{_short(filename)}:{line}({name})",
                 "calls": calls,
                 "tottime_s": round(tottime, 3),
                 "cumtime_s": round(cumtime, 3),
             }
-        )
+            for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in ranked
+        ]
     return text.getvalue(), rows
 
 
 def _short(filename: str) -> str:
-    for marker in ("site-packages/", "/work/main/", "lib/python3"):
-        if marker in filename:
-            return filename.split(marker, 1)[1]
-    return filename
+    # Paths relative to the package roots, so the report reads the same on any machine.
+    for pattern in (r"site-packages/(.*)$", r"lib/python3\.\d+/(.*)$"):
+        match = re.search(pattern, filename)
+        if match:
+            return match.group(1)
+    root = str(Path(__file__).resolve().parents[1]) + os.sep
+    return filename.removeprefix(root)
 
 
 # --- the plan: which batches, when --------------------------------------------------
@@ -263,7 +291,7 @@ class Plan:
     scenario: Scenario
     warmup: list[GatewayBatch]
     run: list[tuple[float | None, GatewayBatch]]  # (due seconds after the start, batch)
-    first_second: int  # the first scenario second that is measured
+    must_send: int  # the first this many of ``run`` (a storm's backlog) are never cut short
     speed: float | None  # scenario seconds per wall second; None: as fast as accepted
 
     @property
@@ -286,9 +314,12 @@ def make_plan(opts: ProductOptions) -> Plan:
     scenario = Scenario(spec, anchor)
     warmup = [b for second in scenario.live(-spec.warmup_s, 0) for b in second]
     run: list[tuple[float | None, GatewayBatch]] = []
+    backlog_count = 0
     if spec.outage_s:
         # Every gateway flushes its backlog the moment the network is back.
-        run += [(None, b) for b in scenario.backlog(0, spec.outage_s)]
+        backlog = scenario.backlog(0, spec.outage_s, opts.backlog_seconds_per_post)
+        run += [(None, b) for b in backlog]
+        backlog_count = len(backlog)
     live_from = spec.outage_s
     for second in scenario.live(live_from, live_from + span):
         for batch in second:
@@ -296,7 +327,7 @@ def make_plan(opts: ProductOptions) -> Plan:
             if speed is not None:
                 due = (batch.first_second - live_from + scenario.phase[batch.rank]) / speed
             run.append((due, batch))
-    return Plan(scenario, warmup, run, 0, speed)
+    return Plan(scenario, warmup, run, backlog_count, speed)
 
 
 # --- the load -------------------------------------------------------------------------
@@ -309,7 +340,11 @@ class Counters:
     acked_run: int = 0
     rejected_503: int = 0  # 503 answers (each retried)
     unsent: int = 0  # observations given up on when the run's deadline passed
+    refused: int = 0  # observations in batches answered 400/413/422 (the gateway drops them)
+    refused_posts: int = 0
+    refusal: str = ""  # the first refusal's answer, to say why
     posts: int = 0
+    last_second: int | None = None  # the latest scenario second the appliance acknowledged
     post_times: dict[tuple[int, int], float] = field(default_factory=dict)
 
 
@@ -370,10 +405,15 @@ class Driver:
 
     async def source(self) -> dict[str, Any]:
         body = await self.get_json("/api/v1/sources")
+        # Sightings of a technology without a locator are counted for all sources together.
+        shared = {
+            "queue_depth": body["queue_depth"],
+            "unlocatable": sum(body.get("unlocatable", {}).values()),
+        }
         for item in body["items"]:
             if item["name"] == SOURCE:
-                return {**item, "queue_depth": body["queue_depth"]}
-        return {"queue_depth": body["queue_depth"], "processed": 0, "received": 0}
+                return {**item, **shared}
+        return {**shared, "processed": 0, "received": 0}
 
     async def post(self, batch: GatewayBatch, deadline: float, retry_cap: float, run: bool) -> None:
         url = self.base + "/api/v1/ingest"
@@ -389,8 +429,19 @@ class Driver:
                     counters.acked += batch.count
                     if run:
                         counters.acked_run += batch.count
+                        if counters.last_second is None or batch.last_second > (
+                            counters.last_second
+                        ):
+                            counters.last_second = batch.last_second
                     for second in range(batch.first_second, batch.last_second + 1):
                         counters.post_times[(second, batch.rank)] = started
+                    return
+                if resp.status in REFUSALS:
+                    # The appliance's verdict on the data: counted and reported, not fatal.
+                    counters.refused += batch.count
+                    counters.refused_posts += 1
+                    if not counters.refusal:
+                        counters.refusal = f"{resp.status} {await resp.text()}"[:300]
                     return
                 if resp.status != 503:
                     raise BenchError(f"ingest answered {resp.status}: {await resp.text()}")
@@ -407,23 +458,32 @@ class Driver:
         *,
         connections: int,
         stop_after: float | None,
+        must_send: int = 0,
         deadline: float,
         retry_cap: float,
         run: bool,
     ) -> tuple[float, float]:
         """Post batches at their due times (None: at once); returns (start, last handed)."""
         queue: asyncio.Queue[GatewayBatch | None] = asyncio.Queue(connections * 2)
+        failures: list[BaseException] = []
 
         async def worker() -> None:
             while (batch := await queue.get()) is not None:
-                await self.post(batch, deadline, retry_cap, run)
+                if failures:
+                    continue  # keep taking batches so the producer never blocks on a dead pool
+                try:
+                    await self.post(batch, deadline, retry_cap, run)
+                except (aiohttp.ClientError, TimeoutError, BenchError) as exc:
+                    failures.append(exc)
 
         workers = [asyncio.create_task(worker()) for _ in range(connections)]
         start = last = time.perf_counter()
         try:
-            for due, batch in batches:
+            for n, (due, batch) in enumerate(batches):
                 now = time.perf_counter()
-                if stop_after is not None and now - start >= stop_after:
+                if failures:
+                    break
+                if stop_after is not None and n >= must_send and now - start >= stop_after:
                     break
                 if due is not None and start + due > now:
                     await asyncio.sleep(start + due - now)
@@ -439,6 +499,8 @@ class Driver:
         finally:
             for task in workers:
                 task.cancel()
+        if failures:
+            raise BenchError(f"posting a batch failed: {failures[0]!r}")
         return start, last
 
     async def drain(self, timeout: float) -> tuple[float, dict[str, Any]]:
@@ -463,7 +525,25 @@ def applied(src: dict[str, Any]) -> int:
         - src["unknown_tags"]
         - rejected.get("unknown_receiver", 0)
         - rejected.get("no_locator", 0)
+        - src.get("unlocatable", 0)
     )
+
+
+def wrong_zone_share(plan: Plan, zones: dict[int, int | None], second: int | None) -> float | None:
+    """Share of assets placed in a room they were not in at any time in the last 20 s.
+
+    A move shows only after the locator's and the resolver's dwell (10 s + 5 s by default)
+    plus the walk, so a room the tag left within that window still counts as right.
+    """
+    truth = plan.scenario.truth
+    if second is None or second not in truth:
+        return None
+    room_zone = np.asarray(plan.scenario.layout.room_zone)
+    recent = [room_zone[truth[s]] for s in range(second - TRUTH_WINDOW_S, second + 1) if s in truth]
+    allowed = np.stack(recent)  # (seconds, tags)
+    placed = np.array([zones.get(i + 1) or -1 for i in range(allowed.shape[1])])
+    right = (allowed == placed[None, :]).any(axis=0)
+    return round(float(1.0 - right.mean()), 4)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -485,8 +565,8 @@ def latencies(driver: Driver, plan: Plan) -> tuple[list[float], int]:
             if event.get("type") != "location.changed":
                 continue
             key = plan.scenario.key_of(dt.datetime.fromisoformat(event["at"]))
-            if key[0] < plan.first_second:
-                continue  # a warm-up move
+            if key[0] < 0:
+                continue  # a warm-up move (warm-up seconds are the negative ones)
             posted = post_times.get(key)
             if posted is None or posted > arrival:
                 unmatched += 1
@@ -547,7 +627,9 @@ async def _measure(
     start, last_handed = await driver.send(
         plan.run,
         connections=opts.connections,
-        stop_after=opts.seconds,
+        # At a set rate the plan already spans the run; at max it is cut off in time.
+        stop_after=opts.seconds if plan.speed is None else None,
+        must_send=plan.must_send,
         deadline=deadline,
         retry_cap=MAX_RETRY_WAIT_S if plan.speed is not None else MAX_MODE_RETRY_WAIT_S,
         run=True,
@@ -555,11 +637,13 @@ async def _measure(
     sent_at = time.perf_counter()
     client_cpu = time.process_time() - client_cpu
     drained_at, after = await driver.drain(max(deadline - time.perf_counter(), 1.0))
-    await asyncio.sleep(0.2)  # the last events are on their way to the WebSocket
+    # The last events are on their way to the WebSocket, the last moves to the database.
+    await asyncio.sleep(0.2 + 2 * FLUSH_SECONDS)
     cpu_after = appliance.cpu_seconds()
     rss, rss_peak = appliance.rss()
     metrics_after = await driver.metrics()
     db_after = await asyncio.to_thread(appliance.db_bytes)
+    zones = await asyncio.to_thread(appliance.current_zones)
 
     elapsed = drained_at - start
     send_window = max(last_handed - start, sent_at - start, 1e-9)
@@ -591,6 +675,10 @@ async def _measure(
         "transitions": round(moves),
         "rejected_503": counters.rejected_503,
         "unsent": counters.unsent,
+        "refused": counters.refused,
+        "refused_posts": counters.refused_posts,
+        "refusal": counters.refusal or None,
+        "wrong_zone_share": wrong_zone_share(plan, zones, driver.counters.last_second),
         "duplicates": after.get("duplicates", 0) - before.get("duplicates", 0),
         "quarantined": sum(after.get("quarantined", {}).values())
         - sum(before.get("quarantined", {}).values()),
@@ -598,6 +686,7 @@ async def _measure(
         "events_dropped": round(metrics_after.get("floki_events_dropped_total", 0.0)),
         "event_batches": len(driver.messages) - events_before,
         "applied": applied_run,
+        "backlog_observations": sum(b.count for _, b in plan.run[: plan.must_send]),
         "seconds": round(elapsed, 2),
         "send_seconds": round(send_window, 2),
         "drain_seconds": round(drained_at - sent_at, 2),
@@ -659,9 +748,10 @@ def run_product(opts: ProductOptions, *, profile_out: TextIO | None = None) -> d
         )
         appliance.stop()
         result = _assemble(opts, plan, baseline, figures, generate_s)
-        if appliance.profile_path is not None and appliance.profile_path.exists():
+        if appliance.profile_path is not None:
             text, rows = profile_report(appliance.profile_path, opts.profile_top)
-            result["profile_top"] = rows[:10]
+            for kind, top in rows.items():
+                result[f"profile_{kind}_top"] = top[:10]
             print(text, file=profile_out or sys.stderr)
         return result
     finally:

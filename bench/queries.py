@@ -278,9 +278,10 @@ def run_queries(opts: QueryOptions) -> dict[str, Any]:
             "appliance_start_seconds": round(startup_s, 1),
             "tls": opts.tls,
         }
-        if appliance.profile_path is not None and appliance.profile_path.exists():
-            text, top = profile_report(appliance.profile_path, 25)
-            result["profile_top"] = top[:10]
+        if appliance.profile_path is not None:
+            text, tops = profile_report(appliance.profile_path, 25)
+            for kind, top in tops.items():
+                result[f"profile_{kind}_top"] = top[:10]
             print(text, file=sys.stderr)
         return result
     finally:

@@ -135,7 +135,7 @@ SCENARIOS: dict[str, ScenarioSpec] = {
         mean_dwell_s=1800.0,
         min_dwell_s=60.0,
         outage_s=60,
-        warmup_s=5,
+        warmup_s=25,
         seconds=30,
     ),
 }
@@ -207,7 +207,7 @@ class Layout:
         iy, ix = divmod(local, self.spec.grid[0])
         return floor, ix, iy
 
-    def register_rows(self, now: dt.datetime) -> dict[str, list[dict[str, Any]]]:
+    def register_rows(self) -> dict[str, list[dict[str, Any]]]:
         """Rows for every register table, keyed by table name, parents first."""
         spec = self.spec
         floors = [
@@ -335,7 +335,7 @@ def load_register(engine: Engine, layout: Layout, assets: int, now: dt.datetime)
     The register is written directly rather than through the API so 100,000 assets load
     in seconds; it bypasses the audit trail, which the benchmark does not measure.
     """
-    rows = layout.register_rows(now)
+    rows = layout.register_rows()
     classes, asset_list, identifiers = asset_rows(assets, layout, now, layout.spec.seed)
     tables: list[tuple[type[Any], list[dict[str, Any]]]] = [
         (SiteRow, rows["sites"]),
@@ -421,6 +421,7 @@ class Scenario:
         self.dwell_end = np.zeros(tags)
         self.moves = 0  # walks started, for the record
         self.time: float | None = None
+        self.truth: dict[int, Ints] = {}  # scenario second -> each tag's true room
 
     def _point_in(self, rooms: Ints) -> tuple[Floats, Floats]:
         ix = self.room_ix[rooms]
@@ -434,6 +435,24 @@ class Scenario:
         extra = max(spec.mean_dwell_s - spec.min_dwell_s, 0.0)
         return spec.min_dwell_s + self.rng.exponential(extra, n)
 
+    def _residual_dwell(self, n: int) -> Floats:
+        """What is left of stays already under way, as if the scenario had always run.
+
+        The residual of a stay of min + Exp(mean - min) is uniform over the minimum with
+        probability min / mean, else the minimum plus an exponential; starting every tag
+        afresh instead would send a burst of early moves (too many transitions at first).
+        """
+        spec = self.spec
+        low = spec.min_dwell_s
+        extra = max(spec.mean_dwell_s - low, 0.0)
+        total = low + extra
+        if total <= 0:
+            return np.zeros(n)
+        in_minimum = self.rng.random(n) < low / total
+        return np.where(
+            in_minimum, self.rng.uniform(0.0, low, n), low + self.rng.exponential(extra, n)
+        )
+
     def rooms_of_tags(self) -> Ints:
         gx, gy = self.spec.grid
         ix = np.clip((self.x // ROOM_M).astype(np.int64), 0, gx - 1)
@@ -442,8 +461,7 @@ class Scenario:
 
     def _advance(self, t: float) -> None:
         if self.time is None:
-            # Start mid-stay: the remaining dwell of a memoryless stay is one more dwell.
-            self.dwell_end = t + self._dwell(self.spec.tags) * self.rng.random(self.spec.tags)
+            self.dwell_end = t + self._residual_dwell(self.spec.tags)
         self.time = t
         arrived = self.walking & (self.walk_end <= t)
         if arrived.any():
@@ -472,14 +490,11 @@ class Scenario:
             self.walking |= leaving
             self.moves += n
 
-    def true_rooms(self) -> Ints:
-        return self.rooms_of_tags()
-
     def hear(self, t: int) -> list[tuple[int, list[WireObservation]]]:
         """Advance to scenario second ``t``; each gateway's sightings, in posting-rank order."""
         self._advance(float(t))
         spec = self.spec
-        rooms = self.rooms_of_tags()
+        rooms = self.truth[t] = self.rooms_of_tags()
         hearers = self.hearers[rooms]  # (tags, hearers)
         dx = self.rx_x[hearers] - self.x[:, None]
         dy = self.rx_y[hearers] - self.y[:, None]
@@ -533,23 +548,30 @@ class Scenario:
                 for rank, obs in self.hear(t)
             ]
 
-    def backlog(self, first: int, last: int) -> list[GatewayBatch]:
-        """What each gateway buffered over ``first .. last - 1``: one batch per gateway."""
-        buffered: dict[int, list[WireObservation]] = {}
+    def backlog(self, first: int, last: int, per_post: int = 0) -> list[GatewayBatch]:
+        """What each gateway buffered over ``first .. last - 1``, flushed at once.
+
+        ``per_post`` > 0 splits each gateway's backlog into posts of that many seconds
+        (in order, every gateway's first post before anyone's second); 0 posts it whole.
+        """
+        span = last - first
+        per_post = span if per_post <= 0 else min(per_post, span)
+        chunks: dict[tuple[int, int], list[WireObservation]] = {}
         for t in range(first, last):
+            chunk = (t - first) // per_post
             for rank, obs in self.hear(t):
-                buffered.setdefault(rank, []).extend(obs)
+                chunks.setdefault((chunk, rank), []).extend(obs)
         encode = msgspec.json.Encoder().encode
         return [
             GatewayBatch(
-                first,
-                last - 1,
+                first + chunk * per_post,
+                min(first + (chunk + 1) * per_post, last) - 1,
                 rank,
                 int(self.gateway_of_rank[rank]),
                 len(obs),
                 encode(WireBatch(obs)),
             )
-            for rank, obs in sorted(buffered.items())
+            for (chunk, rank), obs in sorted(chunks.items())
         ]
 
     def key_of(self, observed_at: dt.datetime) -> tuple[int, int]:
