@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from floki_core.api import middleware
-from floki_core.api.keys import CORE, ROUTES, SOCKETS
+from floki_core.api.keys import CORE, ROUTES, SOCKETS, TOKENS
 from floki_core.api.openapi import build_openapi
 from floki_core.api.routes import (
     accounts,
@@ -21,6 +21,7 @@ from floki_core.api.routes import (
     system,
 )
 from floki_core.api.routing import ApiRoute, RouteTable
+from floki_core.api.token_cache import TokenCache
 from floki_core.core import Core
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ def create_app(core: Core) -> web.Application:
     app[CORE] = core
     app[ROUTES] = table = RouteTable()
     app[SOCKETS] = set()
+    app[TOKENS] = TokenCache(core.clock)
     _add_core_routes(app, table, metrics_public=core.config.metrics.public)
     _add_plugin_routes(app, table, core)
     app.on_shutdown.append(events.close_sockets)

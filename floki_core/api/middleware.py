@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy.exc import DataError
 
 from floki_core.api.bodies import ApiError, error_response
-from floki_core.api.keys import CORE, PRINCIPAL, ROUTE_SPEC, ROUTES
+from floki_core.api.keys import CORE, PRINCIPAL, ROUTE_SPEC, ROUTES, TOKENS
 from floki_core.api.routing import Handler
 from floki_core.domain import Principal, Role
 from floki_core.errors import Conflict, FlokiError, Invalid, NotFound
@@ -85,7 +85,12 @@ async def policy(request: web.Request, handler: Handler) -> web.StreamResponse:
     secret = _bearer(request)
     if secret is not None:
         core = request.app[CORE]
-        who = await core.write(resolve_token, secret, now=core.clock.now())
+        cache = request.app[TOKENS]
+        who = cache.get(secret)
+        if who is None:
+            who = await core.write(resolve_token, secret, now=core.clock.now())
+            if who is not None:
+                cache.put(secret, who)
         if who is None and spec.policy != "public":
             raise ApiError(
                 401, "token is invalid, expired or revoked", {"WWW-Authenticate": "Bearer"}

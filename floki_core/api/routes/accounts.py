@@ -18,7 +18,7 @@ from floki_core.api.bodies import (
     principal,
     read_json,
 )
-from floki_core.api.keys import CORE
+from floki_core.api.keys import CORE, TOKENS
 from floki_core.api.routing import ApiRoute, RouteTable
 from floki_core.domain import Principal, Role, Token, TokenKind, User
 from floki_core.errors import FlokiError, NotFound
@@ -95,6 +95,7 @@ async def logout(request: web.Request) -> web.Response:
     if who.token_id is not None:
         core = request.app[CORE]
         await core.write(accounts.revoke_token, who.token_id, actor=who, now=core.clock.now())
+        request.app[TOKENS].clear()
     return web.Response(status=204)
 
 
@@ -136,6 +137,7 @@ async def update_user(request: web.Request) -> web.Response:
         actor=principal(request),
         now=core.clock.now(),
     )
+    request.app[TOKENS].clear()  # a disabled user's tokens stop at once
     return json_response(user)
 
 
@@ -202,6 +204,7 @@ async def revoke_token(request: web.Request) -> web.Response:
     token = await core.write(
         accounts.revoke_token, path_id(request), actor=principal(request), now=core.clock.now()
     )
+    request.app[TOKENS].clear()
     return json_response(token)
 
 
