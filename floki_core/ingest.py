@@ -28,17 +28,9 @@ class SourceCounters:
 
 
 class IngestQueue:
-    def __init__(
-        self,
-        maxsize: int = 1000,
-        merge_limit: int = 50_000,
-        busy_round: int = 200,
-        gather_seconds: float = 0.02,
-    ) -> None:
+    def __init__(self, maxsize: int = 1000, merge_limit: int = 50_000) -> None:
         self._queue: asyncio.Queue[tuple[str, Sequence[Observation]]] = asyncio.Queue(maxsize)
         self.merge_limit = merge_limit
-        self.busy_round = busy_round  # a round this big means traffic is heavy
-        self.gather_seconds = gather_seconds
         self.counters: dict[str, SourceCounters] = {}
         self._handlers: list[BatchHandler] = []
 
@@ -86,14 +78,9 @@ class IngestQueue:
         busier the appliance, the less work each sighting costs.
         """
         queue = self._queue
-        busy = False
         while True:
             items = [await queue.get()]
             size = len(items[0][1])
-            if busy and queue.empty():
-                # Under heavy traffic, a moment's wait lets the other gateways' batches of
-                # this second join the round (bounded: adds at most gather_seconds).
-                await asyncio.sleep(self.gather_seconds)
             while size < self.merge_limit and not queue.empty():
                 item = queue.get_nowait()
                 items.append(item)
@@ -107,7 +94,6 @@ class IngestQueue:
                 for source, batch in items:
                     self.counters[source].processed += len(batch)
                     queue.task_done()
-            busy = size >= self.busy_round
 
     async def join(self) -> None:
         await self._queue.join()
