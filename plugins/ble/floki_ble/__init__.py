@@ -6,7 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
+from floki_ble import http_gateways
 from floki_ble.config import BleSettings
+from floki_ble.dialects import parse_ingics, parse_json_batch
 from floki_ble.espresense import SOURCE_NAME, EspresenseSource
 from floki_ble.sources import LocalRadioSource
 from floki_core import hookimpl
@@ -59,3 +61,12 @@ def floki_register_routes(registry: RouteRegistry) -> None:
         policy="viewer",
         summary="ESPresense gateway health: online, last heard, adverts per second",
     )
+    for dialect, parse in (("json", parse_json_batch), ("ingics", parse_ingics)):
+        registry.add(
+            "POST",
+            f"/api/v1/ble/ingest/{dialect}",
+            http_gateways.handler(parse),
+            policy="device",
+            summary=f"Sightings from a BLE gateway speaking the {dialect} dialect "
+            "(docs/gateways.md); 202 with counts of refused entries by reason",
+        )
