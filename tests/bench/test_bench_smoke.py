@@ -34,7 +34,8 @@ def test_smoke_scenario_prints_the_figures_and_loses_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     started = time.monotonic()
-    code = main(["--scenario", "smoke", "--seconds", "3", "--json"])
+    # Six seconds: long enough that a busy CI machine still sees the small ward move.
+    code = main(["--scenario", "smoke", "--seconds", "6", "--json"])
     took = time.monotonic() - started
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -50,5 +51,5 @@ def test_smoke_scenario_prints_the_figures_and_loses_nothing(
     assert result["sightings_per_s"] > 0
     assert result["baseline_per_s"] > 0
     assert result["lost"] == 0
-    assert result["transitions"] >= 1
+    assert result["transitions"] >= 1, result
     assert took < 60
