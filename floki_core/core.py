@@ -12,8 +12,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy.orm import Session
-
 from floki_core.clock import Clock, SystemClock
 from floki_core.config import AppConfig, load_config
 from floki_core.domain import Principal, to_plain
@@ -145,6 +143,3 @@ class Core:
                 )
             ]
         )
-
-    def session(self) -> contextlib.AbstractContextManager[Session]:
-        return self.db.transaction()

@@ -108,9 +108,6 @@ class Resolver:
         self.tracks: dict[int, Track] = {}
         self.late = 0  # evidence older than what is already known, kept out of "current"
 
-    def restore(self, asset_id: int, track: Track) -> None:
-        self.tracks[asset_id] = track
-
     def forget(self, asset_id: int) -> None:
         self.tracks.pop(asset_id, None)
 

@@ -81,9 +81,6 @@ class NamedRegistry(Generic[T]):
     def get(self, name: str) -> Registration[T] | None:
         return self._items.get(name)
 
-    def of_plugin(self, plugin: str) -> list[Registration[T]]:
-        return [r for r in self._items.values() if r.plugin == plugin]
-
 
 class _Bound(Generic[T]):
     def __init__(self, registry: NamedRegistry[T], plugin: str) -> None:
@@ -198,6 +195,3 @@ class Registries:
             self.notifiers,
             self.rule_types,
         ]
-
-
-HookCall = Callable[..., object]

@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from floki_core import domain
-from floki_core.storage.models import AssetClassRow, AssetRow, IdentifierRow, ZoneRow
+from floki_core.storage.models import AssetClassRow, AssetRow, ZoneRow
 from floki_core.storage.register import ASSETS
 
 
@@ -72,12 +72,3 @@ def search_assets(
 
 def _as_view(asset: domain.Asset) -> AssetView:
     return AssetView(**msgspec.structs.asdict(asset))
-
-
-def asset_by_identifier(session: Session, technology: str, value: str) -> domain.Asset | None:
-    row = session.scalar(
-        select(AssetRow)
-        .join(IdentifierRow, IdentifierRow.asset_id == AssetRow.id)
-        .where(IdentifierRow.technology == technology, IdentifierRow.value == value)
-    )
-    return None if row is None else ASSETS.to_record(row)

@@ -143,6 +143,8 @@ async def sources(request: web.Request) -> web.Response:
             "queue_capacity": core.ingest.capacity,
             # Sightings of a technology no locator handles (install or enable its plugin).
             "unlocatable": dict(core.locations.unlocatable),
+            # Receiver identifiers heard but not registered (register them to use them).
+            "unknown_receivers": dict(core.locations.unknown_receivers.most_common(100)),
         }
     )
 

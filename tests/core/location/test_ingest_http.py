@@ -320,3 +320,29 @@ async def test_a_whole_backlog_in_one_large_request_is_read_to_the_end(
     await floki.settle()
     stats = await source_stats(floki, SOURCE)
     assert stats["received"] == 8000 and stats["processed"] == 8000
+
+
+async def test_unregistered_receivers_and_technologies_are_named_in_sources(
+    floki: Floki, reg: Register
+) -> None:
+    """A gateway not yet registered, or a technology no plugin locates, is shown by name
+    so staff can fix the register instead of wondering why nothing moves."""
+    device = await floki.token_for("admin", device=True)
+    floki.clock.advance(5)
+    now = floki.clock.now()
+    batch = [
+        sighting(reg, now, receiver="DE:AD:BE:EF:00:01"),
+        sighting(reg, now, receiver="DE:AD:BE:EF:00:01", rssi=-60.0),
+        {**sighting(reg, now), "technology": "uwb"},
+    ]
+    status, _, _ = await post_batch(floki, device, {"observations": batch})
+    assert status == 202
+    await floki.settle()
+    resp = await floki.client.get(f"{API}/sources", headers=await floki.headers("viewer"))
+    body = await resp.json()
+    assert body["unknown_receivers"] == {"DE:AD:BE:EF:00:01": 2}
+    stats = await source_stats(floki, SOURCE)
+    assert stats["rejected"] == {"unknown_receiver": 2}
+    # The uwb tag is bound to no asset, so it is an unknown tag, not an unlocatable one.
+    assert stats["unknown_tags"] == 1
+    assert body["unlocatable"] == {}
