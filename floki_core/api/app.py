@@ -12,6 +12,7 @@ from floki_core.api.keys import CORE, ROUTES, SOCKETS, TOKENS
 from floki_core.api.openapi import build_openapi
 from floki_core.api.routes import (
     accounts,
+    calibrations,
     events,
     floors,
     locations,
@@ -19,6 +20,7 @@ from floki_core.api.routes import (
     register,
     register_files,
     system,
+    tags,
 )
 from floki_core.api.routing import ApiRoute, RouteTable
 from floki_core.api.token_cache import TokenCache
@@ -31,7 +33,17 @@ def _add_core_routes(
     app: web.Application, table: RouteTable, *, metrics_public: bool = False
 ) -> None:
     # register_files before register: its fixed paths must win over /assets/{id}.
-    for module in (system, accounts, floors, register_files, locations, register, events):
+    for module in (
+        system,
+        accounts,
+        floors,
+        register_files,
+        locations,
+        register,
+        events,
+        tags,
+        calibrations,
+    ):
         module.add_routes(app, table)
     metrics.add_routes(app, table, public=metrics_public)
 

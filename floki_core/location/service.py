@@ -19,6 +19,8 @@ from floki_core.events import DomainEvent
 from floki_core.ingest import Batches
 from floki_core.location import store
 from floki_core.location.admission import Admission, AdmissionPolicy, SourceStats
+from floki_core.location.batteries import TagBatteries
+from floki_core.location.calibration import Calibrations
 from floki_core.location.capture import RawCapture
 from floki_core.location.evidence import Locator, Sighting, ZoneEvidence
 from floki_core.location.locators import (
@@ -61,6 +63,8 @@ class LocationService:
         self.capture = RawCapture(
             core.data_dir / "capture", settings.capture_sample, settings.capture_days
         )
+        self.batteries = TagBatteries(core)
+        self.calibrations = Calibrations(core)
         self.geofence = GeofenceLocator([])
         self._builtin: dict[str, Locator] = {
             "rssi": RssiLocator(settings.rssi),
@@ -82,6 +86,7 @@ class LocationService:
 
     async def start(self) -> None:
         await self.reindex()
+        await self.batteries.start()
         self.resolver.tracks = await self.core.read(store.load_tracks)
         self.core.ingest.add_handler(self.handle)
         self.core.events.add_observer("core.location", self._on_events)
@@ -96,6 +101,7 @@ class LocationService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.flush()
+        await self.batteries.stop()
 
     async def reindex(self) -> None:
         self.index = await self.core.read(load_register_index)
@@ -148,6 +154,8 @@ class LocationService:
         for source, batch in items:
             admitted = self.admission.admit(source, batch, now)
             self.capture.offer(source, admitted)
+            self.batteries.observe(admitted)
+            self.calibrations.observe(admitted)
             self._bind(self.admission.source(source), admitted, by_technology)
         await self._locate(by_technology)
 

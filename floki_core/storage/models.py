@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -231,3 +232,6 @@ class TransitionRow(Base):
     left_at: Mapped[dt.datetime | None]
     method: Mapped[str] = mapped_column(String(32))
     confidence: Mapped[float] = mapped_column(Float)
+    # A stay learned from evidence that arrived after newer locations were known (a
+    # phone's queued scan, a tracker's buffered fixes): history, never the current place.
+    reported_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
