@@ -38,6 +38,10 @@ class ResolverSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     )
     stale_after_seconds: Annotated[float, msgspec.Meta(gt=0)] = 900.0
     late_tolerance_seconds: Annotated[float, msgspec.Meta(ge=0)] = 5.0
+    # Late evidence of these methods still says where the asset was at that moment, so
+    # it goes into history. RSSI is left out: a backlog from one gateway, judged without
+    # what the other receivers heard at the time, names the wrong room too often.
+    late_history_methods: frozenset[str] = frozenset({"fixed_point", "geofence"})
 
     def half_life(self, method: str) -> float:
         return self.half_life_seconds.get(method, self.default_half_life_seconds)
@@ -56,6 +60,16 @@ class LocationChange(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     technology: str
     confidence: float
     first_fix: bool = False
+
+
+class LateSighting(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Evidence that arrived after newer locations were known: history, not "current"."""
+
+    asset_id: int
+    zone_id: int | None
+    at: dt.datetime
+    method: str
+    confidence: float
 
 
 class Track:
@@ -107,9 +121,15 @@ class Resolver:
         self.zone_type = zone_type
         self.tracks: dict[int, Track] = {}
         self.late = 0  # evidence older than what is already known, kept out of "current"
+        self.late_sightings: list[LateSighting] = []  # ... of which these go into history
 
     def forget(self, asset_id: int) -> None:
         self.tracks.pop(asset_id, None)
+        self.late_sightings = [s for s in self.late_sightings if s.asset_id != asset_id]
+
+    def take_late(self) -> list[LateSighting]:
+        taken, self.late_sightings = self.late_sightings, []
+        return taken
 
     def apply(self, evidence: Iterable[ZoneEvidence]) -> tuple[list[LocationChange], set[int]]:
         """Fold evidence in (any order); returns the moves and the assets seen."""
@@ -122,6 +142,16 @@ class Resolver:
                 track = self.tracks[ev.asset_id] = Track()
             if track.last_seen is not None and ev.observed_at < track.last_seen - late_limit:
                 self.late += 1
+                if ev.method in self.settings.late_history_methods:
+                    self.late_sightings.append(
+                        LateSighting(
+                            asset_id=ev.asset_id,
+                            zone_id=ev.zone_id,
+                            at=ev.observed_at,
+                            method=ev.method,
+                            confidence=ev.confidence,
+                        )
+                    )
                 continue
             held = track.evidence.get(ev.method)
             if held is not None and held.observed_at > ev.observed_at:

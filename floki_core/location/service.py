@@ -32,7 +32,7 @@ from floki_core.location.locators import (
     RssiLocator,
 )
 from floki_core.location.register_index import RegisterIndex, load_register_index
-from floki_core.location.resolver import LocationChange, Resolver
+from floki_core.location.resolver import LateSighting, LocationChange, Resolver
 from floki_core.location.unknown_tags import UnknownTags
 from floki_core.observations import Observation
 
@@ -74,6 +74,7 @@ class LocationService:
         }
         self._dirty: set[int] = set()
         self._changes: list[LocationChange] = []
+        self._late: list[LateSighting] = []
         self._flush_wanted = asyncio.Event()
         self._reindex_wanted = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -81,6 +82,7 @@ class LocationService:
         self.unlocatable: collections.Counter[str] = collections.Counter()  # no locator
         self.applied = 0  # sightings that reached a locator
         self.transitions = 0
+        self.late_stays = 0  # stays learned from late evidence, written to history
 
     # --- life cycle ----------------------------------------------------------
 
@@ -127,6 +129,7 @@ class LocationService:
                 gone = event.entity_id
                 self.resolver.forget(gone)
                 self._dirty.discard(gone)
+                self._late = [s for s in self._late if s.asset_id != gone]
                 self._changes = [c for c in self._changes if c.asset_id != gone]
 
     async def _reindex_forever(self) -> None:
@@ -204,6 +207,10 @@ class LocationService:
             self.applied += len(sightings)
             evidence.extend(locator.locate(sightings))
         changes, seen = self.resolver.apply(evidence)
+        late = self.resolver.take_late()
+        if late:
+            self._late.extend(late)
+            self._flush_wanted.set()
         was_clean = not self._dirty
         self._dirty |= seen
         if changes:
@@ -266,8 +273,17 @@ class LocationService:
         moved = {c.asset_id for c in self._changes}
         if self.capture.enabled:
             await self.core.db.run(self.capture.write, self.core.clock.now().date())
-        if not moved and not (full and self._dirty):
-            return
+        if moved or (full and self._dirty):
+            await self._write_current(moved, full)
+        if self._late:  # after the moves, so the stays they are checked against exist
+            late, self._late = self._late, []
+            try:
+                self.late_stays += await self.core.write(store.write_late_stays, late)
+            except Exception:
+                self._late = late + self._late
+                raise
+
+    async def _write_current(self, moved: set[int], full: bool) -> None:
         written = self._dirty if full else moved
         self._dirty = self._dirty - written
         changes, self._changes = self._changes, []

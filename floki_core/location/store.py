@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from floki_core.location.evidence import ZoneEvidence
-from floki_core.location.resolver import OFF_SITE, LocationChange, Track
+from floki_core.location.resolver import OFF_SITE, LateSighting, LocationChange, Track
 from floki_core.storage.models import (
     AssetClassRow,
     AssetLocationRow,
@@ -32,6 +32,7 @@ class Stay(msgspec.Struct, frozen=True, kw_only=True):
     left_at: dt.datetime | None
     method: str
     confidence: float
+    reported_late: bool = False
 
 
 def current_row(asset_id: int, track: Track) -> dict[str, Any]:
@@ -100,6 +101,58 @@ def write_locations(
         session.execute(_TRANSITIONS.insert(), stays)
 
 
+def write_late_stays(session: Session, sightings: Sequence[LateSighting]) -> int:
+    """Put late sightings into history where they tell something new; returns stays added.
+
+    Consecutive sightings of one asset in one zone become one stay from the first to the
+    last. A stay is added only when history does not already have the asset in that zone
+    at that time; the stays around it are left as they were (the asset is known to have
+    been elsewhere before and after), and the new one is marked ``reported_late``.
+    """
+    runs: list[list[LateSighting]] = []
+    for s in sorted(sightings, key=lambda s: (s.asset_id, s.at)):
+        last = runs[-1][-1] if runs else None
+        if last is not None and last.asset_id == s.asset_id and last.zone_id == s.zone_id:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    assets = {r[0].asset_id for r in runs}
+    if not assets:
+        return 0
+    present = set(session.scalars(select(AssetRow.id).where(AssetRow.id.in_(assets))))
+    stays = []
+    for run in runs:
+        first, last = run[0], run[-1]
+        if first.asset_id not in present:
+            continue  # deleted meanwhile
+        known = session.execute(
+            select(TransitionRow.zone_id)
+            .where(
+                TransitionRow.asset_id == first.asset_id,
+                TransitionRow.entered_at <= first.at,
+                (TransitionRow.left_at.is_(None)) | (TransitionRow.left_at >= last.at),
+            )
+            .order_by(TransitionRow.entered_at.desc())
+            .limit(1)
+        ).first()
+        if known is not None and known.zone_id == first.zone_id:
+            continue
+        stays.append(
+            {
+                "asset_id": first.asset_id,
+                "zone_id": first.zone_id,
+                "entered_at": first.at,
+                "left_at": last.at,
+                "method": first.method,
+                "confidence": round(max(s.confidence for s in run), 4),
+                "reported_late": True,
+            }
+        )
+    if stays:
+        session.execute(_TRANSITIONS.insert(), stays)
+    return len(stays)
+
+
 def _bind(name: str) -> Any:
     # "b_" keeps executemany parameter names apart from the table's column names.
     return bindparam(f"b_{name}")
@@ -141,6 +194,7 @@ def history(session: Session, asset_id: int, *, limit: int, offset: int) -> tupl
             left_at=r.left_at,
             method=r.method,
             confidence=r.confidence,
+            reported_late=r.reported_late,
         )
         for r in rows
     ]

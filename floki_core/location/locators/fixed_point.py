@@ -20,30 +20,37 @@ def latest_per_asset(batch: Sequence[Sighting]) -> dict[int, Sighting]:
 
 
 def zone_runs(batch: Sequence[Sighting]) -> list[Sighting]:
-    """Per asset, in time order, the last sighting of each run at one receiver zone.
+    """Per asset, in time order, the first and last sighting of each run at one zone.
 
     A batch may hold a reader's backlog: every change of zone in it is a stay that
-    history must keep, while repeats at the same zone add nothing but volume.
+    history must keep, from its first read to its last, while the repeats between add
+    nothing but volume.
     """
     ordered = sorted(
         (s for s in batch if s.receiver is not None), key=lambda s: (s.asset_id, s.observed_at)
     )
     runs: list[Sighting] = []
+    first: Sighting | None = None
     for i, s in enumerate(ordered):
+        if first is None:
+            first = s
         following = ordered[i + 1] if i + 1 < len(ordered) else None
         if (
             following is None
             or following.asset_id != s.asset_id
             or following.receiver.zone_id != s.receiver.zone_id  # type: ignore[union-attr]
         ):
+            if first is not s:
+                runs.append(first)
             runs.append(s)
+            first = None
     return runs
 
 
 def receiver_zone_evidence(
     batch: Sequence[Sighting], method: str, confidence: float
 ) -> list[ZoneEvidence]:
-    """Claims for the zones of the receivers that saw each asset (one per change of zone)."""
+    """Claims for the zones of the receivers that saw each asset (see ``zone_runs``)."""
     out: list[ZoneEvidence] = []
     for s in zone_runs(batch):
         receiver = s.receiver

@@ -315,10 +315,46 @@ async def test_an_older_batch_after_a_newer_one_does_not_move_the_asset_back(
     answer = await location(floki, reg, "PUMP-001")
     assert zone_of(reg, answer) == "room_a"
     assert dt.datetime.fromisoformat(answer["last_seen"]) == newest
-    assert zones_visited(reg, await stays(floki, reg, "PUMP-001")) == ["room_a"]
+    history = await stays(floki, reg, "PUMP-001")
+    assert zones_visited(reg, [s for s in history if not s["reported_late"]]) == ["room_a"]
+    # The scan still tells where the pump was a minute ago: history keeps it, marked late.
+    # The backlog's RSSI, judged without the other gateways of that minute, does not.
+    late = [s for s in history if s["reported_late"]]
+    assert zones_visited(reg, late) == ["room_b"]
+    assert dt.datetime.fromisoformat(late[0]["entered_at"]) == old
+    assert late[0]["method"] == "fixed_point"
     assert (await source_stats(floki, "backlog-gateway"))["accepted"] == len(backlog)
     late_after = metric(await metrics_text(floki), "floki_late_evidence_total")
     assert late_after > late_before
+
+
+async def test_late_scans_fill_history_only_where_it_had_a_gap_or_another_zone(
+    floki: Floki, reg: Register
+) -> None:
+    await settle_in_room_a(floki, reg)
+    newest = floki.clock.now()
+    entered = dt.datetime.fromisoformat((await stays(floki, reg, "PUMP-001"))[0]["entered_at"])
+    # A ward phone that was offline uploads its queue: three scans of the pump in Room 7B
+    # (one stay), then one in Room 7A, where history already has the pump.
+    queued = [newest - dt.timedelta(seconds=s) for s in (50, 45, 40)]
+    batch = [scan(reg, "PUMP-001", "qr-7b", at) for at in queued]
+    batch.append(scan(reg, "PUMP-001", "qr-7a", newest - dt.timedelta(seconds=20)))
+    await floki.inject(batch, source="ward-phone")
+
+    history = await stays(floki, reg, "PUMP-001")
+    late = [s for s in history if s["reported_late"]]
+    assert zones_visited(reg, late) == ["room_b"]
+    assert dt.datetime.fromisoformat(late[0]["entered_at"]) == queued[0]
+    assert dt.datetime.fromisoformat(late[0]["left_at"]) == queued[-1]
+    current = [s for s in history if not s["reported_late"]]
+    assert zones_visited(reg, current) == ["room_a"]
+    assert dt.datetime.fromisoformat(current[0]["entered_at"]) == entered
+    assert current[0]["left_at"] is None
+    assert zone_of(reg, await location(floki, reg, "PUMP-001")) == "room_a"
+
+    # The same upload again (the phone retried) adds nothing.
+    await floki.inject(batch, source="ward-phone")
+    assert await stays(floki, reg, "PUMP-001") == history
 
 
 # --- calibration and the register ------------------------------------------------
