@@ -28,6 +28,8 @@ class RssiSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     dwell_seconds: float = 10.0  # how long it must stay that much stronger
     timeout_seconds: float = 30.0  # a receiver silent this long no longer counts
     min_rssi: float = -100.0  # weaker (offset-corrected) readings are noise
+    # An asset already placed is judged again once this much sighting time has passed.
+    decide_every_seconds: float = 1.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.smoothing <= 1.0:
@@ -36,6 +38,8 @@ class RssiSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError("margin_db must not be negative")
         if self.dwell_seconds < 0.0:
             raise ValueError("dwell_seconds must not be negative")
+        if not 0.0 <= self.decide_every_seconds <= 10.0:
+            raise ValueError("decide_every_seconds must be between 0 and 10")
         if self.timeout_seconds <= 0.0:
             raise ValueError("timeout_seconds must be positive")
 
@@ -58,6 +62,7 @@ class _Asset:
         "at",
         "checked",
         "current",
+        "decided",
         "fresh",
         "now",
         "rival",
@@ -72,6 +77,7 @@ class _Asset:
         self.at: dt.datetime | None = None  # ... and as a datetime, for the evidence
         self.tech = ""
         self.checked = float("-inf")  # sighting time up to which hysteresis is evaluated
+        self.decided = float("-inf")  # sighting time of the latest claim made
         self.current: int | None = None  # the zone claimed
         self.rival: int | None = None  # a zone leading by the margin, waiting out the dwell
         self.rival_since = 0.0
@@ -147,10 +153,18 @@ class RssiLocator:
             track.receiver = receiver
             st.fresh = True
 
+        step = self.settings.decide_every_seconds
         for aid, st in touched.items():
             if not st.fresh:
                 continue
+            if st.current is not None and st.now - st.decided < step:
+                # Judged less than a step of sighting time ago: the readings are folded
+                # in and wait for the next batch. Each advert reaches several gateways,
+                # each posting on its own, so this judges an asset about once per advert
+                # rather than once per gateway that heard it.
+                continue
             st.fresh = False
+            st.decided = st.now
             choice = self._decide(st)
             if choice is None:
                 del assets[aid]  # nothing heard within the timeout: no claim, no memory

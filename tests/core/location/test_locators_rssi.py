@@ -240,3 +240,41 @@ def test_settings_are_checked() -> None:
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert({"margin": 6.0}, RssiSettings)
     assert msgspec.convert({"margin_db": 3.0}, RssiSettings).margin_db == 3.0
+
+
+def test_an_advert_heard_by_several_gateways_posting_apart_is_judged_once() -> None:
+    """Each gateway posts its own batch; the asset is claimed once per second of
+    sighting time, not once per gateway, and every reading still counts."""
+    gateways = [receiver(r, ROOM_1 if r == 1 else ROOM_2) for r in (1, 2, 3, 4)]
+    levels = {1: -60.0, 2: -75.0, 3: -78.0, 4: -80.0}
+    every = RssiLocator(RssiSettings(decide_every_seconds=0.0))
+    paced = RssiLocator()
+    claims_every, claims_paced = [], []
+    for t in range(20):
+        for rx in gateways:  # the same advert, one gateway batch after another
+            batch = [seen(t + 0.001 * rx.id, rx, levels[rx.id])]
+            claims_every += every.locate(batch)
+            claims_paced += paced.locate(batch)
+    assert len(claims_every) == 80
+    assert len(claims_paced) == 20  # once per advert
+    assert {e.zone_id for e in claims_paced} == {ROOM_1}
+    # The readings folded in between claims are not lost: the smoothed signal is the same.
+    last = paced.locate([seen(30, gateways[0], -60.0)])
+    assert only(last).signal == pytest.approx(-60.0)
+
+
+def test_a_move_is_not_delayed_by_more_than_a_step() -> None:
+    gateways = {1: A, 2: B}
+    timings = {}
+    for step in (0.0, 1.0):
+        locator = RssiLocator(RssiSettings(decide_every_seconds=step))
+        moved_at = None
+        for t in range(60):
+            strong, weak = (1, 2) if t < 20 else (2, 1)
+            for rid, level in ((strong, -55.0), (weak, -80.0)):
+                for e in locator.locate([seen(t + 0.001 * rid, gateways[rid], level)]):
+                    if e.zone_id == ROOM_2 and moved_at is None:
+                        moved_at = e.observed_at
+        timings[step] = moved_at
+    assert timings[0.0] is not None and timings[1.0] is not None
+    assert (timings[1.0] - timings[0.0]).total_seconds() <= 1.0
