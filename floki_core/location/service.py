@@ -75,6 +75,7 @@ class LocationService:
         self._dirty: set[int] = set()
         self._changes: list[LocationChange] = []
         self._late: list[LateSighting] = []
+        self._stopping = False
         self._flush_wanted = asyncio.Event()
         self._reindex_wanted = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -87,6 +88,7 @@ class LocationService:
     # --- life cycle ----------------------------------------------------------
 
     async def start(self) -> None:
+        self._stopping = False
         await self.reindex()
         await self.batteries.start()
         self.resolver.tracks = await self.core.read(store.load_tracks)
@@ -102,6 +104,7 @@ class LocationService:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._stopping = True
         await self.flush()
         await self.batteries.stop()
 
@@ -288,14 +291,22 @@ class LocationService:
         self._dirty = self._dirty - written
         changes, self._changes = self._changes, []
         tracks = self.resolver.tracks
+        # Moved assets get their whole row, evidence included (what a restart resumes
+        # from); the rest only last_seen and confidence. ``stop`` writes everything whole.
+        whole = written if self._stopping else moved & written
         rows = [
             store.current_row(a, track)
-            for a in written
+            for a in whole
+            if (track := tracks.get(a)) is not None and track.zone is not None
+        ]
+        seen = [
+            store.seen_row(a, track)
+            for a in written - whole
             if (track := tracks.get(a)) is not None and track.zone is not None
         ]
         changes = [c for c in changes if c.asset_id in tracks]
         try:
-            await self.core.write(store.write_locations, rows, changes)
+            await self.core.write(store.write_locations, rows, changes, seen)
         except Exception:
             self._dirty |= written
             self._changes = changes + self._changes

@@ -53,10 +53,33 @@ def current_row(asset_id: int, track: Track) -> dict[str, Any]:
     }
 
 
+def seen_row(asset_id: int, track: Track) -> dict[str, Any]:
+    """What changes while an asset stays put: when it was last seen, and how surely."""
+    return {
+        "b_asset_id": asset_id,
+        "b_last_seen": track.last_seen,
+        "b_confidence": round(track.confidence, 4),
+    }
+
+
 def write_locations(
-    session: Session, rows: Sequence[dict[str, Any]], changes: Sequence[LocationChange]
+    session: Session,
+    rows: Sequence[dict[str, Any]],
+    changes: Sequence[LocationChange],
+    seen: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """Upsert current rows and close/open stays, each as one executemany."""
+    """Upsert current rows, refresh seen ones and close/open stays, each one executemany.
+
+    ``seen`` rows (from :func:`seen_row`) only touch last_seen and confidence: rewriting
+    every seen asset's evidence every few seconds cost more than the rest of the write.
+    """
+    if seen:
+        session.execute(
+            update(_LOCATIONS)
+            .where(_LOCATIONS.c.asset_id == _bind("asset_id"))
+            .values(last_seen=_bind("last_seen"), confidence=_bind("confidence")),
+            list(seen),
+        )
     if rows:
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
