@@ -91,6 +91,7 @@ class LocationService:
         self._stopping = False
         await self.reindex()
         await self.batteries.start()
+        await self.calibrations.start()
         self.resolver.tracks = await self.core.read(store.load_tracks)
         self.core.ingest.add_handler(self.handle)
         self.core.events.add_observer("core.location", self._on_events)
@@ -107,6 +108,7 @@ class LocationService:
         self._stopping = True
         await self.flush()
         await self.batteries.stop()
+        await self.calibrations.stop()
 
     async def reindex(self) -> None:
         self.index = await self.core.read(load_register_index)
