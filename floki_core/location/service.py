@@ -12,7 +12,7 @@ import collections
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from floki_core.events import DomainEvent
@@ -31,6 +31,7 @@ from floki_core.location.locators import (
     GeoZone,
     RssiLocator,
 )
+from floki_core.location.locators.rssi import Reading
 from floki_core.location.register_index import RegisterIndex, load_register_index
 from floki_core.location.resolver import LateSighting, LocationChange, Resolver
 from floki_core.location.unknown_tags import UnknownTags
@@ -158,39 +159,44 @@ class LocationService:
     async def handle(self, items: Batches) -> None:
         """Apply waiting batches (each with its source) as one round."""
         now = self.core.clock.now()
-        by_technology: dict[str, list[Sighting]] = {}
+        bound = _Round(self.locator_for)
         for source, batch in items:
             admitted = self.admission.admit(source, batch, now)
             self.capture.offer(source, admitted)
             self.batteries.observe(admitted)
             self.calibrations.observe(admitted)
-            self._bind(self.admission.source(source), admitted, by_technology)
-        await self._locate(by_technology)
+            self._bind(self.admission.source(source), admitted, bound)
+        await self._locate(bound)
 
-    def _bind(
-        self,
-        stats: SourceStats,
-        admitted: Sequence[Observation],
-        by_technology: dict[str, list[Sighting]],
-    ) -> None:
+    def _bind(self, stats: SourceStats, admitted: Sequence[Observation], bound: _Round) -> None:
         index = self.index
         for obs in admitted:
-            asset_id = index.asset_for(obs.technology, obs.tag)
+            technology = obs.technology
+            asset_id = index.asset_for(technology, obs.tag)
             if asset_id is None:
                 stats.unknown_tags += 1
-                self.unknown.record(obs.technology, obs.tag, obs.observed_at, obs.receiver)
+                self.unknown.record(technology, obs.tag, obs.observed_at, obs.receiver)
                 continue
             receiver = None
             if obs.receiver is not None:
-                receiver = index.receiver(obs.technology, obs.receiver)
+                receiver = index.receiver(technology, obs.receiver)
                 if receiver is None:
                     stats.rejected["unknown_receiver"] += 1
                     self.unknown_receivers[obs.receiver] += 1
                     continue
-            by_technology.setdefault(obs.technology, []).append(
+            readings = bound.readings.get(technology)
+            if readings is None and bound.takes_readings(technology):
+                readings = bound.readings[technology] = []
+            if readings is not None:
+                if receiver is not None and obs.rssi is not None:
+                    readings.append((asset_id, receiver, obs.rssi, obs.observed_at, technology))
+                else:
+                    bound.skipped += 1  # reached the locator, which has no use for it
+                continue
+            bound.sightings.setdefault(technology, []).append(
                 Sighting(
                     asset_id=asset_id,
-                    technology=obs.technology,
+                    technology=technology,
                     tag=obs.tag,
                     observed_at=obs.observed_at,
                     receiver=receiver,
@@ -202,15 +208,21 @@ class LocationService:
                 )
             )
 
-    async def _locate(self, by_technology: dict[str, list[Sighting]]) -> None:
+    async def _locate(self, bound: _Round) -> None:
         evidence: list[ZoneEvidence] = []
-        for technology, sightings in by_technology.items():
-            locator = self.locator_for(technology)
-            if locator is None:
+        self.applied += bound.skipped
+        for technology, readings in bound.readings.items():
+            locator = bound.locators[technology]
+            assert isinstance(locator, RssiLocator)
+            self.applied += len(readings)
+            evidence.extend(locator.locate_readings(readings))
+        for technology, sightings in bound.sightings.items():
+            found = bound.locator(technology)
+            if found is None:
                 self.unlocatable[technology] += len(sightings)
                 continue
             self.applied += len(sightings)
-            evidence.extend(locator.locate(sightings))
+            evidence.extend(found.locate(sightings))
         changes, seen = self.resolver.apply(evidence)
         late = self.resolver.take_late()
         if late:
@@ -363,3 +375,24 @@ class LocationService:
             return None
         keys = ("zone", "off_site", "confidence", "method", "last_seen", "stale")
         return {k: full[k] for k in keys}
+
+
+class _Round:
+    """One round's bound sightings per technology, in the form its locator takes: plain
+    readings for the built-in RSSI locator (the bulk of the traffic), ``Sighting``s
+    for every other."""
+
+    def __init__(self, locator_for: Callable[[str], Locator | None]) -> None:
+        self._locator_for = locator_for
+        self.locators: dict[str, Locator | None] = {}
+        self.readings: dict[str, list[Reading]] = {}
+        self.sightings: dict[str, list[Sighting]] = {}
+        self.skipped = 0
+
+    def locator(self, technology: str) -> Locator | None:
+        if technology not in self.locators:
+            self.locators[technology] = self._locator_for(technology)
+        return self.locators[technology]
+
+    def takes_readings(self, technology: str) -> bool:
+        return isinstance(self.locator(technology), RssiLocator)

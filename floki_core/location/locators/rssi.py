@@ -9,7 +9,10 @@ import msgspec
 
 from floki_core.location.evidence import ReceiverInfo, Sighting, ZoneEvidence
 
-__all__ = ["RssiLocator", "RssiSettings"]
+__all__ = ["Reading", "RssiLocator", "RssiSettings"]
+
+# asset id, receiver, RSSI (dBm), observed at, technology
+Reading = tuple[int, ReceiverInfo, float, dt.datetime, str]
 
 # Within one batch a tag's hysteresis is re-evaluated at most once per this many seconds of
 # sighting time, so a gateway backlog flushed at once is judged almost as if it came live.
@@ -101,19 +104,25 @@ class RssiLocator:
         return len(self._assets)
 
     def locate(self, batch: Sequence[Sighting]) -> list[ZoneEvidence]:
+        return self.locate_readings(
+            [
+                (s.asset_id, s.receiver, s.rssi, s.observed_at, s.technology)
+                for s in batch
+                if s.rssi is not None and s.receiver is not None
+            ]
+        )
+
+    def locate_readings(self, readings: Sequence[Reading]) -> list[ZoneEvidence]:
+        """``locate`` for readings as plain tuples: the appliance's hot path skips
+        building a ``Sighting`` per advert."""
         alpha = self.settings.smoothing
         timeout = self.settings.timeout_seconds
         min_rssi = self.settings.min_rssi
         assets = self._assets
         touched: dict[int, _Asset] = {}
         out: list[ZoneEvidence] = []
-        for s in batch:
-            rssi = s.rssi
-            receiver = s.receiver
-            if rssi is None or receiver is None:
-                continue
-            ts = s.observed_at.timestamp()
-            aid = s.asset_id
+        for aid, receiver, rssi, observed_at, technology in readings:
+            ts = observed_at.timestamp()
             st = touched.get(aid)
             if st is None:
                 st = assets.get(aid)
@@ -131,8 +140,8 @@ class RssiLocator:
                     out.append(self._evidence(aid, st, *choice))
             if ts > st.now:
                 st.now = ts
-                st.at = s.observed_at
-                st.tech = s.technology
+                st.at = observed_at
+                st.tech = technology
                 st.fresh = True
             value = rssi + receiver.rssi_offset
             if value < min_rssi:
