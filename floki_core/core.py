@@ -23,6 +23,7 @@ from floki_core.storage import resources
 from floki_core.storage.accounts import LockoutPolicy
 from floki_core.storage.database import Database, default_url
 from floki_core.storage.resources import Resource
+from floki_core.workflow import Workflow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,6 +59,7 @@ class Core:
         security = self.config.security
         self.lockout = LockoutPolicy(security.lockout_attempts, security.lockout_minutes)
         self.locations = LocationService(self)
+        self.workflow = Workflow(self)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -70,6 +72,7 @@ class Core:
         self.plugins.load()
         await self.plugins.register(self, core_route_keys())
         await self.locations.start()  # before sources start delivering
+        await self.workflow.start()
         await self.plugins.startup()
         self._tasks.append(asyncio.create_task(self.ingest.drain_forever(), name="ingest"))
 
@@ -80,6 +83,7 @@ class Core:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.workflow.stop()
         await self.locations.stop()
         self.db.close()
 

@@ -12,15 +12,20 @@ from floki_core.api.keys import CORE, ROUTES, SOCKETS, TOKENS
 from floki_core.api.openapi import build_openapi
 from floki_core.api.routes import (
     accounts,
+    alerts,
     calibrations,
     events,
     floors,
+    loans,
     locations,
     metrics,
+    ppm,
     register,
     register_files,
+    states,
     system,
     tags,
+    utilisation,
 )
 from floki_core.api.routing import ApiRoute, RouteTable
 from floki_core.api.token_cache import TokenCache
@@ -43,6 +48,11 @@ def _add_core_routes(
         events,
         tags,
         calibrations,
+        states,
+        ppm,
+        alerts,
+        loans,
+        utilisation,
     ):
         module.add_routes(app, table)
     metrics.add_routes(app, table, public=metrics_public)

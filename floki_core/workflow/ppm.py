@@ -1,0 +1,25 @@
+"""Planned preventive maintenance: schedules, the PPM queue with locations, work orders."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+
+if TYPE_CHECKING:
+    from floki_core.core import Core
+
+
+class PpmSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class Ppm:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass

@@ -1,0 +1,25 @@
+"""Equipment states: what each device is fit for, who may change it, and what location suggests."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+
+if TYPE_CHECKING:
+    from floki_core.core import Core
+
+
+class StateSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class EquipmentStates:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
