@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
 APT_PACKAGES := postgresql mosquitto
-DISTRIBUTIONS := -e .[test] -e plugins/ble -e console
+DISTRIBUTIONS := -e .[test] -e plugins/ble -e plugins/notify -e console
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test lint typecheck pytest bench setup system-packages clean
