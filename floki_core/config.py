@@ -15,8 +15,10 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 
 from floki_core.errors import ConfigError
+from floki_core.location.batteries import BatterySettings
 from floki_core.location.locators.rssi import RssiSettings
 from floki_core.location.resolver import ResolverSettings
+from floki_core.workflow.settings import WorkflowSettings
 
 CONFIG_FILE = "floki.toml"
 
@@ -82,6 +84,7 @@ class LocationConfig(_Section):
     methods: dict[str, str] = msgspec.field(default_factory=dict)
     resolver: ResolverSettings = msgspec.field(default_factory=ResolverSettings)
     rssi: RssiSettings = msgspec.field(default_factory=RssiSettings)
+    battery: BatterySettings = msgspec.field(default_factory=BatterySettings)
     flush_seconds: Annotated[float, msgspec.Meta(ge=0, le=10)] = 0.25
     last_seen_write_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
     future_tolerance_seconds: Annotated[float, msgspec.Meta(ge=0)] = 30.0
@@ -112,6 +115,7 @@ class AppConfig(_Section):
     location: LocationConfig = msgspec.field(default_factory=LocationConfig)
     ingest: IngestConfig = msgspec.field(default_factory=IngestConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
+    workflow: WorkflowSettings = msgspec.field(default_factory=WorkflowSettings)
     # [plugin.<name>] sections, validated later against what each plugin declares
     plugin: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
 

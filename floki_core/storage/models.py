@@ -235,3 +235,25 @@ class TransitionRow(Base):
     # A stay learned from evidence that arrived after newer locations were known (a
     # phone's queued scan, a tracker's buffered fixes): history, never the current place.
     reported_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class TagBatteryRow(Base):
+    """The latest battery reading of each tag (bound or not), upserted in batches."""
+
+    __tablename__ = "tag_batteries"
+    technology: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(200), primary_key=True)
+    level: Mapped[float | None] = mapped_column(Float)  # percent, 0-100
+    millivolts: Mapped[int | None] = mapped_column(Integer)
+    observed_at: Mapped[dt.datetime]
+    receiver: Mapped[str | None] = mapped_column(String(200))
+    # Whether the tag needs a battery, kept so a restart does not announce it again.
+    low: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    low_since: Mapped[dt.datetime | None]
+
+
+# The workflow engine's tables live in their own modules; importing them here puts them
+# in Base.metadata wherever the models are used (migrations, tests).
+from floki_core.storage import models_alerts, models_loans, models_ppm  # noqa: E402
+
+__all__ = ["Base", "models_alerts", "models_loans", "models_ppm"]

@@ -85,6 +85,12 @@ def render(core: Core, websocket_clients: int) -> str:
         "floki_unknown_tags", "gauge", "Distinct unbound tags heard", [({}, len(locations.unknown))]
     )
     lines += _family(
+        "floki_tags_low_battery",
+        "gauge",
+        "Tags whose battery needs replacing",
+        [({}, locations.batteries.low_count())],
+    )
+    lines += _family(
         "floki_plugin_up",
         "gauge",
         "1 when the plugin is running",

@@ -268,6 +268,23 @@ def decode_advertisement(
     A beacon frame's identity wins over the MAC. Without one, a stable MAC is the
     identity; a rotating one is not, and the advert is rejected.
     """
+    structures = parse_ad_structures(data)
+    if isinstance(structures, Rejected):
+        return structures
+    frames = decode_frames(structures, mac, address_type)
+    return frames if isinstance(frames, Rejected) else frames[0]
+
+
+def decode_frames(
+    structures: list[AdStructure], mac: str | None = None, address_type: str | None = None
+) -> list[Beacon] | Rejected:
+    """Every beacon frame in an advertisement's AD structures, in order.
+
+    A tag may send several at once (an iBeacon and an Eddystone TLM, or a scanner that
+    merges what one address sent). A malformed frame rejects the advert unless a good
+    one came before it. Without any frame, the MAC is the tag, as for
+    :func:`decode_advertisement`.
+    """
     if address_type not in (None, "public", "random"):
         return Rejected("bad_address_type")
     address: str | None = None
@@ -277,16 +294,19 @@ def decode_advertisement(
         if address is None:
             return Rejected("bad_mac")
         rotating = is_rotating(address, address_type)
-    structures = parse_ad_structures(data)
-    if isinstance(structures, Rejected):
-        return structures
-    found = _beacon_frame(structures)
-    if isinstance(found, Rejected):
-        return found
-    if found is not None:
-        return msgspec.structs.replace(found, mac=address, rotating=rotating)
+    frames: list[Beacon] = []
+    for ad in structures:
+        found = _beacon_frame([ad])
+        if isinstance(found, Rejected):
+            if not frames:
+                return found
+            break
+        if found is not None:
+            frames.append(msgspec.structs.replace(found, mac=address, rotating=rotating))
+    if frames:
+        return frames
     if address is None:
         return Rejected("no_identity")
     if rotating:
         return Rejected("rotating_address_without_identity")
-    return Beacon(kind="mac", identity=address, mac=address)
+    return [Beacon(kind="mac", identity=address, mac=address)]

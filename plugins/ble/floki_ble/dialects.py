@@ -114,7 +114,8 @@ def _json_timestamp(value: object) -> dt.datetime | None:
 def _decode_json(payload: bytes | str) -> Any | Rejected:
     try:
         return _json.decode(payload)
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        # msgspec lets invalid UTF-8 inside a JSON string through as UnicodeDecodeError.
         return Rejected("bad_json")
 
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from floki_ble.adverts import BATTERY_MV, BATTERY_PCT
 from floki_ble.config import BleSettings
 from floki_ble.decoders import Rejected, normalise_mac
 from floki_ble.dialects import EspresenseSighting, RoomStatus, parse_espresense
@@ -312,9 +313,9 @@ class EspresenseSource:
         if sighting.rssi_at_1m is not None:
             extras["rssi_at_1m"] = sighting.rssi_at_1m
         if sighting.battery_percent is not None:
-            extras["battery_percent"] = sighting.battery_percent
+            extras[BATTERY_PCT] = sighting.battery_percent
         if sighting.battery_mv is not None:
-            extras["battery_mv"] = sighting.battery_mv
+            extras[BATTERY_MV] = sighting.battery_mv
         if sighting.mac is not None and identity.technology != "ble":
             extras["mac"] = sighting.mac
         if sighting.name is not None:

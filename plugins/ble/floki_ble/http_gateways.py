@@ -1,9 +1,11 @@
 """BLE gateways that post over HTTP: the JSON-batch and Ingics dialects.
 
 A gateway posts to ``/api/v1/ble/ingest/json`` or ``/api/v1/ble/ingest/ingics`` with
-a device token. Each advertisement is decoded: a beacon frame gives the tag's
-identity (iBeacon, Eddystone UID, AltBeacon), otherwise its MAC does; a rotating
-private address without a beacon frame is refused, since it names no tag for long.
+a device token. Each advertisement is read by :func:`floki_ble.adverts.read_advert`:
+a beacon frame gives the tag's identity (iBeacon, Eddystone UID, AltBeacon), an
+Eddystone TLM frame (the battery) belongs to the identity its address announced,
+otherwise the MAC names the tag; a rotating private address without a beacon frame is
+refused, since it names no tag for long.
 """
 
 from __future__ import annotations
@@ -15,28 +17,34 @@ from typing import Any
 
 from aiohttp import web
 
-from floki_ble.decoders import Beacon, Rejected, decode_advertisement
+from floki_ble.adverts import TagIdentities, read_advert
+from floki_ble.decoders import Rejected, parse_ad_structures
 from floki_ble.dialects import DialectResult, GatewaySighting
 from floki_core.api.keys import CORE, PRINCIPAL
-from floki_core.observations import Observation
+from floki_core.observations import Extra, Observation
 
 Parser = Callable[[bytes], DialectResult]
-_TECHNOLOGY = {"ibeacon": "ibeacon", "eddystone": "eddystone", "altbeacon": "altbeacon"}
 
 
-def to_observation(s: GatewaySighting, now: dt.datetime) -> Observation | str:
-    """The core's observation for one sighting, or the reason it names no tag."""
+def to_observation(
+    s: GatewaySighting, now: dt.datetime, identities: TagIdentities | None = None
+) -> Observation | str:
+    """The core's observation for one sighting, or the reason it names no tag.
+
+    ``identities`` ties a tag's Eddystone TLM frames (its battery) to the identity its
+    other frames from the same address announced.
+    """
     technology, tag = "ble", s.tag_mac
-    extras: dict[str, Any] = dict(s.extras)
+    extras: dict[str, Extra] = dict(s.extras)
     if s.raw is not None:
-        beacon = decode_advertisement(s.raw, mac=s.tag_mac)
-        if isinstance(beacon, Rejected):
-            return beacon.reason
-        technology, tag = _identity(beacon, s.tag_mac)
-        if beacon.battery_mv is not None:
-            extras["battery_mv"] = beacon.battery_mv
-        if beacon.temperature_c is not None:
-            extras["temperature_c"] = beacon.temperature_c
+        structures = parse_ad_structures(s.raw)
+        if isinstance(structures, Rejected):
+            return structures.reason
+        heard = read_advert(structures, mac=s.tag_mac, identities=identities)
+        if isinstance(heard, Rejected):
+            return heard.reason
+        technology, tag = heard.technology, heard.tag
+        extras.update(heard.extras)
     return Observation(
         technology=technology,
         tag=tag,
@@ -48,14 +56,9 @@ def to_observation(s: GatewaySighting, now: dt.datetime) -> Observation | str:
     )
 
 
-def _identity(beacon: Beacon, mac: str) -> tuple[str, str]:
-    if beacon.identity is not None and beacon.kind in _TECHNOLOGY:
-        return _TECHNOLOGY[beacon.kind], beacon.identity
-    # Eddystone URL/TLM frames and plain adverts: the (stable) MAC names the tag.
-    return "ble", beacon.mac or mac
-
-
 def handler(parse: Parser) -> Callable[[web.Request], Any]:
+    identities = TagIdentities()
+
     async def ingest(request: web.Request) -> web.Response:
         core = request.app[CORE]
         who = request[PRINCIPAL]
@@ -66,7 +69,7 @@ def handler(parse: Parser) -> Callable[[web.Request], Any]:
         rejected: collections.Counter[str] = collections.Counter(result.rejections)
         batch: list[Observation] = []
         for sighting in result.sightings:
-            made = to_observation(sighting, now)
+            made = to_observation(sighting, now, identities)
             if isinstance(made, str):
                 rejected[made] += 1
             else:

@@ -200,7 +200,7 @@ async def test_reports_become_one_batch_per_tick() -> None:
         extras={
             "distance": 1.1,
             "rssi_at_1m": -59.0,
-            "battery_percent": 87.0,
+            "battery_pct": 87.0,
             "battery_mv": 2950.0,
             "mac": "C3:A1:B2:C3:D4:E5",
         },
