@@ -82,6 +82,12 @@ def render(core: Core, websocket_clients: int) -> str:
         [({}, locations.resolver.late)],
     )
     lines += _family(
+        "floki_late_stays_total",
+        "counter",
+        "Stays learned from late scans or fixes and written to history",
+        [({}, locations.late_stays)],
+    )
+    lines += _family(
         "floki_unknown_tags", "gauge", "Distinct unbound tags heard", [({}, len(locations.unknown))]
     )
     lines += _family(

@@ -352,6 +352,7 @@ async def test_late_scans_fill_history_only_where_it_had_a_gap_or_another_zone(
     assert current[0]["left_at"] is None
     assert zone_of(reg, await location(floki, reg, "PUMP-001")) == "room_a"
 
+    assert metric(await metrics_text(floki), "floki_late_stays_total") == 1
     # The same upload again (the phone retried) adds nothing.
     await floki.inject(batch, source="ward-phone")
     assert await stays(floki, reg, "PUMP-001") == history
