@@ -2,10 +2,11 @@
 
 A floor is a grid of rooms with one ceiling-mounted BLE gateway in the middle of each.
 Rooms are grouped into wards, wards into a floor-wide zone, so "assets in zone" has
-descendants to walk. Tags advertise once a second at their own phase; each advert is
-offered to the nearest few gateways on the floor, arrives at each with an RSSI from a
-log-distance path-loss model (plus one wall loss per room boundary and Gaussian noise)
-or is lost. Tags dwell in a room, then walk to a neighbouring one.
+descendants to walk. Tags advertise once a second at their own phase. Movement and radio
+are the BLE simulator's model (``floki_ble.movement``): each advert is offered to the
+nearest few gateways on the floor, arrives at each with an RSSI from a log-distance
+path-loss model (plus one wall loss per room boundary and Gaussian noise) or is lost;
+tags dwell in a room, then walk to a neighbouring one.
 
 Gateways post what they heard once a second (one batch per gateway and second), each at
 its own phase; after an outage they post the whole backlog in one batch.
@@ -26,7 +27,15 @@ from typing import Any, cast
 
 import msgspec
 import numpy as np
-from numpy.typing import NDArray
+from floki_ble.movement import (  # type: ignore[import-not-found, unused-ignore]
+    Gateway,
+    Link,
+    Place,
+    Radio,
+    Routine,
+    Site,
+    Tags,
+)
 from sqlalchemy import Engine, Table
 
 from floki_core.storage.models import (
@@ -42,18 +51,7 @@ from floki_core.storage.models import (
 
 TECHNOLOGY = "ble"
 ROOM_M = 6.0  # rooms are ROOM_M x ROOM_M metres
-CEILING_M = 2.5  # gateways hang this far above the tags
-TX_POWER_1M = -59.0  # dBm a gateway hears at one metre
-PATH_LOSS_EXPONENT = 2.2
-WALL_LOSS_DB = 6.0
-NOISE_DB = 4.0
-SENSITIVITY_DBM = -100.0
-WALK_M_PER_S = 1.0
 MAX_GATEWAYS = 1000  # the posting rank must fit in the microseconds below the millisecond
-
-Floats = NDArray[np.float64]
-Ints = NDArray[np.int64]
-Bools = NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -346,6 +344,43 @@ def load_register(engine: Engine, layout: Layout, assets: int, now: dt.datetime)
                 conn.execute(table.insert(), values[start : start + 50_000])
 
 
+def grid_neighbours(spec: ScenarioSpec, room: int) -> list[int]:
+    """Rooms next to ``room`` in a fixed order (+x, -x, +y, -y), so a seed walks one way."""
+    gx, gy = spec.grid
+    iy, ix = divmod(room % spec.rooms_per_floor, gx)
+    return [
+        room + dx + dy * gx
+        for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1))
+        if 0 <= ix + dx < gx and 0 <= iy + dy < gy
+    ]
+
+
+def grid_site(spec: ScenarioSpec, layout: Layout) -> Site:
+    """The scenario's rooms as places of the shared movement model, one gateway each."""
+    gx = spec.grid[0]
+    places, gateways, links = [], [], []
+    for room in range(spec.gateways):
+        floor, local = divmod(room, spec.rooms_per_floor)
+        iy, ix = divmod(local, gx)
+        rect = (ix * ROOM_M, iy * ROOM_M, (ix + 1) * ROOM_M, (iy + 1) * ROOM_M)
+        name = f"F{floor:02d} Room {ix + 1}-{iy + 1}"
+        places.append(Place(name, floor, rect, zone=layout.room_zone[room]))
+        centre = ((ix + 0.5) * ROOM_M, (iy + 0.5) * ROOM_M)
+        gateways.append(Gateway(gateway_identifier(room), *centre, place=room))
+        links += [Link(room, n) for n in grid_neighbours(spec, room) if n > room]
+    return Site(places, gateways, links, Radio(hearers=spec.hearers, link_loss=spec.link_loss))
+
+
+def grid_routine(spec: ScenarioSpec) -> Routine:
+    """Every room alike: the scenario's dwell, then any neighbouring room."""
+    rooms = spec.gateways
+    return Routine(
+        min_dwell_s=(spec.min_dwell_s,) * rooms,
+        mean_dwell_s=(spec.mean_dwell_s,) * rooms,
+        destinations=tuple(tuple((n, 1.0) for n in grid_neighbours(spec, r)) for r in range(rooms)),
+    )
+
+
 class Scenario:
     """The moving tags and what the gateways hear of them, one scenario second at a time."""
 
@@ -358,34 +393,8 @@ class Scenario:
         self.layout = Layout(spec)
         self.anchor = anchor
         rng = self.rng = np.random.default_rng(spec.seed)
-        gx, gy = spec.grid
         rooms = spec.gateways
-        room_idx = np.arange(rooms)
-        floor_of_room = room_idx // spec.rooms_per_floor
-        local = room_idx % spec.rooms_per_floor
-        self.room_ix = local % gx
-        self.room_iy = local // gx
-        self.rx_x = (self.room_ix + 0.5) * ROOM_M
-        self.rx_y = (self.room_iy + 0.5) * ROOM_M
-        # Nearest gateways on the same floor, own room first; floors are not heard across.
-        hearers = min(spec.hearers, spec.rooms_per_floor)
-        self.hearers = np.empty((rooms, hearers), dtype=np.int64)
-        for room in range(rooms):
-            same = room_idx[floor_of_room == floor_of_room[room]]
-            d2 = (self.rx_x[same] - self.rx_x[room]) ** 2 + (self.rx_y[same] - self.rx_y[room]) ** 2
-            self.hearers[room] = same[np.argsort(d2, kind="stable")[:hearers]]
-        # Grid neighbours a tag may walk to (-1 pads rooms at the edge).
-        self.neighbours = np.full((rooms, 4), -1, dtype=np.int64)
-        self.neighbour_count = np.zeros(rooms, dtype=np.int64)
-        for room in range(rooms):
-            ix, iy = int(self.room_ix[room]), int(self.room_iy[room])
-            found = [
-                room + dx + dy * gx
-                for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1))
-                if 0 <= ix + dx < gx and 0 <= iy + dy < gy
-            ]
-            self.neighbours[room, : len(found)] = found
-            self.neighbour_count[room] = len(found)
+        self.site = grid_site(spec, self.layout)
         # Gateways post at their own phase within each second; the rank is that order.
         self.phase = np.sort(rng.random(rooms))
         order = rng.permutation(rooms)
@@ -401,104 +410,21 @@ class Scenario:
         self.advert_ms = rng.integers(0, 999, tags)
         self.advert_str = [f"{m:03d}" for m in self.advert_ms.tolist()]
         start_room = rng.integers(0, rooms, tags)
-        self.floor_of_tag = start_room // spec.rooms_per_floor
-        self.x, self.y = self._point_in(start_room)
-        self.walking = np.zeros(tags, dtype=np.bool_)
-        self.from_x, self.from_y = self.x.copy(), self.y.copy()
-        self.to_x, self.to_y = self.x.copy(), self.y.copy()
-        self.walk_start = np.zeros(tags)
-        self.walk_end = np.zeros(tags)
-        self.dwell_end = np.zeros(tags)
-        self.moves = 0  # walks started, for the record
-        self.time: float | None = None
-        self.truth: dict[int, Ints] = {}  # scenario second -> each tag's true room
+        self.tags = Tags(self.site, grid_routine(spec), start_room, rng)
+        self.truth: dict[int, np.ndarray[Any, np.dtype[np.int64]]] = {}  # second -> true rooms
 
-    def _point_in(self, rooms: Ints) -> tuple[Floats, Floats]:
-        ix = self.room_ix[rooms]
-        iy = self.room_iy[rooms]
-        margin = 0.15
-        u = self.rng.uniform(margin, 1 - margin, (2, len(rooms)))
-        return (ix + u[0]) * ROOM_M, (iy + u[1]) * ROOM_M
-
-    def _dwell(self, n: int) -> Floats:
-        spec = self.spec
-        extra = max(spec.mean_dwell_s - spec.min_dwell_s, 0.0)
-        return spec.min_dwell_s + self.rng.exponential(extra, n)
-
-    def _residual_dwell(self, n: int) -> Floats:
-        """What is left of stays already under way, as if the scenario had always run.
-
-        The residual of a stay of min + Exp(mean - min) is uniform over the minimum with
-        probability min / mean, else the minimum plus an exponential; starting every tag
-        afresh instead would send a burst of early moves (too many transitions at first).
-        """
-        spec = self.spec
-        low = spec.min_dwell_s
-        extra = max(spec.mean_dwell_s - low, 0.0)
-        total = low + extra
-        if total <= 0:
-            return np.zeros(n)
-        in_minimum = self.rng.random(n) < low / total
-        return np.where(
-            in_minimum, self.rng.uniform(0.0, low, n), low + self.rng.exponential(extra, n)
-        )
-
-    def rooms_of_tags(self) -> Ints:
-        gx, gy = self.spec.grid
-        ix = np.clip((self.x // ROOM_M).astype(np.int64), 0, gx - 1)
-        iy = np.clip((self.y // ROOM_M).astype(np.int64), 0, gy - 1)
-        return cast(Ints, self.floor_of_tag * self.spec.rooms_per_floor + iy * gx + ix)
-
-    def _advance(self, t: float) -> None:
-        if self.time is None:
-            self.dwell_end = t + self._residual_dwell(self.spec.tags)
-        self.time = t
-        arrived = self.walking & (self.walk_end <= t)
-        if arrived.any():
-            self.walking &= ~arrived
-            self.x[arrived], self.y[arrived] = self.to_x[arrived], self.to_y[arrived]
-            self.dwell_end[arrived] = t + self._dwell(int(arrived.sum()))
-        walking = self.walking
-        if walking.any():
-            span = self.walk_end[walking] - self.walk_start[walking]
-            frac = np.clip((t - self.walk_start[walking]) / span, 0.0, 1.0)
-            fx, fy = self.from_x[walking], self.from_y[walking]
-            self.x[walking] = fx + (self.to_x[walking] - fx) * frac
-            self.y[walking] = fy + (self.to_y[walking] - fy) * frac
-        leaving = ~self.walking & (self.dwell_end <= t)
-        n = int(leaving.sum())
-        if n:
-            rooms = self.rooms_of_tags()[leaving]
-            pick = (self.rng.random(n) * self.neighbour_count[rooms]).astype(np.int64)
-            target = self.neighbours[rooms, pick]
-            tx, ty = self._point_in(target)
-            self.from_x[leaving], self.from_y[leaving] = self.x[leaving], self.y[leaving]
-            self.to_x[leaving], self.to_y[leaving] = tx, ty
-            dist = np.hypot(tx - self.x[leaving], ty - self.y[leaving])
-            self.walk_start[leaving] = t
-            self.walk_end[leaving] = t + np.maximum(dist / WALK_M_PER_S, 1.0)
-            self.walking |= leaving
-            self.moves += n
+    @property
+    def moves(self) -> int:
+        """Walks started, for the record."""
+        return int(self.tags.moves)
 
     def hear(self, t: int) -> list[tuple[int, list[WireObservation]]]:
         """Advance to scenario second ``t``; each gateway's sightings, in posting-rank order."""
-        self._advance(float(t))
+        self.tags.advance(float(t))
         spec = self.spec
-        rooms = self.truth[t] = self.rooms_of_tags()
-        hearers = self.hearers[rooms]  # (tags, hearers)
-        dx = self.rx_x[hearers] - self.x[:, None]
-        dy = self.rx_y[hearers] - self.y[:, None]
-        dist = np.sqrt(dx * dx + dy * dy + CEILING_M * CEILING_M)
-        own_ix = self.room_ix[rooms][:, None]
-        own_iy = self.room_iy[rooms][:, None]
-        walls = np.abs(self.room_ix[hearers] - own_ix) + np.abs(self.room_iy[hearers] - own_iy)
-        noise = self.rng.normal(0.0, NOISE_DB, hearers.shape)
-        rssi = TX_POWER_1M - 10 * PATH_LOSS_EXPONENT * np.log10(dist) - WALL_LOSS_DB * walls
-        rssi = np.rint(rssi + noise)
-        keep: Bools = (self.rng.random(hearers.shape) >= spec.link_loss) & (rssi >= SENSITIVITY_DBM)
-        tag_idx = np.broadcast_to(np.arange(spec.tags)[:, None], hearers.shape)[keep]
-        gateway = hearers[keep]
-        values = rssi[keep].astype(np.int64)
+        heard = self.site.hear(self.tags, self.rng)
+        self.truth[t] = heard.places
+        tag_idx, gateway, values = heard.tags, heard.gateways, heard.rssi
         # Posting rank first, then advert time within the gateway's batch.
         order = np.lexsort((self.advert_ms[tag_idx], self.rank_of_gateway[gateway]))
         tag_idx, gateway, values = tag_idx[order], gateway[order], values[order]

@@ -88,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from floki_core.demo import load_demo
+    from floki_core.demo import enable_simulation, holds_demo_site, load_demo
     from floki_core.storage.models import SiteRow
 
     if not is_initialised(args.data_dir):
@@ -99,6 +99,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _out(f"Loaded the demo site: {summary}")
         else:
             _out("The register already holds data; serving it as it is.")
+        demo_site = holds_demo_site(session)
+    # Simulated sightings of a real register's tags would be taken for real ones.
+    if demo_site:
+        _out(enable_simulation(args.data_dir).message)
     return _serve(args)
 
 

@@ -103,6 +103,11 @@ def load_demo(session: Session, data_dir: Path, *, now: dt.datetime, seed: int =
     return DemoSummary(floor_plans=len(written), **loader.counts)
 
 
+def holds_demo_site(session: Session) -> bool:
+    """Whether the register holds the demo hospital (so simulated traffic is harmless)."""
+    return session.scalar(select(SiteRow.id).where(SiteRow.code == SITE_CODE).limit(1)) is not None
+
+
 def _load_places(
     loader: _Loader, layout: SiteLayout, data_dir: Path, rng: random.Random, written: list[Path]
 ) -> None:

@@ -10,6 +10,8 @@ from floki_ble import http_gateways
 from floki_ble.config import BleSettings
 from floki_ble.dialects import parse_ingics, parse_json_batch
 from floki_ble.espresense import SOURCE_NAME, EspresenseSource
+from floki_ble.simulator import SOURCE_NAME as SIMULATOR_NAME
+from floki_ble.simulator import SimulatedGateways, read_register
 from floki_ble.sources import LocalRadioSource
 from floki_core import hookimpl
 from floki_core.plugins.context import PluginContext
@@ -38,6 +40,14 @@ def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> 
         source = EspresenseSource(settings, context.clock, context.log, context.events)
         registry.add(SOURCE_NAME, source)
         _espresense = source
+    if settings.simulate:
+        core = context.core
+        if core is None:
+            raise RuntimeError("simulate = true needs the running core to read the site from")
+        registry.add(
+            SIMULATOR_NAME,
+            SimulatedGateways(settings, context.clock, lambda: read_register(core), context.log),
+        )
 
 
 async def _gateways(request: web.Request) -> web.Response:

@@ -32,3 +32,11 @@ class BleSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     espresense_identity: Literal["id", "mac"] = "id"
     # A gateway unheard this long is reported silent (gateway.silent).
     gateway_silent_seconds: Annotated[float, msgspec.Meta(gt=0)] = 120.0
+
+    # A simulated site instead of real gateways (the demo): the register's BLE gateways
+    # hear its iBeacon tags walking between zones. Never on beside real gateways.
+    simulate: bool = False
+    simulate_seed: Annotated[int, msgspec.Meta(ge=0)] = 1
+    # How many times faster than real time tags dwell and walk; adverts and gateway
+    # batches keep their real once-a-second rate.
+    simulate_speedup: Annotated[float, msgspec.Meta(ge=0.1, le=100)] = 1.0
