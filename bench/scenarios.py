@@ -27,7 +27,7 @@ from typing import Any, cast
 
 import msgspec
 import numpy as np
-from floki_ble.movement import (  # type: ignore[import-not-found, unused-ignore]
+from floki_ble.movement import (
     Gateway,
     Link,
     Place,

@@ -19,6 +19,8 @@ from floki_core.plugins.registry import ConfigRegistry, RouteRegistry, SourceReg
 
 __version__ = "0.1.0"
 
+LOCAL_RADIO = "ble-local-radio"
+
 # The ESPresense source of the running appliance, for the gateway health route. Set (or
 # cleared) at every start, since registration runs before routes are served.
 _espresense: EspresenseSource | None = None
@@ -34,7 +36,22 @@ def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> 
     global _espresense
     settings: BleSettings = context.settings
     if settings.local_radio:
-        registry.add("ble-local-radio", LocalRadioSource(settings, context.clock))
+        core = context.core
+
+        def rejected(reason: str, count: int) -> None:
+            # Counted with the pipeline's own refusals, so /api/v1/sources shows them.
+            if core is not None:
+                core.locations.admission.reject(LOCAL_RADIO, reason, count)
+
+        registry.add(
+            LOCAL_RADIO,
+            LocalRadioSource(
+                settings,
+                context.clock,
+                scanning=settings.local_radio_scanning,
+                on_rejected=rejected,
+            ),
+        )
     _espresense = None
     if settings.espresense_host:
         source = EspresenseSource(settings, context.clock, context.log, context.events)

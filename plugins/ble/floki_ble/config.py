@@ -14,6 +14,9 @@ class BleSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     local_radio: bool = False
     adapter: str | None = None  # e.g. "hci0"; None lets BlueZ choose
     receiver: str = "appliance"  # receiver identifier the local radio reports as
+    # Passive scanning sends nothing, but BlueZ then only reports adverts matching beacon
+    # patterns (iBeacon, AltBeacon, Eddystone): tags known by their MAC alone need "active".
+    local_radio_scanning: Literal["passive", "active"] = "passive"
     batch_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 1.0
 
     # ESPresense gateways over MQTT: each ESPresense room is a receiver whose identifier
