@@ -20,6 +20,7 @@ from floki_core.config import AppConfig, load_config
 from floki_core.domain import SYSTEM, Role, TokenKind
 from floki_core.errors import FlokiError
 from floki_core.initialise import init_data_dir, is_initialised
+from floki_core.plugins.registry import CommandSpec
 from floki_core.storage import accounts
 from floki_core.storage.database import Database, default_url
 
@@ -347,7 +348,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("bench", cmd_bench, "run a benchmark scenario (see docs/performance.md)")
     p.add_argument("bench_args", nargs=argparse.REMAINDER, help="--scenario NAME --rate N|max ...")
     command("version", cmd_version, "print the version")
+
+    from floki_core.plugins.commands import plugin_commands
+
+    for plugin, spec in plugin_commands(set(sub.choices)):
+        p = command(spec.name, _plugin_command(plugin, spec), f"{spec.help} (plugin {plugin})")
+        spec.configure(p)
     return parser
+
+
+def _plugin_command(plugin: str, spec: CommandSpec) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from floki_core.plugins.registry import CommandContext
+
+        with _database(args.data_dir) as db:
+            config = load_config(args.data_dir)
+            if plugin in config.plugins.disabled:
+                raise FlokiError(f"plugin {plugin} is disabled in the configuration")
+            return spec.run(args, CommandContext(data_dir=args.data_dir, config=config, db=db))
+
+    return run
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from floki_core.events import DomainEvent
     from floki_core.plugins.context import PluginContext
     from floki_core.plugins.registry import (
+        CommandRegistry,
         ConfigRegistry,
         LocatorRegistry,
         NotifierRegistry,
@@ -126,6 +127,22 @@ def floki_register_rule_types(registry: RuleTypeRegistry) -> None:
     """Add a rule type that the workflow engine can instantiate from configuration.
 
     ``registry.add(name, rule_type)``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def floki_register_commands(registry: CommandRegistry) -> None:
+    """Add a ``floki-core`` subcommand, e.g. ``floki-core labels``.
+
+    ``registry.add(name, help, configure=..., run=...)``: ``configure(parser)`` adds the
+    command's arguments to its ``argparse`` parser; ``run(args, context)`` does the work
+    and returns the exit code. ``context`` is a ``CommandContext`` with the data
+    directory, the appliance's configuration and its migrated database. Raise
+    ``FlokiError`` for a user's mistake: it is printed as one line, exit status 1.
+    Called when the command line is parsed, not when the appliance starts; a name the
+    core already uses is refused.
 
     .. versionadded:: 0.1
     """

@@ -7,8 +7,10 @@ everything a plugin registered if its registration fails half-way.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
@@ -159,6 +161,38 @@ class RouteRegistry(_Bound[RouteSpec]):
 
 
 @dataclass(frozen=True)
+class CommandContext:
+    """What a plugin's ``floki-core`` subcommand runs with."""
+
+    data_dir: Path
+    config: Any  # the appliance's AppConfig
+    db: Any  # the appliance's Database, migrated
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, CommandContext], int]
+
+
+class CommandRegistry(_Bound[CommandSpec]):
+    def add(
+        self,
+        name: str,
+        help: str,
+        *,
+        configure: Callable[[argparse.ArgumentParser], None],
+        run: Callable[[argparse.Namespace, CommandContext], int],
+    ) -> None:
+        """Register ``floki-core NAME``: ``configure`` adds its arguments, ``run`` does it."""
+        if not name.replace("-", "").isalnum() or not name[:1].isalpha():
+            raise RegistrationError(f"command {name!r}: letters, digits and '-' only")
+        self._registry._add(self.plugin, name, CommandSpec(name, help, configure, run))
+
+
+@dataclass(frozen=True)
 class ConfigSchema:
     schema: type[Any]
 
@@ -181,6 +215,7 @@ class Registries:
     routes: NamedRegistry[RouteSpec] = field(default_factory=lambda: NamedRegistry("route"))
     notifiers: NamedRegistry[Notifier] = field(default_factory=lambda: NamedRegistry("notifier"))
     rule_types: NamedRegistry[Any] = field(default_factory=lambda: NamedRegistry("rule type"))
+    commands: NamedRegistry[CommandSpec] = field(default_factory=lambda: NamedRegistry("command"))
 
     def discard_plugin(self, plugin: str) -> None:
         for registry in self.all():
@@ -194,4 +229,5 @@ class Registries:
             self.routes,
             self.notifiers,
             self.rule_types,
+            self.commands,
         ]
