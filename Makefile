@@ -5,8 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
-APT_PACKAGES := postgresql mosquitto
-DISTRIBUTIONS := -e .[test] -e plugins/ble -e plugins/notify -e console
+APT_PACKAGES := postgresql mosquitto chromium zbar-tools
+DISTRIBUTIONS := -e .[test] -e plugins/ble -e plugins/notify -e plugins/qr -e console
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test lint typecheck pytest bench setup system-packages clean
@@ -29,7 +29,7 @@ system-packages:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-$(STAMP): constraints.txt pyproject.toml plugins/ble/pyproject.toml console/pyproject.toml
+$(STAMP): constraints.txt pyproject.toml plugins/*/pyproject.toml console/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt $(DISTRIBUTIONS)

@@ -1,0 +1,41 @@
+"""Floki QR and barcode plugin. This module holds only the hook implementations."""
+
+from __future__ import annotations
+
+from floki_core import hookimpl
+from floki_core.plugins.context import PluginContext
+from floki_core.plugins.registry import (
+    CommandRegistry,
+    ConfigRegistry,
+    RouteRegistry,
+    SourceRegistry,
+)
+from floki_qr.config import QrSettings
+from floki_qr.labels import register_label_commands, register_label_routes
+from floki_qr.pages import register_page_routes
+from floki_qr.scanner import serial_sources
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def floki_register_config(registry: ConfigRegistry) -> None:
+    registry.section(QrSettings)
+
+
+@hookimpl
+def floki_register_routes(registry: RouteRegistry) -> None:
+    register_label_routes(registry)
+    register_page_routes(registry)
+
+
+@hookimpl
+def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> None:
+    settings: QrSettings = context.settings
+    for name, source in serial_sources(settings.scanners, context):
+        registry.add(name, source)
+
+
+@hookimpl
+def floki_register_commands(registry: CommandRegistry) -> None:
+    register_label_commands(registry)
