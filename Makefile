@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
-APT_PACKAGES := postgresql mosquitto chromium zbar-tools
+APT_PACKAGES := postgresql mosquitto chromium zbar-tools libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3 xvfb
 DISTRIBUTIONS := -e .[test] -e plugins/ble -e plugins/notify -e plugins/qr -e console
 STAMP := $(VENV)/.installed-stamp
 
