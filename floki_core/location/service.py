@@ -22,7 +22,7 @@ from floki_core.location.admission import Admission, AdmissionPolicy, SourceStat
 from floki_core.location.batteries import TagBatteries
 from floki_core.location.calibration import Calibrations
 from floki_core.location.capture import RawCapture
-from floki_core.location.evidence import Locator, Sighting, ZoneEvidence
+from floki_core.location.evidence import Locator, ReceiverInfo, Sighting, ZoneEvidence
 from floki_core.location.locators import (
     BUILTIN_METHODS,
     AssociationLocator,
@@ -170,16 +170,25 @@ class LocationService:
 
     def _bind(self, stats: SourceStats, admitted: Sequence[Observation], bound: _Round) -> None:
         index = self.index
+        tags = index.tags
+        # A gateway's batch names one receiver (or a few) thousands of times.
+        receivers: dict[tuple[str, str], ReceiverInfo | None] = {}
         for obs in admitted:
             technology = obs.technology
-            asset_id = index.asset_for(technology, obs.tag)
+            asset_id = tags.get((technology, obs.tag))
             if asset_id is None:
-                stats.unknown_tags += 1
-                self.unknown.record(technology, obs.tag, obs.observed_at, obs.receiver)
-                continue
+                asset_id = index.asset_for(technology, obs.tag)  # other spellings
+                if asset_id is None:
+                    stats.unknown_tags += 1
+                    self.unknown.record(technology, obs.tag, obs.observed_at, obs.receiver)
+                    continue
             receiver = None
             if obs.receiver is not None:
-                receiver = index.receiver(technology, obs.receiver)
+                key = (technology, obs.receiver)
+                if key in receivers:
+                    receiver = receivers[key]
+                else:
+                    receiver = receivers[key] = index.receiver(technology, obs.receiver)
                 if receiver is None:
                     stats.rejected["unknown_receiver"] += 1
                     self.unknown_receivers[obs.receiver] += 1
