@@ -318,7 +318,7 @@ class LocationService:
         # from); the rest only last_seen and confidence. ``stop`` writes everything whole.
         whole = written if self._stopping else moved & written
         rows = [
-            store.current_row(a, track)
+            self._stored(store.current_row(a, track))
             for a in whole
             if (track := tracks.get(a)) is not None and track.zone is not None
         ]
@@ -335,6 +335,16 @@ class LocationService:
             self._changes = changes + self._changes
             raise
 
+    def _stored(self, row: dict[str, Any]) -> dict[str, Any]:
+        # A loaned asset's GPS fix may be a patient's home: unless the trust chose precise
+        # locations, only its zone is kept, in the database as in every answer.
+        loans = self.core.workflow.loans
+        if loans.is_on_loan(row["asset_id"]) and not loans.settings.precise_location:
+            row["lat"] = row["lon"] = None
+            for ev in row["evidence"]:
+                ev["lat"] = ev["lon"] = None
+        return row
+
     # --- answers -------------------------------------------------------------
 
     def where_is(self, asset_id: int) -> dict[str, Any] | None:
@@ -346,7 +356,7 @@ class LocationService:
         zone_id = track.zone_id
         zone = self.index.zones.get(zone_id) if zone_id else None
         pos = track.position
-        return {
+        answer = {
             "asset_id": asset_id,
             "zone": {"id": zone.id, "name": zone.name, "type": zone.type} if zone else None,
             "off_site": zone_id is None,
@@ -376,6 +386,7 @@ class LocationService:
                 for ev, weight in self.resolver.top_evidence(asset_id, now)
             ],
         }
+        return self.core.workflow.loans.present(answer)
 
     def summary(self, asset_id: int) -> dict[str, Any] | None:
         """The short form carried by asset lists."""
@@ -383,7 +394,10 @@ class LocationService:
         if full is None:
             return None
         keys = ("zone", "off_site", "confidence", "method", "last_seen", "stale")
-        return {k: full[k] for k in keys}
+        short = {k: full[k] for k in keys}
+        if "on_loan" in full:
+            short["on_loan"], short["label"] = full["on_loan"], full["label"]
+        return short
 
 
 class _Round:

@@ -21,6 +21,7 @@ from floki_core.storage.models import (
     SiteRow,
     ZoneRow,
 )
+from floki_core.storage.models_loans import LoanRow
 from floki_core.storage.resources import Resource
 
 
@@ -169,7 +170,7 @@ ASSETS = Resource(
     domain.Asset,
     references={"class_id": (AssetClassRow, "asset class"), "home_zone_id": (ZoneRow, "zone")},
     unique=(("asset_number",), ("giai",)),
-    dependents=((IdentifierRow, "asset_id", "identifiers"),),
+    dependents=((IdentifierRow, "asset_id", "identifiers"), (LoanRow, "asset_id", "loans")),
     validate=_validate_asset,
     timestamps=True,
     filters=("class_id", "home_zone_id", "state", "department"),

@@ -2,24 +2,244 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
+
+from floki_core.domain import Principal
+from floki_core.errors import Conflict, FlokiError, Invalid
+from floki_core.events import DomainEvent
+from floki_core.workflow import loan_records as records
+from floki_core.workflow.loan_privacy import loan_location_view, purge_personal_data
+from floki_core.workflow.loan_records import (
+    Loan,
+    LoanCreate,
+    LoanPersonalData,
+    LoanReturn,
+    LoanStatus,
+)
 
 if TYPE_CHECKING:
     from floki_core.core import Core
 
+log = logging.getLogger(__name__)
+
 
 class LoanSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    pass
+    # Name, address and phone of the recipient; off by default (the reference suffices).
+    personal_fields: bool = False
+    # Days after the return when those personal fields are deleted.
+    purge_after_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 30
+    # Show a loaned asset's GPS coordinates rather than "in community, loan L-123".
+    precise_location: bool = False
+    max_loan_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 366
+    # How often the overdue sweep and the purge run.
+    sweep_minutes: Annotated[float, msgspec.Meta(gt=0, le=1440)] = 15.0
 
 
 class Loans:
     def __init__(self, core: Core) -> None:
         self.core = core
+        self.settings: LoanSettings = core.config.workflow.loans
+        self._open: dict[int, Loan] = {}  # asset id -> its open loan
+        self._sweep_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        pass
+        await self._reload()
+        self._task = asyncio.create_task(self._sweep_forever(), name="loan-sweep")
 
     async def stop(self) -> None:
-        pass
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _reload(self) -> None:
+        loans = await self.core.read(records.open_loans, self._today())
+        self._open = {loan.asset_id: loan for loan in loans}
+
+    def _today(self) -> dt.date:
+        return self.core.clock.now().date()
+
+    # --- check-out and return ----------------------------------------------
+
+    async def create(self, body: LoanCreate, actor: Principal) -> Loan:
+        if body.personal is not None and not self.settings.personal_fields:
+            raise Invalid(
+                "personal fields are switched off on this appliance ([workflow.loans] "
+                "personal_fields = false); record the trust's loan reference only"
+            )
+        now = self.core.clock.now()
+        number, before = await self.core.read(
+            records.check_loanable, body, now.date(), self.settings.max_loan_days
+        )
+        states = self.core.workflow.states
+        try:
+            await states.change(
+                body.asset_id,
+                "on_loan",
+                actor=actor,
+                source="loan",
+                reason=f"loan {body.reference}",
+            )
+        except Conflict as exc:
+            raise Conflict(f"asset {number} cannot go on loan: {exc}") from None
+        try:
+            loan = await self.core.write(records.insert_loan, body, actor=actor, now=now)
+        except Exception:
+            # The loan was not recorded: the asset must not stay on_loan without one.
+            try:
+                await states.change(
+                    body.asset_id,
+                    before,
+                    actor=None,
+                    source="loan",
+                    reason=f"loan {body.reference} not recorded",
+                )
+            except Conflict:
+                log.exception("asset %s left on_loan without a loan", body.asset_id)
+            raise
+        self._open[loan.asset_id] = loan
+        await self._publish("loan.created", loan)
+        return loan
+
+    async def return_loan(
+        self, loan_id: int, body: LoanReturn, actor: Principal
+    ) -> tuple[Loan, str | None]:
+        """Record the return, then set the asset's state; returns the loan and, when the
+        state could not be changed, why (the return itself stands: the device is back)."""
+        now = self.core.clock.now()
+        loan = await self.core.write(records.mark_returned, loan_id, body, actor=actor, now=now)
+        self._open.pop(loan.asset_id, None)
+        refused = None
+        try:
+            await self.core.workflow.states.change(
+                loan.asset_id,
+                body.state,
+                actor=actor,
+                source="loan",
+                reason=f"returned from loan {loan.reference}",
+            )
+        except FlokiError as exc:
+            refused = str(exc)
+            log.warning("loan %s returned but state not changed: %s", loan.id, exc)
+        await self._publish("loan.returned", loan)
+        return loan, refused
+
+    # --- reading -------------------------------------------------------------
+
+    async def get(self, loan_id: int) -> Loan:
+        return await self.core.read(records.get_loan, loan_id, self._today())
+
+    async def listing(
+        self,
+        *,
+        status: LoanStatus | None = None,
+        asset_id: int | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Loan], int]:
+        return await self.core.read(
+            records.list_loans,
+            today=self._today(),
+            status=status,
+            asset_id=asset_id,
+            limit=limit,
+            offset=offset,
+        )
+
+    async def personal_data(self, loan_ids: list[int]) -> dict[int, LoanPersonalData]:
+        return await self.core.read(records.personal_data, loan_ids)
+
+    async def open_loan_asset_ids(self) -> set[int]:
+        loans = await self.core.read(records.open_loans, self._today())
+        return {loan.asset_id for loan in loans}
+
+    async def overdue(self, now: dt.datetime) -> list[dict[str, Any]]:
+        """Open loans whose due-back date has passed at ``now`` (for the alert rule)."""
+        loans = await self.core.read(records.open_loans, now.date())
+        return [
+            {
+                "id": loan.id,
+                "reference": loan.reference,
+                "asset_id": loan.asset_id,
+                "asset_number": loan.asset_number,
+                "due_back": loan.due_back,
+                "destination": loan.destination_type,
+                "destination_zone_id": loan.destination_zone_id,
+                "loaned_at": loan.loaned_at,
+                "days_overdue": (now.date() - loan.due_back).days,
+            }
+            for loan in sorted(loans, key=lambda item: (item.due_back, item.id))
+            if loan.due_back < now.date()
+        ]
+
+    def open_loan(self, asset_id: int) -> Loan | None:
+        return self._open.get(asset_id)
+
+    def is_on_loan(self, asset_id: int) -> bool:
+        return asset_id in self._open
+
+    def present(self, answer: dict[str, Any], asset_id: int | None = None) -> dict[str, Any]:
+        """A where-is answer as it may be shown: zone level while on loan. ``asset_id``
+        is needed for the short summary, which does not carry it."""
+        if asset_id is None:
+            found = answer.get("asset_id")
+            asset_id = found if isinstance(found, int) else None
+        loan = self._open.get(asset_id) if asset_id is not None else None
+        return loan_location_view(answer, loan, precise=self.settings.precise_location)
+
+    # --- clock-driven work -------------------------------------------------
+
+    async def sweep_overdue(self) -> list[Loan]:
+        """Announce each loan once, when it first becomes overdue (``loan.overdue``)."""
+        async with self._sweep_lock:
+            found = await self.core.write(records.mark_overdue, self.core.clock.now())
+        for loan in found:
+            self._open[loan.asset_id] = loan
+        for loan in found:
+            await self._publish("loan.overdue", loan)
+        return found
+
+    async def purge(self) -> list[int]:
+        """Delete personal fields ``purge_after_days`` after the return (audited)."""
+        async with self._sweep_lock:
+            return await self.core.write(
+                purge_personal_data,
+                now=self.core.clock.now(),
+                after_days=self.settings.purge_after_days,
+            )
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sweep_minutes * 60)
+            try:
+                await self.sweep_overdue()
+                purged = await self.purge()
+                if purged:
+                    log.info("personal fields purged from %d returned loans", len(purged))
+            except Exception:
+                log.exception("the loan sweep failed; it runs again at the next interval")
+
+    async def _publish(self, type_: str, loan: Loan) -> None:
+        # Events reach every WebSocket client: the reference, never personal fields.
+        data = {
+            "id": loan.id,
+            "asset_id": loan.asset_id,
+            "asset_number": loan.asset_number,
+            "reference": loan.reference,
+            "destination_type": loan.destination_type,
+            "destination_zone_id": loan.destination_zone_id,
+            "due_back": loan.due_back.isoformat(),
+            "status": loan.status,
+        }
+        event = DomainEvent(
+            type=type_, at=self.core.clock.now(), entity="loans", entity_id=loan.id, data=data
+        )
+        await self.core.events.publish([event])
