@@ -49,10 +49,11 @@ class ZoneType(enum.StrEnum):
 
 
 class AssetState(enum.StrEnum):
-    AVAILABLE = "available"
+    AVAILABLE = "available"  # clean and ready
     IN_USE = "in_use"
-    AWAITING_DECON = "awaiting_decon"
+    DIRTY = "dirty"  # awaiting decontamination
     FAULTY = "faulty"
+    QUARANTINED = "quarantined"
     IN_MAINTENANCE = "in_maintenance"
     ON_LOAN = "on_loan"
     MISSING = "missing"

@@ -17,5 +17,9 @@ class Conflict(FlokiError):
     """The change clashes with existing data (duplicate, still referenced, ...)."""
 
 
+class Forbidden(FlokiError):
+    """The user is signed in but their role may not make this change."""
+
+
 class Invalid(FlokiError):
     """The input is well-formed but not acceptable."""

@@ -113,10 +113,20 @@ def floki_register_routes(registry: RouteRegistry) -> None:
 
 
 @hookspec
-def floki_register_notifiers(registry: NotifierRegistry) -> None:
-    """Add a notifier (webhook, email, pager ...) that alerts can be routed to.
+def floki_register_notifiers(registry: NotifierRegistry, context: PluginContext) -> None:
+    """Add a notifier (webhook, email, pager ...) that alert routing can name.
 
-    ``registry.add(name, notifier)`` where ``notifier`` has ``async send(alerts)``.
+    ``registry.add(name, notifier)`` where ``await notifier.send(alerts)`` delivers a
+    batch of ``floki_core.workflow.alerts.Alert`` records; each alert's ``status``
+    (``raised``, ``acknowledged``, ``resolved``) is the change being announced. Rules
+    (``notify = [name]``) and ``[[workflow.alerts.routes]]`` name notifiers. ``send``
+    runs in the notifier's own task, off the event path, under
+    ``[workflow.alerts.delivery] timeout_seconds``; raising retries the batch with
+    exponential backoff, raising ``floki_core.workflow.alert_routing.DeliveryRefused``
+    gives up at once. The outcome is recorded against each alert.
+
+    :param registry: where to add notifiers.
+    :param context: the plugin's context (settings, data directory) for configuring them.
 
     .. versionadded:: 0.1
     """
@@ -124,9 +134,16 @@ def floki_register_notifiers(registry: NotifierRegistry) -> None:
 
 @hookspec
 def floki_register_rule_types(registry: RuleTypeRegistry) -> None:
-    """Add a rule type that the workflow engine can instantiate from configuration.
+    """Add a rule type that alert rules (configuration file or API) can name.
 
-    ``registry.add(name, rule_type)``.
+    ``registry.add(name, rule_type)`` where ``rule_type`` has ``description`` (str),
+    ``default_severity`` (``info``, ``warning`` or ``critical``), ``params`` (a
+    ``msgspec.Struct`` class: the rule's validated ``params``) and
+    ``conditions(params, facts)`` returning every
+    ``floki_core.workflow.rules.Condition`` that holds now (see ``Facts`` there);
+    optionally ``check(params, facts) -> str | None`` naming a problem with the params.
+    Conditions are judged level-triggered: one alert per condition key while it holds,
+    resolved when it is no longer returned. Built-in names cannot be taken.
 
     .. versionadded:: 0.1
     """
@@ -134,15 +151,14 @@ def floki_register_rule_types(registry: RuleTypeRegistry) -> None:
 
 @hookspec
 def floki_register_commands(registry: CommandRegistry) -> None:
-    """Add a ``floki-core`` subcommand, e.g. ``floki-core labels``.
+    """Add ``floki-core`` subcommands (e.g. the QR plugin's ``floki-core labels``).
 
-    ``registry.add(name, help, configure=..., run=...)``: ``configure(parser)`` adds the
-    command's arguments to its ``argparse`` parser; ``run(args, context)`` does the work
-    and returns the exit code. ``context`` is a ``CommandContext`` with the data
-    directory, the appliance's configuration and its migrated database. Raise
-    ``FlokiError`` for a user's mistake: it is printed as one line, exit status 1.
-    Called when the command line is parsed, not when the appliance starts; a name the
-    core already uses is refused.
+    Called when the command line is parsed, with no appliance running.
+    ``registry.add(name, help, configure=fn(parser), run=fn(args, context))``:
+    ``configure`` adds arguments to the command's ``argparse`` parser; ``run`` returns
+    the exit status and gets a ``CommandContext`` (``data_dir``, ``config``, ``db``).
+    A ``FlokiError`` is printed as one line and exits 1. A plugin that fails here loses
+    only its commands; a name the core uses is ignored with a warning.
 
     .. versionadded:: 0.1
     """

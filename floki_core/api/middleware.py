@@ -12,12 +12,12 @@ from floki_core.api.bodies import ApiError, error_response
 from floki_core.api.keys import CORE, PRINCIPAL, ROUTE_SPEC, ROUTES, TOKENS
 from floki_core.api.routing import Handler
 from floki_core.domain import Principal, Role
-from floki_core.errors import Conflict, FlokiError, Invalid, NotFound
+from floki_core.errors import Conflict, FlokiError, Forbidden, Invalid, NotFound
 from floki_core.storage.accounts import LoginRefused, resolve_token
 
 log = logging.getLogger(__name__)
 
-_STATUS = {NotFound: 404, Conflict: 409, Invalid: 422}
+_STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422}
 
 
 @web.middleware

@@ -201,7 +201,7 @@ CLASSES: tuple[ClassSpec, ...] = (
 _STATES = (
     AssetState.AVAILABLE,
     AssetState.IN_USE,
-    AssetState.AWAITING_DECON,
+    AssetState.DIRTY,
     AssetState.FAULTY,
     AssetState.IN_MAINTENANCE,
 )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import Table, and_, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -229,7 +229,7 @@ def assets_in_zones(
     zone_ids: Sequence[int],
     *,
     class_id: int | None,
-    state: str | None,
+    state: str | ColumnElement[bool] | None,
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
@@ -240,6 +240,7 @@ def assets_in_zones(
             AssetRow.description,
             AssetRow.state,
             AssetRow.class_id,
+            AssetRow.next_ppm_due,
             AssetClassRow.name,
             AssetLocationRow.zone_id,
             AssetLocationRow.since,
@@ -253,8 +254,10 @@ def assets_in_zones(
     )
     if class_id is not None:
         query = query.where(AssetRow.class_id == class_id)
-    if state is not None:
+    if isinstance(state, str):
         query = query.where(AssetRow.state == state)
+    elif state is not None:  # a condition on the presented state (workflow.ppm)
+        query = query.where(state)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(query.order_by(AssetRow.asset_number).limit(limit).offset(offset))
     keys = (
@@ -263,6 +266,7 @@ def assets_in_zones(
         "description",
         "state",
         "class_id",
+        "next_ppm_due",
         "class_name",
         "zone_id",
         "since",

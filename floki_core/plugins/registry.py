@@ -8,6 +8,7 @@ everything a plugin registered if its registration fails half-way.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,7 +118,24 @@ class NotifierRegistry(_Bound[Notifier]):
 
 class RuleTypeRegistry(_Bound[Any]):
     def add(self, name: str, rule_type: Any) -> None:
-        """Register a rule type the workflow engine can build from configuration."""
+        """Register a rule type that alert rules can name (see ``floki_core.workflow.rules``)."""
+        from floki_core.workflow.rules import BUILTIN_RULE_TYPES, SEVERITIES
+
+        if name in BUILTIN_RULE_TYPES:
+            raise RegistrationError(f"rule type {name!r} is built in")
+        if not re.fullmatch(r"[a-z][a-z0-9_]{1,63}", name):
+            raise RegistrationError(
+                f"rule type {name!r}: lower-case letters, digits and '_', starting with a letter"
+            )
+        if not callable(getattr(rule_type, "conditions", None)):
+            raise RegistrationError(f"rule type {name!r} has no conditions() method")
+        params = getattr(rule_type, "params", None)
+        if not (isinstance(params, type) and issubclass(params, msgspec.Struct)):
+            raise RegistrationError(f"rule type {name!r}: params must be a msgspec.Struct class")
+        if getattr(rule_type, "default_severity", None) not in SEVERITIES:
+            raise RegistrationError(
+                f"rule type {name!r}: default_severity must be one of {', '.join(SEVERITIES)}"
+            )
         self._registry._add(self.plugin, name, rule_type)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from floki_core import domain
@@ -13,9 +13,21 @@ from floki_core.storage.models import AssetClassRow, AssetRow, ZoneRow
 from floki_core.storage.register import ASSETS
 
 
-class AssetView(domain.Asset, frozen=True, kw_only=True):
-    """An asset as a user sees it in a list: with its class and whereabouts."""
+class PresentedAsset(domain.Asset, frozen=True, kw_only=True):
+    """An asset as a user sees it: ``state`` is the presented state
+    (``floki_core.workflow.ppm_rules``), so a PPM-overdue device shows ``ppm_overdue``,
+    never ``available``."""
 
+    state: str = "available"  # type: ignore[assignment]  # wider: also ppm_overdue
+
+
+class AssetView(PresentedAsset, frozen=True, kw_only=True):
+    """An asset as a user sees it in a list: with its class and whereabouts, and the
+    stored state beside the presented one."""
+
+    recorded_state: str | None = None
+    ppm_overdue: bool = False
+    available: bool = False
     class_name: str | None = None
     home_zone: str | None = None
     location: dict[str, Any] | None = None  # filled by the resolver once it runs
@@ -42,6 +54,7 @@ def search_assets(
     *,
     q: str = "",
     filters: dict[str, Any] | None = None,
+    where: ColumnElement[bool] | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[AssetView], int]:
@@ -57,6 +70,8 @@ def search_assets(
         conditions.append(or_(*(col.ilike(pattern, escape="\\") for col in _SEARCHED)))
     for name, value in (filters or {}).items():
         conditions.append(getattr(AssetRow, name) == value)
+    if where is not None:
+        conditions.append(where)
     if conditions:
         query = query.where(and_(*conditions))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

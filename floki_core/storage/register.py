@@ -22,6 +22,7 @@ from floki_core.storage.models import (
     ZoneRow,
 )
 from floki_core.storage.models_loans import LoanRow
+from floki_core.storage.models_ppm import WorkOrderRow
 from floki_core.storage.resources import Resource
 
 
@@ -170,7 +171,11 @@ ASSETS = Resource(
     domain.Asset,
     references={"class_id": (AssetClassRow, "asset class"), "home_zone_id": (ZoneRow, "zone")},
     unique=(("asset_number",), ("giai",)),
-    dependents=((IdentifierRow, "asset_id", "identifiers"), (LoanRow, "asset_id", "loans")),
+    dependents=(
+        (IdentifierRow, "asset_id", "identifiers"),
+        (LoanRow, "asset_id", "loans"),
+        (WorkOrderRow, "asset_id", "work orders"),
+    ),
     validate=_validate_asset,
     timestamps=True,
     filters=("class_id", "home_zone_id", "state", "department"),

@@ -1,25 +1,394 @@
-"""Rules and alerts: built-in rule types, the alert lifecycle, routing to notifiers."""
+"""Rules and alerts: the rules in force, the alert lifecycle, routing to notifiers.
+
+Evaluation is level-triggered: every rule reports the conditions that hold now
+(``floki_core.workflow.rules``); a condition without an open alert raises one, an open
+alert whose condition is gone is resolved by the system. Events (moves, state changes,
+battery and gateway news) wake an evaluation; a sweep every ``sweep_seconds`` catches
+what only time changes (dwell, missing, overdue). Tests call ``evaluate()`` directly.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
+from msgspec import Meta
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from floki_core.events import DomainEvent
+from floki_core.storage import models_alerts as store
+from floki_core.storage.models import AssetClassRow, AssetRow
+from floki_core.storage.models_alerts import Alert, AlertChanges, AlertRule
+from floki_core.workflow.alert_routing import (
+    AlertRouter,
+    Change,
+    DeliverySettings,
+    NotifierOutbox,
+    RouteSettings,
+)
+from floki_core.workflow.alert_rules import AlertRuleBook, LiveRule, RuleSettings
+from floki_core.workflow.rules import AssetFacts, Condition, Facts, GatewayStatus
 
 if TYPE_CHECKING:
     from floki_core.core import Core
+    from floki_core.domain import Principal
+
+__all__ = ["Alert", "AlertRule", "AlertSettings", "Alerts", "RuleSettings"]
+
+log = logging.getLogger(__name__)
+
+GATEWAY_EVENTS = frozenset({"gateway.offline", "gateway.silent", "gateway.online"})
+_WAKING_PREFIXES = ("asset.", "asset_class.", "loan.", "ppm.", "zone.", "tag.")
 
 
 class AlertSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    pass
+    """``[workflow.alerts]``"""
+
+    sweep_seconds: Annotated[float, Meta(gt=0, le=3600)] = 30.0
+    # Events arriving this close together are judged in one evaluation.
+    settle_seconds: Annotated[float, Meta(ge=0, le=60)] = 1.0
+    # Which changes the notifiers a rule names hear of (routes say their own).
+    notify_events: list[Change] = msgspec.field(default_factory=lambda: ["raised"])
+    rules: list[RuleSettings] = msgspec.field(default_factory=list)
+    routes: list[RouteSettings] = msgspec.field(default_factory=list)
+    delivery: DeliverySettings = msgspec.field(default_factory=DeliverySettings)
+
+
+def load_asset_facts(session: Session) -> tuple[dict[int, AssetFacts], dict[int, str]]:
+    columns = (
+        AssetRow.id,
+        AssetRow.asset_number,
+        AssetRow.description,
+        AssetRow.class_id,
+        AssetRow.home_zone_id,
+        AssetRow.state,
+        AssetRow.next_ppm_due,
+    )
+    assets = {row[0]: AssetFacts(*row) for row in session.execute(select(*columns))}
+    classes = {i: n for i, n in session.execute(select(AssetClassRow.id, AssetClassRow.name))}
+    return assets, classes
 
 
 class Alerts:
     def __init__(self, core: Core) -> None:
         self.core = core
+        self.settings: AlertSettings = core.config.workflow.alerts
+        self.router = AlertRouter(self.settings.routes, self.settings.notify_events)
+        self.book = AlertRuleBook(core, lambda: self._facts(with_loans=False))
+        self.outbox = NotifierOutbox(
+            self.settings.delivery, self.book.notifier, self._record_deliveries, core.clock.now
+        )
+        self._held: dict[str, Alert] = {}  # by key: open, or resolved while still holding
+        self._active: set[str] = set()  # keys found at the last evaluation
+        self._assets: dict[int, AssetFacts] = {}
+        self._classes: dict[int, str] = {}
+        self._assets_stale = True
+        self._gateways: dict[str, GatewayStatus] = {}
+        self._left_home: dict[int, dt.datetime] = {}
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._running = False
+        self.evaluations = 0
+
+    # --- life cycle ----------------------------------------------------------
 
     async def start(self) -> None:
-        pass
+        closed = await self.book.sync_file(self.settings.rules)
+        for alert in await self.core.read(store.held_alerts):
+            self._held[alert.key] = alert
+            self._remember_gateway(alert)
+        await self.book.load()
+        await self._announce(closed, "resolved")
+        self._running = True
+        self.core.events.add_observer("workflow.alerts", self._on_events)
+        await self.evaluate()
+        self._task = asyncio.create_task(self._run(), name="alert-rules")
 
     async def stop(self) -> None:
-        pass
+        self._running = False
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.outbox.stop()
+
+    async def _run(self) -> None:
+        while True:
+            # asyncio.timeout, not wait_for: wait_for can swallow a cancel that arrives
+            # as the event is set, and stop() would then wait out the settle time.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.sweep_seconds):
+                    await self._wake.wait()
+            if self._wake.is_set():
+                await asyncio.sleep(self.settings.settle_seconds)
+            self._wake.clear()
+            try:
+                await self.evaluate()
+            except Exception:
+                log.exception("evaluating alert rules failed; trying again at the next sweep")
+
+    # --- rules (kept by the rule book; changed under the engine's lock) ------
+
+    def rules(self) -> list[AlertRule]:
+        return self.book.records()
+
+    def rule(self, rule_id: int) -> AlertRule:
+        return self.book.record(rule_id)
+
+    async def create_rule(self, rule: RuleSettings, who: Principal) -> AlertRule:
+        async with self._lock:
+            record = await self.book.create(rule, who)
+        self._wake.set()
+        return self.book.record(record.id)
+
+    async def update_rule(self, rule_id: int, changes: dict[str, Any], who: Principal) -> AlertRule:
+        async with self._lock:
+            after, closed = await self.book.update(rule_id, changes, who)
+            if not after.enabled:
+                self._drop_rule(rule_id)
+        await self._announce(closed, "resolved")
+        self._wake.set()
+        return self.book.record(rule_id)
+
+    async def delete_rule(self, rule_id: int, who: Principal) -> AlertRule:
+        async with self._lock:
+            before, closed = await self.book.delete(rule_id, who)
+            self._drop_rule(rule_id)
+        await self._announce(closed, "resolved")
+        return before
+
+    def _drop_rule(self, rule_id: int) -> None:
+        self._held = {k: a for k, a in self._held.items() if a.rule_id != rule_id}
+
+    # --- events --------------------------------------------------------------
+
+    async def _on_events(self, events: Sequence[DomainEvent]) -> None:
+        if not self._running:
+            return
+        wake = False
+        for event in events:
+            kind = event.type
+            if kind.startswith("alert."):
+                continue
+            if kind == "location.changed":
+                self._note_move(event)
+            elif kind in GATEWAY_EVENTS:
+                self._note_gateway(event)
+            elif not kind.startswith(_WAKING_PREFIXES):
+                continue
+            if kind.startswith(("asset.", "asset_class.")):
+                self._assets_stale = True
+            wake = True
+        if wake:
+            self._wake.set()
+
+    def _note_move(self, event: DomainEvent) -> None:
+        asset = self._assets.get(event.data.get("asset_id", -1))
+        if asset is None or asset.home_zone_id is None:
+            return
+        to_zone = event.data.get("to_zone_id")
+        if to_zone is not None and to_zone in self.core.locations.index.descendants(
+            asset.home_zone_id
+        ):
+            self._left_home.pop(asset.id, None)
+        else:
+            self._left_home.setdefault(asset.id, event.at)
+
+    def _note_gateway(self, event: DomainEvent) -> None:
+        room = str(event.data.get("room") or event.entity_id or "")
+        source = str(event.data.get("source") or "gateway")
+        key, online = f"{source}:{room}", event.type == "gateway.online"
+        held = self._gateways.get(key)
+        if not online and held is not None and not held.online:
+            return  # offline already: keep when it went
+        cause = str(event.data.get("cause") or event.type.removeprefix("gateway."))
+        self._gateways[key] = GatewayStatus(source, room, online, event.at, cause)
+
+    def _remember_gateway(self, alert: Alert) -> None:
+        # Gateway health lives in memory; an open alert says which were down at a restart.
+        detail = alert.detail
+        if alert.rule_type != "gateway_offline" or not alert.open or "room" not in detail:
+            return
+        try:
+            since = dt.datetime.fromisoformat(str(detail.get("since")))
+        except ValueError:
+            since = alert.raised_at
+        source, room = str(detail.get("source") or "gateway"), str(detail["room"])
+        self._gateways.setdefault(
+            f"{source}:{room}", GatewayStatus(source, room, False, since, "offline at restart")
+        )
+
+    # --- evaluation ----------------------------------------------------------
+
+    async def _facts(self, *, with_loans: bool = True) -> Facts:
+        if self._assets_stale:
+            self._assets_stale = False
+            self._assets, self._classes = await self.core.read(load_asset_facts)
+        now = self.core.clock.now()
+        open_loans: frozenset[int] = frozenset()
+        overdue: list[Any] = []
+        loans = self.core.workflow.loans
+        if with_loans and callable(getattr(loans, "open_loan_asset_ids", None)):
+            open_loans = frozenset(await loans.open_loan_asset_ids())
+        if with_loans and callable(getattr(loans, "overdue", None)):
+            overdue = list(await loans.overdue(now))
+        from floki_core.workflow import ppm  # parts are built side by side; import late
+
+        return Facts(
+            now=now,
+            assets=self._assets,
+            classes=self._classes,
+            index=self.core.locations.index,
+            tracks=self.core.locations.resolver.tracks,
+            batteries=self.core.locations.batteries.readings,
+            gateways=self._gateways,
+            open_loans=open_loans,
+            overdue_loans=overdue,
+            left_home_at=self._left_home,
+            presented_state=getattr(ppm, "presented_state", None),
+        )
+
+    def _refresh_left_home(self, facts: Facts) -> None:
+        for gone in self._left_home.keys() - facts.assets.keys():
+            del self._left_home[gone]
+        for asset in facts.assets.values():
+            where = facts.whereabouts(asset.id)
+            if asset.home_zone_id is None or (
+                where is not None and facts.inside(where.zone_id, asset.home_zone_id)
+            ):
+                self._left_home.pop(asset.id, None)
+            elif where is not None:
+                self._left_home.setdefault(asset.id, where.since or facts.now)
+
+    async def evaluate(self) -> None:
+        """Judge every rule now; raise, count again or resolve alerts to match."""
+        async with self._lock:
+            facts = await self._facts()
+            self._refresh_left_home(facts)
+            found, judged = self._judge(facts)
+            changes = AlertChanges()
+            for key, (live, condition) in found.items():
+                held = self._held.get(key)
+                if held is None:
+                    changes.raised.append(
+                        {
+                            "rule_id": live.record.id,
+                            "rule_name": live.record.name,
+                            "rule_type": live.record.type,
+                            "key": key,
+                            "severity": live.record.severity,
+                            "title": condition.title[:500],
+                            "detail": condition.detail,
+                            "asset_id": condition.asset_id,
+                            "zone_id": condition.zone_id,
+                        }
+                    )
+                elif held.open and held.cleared_at is not None:
+                    changes.recurred.append(held.id)
+            for key, held in self._held.items():
+                if key in found or held.rule_id not in judged:
+                    continue  # a rule that could not be judged resolves nothing
+                live = self.book.live[held.rule_id]
+                if held.open and live.record.auto_resolve:
+                    changes.resolved.append(held.id)
+                elif held.cleared_at is None:
+                    changes.cleared.append(held.id)
+            self._active = set(found)
+            self.evaluations += 1
+            if not changes:
+                return
+            changed = await self.core.write(store.apply_changes, changes, facts.now)
+            self._forget(changed)
+        resolved, recurred = set(changes.resolved), set(changes.recurred)
+        touched = resolved | recurred | set(changes.cleared)
+        await self._announce([a for a in changed if a.id not in touched], "raised")
+        await self._announce([a for a in changed if a.id in resolved], "resolved")
+        await self._announce([a for a in changed if a.id in recurred], "recurred", notify=False)
+
+    def _judge(self, facts: Facts) -> tuple[dict[str, tuple[LiveRule, Condition]], set[int]]:
+        found: dict[str, tuple[LiveRule, Condition]] = {}
+        judged: set[int] = set()
+        for live in self.book.live.values():
+            live.problem = None
+            if not live.record.enabled or live.type is None:
+                continue
+            try:
+                check = getattr(live.type, "check", None)
+                live.problem = check(live.params, facts) if check is not None else None
+                if live.problem:
+                    continue
+                conditions = list(live.type.conditions(live.params, facts))
+            except Exception as exc:
+                log.exception("alert rule %r (%s) failed", live.record.name, live.record.type)
+                live.problem = f"evaluation failed: {type(exc).__name__}: {exc}"
+                continue
+            judged.add(live.record.id)
+            for condition in conditions:
+                found[f"{live.record.id}:{condition.key}"] = (live, condition)
+        return found, judged
+
+    def _forget(self, changed: Sequence[Alert]) -> None:
+        """Keep ``_held`` in step with what was written."""
+        for alert in changed:
+            if alert.open or alert.cleared_at is None:
+                self._held[alert.key] = alert
+            elif self._held.get(alert.key, alert).id == alert.id:
+                self._held.pop(alert.key, None)
+
+    async def _announce(self, alerts: Sequence[Alert], verb: str, notify: bool = True) -> None:
+        if not alerts:
+            return
+        now = self.core.clock.now()
+        await self.core.events.publish(
+            [
+                DomainEvent(
+                    type=f"alert.{verb}",
+                    at=now,
+                    entity="alerts",
+                    entity_id=a.id,
+                    data=msgspec.to_builtins(a),
+                )
+                for a in alerts
+            ]
+        )
+        if not notify:
+            return
+        for alert in alerts:
+            live = self.book.live.get(alert.rule_id) if alert.rule_id is not None else None
+            for name in self.router.targets(alert, live.record.notify if live else ()):
+                self.outbox.offer(name, alert)
+
+    async def _record_deliveries(self, rows: list[dict[str, Any]]) -> None:
+        await self.core.write(store.record_deliveries, rows)
+
+    # --- a person's word -----------------------------------------------------
+
+    async def acknowledge(self, alert_id: int, who: Principal, note: str = "") -> Alert:
+        return await self._by_hand(alert_id, "acknowledge", who, note)
+
+    async def resolve(self, alert_id: int, who: Principal, note: str = "") -> Alert:
+        return await self._by_hand(alert_id, "resolve", who, note)
+
+    async def _by_hand(self, alert_id: int, action: str, who: Principal, note: str) -> Alert:
+        async with self._lock:
+            key = next((k for k, a in self._held.items() if a.id == alert_id), None)
+            alert = await self.core.write(
+                store.change_status,
+                alert_id,
+                action,
+                actor=who.label,
+                note=note,
+                condition_holds=key is not None and key in self._active,
+                now=self.core.clock.now(),
+            )
+            self._forget([alert])
+        await self._announce([alert], "acknowledged" if action == "acknowledge" else "resolved")
+        return alert

@@ -198,7 +198,7 @@ def test_assets_look_like_a_real_register(session: Session) -> None:
     assert 0 < len(giais) < len(assets) // 4
     states = Counter(a.state for a in assets)
     assert states[AssetState.AVAILABLE] + states[AssetState.IN_USE] > 0.75 * len(assets)
-    for rare in ("awaiting_decon", "faulty", "in_maintenance", "on_loan"):
+    for rare in ("dirty", "faulty", "in_maintenance", "on_loan"):
         assert 0 < states[rare] < 0.15 * len(assets), rare
     for asset in assets:
         if asset.state == AssetState.ON_LOAN:

@@ -109,10 +109,13 @@ async def zone_assets(request: web.Request) -> web.Response:
     zone_ids = sorted(core.locations.index.descendants(zone_id)) if nested else [zone_id]
 
     class_id, state = _int_query(request, "class_id"), request.query.get("state")
+    ppm = core.workflow.ppm
+    # Filter on the presented state: state=available leaves PPM-overdue devices out.
+    condition = ppm.state_condition(state) if state is not None else None
 
     def query(session: Session) -> tuple[list[dict[str, Any]], int]:
         return store.assets_in_zones(
-            session, zone_ids, class_id=class_id, state=state, limit=limit, offset=offset
+            session, zone_ids, class_id=class_id, state=condition, limit=limit, offset=offset
         )
 
     items, total = await core.read(query)
@@ -122,6 +125,11 @@ async def zone_assets(request: web.Request) -> web.Response:
     for item in items:
         item["zone"] = zones[item["zone_id"]].name if item["zone_id"] in zones else None
         item["stale"] = (now - item["last_seen"]).total_seconds() > stale_after
+        item["recorded_state"] = item["state"]
+        item["state"] = ppm.presented(
+            item["state"], item["next_ppm_due"], asset_id=item["id"], class_id=item["class_id"]
+        )
+        item["available"] = item["state"] == "available"
     return page_response(items, total, limit, offset)
 
 

@@ -24,7 +24,7 @@ from floki_core.api.keys import CORE
 from floki_core.api.routing import ApiRoute, Param, RouteTable
 from floki_core.storage import register as reg
 from floki_core.storage import resources
-from floki_core.storage.assets import AssetView, search_assets
+from floki_core.storage.assets import AssetView, PresentedAsset, search_assets
 from floki_core.storage.resources import Resource
 
 PREFIX = "/api/v1"
@@ -70,8 +70,17 @@ def _filters(request: web.Request, resource: Resource) -> dict[str, Any]:
     return filters
 
 
+def _shown(request: web.Request, resource: Resource, record: Any) -> Any:
+    """Assets as users see them: the presented state, never ``available`` when overdue."""
+    if resource is not reg.ASSETS:
+        return record
+    presented = request.app[CORE].workflow.ppm.present(record)
+    return PresentedAsset(**{**msgspec.structs.asdict(record), "state": presented["state"]})
+
+
 def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
     resource = exposed.resource
+    shown_type = PresentedAsset if resource is reg.ASSETS else resource.record
     base = f"{PREFIX}/{resource.name}"
     tag = resource.name
     filter_params = tuple(
@@ -93,11 +102,12 @@ def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
     async def create(request: web.Request) -> web.Response:
         body = await read_json(request, exposed.create)
         record = await request.app[CORE].create(resource, body.given(), principal(request))
-        return json_response(record, 201)
+        return json_response(_shown(request, resource, record), 201)
 
     async def get(request: web.Request) -> web.Response:
         core = request.app[CORE]
-        return json_response(await core.read(resources.get_record, resource, path_id(request)))
+        record = await core.read(resources.get_record, resource, path_id(request))
+        return json_response(_shown(request, resource, record))
 
     async def delete(request: web.Request) -> web.Response:
         await request.app[CORE].delete(resource, path_id(request), principal(request))
@@ -126,7 +136,7 @@ def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
             f"Create a {resource.label}",
             tag,
             body=exposed.create,
-            response=resource.record,
+            response=shown_type,
             status=201,
         ),
         create,
@@ -134,7 +144,7 @@ def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
     table.add(
         app,
         ApiRoute(
-            "GET", base + "/{id}", "viewer", f"One {resource.label}", tag, response=resource.record
+            "GET", base + "/{id}", "viewer", f"One {resource.label}", tag, response=shown_type
         ),
         get,
     )
@@ -146,10 +156,14 @@ def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
             changes = body.given()
             if not changes:
                 raise ApiError(422, "no fields to change")
-            record = await request.app[CORE].update(
-                resource, path_id(request), changes, principal(request)
-            )
-            return json_response(record)
+            core = request.app[CORE]
+            if resource is reg.ASSETS and "state" in changes:
+                # A state change is held to the transition table and kept in its history.
+                states = core.workflow.states
+                record = await states.edit_asset(path_id(request), changes, principal(request))
+            else:
+                record = await core.update(resource, path_id(request), changes, principal(request))
+            return json_response(_shown(request, resource, record))
 
         table.add(
             app,
@@ -160,7 +174,7 @@ def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
                 f"Change a {resource.label}",
                 tag,
                 body=update_schema,
-                response=resource.record,
+                response=shown_type,
             ),
             update,
         )
@@ -186,11 +200,17 @@ async def search(request: web.Request) -> web.Response:
     if len(q) > 200:
         raise ApiError(400, "query parameter q is longer than 200 characters")
     core = request.app[CORE]
+    filters = _filters(request, reg.ASSETS)
+    state = filters.pop("state", None)
+    where = core.workflow.ppm.state_condition(state) if state is not None else None
     items, total = await core.read(
-        search_assets, q=q, filters=_filters(request, reg.ASSETS), limit=limit, offset=offset
+        search_assets, q=q, filters=filters, where=where, limit=limit, offset=offset
     )
     located = [
-        msgspec.structs.replace(item, location=core.locations.summary(item.id)) for item in items
+        msgspec.structs.replace(
+            item, location=core.locations.summary(item.id), **core.workflow.ppm.present(item)
+        )
+        for item in items
     ]
     return page_response(located, total, limit, offset)
 

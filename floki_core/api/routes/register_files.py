@@ -14,6 +14,7 @@ from floki_core.api.routing import ApiRoute, Param, RouteTable
 from floki_core.config import ImportConfig
 from floki_core.domain import Principal
 from floki_core.errors import Invalid
+from floki_core.events import DomainEvent
 from floki_core.register_csv import apply_register, export_assets, read_register
 
 CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
@@ -68,6 +69,11 @@ async def import_csv(request: web.Request) -> web.Response:
         )
     except Invalid as exc:
         raise ApiError(422, str(exc)) from None
+    # One event for the batch, so listeners (next-due dates, consoles) catch up at once.
+    counts = {k: result[k] for k in ("created", "updated", "unchanged", "skipped")}
+    await core.events.publish(
+        [DomainEvent(type="register.imported", at=core.clock.now(), entity="assets", data=counts)]
+    )
     return json_response(result)
 
 

@@ -2,4 +2,35 @@
 
 from __future__ import annotations
 
+from floki_core import hookimpl
+from floki_core.plugins.context import PluginContext
+from floki_core.plugins.registry import ConfigRegistry, NotifierRegistry, RegistrationError
+from floki_notify.config import NotifySettings
+from floki_notify.email import EmailNotifier
+from floki_notify.webhook import WebhookNotifier, webhook_secret
+
 __version__ = "0.1.0"
+
+
+@hookimpl
+def floki_register_config(registry: ConfigRegistry) -> None:
+    registry.section(NotifySettings)
+
+
+@hookimpl
+def floki_register_notifiers(registry: NotifierRegistry, context: PluginContext) -> None:
+    settings: NotifySettings = context.settings
+    names = [w.name for w in settings.webhooks] + [e.name for e in settings.emails]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise RegistrationError(
+            f"[plugin.notify]: notifier name {twice[0]!r} is used twice; give each webhook "
+            "and email its own name"
+        )
+    core = context.core
+    base_url = settings.base_url or (core.config.server.public_url if core else None)
+    for hook in settings.webhooks:
+        secret = webhook_secret(hook, context.data_dir)
+        registry.add(hook.name, WebhookNotifier(hook, secret, context.clock, base_url))
+    for mail in settings.emails:
+        registry.add(mail.name, EmailNotifier(mail, context.clock, base_url))

@@ -1,0 +1,228 @@
+"""The alert rules in force: from the configuration file and the API, validated against
+their rule type, stored, and built into something the engine can evaluate.
+
+Precedence: the file owns the rules it names. At every start each rule in
+``[[workflow.alerts.rules]]`` is created, or brought in line with the file (taking over
+an API-made rule of the same name); a rule the file no longer names is deleted. Rules
+from the file cannot be changed or deleted through the API.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+import msgspec
+from msgspec import Meta
+from sqlalchemy.orm import Session
+
+from floki_core.errors import ConfigError, Conflict, Invalid, NotFound
+from floki_core.storage import models_alerts as store
+from floki_core.storage.models_alerts import Alert, AlertRule
+from floki_core.workflow.alert_routing import NotifierName
+from floki_core.workflow.rules import BUILTIN_RULE_TYPES, Facts, RuleType, Severity
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from floki_core.core import Core
+    from floki_core.domain import Principal
+    from floki_core.plugins.registry import Notifier
+
+log = logging.getLogger(__name__)
+
+RuleName = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
+RuleTypeName = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+FILE_ACTOR = "configuration file"
+
+
+class RuleSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``[[workflow.alerts.rules]]``; also the body of ``POST /api/v1/alert-rules``."""
+
+    name: RuleName
+    type: RuleTypeName
+    severity: Severity | None = None  # the rule type's default
+    params: dict[str, Any] = msgspec.field(default_factory=dict)
+    notify: list[NotifierName] = msgspec.field(default_factory=list)
+    enabled: bool = True
+    # False: a cleared condition leaves the alert open for a person to resolve.
+    auto_resolve: bool = True
+
+
+@dataclass
+class LiveRule:
+    record: AlertRule
+    type: RuleType | None
+    params: Any
+    broken: str | None = None  # cannot be built (its rule type is gone)
+    problem: str | None = None  # why it was not judged at the last evaluation
+
+
+FactsFor = Callable[[], Awaitable[Facts]]
+
+
+class AlertRuleBook:
+    def __init__(self, core: Core, facts: FactsFor) -> None:
+        self.core = core
+        self._facts = facts  # for checks against the register (a par level's zone ...)
+        self.live: dict[int, LiveRule] = {}
+
+    # --- what rules may name ------------------------------------------------------
+
+    def rule_types(self) -> dict[str, tuple[RuleType, str | None]]:
+        """Every rule type by name, with the plugin that added it (None: built in)."""
+        found: dict[str, tuple[RuleType, str | None]] = {
+            name: (rule_type, None) for name, rule_type in BUILTIN_RULE_TYPES.items()
+        }
+        active = set(self.core.plugins.active())
+        for registration in self.core.plugins.registries.rule_types:
+            if registration.plugin in active and registration.name not in found:
+                found[registration.name] = (registration.item, registration.plugin)
+        return found
+
+    def notifier(self, name: str) -> Notifier | None:
+        registration = self.core.plugins.registries.notifiers.get(name)
+        if registration is None or registration.plugin not in self.core.plugins.active():
+            return None
+        return registration.item
+
+    async def validated(self, rule: RuleSettings) -> dict[str, Any]:
+        """The columns of a rule, params with their defaults filled in; ``Invalid`` says
+        what is wrong."""
+        types = self.rule_types()
+        found = types.get(rule.type)
+        if found is None:
+            raise Invalid(f"unknown rule type {rule.type!r}; known types: {', '.join(types)}")
+        rule_type = found[0]
+        try:
+            params = msgspec.convert(rule.params, rule_type.params)
+        except msgspec.ValidationError as exc:
+            raise Invalid(f"params of a {rule.type} rule: {exc}") from None
+        check = getattr(rule_type, "check", None)
+        problem = check(params, await self._facts()) if check is not None else None
+        if problem:
+            raise Invalid(f"params of a {rule.type} rule: {problem}")
+        unknown = [n for n in rule.notify if self.notifier(n) is None]
+        if unknown:
+            known = ", ".join(r.name for r in self.core.plugins.registries.notifiers) or "none"
+            raise Invalid(f"unknown notifier {unknown[0]!r}; registered notifiers: {known}")
+        return {
+            "name": rule.name,
+            "type": rule.type,
+            "severity": rule.severity or rule_type.default_severity,
+            "params": msgspec.to_builtins(params),
+            "notify": list(rule.notify),
+            "enabled": rule.enabled,
+            "auto_resolve": rule.auto_resolve,
+        }
+
+    # --- loading ------------------------------------------------------------------
+
+    async def sync_file(self, configured: list[RuleSettings]) -> list[Alert]:
+        """Bring the stored rules in line with the file; returns alerts this resolved."""
+        failed_plugins = any(p.status == "failed" for p in self.core.plugins.infos())
+        wanted: list[dict[str, Any]] = []
+        for number, rule in enumerate(configured, 1):
+            where = f"[[workflow.alerts.rules]] #{number} ({rule.name!r})"
+            if rule.name in {w["name"] for w in wanted}:
+                raise ConfigError(f"{where}: another rule has the same name")
+            try:
+                wanted.append(await self.validated(rule))
+            except Invalid as exc:
+                # A plugin that failed takes its rule types and notifiers with it: keep
+                # the rule (shown with its problem) rather than refuse to start.
+                if not failed_plugins:
+                    raise ConfigError(f"{where}: {exc}") from None
+                log.error("%s: %s", where, exc)
+                values = msgspec.to_builtins(rule)
+                wanted.append({**values, "severity": rule.severity or "warning"})
+        closed: list[Alert] = await self.core.write(_sync, wanted, self.core.clock.now())
+        return closed
+
+    async def load(self) -> None:
+        self.live = {r.id: self._build(r) for r in await self.core.read(store.list_rules)}
+
+    def _build(self, record: AlertRule) -> LiveRule:
+        found = self.rule_types().get(record.type)
+        if found is None:
+            return LiveRule(record, None, None, f"rule type {record.type!r} is not registered")
+        try:
+            params = msgspec.convert(record.params, found[0].params)
+        except msgspec.ValidationError as exc:
+            return LiveRule(record, None, None, f"params: {exc}")
+        return LiveRule(record, found[0], params)
+
+    # --- answers ------------------------------------------------------------------
+
+    def records(self) -> list[AlertRule]:
+        return [
+            msgspec.structs.replace(live.record, problem=live.broken or live.problem)
+            for live in self.live.values()
+        ]
+
+    def record(self, rule_id: int) -> AlertRule:
+        live = self.live.get(rule_id)
+        if live is None:
+            raise NotFound(f"alert rule {rule_id} not found")
+        return msgspec.structs.replace(live.record, problem=live.broken or live.problem)
+
+    # --- changes through the API (the engine holds its lock around these) --------
+
+    async def create(self, rule: RuleSettings, who: Principal) -> AlertRule:
+        values = await self.validated(rule)
+        record: AlertRule = await self.core.write(
+            store.create_rule, values, source="api", actor=who.label, now=self.core.clock.now()
+        )
+        self.live[record.id] = self._build(record)
+        return record
+
+    async def update(
+        self, rule_id: int, changes: dict[str, Any], who: Principal
+    ) -> tuple[AlertRule, list[Alert]]:
+        current = self.owned_by_api(rule_id)
+        merged = {f: getattr(current, f) for f in store.RULE_FIELDS} | changes
+        values = await self.validated(msgspec.convert(merged, RuleSettings))
+        _, after, closed = await self.core.write(
+            store.update_rule, rule_id, values, actor=who.label, now=self.core.clock.now()
+        )
+        self.live[rule_id] = self._build(after)
+        return after, closed
+
+    async def delete(self, rule_id: int, who: Principal) -> tuple[AlertRule, list[Alert]]:
+        self.owned_by_api(rule_id)
+        before, closed = await self.core.write(
+            store.delete_rule, rule_id, actor=who.label, now=self.core.clock.now()
+        )
+        self.live.pop(rule_id, None)
+        return before, closed
+
+    def owned_by_api(self, rule_id: int) -> AlertRule:
+        record = self.record(rule_id)
+        if record.source == "config":
+            raise Conflict(
+                f"alert rule {record.name!r} comes from the configuration file "
+                "([[workflow.alerts.rules]]); change it there"
+            )
+        return record
+
+
+def _sync(session: Session, wanted: list[dict[str, Any]], now: dt.datetime) -> list[Alert]:
+    closed: list[Alert] = []
+    by_name = {r.name: r for r in store.list_rules(session)}
+    for values in wanted:
+        held = by_name.get(values["name"])
+        if held is None:
+            store.create_rule(session, values, source="config", actor=FILE_ACTOR, now=now)
+            continue
+        changes = {f: v for f, v in values.items() if getattr(held, f) != v}
+        if held.source != "config":
+            changes["source"] = "config"
+        if changes:
+            closed += store.update_rule(session, held.id, changes, actor=FILE_ACTOR, now=now)[2]
+    names = {v["name"] for v in wanted}
+    for rule in by_name.values():
+        if rule.source == "config" and rule.name not in names:
+            closed += store.delete_rule(session, rule.id, actor=FILE_ACTOR, now=now)[1]
+    return closed

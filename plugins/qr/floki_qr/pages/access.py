@@ -1,0 +1,179 @@
+"""Who may see and use a phone page: one decorator for the session, the role and forms.
+
+The core's middleware authenticates bearer tokens; a phone's browser carries a session
+cookie instead, so page routes are registered with the ``public`` policy and every one
+of them is wrapped in ``signed_in``, which refuses what the middleware would have:
+no session (back to the login page), a role too low (403), a forged or stale form (403).
+"""
+
+from __future__ import annotations
+
+import functools
+import urllib.parse
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+import msgspec
+from aiohttp import web
+from sqlalchemy.orm import Session
+
+from floki_core.core import Core
+from floki_core.domain import Principal, Role
+from floki_core.errors import Conflict, FlokiError, Forbidden, Invalid, NotFound
+from floki_core.storage.models import UserRow
+from floki_qr.pages import csrf
+from floki_qr.pages.responses import message_page, redirect
+from floki_qr.pages.sessions import PageSession, session_key
+from floki_qr.pages.settings import PageSettings
+from floki_qr.pages.state import PageState, page_state
+
+LOGIN_PATH = "/phone/login"
+HOME_PATH = "/phone"
+# Where a login may send the browser on: our own pages, never another site.
+_RETURN_PREFIXES = ("/q/", "/8004/", "/414/", "/phone", "/workshop")
+
+_STATUS: dict[type[FlokiError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Forbidden: 403,
+    Invalid: 422,
+}
+_TITLES = {404: "Not found", 409: "Not possible now", 403: "Not allowed", 422: "Please check"}
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A signed-in request: the page state, the session and the submitted form."""
+
+    state: PageState
+    session: PageSession
+    form: Mapping[str, str]
+
+    @property
+    def core(self) -> Core:
+        return self.state.core
+
+    @property
+    def settings(self) -> PageSettings:
+        return self.state.settings
+
+    @property
+    def principal(self) -> Principal:
+        return self.session.principal
+
+    def may(self, role: Role) -> bool:
+        return self.session.role.at_least(role)
+
+    def field(self, name: str) -> str:
+        return self.form.get(name, "").strip()
+
+
+PageHandler = Callable[[web.Request, Visit], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def safe_return(target: str | None) -> str:
+    """A path on one of our pages, or the home page: a login never redirects off site."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return HOME_PATH
+    if any(ord(c) < 32 for c in target):
+        return HOME_PATH
+    path = urllib.parse.urlsplit(target).path
+    if not any(path == p.rstrip("/") or path.startswith(p) for p in _RETURN_PREFIXES):
+        return HOME_PATH
+    return target
+
+
+def login_url(target: str) -> str:
+    return f"{LOGIN_PATH}?{urllib.parse.urlencode({'next': safe_return(target)})}"
+
+
+def error_status(exc: FlokiError | msgspec.ValidationError) -> int:
+    if isinstance(exc, msgspec.ValidationError):
+        return 422
+    return next((s for t, s in _STATUS.items() if isinstance(exc, t)), 400)
+
+
+def error_page(exc: FlokiError | msgspec.ValidationError, session: PageSession) -> web.Response:
+    status = error_status(exc)
+    return message_page(
+        _TITLES.get(status, "Not possible"),
+        str(exc),
+        status=status,
+        session=session,
+        link=(HOME_PATH, "Back to the start"),
+    )
+
+
+async def current_session(state: PageState, request: web.Request) -> PageSession | None:
+    """The live session, with the user's role as it is now; a disabled user is signed out."""
+    session = state.sessions.find(session_key(request), state.core.clock.monotonic())
+    if session is None:
+        return None
+
+    def read(db: Session) -> tuple[str, bool] | None:
+        row = db.get(UserRow, session.user_id)
+        return None if row is None else (row.role, row.disabled)
+
+    found = await state.core.read(read)
+    if found is None or found[1]:
+        state.sessions.close(session.key)
+        return None
+    session.role = Role(found[0])
+    return session
+
+
+async def read_form(request: web.Request) -> dict[str, str]:
+    posted = await request.post()
+    return {k: v for k, v in posted.items() if isinstance(v, str)}
+
+
+def signed_in(
+    role: Role = Role.VIEWER, *, back: Callable[[web.Request], str] | None = None
+) -> Callable[[PageHandler], Handler]:
+    """Wrap a page handler: ``role`` at least, and a genuine form on every POST.
+
+    ``back`` names the page to return to after signing in when a POST finds no session.
+    """
+
+    def wrap(handler: PageHandler) -> Handler:
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            state = page_state(request)
+            session = await current_session(state, request)
+            posted = request.method == "POST"
+            if session is None:
+                target = back(request) if back is not None else request.path_qs
+                if not posted:
+                    return redirect(login_url(target))
+                return message_page(
+                    "Signed out",
+                    "Your session ended, so nothing was changed. Sign in and try again.",
+                    status=401,
+                    link=(login_url(target), "Sign in"),
+                )
+            form = await read_form(request) if posted else {}
+            if posted and not csrf.form_is_genuine(request, form, session.csrf):
+                return message_page(
+                    "Form refused",
+                    "This form did not come from this page or has expired; nothing was "
+                    "changed. Go back, reload the page and try again.",
+                    status=403,
+                    session=session,
+                )
+            if not session.role.at_least(role):
+                return message_page(
+                    "Not allowed",
+                    f"This needs the {role.value} role; you are signed in as {session.role.value}.",
+                    status=403,
+                    session=session,
+                    link=(HOME_PATH, "Back to the start"),
+                )
+            try:
+                return await handler(request, Visit(state, session, form))
+            except (FlokiError, msgspec.ValidationError) as exc:
+                return error_page(exc, session)
+
+        return guarded
+
+    return wrap

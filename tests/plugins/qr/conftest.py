@@ -1,0 +1,55 @@
+"""Fixtures of the QR plugin's tests: the plugin loaded and configured, a small register.
+
+Override ``qr_settings`` (the ``[plugin.qr]`` section) or ``qr_config_extra`` (other
+sections of the configuration) in a test module to configure the appliance.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from typing import Any
+
+import floki_qr
+import pytest
+import pytest_asyncio
+
+from floki_core.config import AppConfig, parse_config
+from floki_core.testing import Floki
+from tests.plugins.qr.qr_register import BASE_URL, QrRegister, build_qr_register
+
+
+@pytest.fixture
+def floki_plugins() -> list[tuple[str, object]]:
+    """The QR plugin: from its entry point when installed, else given directly."""
+    installed = {ep.name for ep in importlib.metadata.entry_points(group="floki")}
+    return [] if "qr" in installed else [("qr", floki_qr)]
+
+
+@pytest.fixture
+def qr_settings() -> dict[str, Any]:
+    """The ``[plugin.qr]`` section."""
+    return {"labels": {"base_url": BASE_URL}}
+
+
+@pytest.fixture
+def qr_config_extra() -> dict[str, Any]:
+    """Other sections of the configuration, merged over the test defaults."""
+    return {}
+
+
+@pytest.fixture
+def floki_config(qr_settings: dict[str, Any], qr_config_extra: dict[str, Any]) -> AppConfig:
+    return parse_config(
+        {
+            "discovery": {"enabled": False},
+            "server": {"tls": False},
+            "plugin": {"qr": qr_settings},
+            **qr_config_extra,
+        }
+    )
+
+
+@pytest_asyncio.fixture
+async def qr_register(floki: Floki) -> QrRegister:
+    """The register of ``qr_register.QrRegister``, on the ``floki`` appliance."""
+    return await build_qr_register(floki)
