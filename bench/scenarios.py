@@ -27,6 +27,8 @@ from typing import Any, cast
 
 import msgspec
 import numpy as np
+from sqlalchemy import Engine, Table
+
 from floki_ble.movement import (
     Gateway,
     Link,
@@ -36,8 +38,6 @@ from floki_ble.movement import (
     Site,
     Tags,
 )
-from sqlalchemy import Engine, Table
-
 from floki_core.storage.models import (
     AssetClassRow,
     AssetRow,

@@ -239,7 +239,7 @@ def export_assets(session: Session, out: TextIO, *, actor: Principal, now: dt.da
             asset.last_ppm,
             asset.next_ppm_due,
         ]
-        writer.writerow([_neutralise(c) for c in cells])
+        writer.writerow([neutralise_cell(c) for c in cells])
         count += 1
     write_audit(
         session,
@@ -253,7 +253,7 @@ def export_assets(session: Session, out: TextIO, *, actor: Principal, now: dt.da
     return count
 
 
-def _neutralise(value: object) -> str:
+def neutralise_cell(value: object) -> str:
     text = "" if value is None else value.isoformat() if isinstance(value, dt.date) else str(value)
     # OWASP CSV injection: a spreadsheet would run a cell starting like this as a formula.
     return "'" + text if text.startswith(FORMULA_START) else text

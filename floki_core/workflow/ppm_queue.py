@@ -359,7 +359,7 @@ CSV_HEADERS = (
 def queue_csv(session: Session, queue: PpmQueue, *, actor: Principal, now: dt.datetime) -> str:
     """The queue as CSV for a spreadsheet or a printed round; the export is audited."""
     # Imported here: register_csv reads the config, whose [workflow] section is ours.
-    from floki_core.register_csv import _neutralise as neutralise
+    from floki_core.register_csv import neutralise_cell as neutralise
 
     out = io.StringIO(newline="")
     writer = csv.writer(out)

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from bleak.backends.scanner import AdvertisementData
+
 from floki_ble.adverts import HeardTag, TagIdentities, read_advert
 from floki_ble.decoders import AdStructure, Rejected, parse_ad_structures
 from floki_ble.sources import ad_structures
-
 from floki_core.observations import Extra
 
 MAC = "C3:A1:B2:C3:D4:E5"

@@ -12,8 +12,8 @@ from typing import Any
 
 import aiomqtt
 import pytest
-from floki_ble.espresense import EspresenseSource
 
+from floki_ble.espresense import EspresenseSource
 from floki_core.config import AppConfig, parse_config
 from floki_core.testing import Floki
 from tests.fixtures.mosquitto import MosquittoBroker

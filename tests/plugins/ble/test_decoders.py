@@ -11,6 +11,9 @@ from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from floki_ble.decoders import (
     AdStructure,
     Beacon,
@@ -21,8 +24,6 @@ from floki_ble.decoders import (
     normalise_mac,
     parse_ad_structures,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 FLAGS = "02 01 06"  # LE General Discoverable, BR/EDR not supported
 EDDYSTONE_UUIDS = "03 03 AA FE"  # complete list of 16-bit service UUIDs: 0xFEAA

@@ -8,6 +8,9 @@ from collections import Counter
 from typing import TypeVar
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from floki_ble.decoders import Beacon, Rejected, decode_advertisement
 from floki_ble.dialects import (
     DialectResult,
@@ -18,8 +21,6 @@ from floki_ble.dialects import (
     parse_ingics,
     parse_json_batch,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 IBEACON_ADV = "0201061AFF4C000215F7826DA64FA24E988024BC5B71E0893E00640007C5"
 IBEACON_IDENTITY = "F7826DA6-4FA2-4E98-8024-BC5B71E0893E:100:7"

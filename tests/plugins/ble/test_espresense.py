@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import aiomqtt
 import pytest
+
 from floki_ble.config import BleSettings
 from floki_ble.decoders import Rejected
 from floki_ble.espresense import (
@@ -27,7 +28,6 @@ from floki_ble.espresense import (
     Identity,
     espresense_identity,
 )
-
 from floki_core.clock import ManualClock
 from floki_core.config import AppConfig, parse_config
 from floki_core.events import DomainEvent, EventBus

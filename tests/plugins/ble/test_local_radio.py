@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 import pytest
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason, BleakError
+
 from floki_ble.config import BleSettings
 from floki_ble.sources import SOURCE_NAME, LocalRadioSource
-
 from floki_core import hookimpl
 from floki_core.config import AppConfig, parse_config
 from floki_core.plugins.context import PluginContext

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+
 from floki_ble.movement import Gateway, Heard, Link, Place, Radio, Routine, Site, Tags
 
 # A ward on floor 0: three bays and a dirty utility off its corridor, a gateway in each,

@@ -16,6 +16,7 @@ import msgspec
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
+
 from floki_ble.config import BleSettings
 from floki_ble.simulator import (
     SOURCE_NAME,
@@ -25,7 +26,6 @@ from floki_ble.simulator import (
     build_site,
     read_register,
 )
-
 from floki_core.api.app import create_app
 from floki_core.clock import ManualClock
 from floki_core.config import parse_config

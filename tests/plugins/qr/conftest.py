@@ -9,10 +9,10 @@ from __future__ import annotations
 import importlib.metadata
 from typing import Any
 
-import floki_qr
 import pytest
 import pytest_asyncio
 
+import floki_qr
 from floki_core.config import AppConfig, parse_config
 from floki_core.testing import Floki
 from tests.plugins.qr.qr_register import BASE_URL, QrRegister, build_qr_register

@@ -8,9 +8,9 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from floki_qr.label_sheets import SheetLayout, label_boxes
 from PIL import Image
 
+from floki_qr.label_sheets import SheetLayout, label_boxes
 from tests.fixtures.requirements import require_binary
 
 DPI = 300

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest_asyncio
-from floki_qr.label_codes import ensure_codes
 
 from floki_core.domain import SYSTEM, Role
 from floki_core.observations import Observation
 from floki_core.storage import accounts
 from floki_core.testing import TEST_PASSWORD, Floki
+from floki_qr.label_codes import ensure_codes
 from tests.fixtures.requirements import missing, require_binary
 
 CHROMIUM = "/usr/bin/chromium"

@@ -4,6 +4,7 @@ and the GS1 Digital Link standard (check digits computed by the mod-10 rule)."""
 from __future__ import annotations
 
 import pytest
+
 from floki_qr.gs1 import (
     RejectedScan,
     ScanForm,

@@ -7,11 +7,11 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from floki_qr.label_sheets import LAYOUTS
-from floki_qr.resolve import resolve_code
 
 from floki_core.observations import Observation
 from floki_core.testing import Floki
+from floki_qr.label_sheets import LAYOUTS
+from floki_qr.resolve import resolve_code
 from tests.plugins.qr.label_decoding import decode_labels
 from tests.plugins.qr.qr_register import (
     API,

@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from floki_qr.label_sheets import LAYOUTS, single_label
-from floki_qr.resolve import Resolved, resolve_code_sync
 from sqlalchemy import select
 
 from floki_core import cli
@@ -22,6 +20,8 @@ from floki_core.storage import register as reg
 from floki_core.storage.database import Database, default_url
 from floki_core.storage.models import AuditRow
 from floki_core.storage.resources import create_record
+from floki_qr.label_sheets import LAYOUTS, single_label
+from floki_qr.resolve import Resolved, resolve_code_sync
 from tests.plugins.qr.label_decoding import decode_labels
 from tests.plugins.qr.qr_register import GIAI_E1001, GLN_ROOM_A
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 import segno
+from PIL import Image
+
 from floki_qr.label_sheets import (
     LAYOUTS,
     QUIET_ZONE,
@@ -15,8 +17,6 @@ from floki_qr.label_sheets import (
     render_labels,
     single_label,
 )
-from PIL import Image
-
 from tests.plugins.qr.label_decoding import DPI, decode_labels, rasterise
 
 LONG_NAME = "Paediatric High Dependency Unit Side Room 4 (Isolation) - Negative Pressure"

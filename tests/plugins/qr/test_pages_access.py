@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
-from floki_qr.pages.responses import CONTENT_SECURITY_POLICY
-from floki_qr.pages.sessions import set_session_cookie
 
 from floki_core.api.keys import ROUTES
 from floki_core.testing import Floki
+from floki_qr.pages.responses import CONTENT_SECURITY_POLICY
+from floki_qr.pages.sessions import set_session_cookie
 from tests.plugins.qr.pages_fixtures import (  # noqa: F401  (fixtures are found by name)
     STAFF,
     VIEWER,

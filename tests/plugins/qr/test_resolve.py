@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from floki_qr.resolve import resolve_code
 
 from floki_core.testing import Floki
+from floki_qr.resolve import resolve_code
 from tests.plugins.qr.qr_register import (
     API,
     BASE_URL,

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from floki_qr.config import QrSettings
-from floki_qr.scanner import SerialScannerSource, split_lines
 
 from floki_core.config import parse_config, plugin_section
 from floki_core.errors import ConfigError
 from floki_core.testing import Floki
+from floki_qr.config import QrSettings
+from floki_qr.scanner import SerialScannerSource, split_lines
 from tests.plugins.qr.qr_register import (
     API,
     BASE_URL,
