@@ -1,6 +1,7 @@
 """``floki-core bench``: one scenario against a real appliance, or the query benchmark.
 
     floki-core bench --scenario hospital --rate max --seconds 20 --json
+    floki-core bench --scenario espresense --rate max --seconds 10 --json
     floki-core bench --queries --json
 
 Prints one JSON object (``--json``) or the same figures one per line.
@@ -20,6 +21,8 @@ from typing import Any
 
 from bench.product import BenchError, ProductOptions, run_product
 from bench.scenarios import SCENARIOS
+
+ESPRESENSE = "espresense"  # through a real MQTT broker: bench/espresense.py
 
 
 def _rate(text: str) -> float | str:
@@ -46,12 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="floki-core bench",
         description="Drive a real appliance (its own process, loopback only) and print figures.",
     )
-    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="ward")
+    parser.add_argument("--scenario", choices=sorted([*SCENARIOS, ESPRESENSE]), default="ward")
     parser.add_argument(
         "--rate",
         type=_rate,
         default=None,
-        help="observations per second offered, or max (default: the scenario's nominal rate)",
+        help="observations (espresense: MQTT messages) per second offered, or max "
+        "(default: the scenario's nominal rate)",
     )
     parser.add_argument("--seconds", type=_positive, help="run length (default per scenario)")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
@@ -69,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         help="storm: seconds of backlog per POST (default 0: each gateway's whole backlog)",
+    )
+    parser.add_argument("--tags", type=int, help="tags (and assets) instead of the scenario's")
+    parser.add_argument(
+        "--warmup", type=float, help="espresense: seconds published before the window (40)"
+    )
+    parser.add_argument(
+        "--publishers",
+        type=int,
+        default=2,
+        help="espresense: publisher processes (each with its share of the rooms' connections)",
     )
     parser.add_argument(
         "--memory",
@@ -99,6 +113,35 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+def _espresense(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.espresense import (
+        SPEC,
+        TARGET_PER_S,
+        WARMUP_S,
+        EspresenseOptions,
+        run_espresense,
+    )
+
+    if args.memory or args.tls:
+        raise BenchError("--memory and --tls do not apply to the espresense scenario")
+    spec = SPEC
+    if args.seed is not None:
+        spec = replace(spec, seed=args.seed)
+    if args.tags is not None:
+        spec = replace(spec, tags=args.tags)
+    return run_espresense(
+        EspresenseOptions(
+            spec=spec,
+            rate=None if args.rate == "max" else (args.rate or TARGET_PER_S),
+            seconds=args.seconds or spec.seconds,
+            publishers=max(args.publishers, 1),
+            warmup_s=WARMUP_S if args.warmup is None else args.warmup,
+            profile=args.profile,
+            drain_timeout_s=args.drain_timeout,
+        )
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     in_main = threading.current_thread() is threading.main_thread()
@@ -116,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     profile=args.profile,
                 )
             )
+        elif args.scenario == ESPRESENSE:
+            result = _espresense(args)
         elif args.memory:
             from bench.memory import run_memory
 
@@ -125,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             spec = SCENARIOS[args.scenario]
             if args.seed is not None:
                 spec = replace(spec, seed=args.seed)
+            if args.tags is not None:
+                spec = replace(spec, tags=args.tags)
             rate = args.rate
             result = run_product(
                 ProductOptions(

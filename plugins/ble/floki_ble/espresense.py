@@ -14,16 +14,26 @@ import asyncio
 import collections
 import datetime as dt
 import logging
+import math
 import re
+import socket
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+import msgspec
 
 from floki_ble.adverts import BATTERY_MV, BATTERY_PCT
 from floki_ble.config import BleSettings
 from floki_ble.decoders import Rejected, normalise_mac
-from floki_ble.dialects import EspresenseSighting, RoomStatus, parse_espresense
+from floki_ble.dialects import (
+    RSSI_MAX,
+    RSSI_MIN,
+    EspresenseSighting,
+    RoomStatus,
+    parse_espresense,
+)
 from floki_core.clock import Clock
 from floki_core.events import DomainEvent, EventBus
 from floki_core.observations import Extra, Observation, ObservationSink
@@ -37,6 +47,7 @@ MAX_ROOMS = 10_000  # a misbehaving publisher cannot grow the health table witho
 MAX_IDENTITIES = 100_000  # remembered id conversions; cleared when full
 RATE_WINDOW_SECONDS = 60.0  # adverts per second are averaged over this long
 INBOX_LIMIT = 100_000  # messages waiting for the reader before new ones are dropped
+READ_CHUNK = 65_536  # bytes taken from the broker's socket per system call
 SOURCE_NAME = "ble-espresense"
 
 # ESPresense identities that carry a beacon identity the core binds tags by.
@@ -115,6 +126,61 @@ def espresense_identity(device_id: str) -> Identity | Rejected:
     return Identity("espresense", device_id)
 
 
+# ---------------------------------------------------------------- device reports (pure)
+
+
+class _DeviceReport(msgspec.Struct):
+    """The fields of a device report the source reads, typed as ESPresense sends them."""
+
+    rssi: float
+    id: str | msgspec.UnsetType = msgspec.UNSET
+    rssi_at_1m: float | None = msgspec.field(default=None, name="rssi@1m")
+    distance: float | None = None
+    mac: str | None = None
+    batt: float | None = None
+    battery_mv: float | None = msgspec.field(default=None, name="mV")
+    name: str | None = None
+
+
+_decode_report = msgspec.json.Decoder(_DeviceReport).decode
+
+
+def _rssi(value: float | None) -> float | None:
+    return value if value is not None and RSSI_MIN <= value <= RSSI_MAX else None
+
+
+def _non_negative(value: float | None) -> float | None:
+    return value if value is not None and 0.0 <= value < math.inf else None
+
+
+def usual_report(
+    device_id: str, room: str, payload: bytes, mac_of: Callable[[str], str | None]
+) -> EspresenseSighting | None:
+    """What :func:`parse_espresense` makes of a well-formed device report, without its
+    generic JSON decoding; None for anything else, which ``parse_espresense`` then judges
+    (and rejects or reads leniently, with its reasons)."""
+    try:
+        report = _decode_report(payload)
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        return None
+    if report.id is not msgspec.UNSET and report.id != device_id:
+        return None
+    if _rssi(report.rssi) is None:
+        return None
+    mac = report.mac
+    return EspresenseSighting(
+        device_id=device_id,
+        room=room,
+        rssi=report.rssi,
+        rssi_at_1m=_rssi(report.rssi_at_1m),
+        distance=_non_negative(report.distance),
+        mac=None if mac is None else mac_of(mac),
+        battery_percent=_non_negative(report.batt),
+        battery_mv=_non_negative(report.battery_mv),
+        name=report.name or None,
+    )
+
+
 # ---------------------------------------------------------------- gateway health
 
 
@@ -147,6 +213,67 @@ def _iso(at: dt.datetime | None) -> str | None:
 # ---------------------------------------------------------------- the source
 
 
+class _ChunkedSocket:
+    """The MQTT client's socket, read a chunk at a time.
+
+    paho reads one packet per readable event, in three or four ``recv`` calls (type,
+    length, body), and aiomqtt calls it again while the socket has ``pending()`` bytes
+    (the hook SSL sockets use). Serving those reads from one large ``recv`` takes what
+    has arrived in one event and one system call. One chunk per event: the rest waits
+    for the next (the socket stays readable), so a busy broker never starves the loop.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._data = b""
+        self._at = 0
+        self._may_read = True  # no chunk taken yet in this readable event
+
+    def recv(self, size: int) -> bytes:
+        if self._at >= len(self._data):
+            if not self._may_read:
+                raise BlockingIOError  # paho keeps the partial packet for the next event
+            self._may_read = False
+            data = self._sock.recv(READ_CHUNK)  # BlockingIOError when nothing waits
+            if not data:
+                return data  # the broker closed the connection
+            self._data, self._at = data, 0
+        start = self._at
+        self._at = min(start + size, len(self._data))
+        return self._data[start : self._at]
+
+    def pending(self) -> int:
+        left = len(self._data) - self._at
+        if not left:
+            self._may_read = True  # asked when the event's reading is done
+        return left
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _read_in_chunks(client: aiomqtt.Client) -> bool:
+    """Put a :class:`_ChunkedSocket` under a client that has just connected (nothing read
+    past the CONNACK yet); False, changing nothing, if the client is not built as expected."""
+    paho = getattr(client, "_client", None)
+    sock = getattr(paho, "_sock", None)
+    if type(sock) is not socket.socket:
+        return False
+    paho._sock = _ChunkedSocket(sock)  # type: ignore[union-attr]
+    return True
+
+
+def _inbox_type(made: list[asyncio.Queue[aiomqtt.Message]]) -> type[asyncio.Queue[Any]]:
+    """aiomqtt's incoming queue class, noting the queue it makes so the reader can drain it."""
+
+    class Inbox(asyncio.Queue[Any]):
+        def __init__(self, maxsize: int = 0) -> None:
+            super().__init__(maxsize)
+            made.append(self)
+
+    return Inbox
+
+
 class EspresenseSource:
     """Subscribes to an ESPresense broker and delivers one batch per ``batch_seconds``.
 
@@ -168,6 +295,7 @@ class EspresenseSource:
         self.log = log
         self.events = events
         self.prefix = settings.espresense_prefix.rstrip("/")
+        self._devices = f"{self.prefix}/devices/"
         self.rooms: dict[str, RoomHealth] = {}
         self.rejections: Counter[str] = Counter()
         self.received = 0  # MQTT messages handled
@@ -177,6 +305,7 @@ class EspresenseSource:
         self._pending_events: list[DomainEvent] = []
         self._tick_counts: Counter[str] = Counter()
         self._identities: dict[str, Identity | Rejected] = {}
+        self._macs: dict[str, str | None] = {}
         self._submit_lock = asyncio.Lock()
 
     @property
@@ -193,6 +322,7 @@ class EspresenseSource:
 
         settings = self.settings
         host, port = settings.espresense_host or "", settings.espresense_port
+        inboxes: list[asyncio.Queue[aiomqtt.Message]] = []
         try:
             async with aiomqtt.Client(
                 host,
@@ -203,7 +333,10 @@ class EspresenseSource:
                 # Overload drops the newest reports (QoS 0 is lossy anyway) instead of
                 # growing memory without bound.
                 max_queued_incoming_messages=INBOX_LIMIT,
+                queue_type=_inbox_type(inboxes),
             ) as client:
+                if not _read_in_chunks(client):
+                    self.log.debug("ESPresense: reading the broker one packet at a time")
                 granted = await client.subscribe(self.topics)
                 # A broker's ACL refuses a subscription in the SUBACK, not with an error.
                 if any(
@@ -216,7 +349,7 @@ class EspresenseSource:
                     )
                 self.connected = True
                 self.log.info("ESPresense: subscribed at %s:%d under %s/", host, port, self.prefix)
-                await self._pump(client, sink)
+                await self._pump(client, inboxes[0], sink)
         except aiomqtt.MqttError as exc:
             if self._stop.is_set():
                 return  # an error while disconnecting on purpose is no failure
@@ -227,8 +360,13 @@ class EspresenseSource:
     async def stop(self) -> None:
         self._stop.set()
 
-    async def _pump(self, client: aiomqtt.Client, sink: ObservationSink) -> None:
-        reader = asyncio.create_task(self._read(client, sink), name="espresense-reader")
+    async def _pump(
+        self,
+        client: aiomqtt.Client,
+        inbox: asyncio.Queue[aiomqtt.Message],
+        sink: ObservationSink,
+    ) -> None:
+        reader = asyncio.create_task(self._read(client, inbox, sink), name="espresense-reader")
         stopping = asyncio.create_task(self._stop.wait(), name="espresense-stop")
         try:
             while True:
@@ -253,15 +391,29 @@ class EspresenseSource:
                 raise error
             raise ConnectionError("ESPresense: the broker ended the message stream")
 
-    async def _read(self, client: aiomqtt.Client, sink: ObservationSink) -> None:
-        async for message in client.messages:
-            payload = message.payload
-            if not isinstance(payload, bytes | bytearray):
-                self.rejections["bad_payload"] += 1
-                continue
-            self.handle(message.topic.value, bytes(payload), retained=bool(message.retain))
-            if len(self._pending) >= MAX_BATCH:
-                await self._flush(sink)
+    async def _read(
+        self,
+        client: aiomqtt.Client,
+        inbox: asyncio.Queue[aiomqtt.Message],
+        sink: ObservationSink,
+    ) -> None:
+        # Waiting for a message costs aiomqtt a task and an asyncio.wait; what is already
+        # in the inbox when it arrives is taken straight from there, in the same order.
+        async for first in client.messages:
+            message = first
+            while True:
+                payload = message.payload
+                if isinstance(payload, bytes | bytearray):
+                    retained = bool(message.retain)
+                    self.handle(message.topic.value, bytes(payload), retained=retained)
+                else:
+                    self.rejections["bad_payload"] += 1
+                if len(self._pending) >= MAX_BATCH:
+                    await self._flush(sink)
+                try:
+                    message = inbox.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
 
     # --- messages --------------------------------------------------------------
 
@@ -269,7 +421,13 @@ class EspresenseSource:
         """Take one MQTT message: a report is queued for the next batch, a status updates
         the room's health. Never raises for bad input; rejections are counted by reason."""
         self.received += 1
-        record = parse_espresense(topic, payload, prefix=self.prefix)
+        record: EspresenseSighting | RoomStatus | Rejected | None = None
+        if topic.startswith(self._devices):
+            device_id, slash, room = topic[len(self._devices) :].partition("/")
+            if slash and device_id and room and "/" not in room:
+                record = usual_report(device_id, room, payload, self._mac)
+        if record is None:
+            record = parse_espresense(topic, payload, prefix=self.prefix)
         if isinstance(record, Rejected):
             self.rejections[record.reason] += 1
             return
@@ -290,6 +448,14 @@ class EspresenseSource:
             self.rejections[identity.reason] += 1
             return
         self._pending.append(self._observation(record, identity, now))
+
+    def _mac(self, text: str) -> str | None:
+        found = self._macs.get(text, "")
+        if found == "":
+            if len(self._macs) >= MAX_IDENTITIES:
+                self._macs.clear()
+            found = self._macs[text] = normalise_mac(text)
+        return found
 
     def _identity(self, sighting: EspresenseSighting) -> Identity | Rejected:
         if self.settings.espresense_identity == "mac":
