@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from aiohttp import web
 
 from floki_core.api.bodies import ApiError, Page, page, page_response
@@ -39,14 +40,7 @@ async def batteries(request: web.Request) -> web.Response:
     assets = await core.read(asset_labels, wanted) if wanted else {}
     items = [
         TagBattery(
-            technology=r.technology,
-            tag=r.tag,
-            level=r.level,
-            millivolts=r.millivolts,
-            observed_at=r.observed_at,
-            receiver=r.receiver,
-            low=r.low,
-            low_since=r.low_since,
+            **msgspec.structs.asdict(r),
             asset=assets.get(asset_id) if asset_id is not None else None,
         )
         for r, asset_id in zip(shown, bound, strict=True)
