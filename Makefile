@@ -5,11 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
-APT_PACKAGES := postgresql mosquitto chromium zbar-tools libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3 xvfb
+APT_PACKAGES := postgresql mosquitto chromium zbar-tools libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3 xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
 DISTRIBUTIONS := -e .[test] -e plugins/ble -e plugins/notify -e plugins/qr -e console
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck pytest bench setup system-packages clean
+.PHONY: run test lint typecheck pytest bench console setup system-packages clean
 
 run: setup
 	$(BIN)/floki-core --data-dir $(DATA_DIR) demo
@@ -47,6 +47,11 @@ pytest: setup
 
 bench: setup
 	$(BIN)/python -m bench
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m floki_console.bench
+
+# The desktop console; it finds appliances on the LAN or takes an address.
+console: setup
+	$(BIN)/floki-console
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,3 +1,3 @@
-"""Floki desktop console. Today a command-line health check; the Qt window follows."""
+"""Floki desktop console: finds, trusts and shows an appliance through its public API."""
 
 __version__ = "0.1.0"
