@@ -88,9 +88,11 @@ async def policy(request: web.Request, handler: Handler) -> web.StreamResponse:
         cache = request.app[TOKENS]
         who = cache.get(secret)
         if who is None:
+            generation = cache.generation
             who = await core.write(resolve_token, secret, now=core.clock.now())
             if who is not None:
-                cache.put(secret, who)
+                # Not if a revocation cleared the cache while this check was running.
+                cache.put(secret, who, generation)
         if who is None and spec.policy != "public":
             raise ApiError(
                 401, "token is invalid, expired or revoked", {"WWW-Authenticate": "Bearer"}

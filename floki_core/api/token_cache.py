@@ -19,6 +19,7 @@ class TokenCache:
         self.ttl = ttl
         self.limit = limit
         self._entries: dict[str, tuple[Principal, float]] = {}
+        self.generation = 0  # moved on by every clear()
 
     def get(self, secret: str) -> Principal | None:
         found = self._entries.get(digest(secret))
@@ -29,10 +30,15 @@ class TokenCache:
             return None
         return principal
 
-    def put(self, secret: str, principal: Principal) -> None:
+    def put(self, secret: str, principal: Principal, generation: int | None = None) -> None:
+        """Remember a checked token; ``generation`` is ``self.generation`` as it was when
+        the check began, so a check that raced a revocation is not remembered."""
+        if generation is not None and generation != self.generation:
+            return
         if len(self._entries) >= self.limit:
             self._entries.clear()  # rare: many distinct tokens at once; rebuilt on demand
         self._entries[digest(secret)] = (principal, self.clock.monotonic())
 
     def clear(self) -> None:
         self._entries.clear()
+        self.generation += 1
