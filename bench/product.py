@@ -756,7 +756,8 @@ def run_product(opts: ProductOptions, *, profile_out: TextIO | None = None) -> d
         return result
     finally:
         appliance.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not os.environ.get("FLOKI_BENCH_KEEP"):
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _assemble(
