@@ -17,6 +17,7 @@ from floki_core import schemas
 from floki_core.api.routes.floors import plans_dir
 from floki_core.demo.equipment import CLASSES, plan_assets
 from floki_core.demo.plans import draw_floor_plan, save_floor_plan
+from floki_core.demo.rules import load_demo_rules
 from floki_core.demo.site import (
     DEMO_SITE,
     METRES_PER_PIXEL,
@@ -52,6 +53,7 @@ class DemoSummary:
     asset_classes: int = 0
     assets: int = 0
     identifiers: int = 0
+    alert_rules: int = 0
 
     def __str__(self) -> str:
         parts = []
@@ -96,6 +98,7 @@ def load_demo(session: Session, data_dir: Path, *, now: dt.datetime, seed: int =
         loader = _Loader(session, now)
         _load_places(loader, DEMO_SITE, data_dir, rng, written)
         _load_equipment(loader, DEMO_SITE, rng, now.date())
+        loader.counts["alert_rules"] = load_demo_rules(session, now)
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)

@@ -147,7 +147,7 @@ def test_every_write_is_audited_as_the_system(session: Session, loaded: Loaded) 
     s = loaded.summary
     records = (
         s.sites + s.buildings + s.floors + s.zones + s.receivers + s.asset_classes + s.assets
-    ) + s.identifiers
+    ) + s.identifiers + s.alert_rules
     assert len(audit) == records
     assert {(a.actor, a.action) for a in audit} == {("system", "create")}
     assert {a.at for a in audit} == {NOW}
