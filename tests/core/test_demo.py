@@ -146,8 +146,10 @@ def test_every_write_is_audited_as_the_system(session: Session, loaded: Loaded) 
     audit = rows(session, AuditRow)
     s = loaded.summary
     records = (
-        s.sites + s.buildings + s.floors + s.zones + s.receivers + s.asset_classes + s.assets
-    ) + s.identifiers + s.alert_rules
+        (s.sites + s.buildings + s.floors + s.zones + s.receivers + s.asset_classes + s.assets)
+        + s.identifiers
+        + s.alert_rules
+    )
     assert len(audit) == records
     assert {(a.actor, a.action) for a in audit} == {("system", "create")}
     assert {a.at for a in audit} == {NOW}
