@@ -187,6 +187,7 @@ STATE_COLOURS = {
     "faulty": "#c62828",
     "quarantined": "#6a1b9a",
     "in_maintenance": "#ef6c00",
+    "ppm_overdue": "#d81b60",
     "on_loan": "#00838f",
     "missing": "#424242",
     "condemned": "#757575",

@@ -41,11 +41,14 @@ from floki_console.widgets.alerts_view import AlertsView
 from floki_console.widgets.connect_dialog import ConnectDialog
 from floki_console.widgets.find_view import FindView
 from floki_console.widgets.health_view import HealthView
+from floki_console.widgets.loans_view import LoansView
 from floki_console.widgets.login_dialog import LoginDialog
 from floki_console.widgets.map_view import MapView
 from floki_console.widgets.offline_banner import OfflineBanner
 from floki_console.widgets.ppm_view import PpmView
+from floki_console.widgets.reports_view import ReportsView
 from floki_console.widgets.trust_dialog import TrustDialog
+from floki_console.widgets.users_view import UsersView
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +84,16 @@ class MainWindow(QMainWindow):
         self.map_view = MapView()
         self.alerts_view = AlertsView()
         self.ppm_view = PpmView()
+        self.loans_view = LoansView()
+        self.reports_view = ReportsView()
         self.health_view = HealthView()
+        self.users_view = UsersView()  # a tab only while an administrator is signed in
         self.tabs.addTab(self.find_view, "Find")
         self.tabs.addTab(self.map_view, "Map")
         self.tabs.addTab(self.alerts_view, "Alerts")
         self.tabs.addTab(self.ppm_view, "PPM queue")
+        self.tabs.addTab(self.loans_view, "Loans")
+        self.tabs.addTab(self.reports_view, "Reports")
         self.tabs.addTab(self.health_view, "Health")
         for view in (self.find_view, self.alerts_view, self.ppm_view):
             view.show_on_map.connect(self.show_on_map)
@@ -95,6 +103,8 @@ class MainWindow(QMainWindow):
             self.map_view,
             self.alerts_view,
             self.ppm_view,
+            self.loans_view,
+            self.reports_view,
             self.health_view,
         ]
 
@@ -113,8 +123,16 @@ class MainWindow(QMainWindow):
         self.logout_action = QAction("&Log out", self)
         self.logout_action.setEnabled(False)
         self.logout_action.triggered.connect(lambda *_: self._spawn(self.logout()))
+        self.forget_pin_action = QAction("&Forget this appliance's pin", self)
+        self.forget_pin_action.setEnabled(False)
+        self.forget_pin_action.setToolTip(
+            "Remove the pinned certificate fingerprint; the next connection asks again"
+        )
+        self.forget_pin_action.triggered.connect(lambda *_: self.forget_pin())
         menu.addAction(self.connect_action)
         menu.addAction(self.logout_action)
+        menu.addSeparator()
+        menu.addAction(self.forget_pin_action)
 
     def add_view(self, widget: QWidget, title: str) -> None:
         """Another view in a tab; it gets ``attach(session)``/``detach()`` if it has them."""
@@ -296,7 +314,11 @@ class MainWindow(QMainWindow):
         for view in self.views:
             if hasattr(view, "attach"):
                 view.attach(session)
+        if session.role == "admin":
+            self.tabs.addTab(self.users_view, "Users")
+            self.users_view.attach(session)
         self.logout_action.setEnabled(True)
+        self.forget_pin_action.setEnabled(True)
         self.who.setText(
             f"Signed in as {session.username} ({session.role}) \u2014 {session.site} "
             f"\u00b7 Floki {session.version} \u00b7 {session.address}"
@@ -330,6 +352,20 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.map_view)
         self.map_view.show_asset(asset_id)
 
+    def forget_pin(self) -> None:
+        """Forget the pinned certificate of the appliance in use: this connection goes on,
+        and the next one shows the fingerprint for checking again."""
+        if self.session is None:
+            return
+        address = self.session.client.address
+        self.context.pins.forget(address.key)
+        self.forget_pin_action.setEnabled(False)
+        self.statusBar().showMessage(
+            f"Forgot the certificate pinned for {address}; the next connection will ask "
+            "you to check its fingerprint again.",
+            15_000,
+        )
+
     async def logout(self) -> None:
         """Revoke the session on the appliance, forget it here, and offer to connect."""
         if self.session is not None:
@@ -347,8 +383,14 @@ class MainWindow(QMainWindow):
                     view.detach()
                 except Exception:  # a view's bug must not keep the session open
                     log.exception("a view failed to let go of the session")
+        if self.users_view.session is not None:
+            self.users_view.detach()
+        index = self.tabs.indexOf(self.users_view)
+        if index >= 0:
+            self.tabs.removeTab(index)
         self.banner.show_online()
         self.logout_action.setEnabled(False)
+        self.forget_pin_action.setEnabled(False)
         self.who.setText("Not connected")
         self.setWindowTitle("Floki console")
         try:
