@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import msgspec
@@ -311,3 +312,50 @@ def _non_negative(value: object) -> float | None:
     # Optional fields of the wrong type or sign are dropped rather than costing the report.
     number = _number(value)
     return number if number is not None and number >= 0 else None
+
+
+# ---------------------------------------------------------------- ESPresense fast path
+
+
+class _DeviceReport(msgspec.Struct):
+    """The fields of a device report the source reads, typed as ESPresense sends them."""
+
+    rssi: float
+    id: str | msgspec.UnsetType = msgspec.UNSET
+    rssi_at_1m: float | None = msgspec.field(default=None, name="rssi@1m")
+    distance: float | None = None
+    mac: str | None = None
+    batt: float | None = None
+    battery_mv: float | None = msgspec.field(default=None, name="mV")
+    name: str | None = None
+
+
+_decode_report = msgspec.json.Decoder(_DeviceReport).decode
+
+
+def usual_report(
+    device_id: str, room: str, payload: bytes, mac_of: Callable[[str], str | None]
+) -> EspresenseSighting | None:
+    """What :func:`parse_espresense` makes of a well-formed device report, without its
+    generic JSON decoding; None for anything else, which ``parse_espresense`` then judges
+    (and rejects or reads leniently, with its reasons)."""
+    try:
+        report = _decode_report(payload)
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        return None
+    if report.id is not msgspec.UNSET and report.id != device_id:
+        return None
+    if _rssi(report.rssi) is None:
+        return None
+    mac = report.mac
+    return EspresenseSighting(
+        device_id=device_id,
+        room=room,
+        rssi=report.rssi,
+        rssi_at_1m=_rssi(report.rssi_at_1m),
+        distance=_non_negative(report.distance),
+        mac=None if mac is None else mac_of(mac),
+        battery_percent=_non_negative(report.batt),
+        battery_mv=_non_negative(report.battery_mv),
+        name=report.name or None,
+    )

@@ -14,25 +14,21 @@ import asyncio
 import collections
 import datetime as dt
 import logging
-import math
 import re
 import socket
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
-
-import msgspec
 
 from floki_ble.adverts import BATTERY_MV, BATTERY_PCT
 from floki_ble.config import BleSettings
 from floki_ble.decoders import Rejected, normalise_mac
 from floki_ble.dialects import (
-    RSSI_MAX,
-    RSSI_MIN,
     EspresenseSighting,
     RoomStatus,
     parse_espresense,
+    usual_report,
 )
 from floki_core.clock import Clock
 from floki_core.events import DomainEvent, EventBus
@@ -124,61 +120,6 @@ def espresense_identity(device_id: str) -> Identity | Rejected:
     if len(device_id) > MAX_VALUE_LENGTH:
         return Rejected("id_too_long")
     return Identity("espresense", device_id)
-
-
-# ---------------------------------------------------------------- device reports (pure)
-
-
-class _DeviceReport(msgspec.Struct):
-    """The fields of a device report the source reads, typed as ESPresense sends them."""
-
-    rssi: float
-    id: str | msgspec.UnsetType = msgspec.UNSET
-    rssi_at_1m: float | None = msgspec.field(default=None, name="rssi@1m")
-    distance: float | None = None
-    mac: str | None = None
-    batt: float | None = None
-    battery_mv: float | None = msgspec.field(default=None, name="mV")
-    name: str | None = None
-
-
-_decode_report = msgspec.json.Decoder(_DeviceReport).decode
-
-
-def _rssi(value: float | None) -> float | None:
-    return value if value is not None and RSSI_MIN <= value <= RSSI_MAX else None
-
-
-def _non_negative(value: float | None) -> float | None:
-    return value if value is not None and 0.0 <= value < math.inf else None
-
-
-def usual_report(
-    device_id: str, room: str, payload: bytes, mac_of: Callable[[str], str | None]
-) -> EspresenseSighting | None:
-    """What :func:`parse_espresense` makes of a well-formed device report, without its
-    generic JSON decoding; None for anything else, which ``parse_espresense`` then judges
-    (and rejects or reads leniently, with its reasons)."""
-    try:
-        report = _decode_report(payload)
-    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
-        return None
-    if report.id is not msgspec.UNSET and report.id != device_id:
-        return None
-    if _rssi(report.rssi) is None:
-        return None
-    mac = report.mac
-    return EspresenseSighting(
-        device_id=device_id,
-        room=room,
-        rssi=report.rssi,
-        rssi_at_1m=_rssi(report.rssi_at_1m),
-        distance=_non_negative(report.distance),
-        mac=None if mac is None else mac_of(mac),
-        battery_percent=_non_negative(report.batt),
-        battery_mv=_non_negative(report.battery_mv),
-        name=report.name or None,
-    )
 
 
 # ---------------------------------------------------------------- gateway health

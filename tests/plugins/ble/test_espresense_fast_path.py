@@ -9,8 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from floki_ble.decoders import normalise_mac
-from floki_ble.dialects import parse_espresense
-from floki_ble.espresense import usual_report
+from floki_ble.dialects import parse_espresense, usual_report
 
 DEVICE = "iBeacon:2f234454-cf6d-4a0f-adf2-f4911ba9ffa6-1-42"
 ROOM = "ward7-bay1"
