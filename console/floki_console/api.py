@@ -13,7 +13,7 @@ import ipaddress
 import random
 import re
 import ssl
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +24,7 @@ import msgspec
 DEFAULT_PORT = 8443
 API_PATH = "/api/v1"
 PAGE_SIZE = 500  # the API's largest page
+UPLOAD_CHUNK = 64 * 1024
 
 _FINGERPRINT = re.compile(r"^(?:[0-9A-F]{2}:){31}[0-9A-F]{2}$")
 _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
@@ -287,6 +288,8 @@ class ApplianceClient:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
         try:
             async with self.session.request(
@@ -294,7 +297,8 @@ class ApplianceClient:
                 self._url(path),
                 params=params,
                 json=json_body,
-                headers=self._headers(),
+                data=data,
+                headers={**self._headers(), **(headers or {})},
             ) as response:
                 if response.status >= 400:
                     raise await _error(response)
@@ -327,6 +331,44 @@ class ApplianceClient:
     async def get_bytes(self, path: str, params: Mapping[str, str] | None = None) -> bytes:
         async with self._request("GET", path, params=params) as response:
             return await response.read()
+
+    async def send_bytes(
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        content_type: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        chunk_size: int = UPLOAD_CHUNK,
+    ) -> Any:
+        """Send ``body`` as it is (a CSV, an image); ``progress(sent, total)`` follows the
+        bytes handed to the connection. The answer is decoded JSON (``None`` if empty)."""
+        total = len(body)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            sent = 0
+            if progress is not None:
+                progress(0, total)
+            while sent < total:
+                piece = body[sent : sent + chunk_size]
+                yield piece
+                sent += len(piece)
+                if progress is not None:
+                    progress(sent, total)
+
+        async with self._request(
+            method,
+            path,
+            params=params,
+            data=chunks(),
+            headers={"Content-Type": content_type, "Content-Length": str(total)},
+        ) as response:
+            if response.status == 204:
+                return None
+            raw = await response.read()
+        return _decode.decode(raw) if raw else None
 
     async def get_all(self, path: str, params: Mapping[str, str] | None = None) -> list[Any]:
         """Every item of a paged list, page by page."""

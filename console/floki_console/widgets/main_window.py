@@ -41,10 +41,12 @@ from floki_console.widgets.alerts_view import AlertsView
 from floki_console.widgets.connect_dialog import ConnectDialog
 from floki_console.widgets.find_view import FindView
 from floki_console.widgets.health_view import HealthView
+from floki_console.widgets.import_view import ImportView
 from floki_console.widgets.loans_view import LoansView
 from floki_console.widgets.login_dialog import LoginDialog
 from floki_console.widgets.map_view import MapView
 from floki_console.widgets.offline_banner import OfflineBanner
+from floki_console.widgets.plans_view import PlansView
 from floki_console.widgets.ppm_view import PpmView
 from floki_console.widgets.reports_view import ReportsView
 from floki_console.widgets.trust_dialog import TrustDialog
@@ -87,7 +89,15 @@ class MainWindow(QMainWindow):
         self.loans_view = LoansView()
         self.reports_view = ReportsView()
         self.health_view = HealthView()
-        self.users_view = UsersView()  # a tab only while an administrator is signed in
+        # Tabs only while an administrator is signed in.
+        self.users_view = UsersView()
+        self.import_view = ImportView()
+        self.plans_view = PlansView()
+        self.admin_views: list[tuple[Any, str]] = [
+            (self.users_view, "Users"),
+            (self.import_view, "Import register"),
+            (self.plans_view, "Plans"),
+        ]
         self.tabs.addTab(self.find_view, "Find")
         self.tabs.addTab(self.map_view, "Map")
         self.tabs.addTab(self.alerts_view, "Alerts")
@@ -98,6 +108,7 @@ class MainWindow(QMainWindow):
         for view in (self.find_view, self.alerts_view, self.ppm_view):
             view.show_on_map.connect(self.show_on_map)
         self.alerts_view.open_count_changed.connect(self._alert_count)
+        self.plans_view.changed.connect(self.map_view.reload)
         self.views: list[Any] = [
             self.find_view,
             self.map_view,
@@ -315,8 +326,9 @@ class MainWindow(QMainWindow):
             if hasattr(view, "attach"):
                 view.attach(session)
         if session.role == "admin":
-            self.tabs.addTab(self.users_view, "Users")
-            self.users_view.attach(session)
+            for view, title in self.admin_views:
+                self.tabs.addTab(view, title)
+                view.attach(session)
         self.logout_action.setEnabled(True)
         self.forget_pin_action.setEnabled(True)
         self.who.setText(
@@ -383,11 +395,15 @@ class MainWindow(QMainWindow):
                     view.detach()
                 except Exception:  # a view's bug must not keep the session open
                     log.exception("a view failed to let go of the session")
-        if self.users_view.session is not None:
-            self.users_view.detach()
-        index = self.tabs.indexOf(self.users_view)
-        if index >= 0:
-            self.tabs.removeTab(index)
+        for view, _title in self.admin_views:
+            if view.session is not None:
+                try:
+                    view.detach()
+                except Exception:
+                    log.exception("a view failed to let go of the session")
+            index = self.tabs.indexOf(view)
+            if index >= 0:
+                self.tabs.removeTab(index)
         self.banner.show_online()
         self.logout_action.setEnabled(False)
         self.forget_pin_action.setEnabled(False)
