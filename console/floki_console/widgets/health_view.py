@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from floki_console.api import ApplianceUnreachable, ConsoleError
+from floki_console.api import ApiError, ApplianceUnreachable, ConsoleError
 from floki_console.models import Column, RecordTable, describe_age
 from floki_console.session import ApplianceSession
 
@@ -112,6 +112,12 @@ def battery_table() -> RecordTable[dict[str, Any]]:
         ],
         key=lambda b: f"{b.get('technology')}:{b.get('tag')}",
     )
+
+
+def _gateway_status(gateway: dict[str, Any]) -> str:
+    if gateway.get("silent"):
+        return "silent"
+    return "online" if gateway.get("online") else "offline"
 
 
 def gateway_table() -> RecordTable[dict[str, Any]]:
@@ -224,6 +230,33 @@ class HealthView(QWidget):
         if refresh:
             self.reload()
 
+    async def _load_gateways(self, session: Any) -> None:
+        """Gateways the BLE plugin hears (ESPresense rooms), where the plugin is installed;
+        gateway events update the rows between loads."""
+        try:
+            found = await session.client.get_json("/ble/gateways")
+        except ApiError as exc:
+            if exc.status == 404:
+                return  # no BLE plugin on this appliance: events only
+            raise
+        rows = [
+            {
+                "name": g.get("room", ""),
+                "status": "silent"
+                if g.get("silent")
+                else "online"
+                if g.get("online")
+                else "offline",
+                "at": g.get("last_heard"),
+            }
+            for g in found.get("items", [])
+        ]
+        if rows:
+            self.gateways.set_records(rows)
+            self.gateway_note.setText(
+                f"{len(rows)} gateways; status from their traffic and last will."
+            )
+
     async def load(self) -> None:
         session = self.session
         if session is None:
@@ -249,6 +282,7 @@ class HealthView(QWidget):
             f"<b>{health.get('site', '')}</b> \u2014 Floki {health.get('version', '')} is "
             f"<b>{health.get('status', '?')}</b> at {session.address}"
         )
+        await self._load_gateways(session)
         self.plugins.set_records(list(plugins.get("items", [])))
         self.sources.set_records(list(sources.get("items", [])))
         self.batteries.set_records(list(batteries.get("items", [])))
