@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import os
 import re
 import shutil
@@ -119,6 +120,7 @@ async def until(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
 async def take(out: Path, port: int, fingerprint: str) -> list[Path]:
     from PySide6.QtWidgets import QWidget
 
+    from floki_console.api import ApiError
     from floki_console.context import ConsoleContext
     from floki_console.credentials import TokenStore
     from floki_console.trust import PinStore
@@ -195,6 +197,31 @@ async def take(out: Path, port: int, fingerprint: str) -> list[Path]:
     window.tabs.setCurrentWidget(window.health_view)
     await until(lambda: window.health_view.loads > 0)
     shot(window, "health")
+
+    # A few community loans, so the Loans view shows what it is for.
+    due = dt.date.today() + dt.timedelta(days=14)
+    ready = await session.client.get_json("/assets", {"state": "available", "limit": "60"})
+    made = 0
+    for i, asset in enumerate(ready.get("items", [])):
+        if made == 3:
+            break
+        body = {
+            "asset_id": asset["id"],
+            "reference": f"L-{1201 + i}",
+            "destination_type": ("home", "hospice", "virtual_ward")[made],
+            "due_back": due.isoformat(),
+        }
+        with contextlib.suppress(ApiError):  # e.g. PPM due before the loan ends
+            await session.client.post_json("/loans", body)
+            made += 1
+    window.tabs.setCurrentWidget(window.loans_view)
+    await until(lambda: window.loans_view.model.rowCount() >= made, 30)
+    shot(window, "loans")
+
+    window.tabs.setCurrentWidget(window.reports_view)
+    await until(lambda: bool(window.reports_view.compliance), 30)
+    await asyncio.sleep(0.5)
+    shot(window, "reports")
 
     await window.shutdown()
     window.close()
