@@ -1,5 +1,6 @@
 """Users (administrators only): who may sign in and with which role; add one (the appliance
-generates the password and shows it once) and disable or enable an account."""
+generates the password and shows it once), change an account's role, reset its password (a
+new one is generated and shown once) and disable or enable it."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -108,12 +111,20 @@ class UsersView(QWidget):
         self.refresh_button.clicked.connect(lambda *_: self.reload())
         self.disable_button = QPushButton("Disable")
         self.disable_button.clicked.connect(lambda *_: self._toggle_disabled())
+        self.role_button = QPushButton("Change role…")
+        self.role_button.clicked.connect(lambda *_: self._ask_role())
+        self.reset_button = QPushButton("Reset password…")
+        self.reset_button.clicked.connect(lambda *_: self._ask_reset())
+        self.role_dialog: QInputDialog | None = None
+        self.reset_dialog: QMessageBox | None = None
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
 
         actions = QHBoxLayout()
         actions.addWidget(self.summary, 1)
         actions.addWidget(self.refresh_button)
+        actions.addWidget(self.role_button)
+        actions.addWidget(self.reset_button)
         actions.addWidget(self.disable_button)
         left = QVBoxLayout()
         left.addWidget(self.table, 1)
@@ -139,6 +150,9 @@ class UsersView(QWidget):
         self.session = None
         for task in list(self._tasks):
             task.cancel()
+        for dialog in (self.role_dialog, self.reset_dialog):
+            if dialog is not None:
+                dialog.reject()
         self.model.set_records([])
         self._picked_user = None
         self.password_edit.clear()
@@ -196,6 +210,8 @@ class UsersView(QWidget):
         own = bool(user and self.session and user.get("username") == self.session.username)
         self.disable_button.setEnabled(bool(user) and not own)
         self.disable_button.setText("Enable" if user and user.get("disabled") else "Disable")
+        self.role_button.setEnabled(bool(user))
+        self.reset_button.setEnabled(bool(user))
 
     def _add(self) -> None:
         if self.session is not None:
@@ -270,3 +286,96 @@ class UsersView(QWidget):
             + (": their sessions stop at once." if disabled else ".")
         )
         return dict(user)
+
+    def _ask_role(self) -> None:
+        user = self._picked_user
+        if user is None or self.session is None:
+            return
+        user_id, username = int(user["id"]), str(user.get("username", ""))
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Change role")
+        dialog.setLabelText(f"New role for {username}:")
+        dialog.setComboBoxItems(list(ROLES))
+        dialog.setComboBoxEditable(False)
+        if user.get("role") in ROLES:
+            dialog.setTextValue(str(user["role"]))
+        dialog.textValueSelected.connect(
+            lambda role: self._spawn(self.change_role(user_id, str(role)))
+        )
+        dialog.finished.connect(lambda *_: self._dialog_closed(dialog))
+        self.role_dialog = dialog
+        dialog.open()
+
+    def _ask_reset(self) -> None:
+        user = self._picked_user
+        if user is None or self.session is None:
+            return
+        user_id, username = int(user["id"]), str(user.get("username", ""))
+        dialog = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Reset password",
+            f"Give {username} a new generated password? Their current password stops "
+            "working at once.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        dialog.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        dialog.accepted.connect(lambda: self._spawn(self.reset_password(user_id)))
+        dialog.finished.connect(lambda *_: self._dialog_closed(dialog))
+        self.reset_dialog = dialog
+        dialog.open()
+
+    def _dialog_closed(self, dialog: QWidget) -> None:
+        if self.role_dialog is dialog:
+            self.role_dialog = None
+        if self.reset_dialog is dialog:
+            self.reset_dialog = None
+        dialog.deleteLater()
+
+    async def change_role(self, user_id: int, role: str) -> dict[str, Any] | None:
+        session = self.session
+        if session is None:
+            return None
+        self.role_button.setEnabled(False)
+        try:
+            user = await session.client.request_json(
+                "PATCH", f"/users/{user_id}", json_body={"role": role}
+            )
+        except ApplianceUnreachable as exc:
+            session.report_unreachable(exc)
+            self._update_buttons()
+            return None
+        except ConsoleError as exc:
+            reason = exc.reason if isinstance(exc, ApiError) else str(exc)
+            self.summary.setText(f"Role not changed: {reason}")
+            self._update_buttons()
+            return None
+        await self.load()
+        self.summary.setText(f"{user.get('username')} is now {user.get('role')}.")
+        return dict(user)
+
+    async def reset_password(self, user_id: int) -> dict[str, Any] | None:
+        session = self.session
+        if session is None:
+            return None
+        self.reset_button.setEnabled(False)
+        self.password_edit.clear()
+        try:
+            answer = await session.client.post_json(f"/users/{user_id}/password", {})
+        except ApplianceUnreachable as exc:
+            session.report_unreachable(exc)
+            self._update_buttons()
+            return None
+        except ConsoleError as exc:
+            reason = exc.reason if isinstance(exc, ApiError) else str(exc)
+            self.summary.setText(f"Password not reset: {reason}")
+            self._update_buttons()
+            return None
+        user = dict(answer.get("user") or {})
+        self.password_edit.setText(str(answer.get("password") or ""))
+        await self.load()
+        self.summary.setText(
+            f"New password for {user.get('username')}. Give them the password shown; it is "
+            "not shown again, and the old one no longer works."
+        )
+        return user
