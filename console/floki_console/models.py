@@ -20,6 +20,7 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView
 
 from floki_console.discovery import DiscoveredAppliance
 
@@ -145,6 +146,22 @@ class SortedRecords(QSortFilterProxyModel):
             return bool(a < b)
         except TypeError:
             return str(a) < str(b)
+
+
+def picked_record(
+    model: RecordTable[R], sorted_: QSortFilterProxyModel, current: Index
+) -> R | None:
+    """The record behind a (sorted) view's current index, or None when nothing is picked."""
+    return model.record(sorted_.mapToSource(current).row()) if current.isValid() else None
+
+
+def select_record(
+    table: QAbstractItemView, model: RecordTable[R], sorted_: QSortFilterProxyModel, key: Hashable
+) -> None:
+    """Make the record with ``key`` current in ``table`` (shown through ``sorted_``), if listed."""
+    row = model.row_of(key)
+    if row is not None:
+        table.setCurrentIndex(sorted_.mapFromSource(model.index(row, 0)))
 
 
 # --- wording shared by the lists ---------------------------------------------------------

@@ -28,6 +28,8 @@ from floki_console.models import (
     SortedRecords,
     describe_age,
     parse_time,
+    picked_record,
+    select_record,
 )
 from floki_console.session import ApplianceSession
 
@@ -222,17 +224,11 @@ class AlertsView(QWidget):
     # --- acting on one ---------------------------------------------------------------
 
     def _picked(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self._picked_alert = (
-            self.model.record(self._sorted.mapToSource(current).row())
-            if current.isValid()
-            else None
-        )
+        self._picked_alert = picked_record(self.model, self._sorted, current)
         self._update_buttons()
 
     def select(self, alert_id: int) -> None:
-        row = self.model.row_of(alert_id)
-        if row is not None:
-            self.table.setCurrentIndex(self._sorted.mapFromSource(self.model.index(row, 0)))
+        select_record(self.table, self.model, self._sorted, alert_id)
 
     def _update_buttons(self) -> None:
         alert = self._picked_alert

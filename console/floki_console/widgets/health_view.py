@@ -242,11 +242,7 @@ class HealthView(QWidget):
         rows = [
             {
                 "name": g.get("room", ""),
-                "status": "silent"
-                if g.get("silent")
-                else "online"
-                if g.get("online")
-                else "offline",
+                "status": _gateway_status(g),
                 "at": g.get("last_heard"),
             }
             for g in found.get("items", [])

@@ -31,6 +31,8 @@ from floki_console.models import (
     SortedRecords,
     humanise,
     parse_time,
+    picked_record,
+    select_record,
 )
 from floki_console.session import ApplianceSession
 
@@ -261,17 +263,11 @@ class LoansView(QWidget):
     # --- acting on one ---------------------------------------------------------------
 
     def _picked(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self._picked_loan = (
-            self.model.record(self._sorted.mapToSource(current).row())
-            if current.isValid()
-            else None
-        )
+        self._picked_loan = picked_record(self.model, self._sorted, current)
         self._update_buttons()
 
     def select(self, loan_id: int) -> None:
-        row = self.model.row_of(loan_id)
-        if row is not None:
-            self.table.setCurrentIndex(self._sorted.mapFromSource(self.model.index(row, 0)))
+        select_record(self.table, self.model, self._sorted, loan_id)
 
     def _update_buttons(self) -> None:
         loan = self._picked_loan

@@ -145,13 +145,6 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(self.forget_pin_action)
 
-    def add_view(self, widget: QWidget, title: str) -> None:
-        """Another view in a tab; it gets ``attach(session)``/``detach()`` if it has them."""
-        self.tabs.addTab(widget, title)
-        self.views.append(widget)
-        if self.session is not None and hasattr(widget, "attach"):
-            widget.attach(self.session)
-
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)

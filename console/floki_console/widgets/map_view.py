@@ -34,6 +34,24 @@ FRAME_MS = 40  # at most 25 map updates a second, however fast events come
 RELOAD_MS = 120_000  # refetch everything now and then, so staleness stays true
 
 
+async def fetch_plan(session: ApplianceSession, floor_id: int) -> QPixmap | None:
+    """A floor's plan image, or None if it cannot be fetched or decoded.
+
+    An unreachable appliance is reported to the session; other errors are silent.
+    """
+    try:
+        raw = await session.client.get_bytes(f"/floors/{floor_id}/plan")
+    except ApplianceUnreachable as exc:
+        session.report_unreachable(exc)
+        return None
+    except ConsoleError:
+        return None
+    plan = QPixmap()
+    if not plan.loadFromData(raw):
+        return None
+    return plan
+
+
 class PlanView(QGraphicsView):
     """Zooms with the wheel, pans by dragging."""
 
@@ -249,15 +267,8 @@ class MapView(QWidget):
         session = self.session
         if session is None:
             return
-        try:
-            raw = await session.client.get_bytes(f"/floors/{floor_id}/plan")
-        except ApplianceUnreachable as exc:
-            session.report_unreachable(exc)
-            return
-        except ConsoleError:
-            return
-        plan = QPixmap()
-        if not plan.loadFromData(raw):
+        plan = await fetch_plan(session, floor_id)
+        if plan is None:
             return
         self._plans[floor_id] = plan
         if self.current_floor() == floor_id:

@@ -30,6 +30,7 @@ from floki_console.map_data import MapData, Point, point_in_polygon
 from floki_console.models import humanise
 from floki_console.session import ApplianceSession
 from floki_console.widgets.floor_map import FloorMapScene
+from floki_console.widgets.map_view import fetch_plan
 from floki_console.widgets.plan_canvas import DRAW_ZONE, LOOK, PLACE_RECEIVER, PlanCanvas
 
 ZONE_TYPES = (
@@ -296,15 +297,8 @@ class PlansView(QWidget):
         session = self.session
         if session is None:
             return
-        try:
-            raw = await session.client.get_bytes(f"/floors/{floor_id}/plan")
-        except ApplianceUnreachable as exc:
-            session.report_unreachable(exc)
-            return
-        except ConsoleError:
-            return
-        plan = QPixmap()
-        if not plan.loadFromData(raw):
+        plan = await fetch_plan(session, floor_id)
+        if plan is None:
             return
         self._plans[floor_id] = plan
         if self.current_floor() == floor_id:

@@ -27,7 +27,15 @@ from PySide6.QtWidgets import (
 )
 
 from floki_console.api import ApiError, ApplianceUnreachable, ConsoleError
-from floki_console.models import Column, RecordTable, SortedRecords, describe_age, parse_time
+from floki_console.models import (
+    Column,
+    RecordTable,
+    SortedRecords,
+    describe_age,
+    parse_time,
+    picked_record,
+    select_record,
+)
 from floki_console.session import ApplianceSession
 
 ROLES = ("viewer", "staff", "engineer", "admin")
@@ -193,17 +201,11 @@ class UsersView(QWidget):
     # --- acting ----------------------------------------------------------------------
 
     def _picked(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self._picked_user = (
-            self.model.record(self._sorted.mapToSource(current).row())
-            if current.isValid()
-            else None
-        )
+        self._picked_user = picked_record(self.model, self._sorted, current)
         self._update_buttons()
 
     def select(self, user_id: int) -> None:
-        row = self.model.row_of(user_id)
-        if row is not None:
-            self.table.setCurrentIndex(self._sorted.mapFromSource(self.model.index(row, 0)))
+        select_record(self.table, self.model, self._sorted, user_id)
 
     def _update_buttons(self) -> None:
         user = self._picked_user
