@@ -244,9 +244,13 @@ class TagBatteries:
             extras = obs.extras
             if extras and (EXTRA_PERCENT in extras or EXTRA_MILLIVOLTS in extras):
                 key = (obs.technology, obs.tag)
-                if len(pending) >= MAX_PENDING and key not in pending:
-                    self.dropped += 1
-                    continue
+                held = pending.get(key)
+                if held is None:
+                    if len(pending) >= MAX_PENDING:
+                        self.dropped += 1
+                        continue
+                elif obs.observed_at < held.observed_at:
+                    continue  # a backlog arriving after a newer reading
                 pending[key] = obs
 
     # --- off the hot path ----------------------------------------------------

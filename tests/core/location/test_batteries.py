@@ -153,6 +153,22 @@ async def test_the_newest_reading_wins_and_nonsense_is_ignored(floki: Floki, reg
     assert floki.core.locations.batteries.invalid == 4
 
 
+async def test_a_backlog_in_the_same_moment_as_a_live_reading_does_not_win(
+    floki: Floki, reg: Register
+) -> None:
+    tag = reg.tags["PUMP-001"]["ble"]
+    start = floki.clock.now()
+    floki.advance(10)
+    live = reading(tag, floki.clock.now(), battery_pct=70)
+    backlog = reading(tag, start, receiver="AA:BB:CC:00:00:02", battery_pct=10)
+    # Two gateways' batches before the service next takes readings in.
+    await floki.inject([live])
+    await floki.inject([backlog])
+    await floki.core.locations.batteries.refresh()
+    [row] = (await listing(floki))["items"]
+    assert (row["level"], row["low"]) == (70, False)
+
+
 async def test_the_same_tag_spelled_two_ways_is_one_reading(floki: Floki, reg: Register) -> None:
     tag = reg.tags["PUMP-001"]["ble"]
     await report(floki, reading(tag.lower().replace(":", "-"), floki.clock.now(), battery_pct=55))
