@@ -83,6 +83,14 @@ def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -
 MAX_ID = 2**63 - 1
 
 
+def id_param(request: web.Request, name: str) -> int | None:
+    """An optional id in the query string (``?class_id=3``); absent or empty: None."""
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    return int_param(request, name, 0, 1, MAX_ID)
+
+
 class Page(msgspec.Struct, Generic[T], kw_only=True):
     """One page of a listing."""
 

@@ -181,3 +181,15 @@ async def test_expired_token_is_refused(floki: Floki) -> None:
     assert (await resp.json())["error"] == "token is invalid, expired or revoked"
     # The long-lived token is unaffected by the passing of time.
     assert (await floki.client.get("/api/v1/auth/me", headers=viewer)).status == 200
+
+
+async def test_an_id_filter_out_of_range_is_a_400_not_a_500(floki: Floki) -> None:
+    engineer = await floki.headers("engineer")
+    for path in (
+        "/api/v1/work-orders?asset_id=99999999999999999999",
+        "/api/v1/reports/utilisation?class_id=0",
+        "/api/v1/states/suggestions?asset_id=abc",
+    ):
+        resp = await floki.client.get(path, headers=engineer)
+        assert resp.status == 400, (path, resp.status, await resp.text())
+        assert "query parameter" in (await resp.json())["error"]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from floki_core.api.bodies import (
     ApiError,
+    id_param,
     json_response,
     page,
     page_response,
@@ -89,16 +90,6 @@ async def history(request: web.Request) -> web.Response:
     return page_response(items, total, limit, offset)
 
 
-def _int_query(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name)
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ApiError(400, f"query parameter {name} must be an integer") from None
-
-
 async def zone_assets(request: web.Request) -> web.Response:
     core = request.app[CORE]
     zone_id = path_id(request)
@@ -108,7 +99,7 @@ async def zone_assets(request: web.Request) -> web.Response:
     nested = request.query.get("descendants", "true").lower() not in ("0", "false", "no")
     zone_ids = sorted(core.locations.index.descendants(zone_id)) if nested else [zone_id]
 
-    class_id, state = _int_query(request, "class_id"), request.query.get("state")
+    class_id, state = id_param(request, "class_id"), request.query.get("state")
     ppm = core.workflow.ppm
     # Filter on the presented state: state=available leaves PPM-overdue devices out.
     condition = ppm.state_condition(state) if state is not None else None

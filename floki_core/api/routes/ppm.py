@@ -8,6 +8,7 @@ from aiohttp import web
 from floki_core.api.bodies import (
     ApiError,
     Page,
+    id_param,
     int_param,
     json_response,
     page,
@@ -97,16 +98,6 @@ async def asset_ppm(request: web.Request) -> web.Response:
     return json_response(await request.app[CORE].workflow.ppm.asset_ppm(path_id(request)))
 
 
-def _optional_int(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name)
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ApiError(400, f"query parameter {name} must be an integer") from None
-
-
 async def work_orders(request: web.Request) -> web.Response:
     limit, offset = page(request)
     status = request.query.get("status")
@@ -116,8 +107,8 @@ async def work_orders(request: web.Request) -> web.Response:
         )
     items, total = await request.app[CORE].workflow.ppm.work_orders.listing(
         status=status,
-        asset_id=_optional_int(request, "asset_id"),
-        assigned_to=_optional_int(request, "assigned_to"),
+        asset_id=id_param(request, "asset_id"),
+        assigned_to=id_param(request, "assigned_to"),
         limit=limit,
         offset=offset,
     )

@@ -11,6 +11,7 @@ from aiohttp import web
 from floki_core.api.bodies import (
     ApiError,
     Page,
+    id_param,
     json_response,
     page,
     page_response,
@@ -58,16 +59,6 @@ async def history(request: web.Request) -> web.Response:
     return page_response(items, total, limit, offset)
 
 
-def _asset_filter(request: web.Request) -> int | None:
-    raw = request.query.get("asset_id")
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ApiError(400, "query parameter asset_id must be an integer") from None
-
-
 async def suggestions(request: web.Request) -> web.Response:
     limit, offset = page(request)
     status = request.query.get("status", "open")
@@ -77,7 +68,7 @@ async def suggestions(request: web.Request) -> web.Response:
         )
     items, total = await request.app[CORE].workflow.states.suggestions(
         status=None if status == "all" else status,
-        asset_id=_asset_filter(request),
+        asset_id=id_param(request, "asset_id"),
         limit=limit,
         offset=offset,
     )

@@ -7,7 +7,7 @@ import datetime as dt
 
 from aiohttp import web
 
-from floki_core.api.bodies import MAX_ID, ApiError, json_response, principal
+from floki_core.api.bodies import ApiError, id_param, json_response, principal
 from floki_core.api.keys import CORE
 from floki_core.api.routing import ApiRoute, Param, RouteTable
 from floki_core.storage.audit import write_audit
@@ -47,15 +47,7 @@ async def _report(request: web.Request) -> UtilisationReport:
         raise ApiError(400, "the period is empty: from must be before to (and before now)")
     if end - start > dt.timedelta(days=MAX_PERIOD_DAYS):
         raise ApiError(400, f"the period is longer than {MAX_PERIOD_DAYS} days")
-    class_id = None
-    raw_class = request.query.get("class_id")
-    if raw_class:
-        try:
-            class_id = int(raw_class)
-        except ValueError:
-            raise ApiError(400, "query parameter class_id must be an integer") from None
-        if not 1 <= class_id <= MAX_ID:
-            raise ApiError(400, "query parameter class_id is out of range")
+    class_id = id_param(request, "class_id")
     department = request.query.get("department")
     if department is not None and len(department) > 200:
         raise ApiError(400, "query parameter department is longer than 200 characters")
