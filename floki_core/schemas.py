@@ -214,8 +214,12 @@ def normalise_identifier(technology: str, value: str) -> str:
     return value
 
 
-def gs1_check_digit_ok(digits: str) -> bool:
-    """GS1 mod-10: weights 3,1,3,... from the right, excluding the check digit."""
-    body, check = digits[:-1], int(digits[-1])
+def gs1_check_digit(body: str) -> int:
+    """GS1 mod-10 check digit of ``body`` (the digits before it): weights 3,1,3,... from
+    the right."""
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return (10 - total % 10) % 10 == check
+    return (10 - total % 10) % 10
+
+
+def gs1_check_digit_ok(digits: str) -> bool:
+    return gs1_check_digit(digits[:-1]) == int(digits[-1])

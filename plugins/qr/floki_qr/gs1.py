@@ -28,6 +28,8 @@ from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 from biip.gs1_element_strings import GS1ElementString
 from biip.symbology import SymbologyIdentifier
 
+from floki_core.schemas import gs1_check_digit
+
 __all__ = [
     "GS",
     "RejectedScan",
@@ -91,12 +93,6 @@ class RejectedScan:
 
 
 Scan = ScannedCode | RejectedScan
-
-
-def gs1_check_digit(body: str) -> int:
-    """GS1 mod-10 check digit of ``body`` (the digits before the check digit)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return (10 - total % 10) % 10
 
 
 def udi_value(gtin: str, serial: str) -> str:

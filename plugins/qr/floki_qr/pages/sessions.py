@@ -144,10 +144,6 @@ class SessionStore:
     def close(self, key: str) -> None:
         self._sessions.pop(key, None)
 
-    def close_user(self, user_id: int) -> None:
-        for key in [k for k, s in self._sessions.items() if s.user_id == user_id]:
-            del self._sessions[key]
-
     def _prune(self, now: float) -> None:
         for key in [k for k, s in self._sessions.items() if not self._alive(s, now)]:
             del self._sessions[key]
