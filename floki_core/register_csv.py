@@ -254,6 +254,9 @@ def export_assets(session: Session, out: TextIO, *, actor: Principal, now: dt.da
 
 
 def neutralise_cell(value: object) -> str:
+    # A number cannot carry a formula, and "-3" (days overdue) must stay a number.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else value.isoformat() if isinstance(value, dt.date) else str(value)
     # OWASP CSV injection: a spreadsheet would run a cell starting like this as a formula.
     return "'" + text if text.startswith(FORMULA_START) else text

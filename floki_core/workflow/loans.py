@@ -158,12 +158,13 @@ class Loans:
         return await self.core.read(records.personal_data, loan_ids)
 
     async def open_loan_asset_ids(self) -> set[int]:
-        loans = await self.core.read(records.open_loans, self._today())
-        return {loan.asset_id for loan in loans}
+        # Open loans are held in memory from start-up on, updated by every check-out and
+        # return, so the alert engine's frequent questions cost no database read.
+        return set(self._open)
 
     async def overdue(self, now: dt.datetime) -> list[dict[str, Any]]:
         """Open loans whose due-back date has passed at ``now`` (for the alert rule)."""
-        loans = await self.core.read(records.open_loans, now.date())
+        loans = list(self._open.values())
         return [
             {
                 "id": loan.id,
@@ -203,8 +204,8 @@ class Loans:
             found = await self.core.write(records.mark_overdue, self.core.clock.now())
         for loan in found:
             self._open[loan.asset_id] = loan
-        for loan in found:
-            await self._publish("loan.overdue", loan)
+        if found:
+            await self.core.events.publish([self._event("loan.overdue", loan) for loan in found])
         return found
 
     async def purge(self) -> list[int]:
@@ -228,6 +229,9 @@ class Loans:
                 log.exception("the loan sweep failed; it runs again at the next interval")
 
     async def _publish(self, type_: str, loan: Loan) -> None:
+        await self.core.events.publish([self._event(type_, loan)])
+
+    def _event(self, type_: str, loan: Loan) -> DomainEvent:
         # Events reach every WebSocket client: the reference, never personal fields.
         data = {
             "id": loan.id,
@@ -239,7 +243,6 @@ class Loans:
             "due_back": loan.due_back.isoformat(),
             "status": loan.status,
         }
-        event = DomainEvent(
+        return DomainEvent(
             type=type_, at=self.core.clock.now(), entity="loans", entity_id=loan.id, data=data
         )
-        await self.core.events.publish([event])

@@ -391,10 +391,7 @@ def queue_csv(session: Session, queue: PpmQueue, *, actor: Principal, now: dt.da
                 "yes" if item.escalated else "no",
                 item.open_work_order_id,
             )
-            # Numbers cannot carry a formula; "-3 days" must stay a number in a spreadsheet.
-            writer.writerow(
-                [str(c) if isinstance(c, int | float) else neutralise(c) for c in cells]
-            )
+            writer.writerow([neutralise(c) for c in cells])
             count += 1
     write_audit(
         session,

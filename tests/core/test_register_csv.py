@@ -661,3 +661,12 @@ def test_a_failure_on_the_last_of_five_thousand_rows_leaves_nothing(db: Database
     assert list(assets(db)) == ["KEEP-1"]
     assert classes(db) == {}
     assert len(audit(db)) == audit_before
+
+
+def test_numbers_stay_numbers_while_formula_text_is_neutralised() -> None:
+    from floki_core.register_csv import neutralise_cell
+
+    assert neutralise_cell(-3) == "-3"  # days overdue, still a number in a spreadsheet
+    assert neutralise_cell(2.5) == "2.5"
+    assert neutralise_cell("-3+cmd|' /C calc'!A0") == "'-3+cmd|' /C calc'!A0"
+    assert neutralise_cell(True) == "True"
