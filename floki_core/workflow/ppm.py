@@ -34,6 +34,7 @@ from floki_core.workflow.ppm_rules import (
     state_condition,
 )
 from floki_core.workflow.ppm_schedules import AssetPpm, ScheduleInput, ScheduleList, Target
+from floki_core.workflow.states import asset_updated_event
 from floki_core.workflow.work_orders import WorkOrders
 
 if TYPE_CHECKING:
@@ -195,18 +196,7 @@ class Ppm:
         )
         if filled:
             now = self.core.clock.now()
-            await self.core.events.publish(
-                [
-                    DomainEvent(
-                        type="asset.updated",
-                        at=now,
-                        entity="assets",
-                        entity_id=a.id,
-                        data=domain.to_plain(a),
-                    )
-                    for a in filled
-                ]
-            )
+            await self.core.events.publish([asset_updated_event(a, now) for a in filled])
         return len(filled)
 
     async def _on_events(self, events: Sequence[DomainEvent]) -> None:

@@ -148,7 +148,7 @@ class EquipmentStates:
         if applied is not None:
             await self.publish_applied([applied])
         else:
-            await self.core.events.publish([_updated(record, now)])
+            await self.core.events.publish([asset_updated_event(record, now)])
         return record
 
     async def history(
@@ -293,7 +293,7 @@ class EquipmentStates:
                     },
                 )
             )
-            events.append(_updated(item.asset, change.at))
+            events.append(asset_updated_event(item.asset, change.at))
         for suggestion in suggested:
             events.append(
                 DomainEvent(
@@ -314,7 +314,7 @@ class EquipmentStates:
         await self.core.events.publish(events)
 
 
-def _updated(record: domain.Asset, at: dt.datetime) -> DomainEvent:
+def asset_updated_event(record: domain.Asset, at: dt.datetime) -> DomainEvent:
     # The register's own event, so lists that follow asset.updated stay current.
     return DomainEvent(
         type="asset.updated", at=at, entity="assets", entity_id=record.id, data=to_plain(record)

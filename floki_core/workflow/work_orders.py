@@ -28,6 +28,7 @@ from floki_core.storage.models import AssetClassRow, AssetRow, UserRow
 from floki_core.storage.models_ppm import WorkOrderRow
 from floki_core.storage.register import ASSETS
 from floki_core.workflow.ppm_rules import ScheduleBook, effective_due, next_due_after
+from floki_core.workflow.states import asset_updated_event
 from floki_core.workflow.states_store import Applied, apply_state_change
 
 if TYPE_CHECKING:
@@ -391,17 +392,7 @@ class WorkOrders:
         if applied is not None:
             await self.core.workflow.states.publish_applied([applied])
         else:
-            await self.core.events.publish(
-                [
-                    DomainEvent(
-                        type="asset.updated",
-                        at=now,
-                        entity="assets",
-                        entity_id=asset.id,
-                        data=to_plain(asset),
-                    )
-                ]
-            )
+            await self.core.events.publish([asset_updated_event(asset, now)])
         return order
 
     async def _publish(self, type_: str, order: WorkOrder) -> None:
