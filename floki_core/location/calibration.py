@@ -292,8 +292,18 @@ class Calibrations:
             session.applying = False
         from floki_core.core import event_name  # core imports this module
 
-        for rid, record in changed:
-            await self.core.publish(event_name(RECEIVERS, "updated"), RECEIVERS, rid, record)
+        await self.core.events.publish(
+            [
+                DomainEvent(
+                    type=event_name(RECEIVERS, "updated"),
+                    at=now,
+                    entity=RECEIVERS.name,
+                    entity_id=rid,
+                    data=record,
+                )
+                for rid, record in changed
+            ]
+        )
         await self.core.locations.reindex()  # new readings use the offsets from now on
         session.status = CalibrationStatus.APPLIED
         session.applied_at = now
