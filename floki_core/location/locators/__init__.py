@@ -20,7 +20,8 @@ __all__ = [
     "RssiSettings",
 ]
 
-# Which locator method handles a technology unless the configuration says otherwise.
+# Which locator method handles a technology unless ``[location] methods`` says otherwise.
+# Every technology a built-in plugin emits is here: a tag staff can bind must be locatable.
 BUILTIN_METHODS: Mapping[str, str] = MappingProxyType(
     {
         "ble": RssiLocator.method,
@@ -28,6 +29,8 @@ BUILTIN_METHODS: Mapping[str, str] = MappingProxyType(
         "ibeacon": RssiLocator.method,
         "eddystone": RssiLocator.method,
         "altbeacon": RssiLocator.method,
+        # ESPresense ids without a beacon identity (aliases, ``name:`` ids): BLE rooms' RSSI.
+        "espresense": RssiLocator.method,
         "rfid": FixedPointLocator.method,
         "qr": FixedPointLocator.method,
         "barcode": FixedPointLocator.method,

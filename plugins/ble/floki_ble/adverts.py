@@ -20,6 +20,7 @@ import collections
 from typing import NamedTuple
 
 from floki_ble.decoders import AdStructure, Rejected, decode_frames
+from floki_ble.technologies import BEACONS, BLE
 from floki_core.observations import Extra
 
 # The core's extras keys for a battery reading (floki_core.location.batteries).
@@ -28,8 +29,6 @@ BATTERY_PCT = "battery_pct"
 TEMPERATURE_C = "temperature_c"
 
 MAX_ADDRESSES = 50_000  # addresses whose identity is remembered; the oldest make room
-
-_TECHNOLOGIES = frozenset({"ibeacon", "eddystone", "altbeacon"})
 
 
 class HeardTag(NamedTuple):
@@ -83,7 +82,7 @@ def read_advert(
     extras: dict[str, Extra] = {}
     identity: tuple[str, str] | None = None
     for frame in frames:
-        if identity is None and frame.identity is not None and frame.kind in _TECHNOLOGIES:
+        if identity is None and frame.identity is not None and frame.kind in BEACONS:
             identity = (frame.kind, frame.identity)
         if frame.battery_mv is not None:
             extras[BATTERY_MV] = frame.battery_mv
@@ -97,7 +96,7 @@ def read_advert(
         return HeardTag(identity[0], identity[1], extras)
     if first.kind == "mac":
         # No beacon frame at all: decode_frames has already refused a rotating address.
-        return HeardTag("ble", first.identity or "", extras)
+        return HeardTag(BLE, first.identity or "", extras)
     # Eddystone TLM/URL frames only.
     known = identities.get(address) if identities is not None and address else None
     if known is not None:
@@ -106,4 +105,4 @@ def read_advert(
         return Rejected("no_identity")
     if first.rotating:
         return Rejected("rotating_address_without_identity")
-    return HeardTag("ble", address, extras)
+    return HeardTag(BLE, address, extras)

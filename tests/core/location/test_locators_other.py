@@ -72,6 +72,7 @@ def test_builtin_methods_name_a_locator_for_every_technology() -> None:
         "ibeacon": "rssi",
         "eddystone": "rssi",
         "altbeacon": "rssi",
+        "espresense": "rssi",
         "rfid": "fixed_point",
         "qr": "fixed_point",
         "barcode": "fixed_point",
