@@ -225,8 +225,13 @@ def test_windows_1252_from_excel(db: Database) -> None:
 
 
 def test_bytes_that_are_neither_utf8_nor_cp1252_are_refused() -> None:
-    with pytest.raises(Invalid, match="not UTF-8 or Windows-1252 text"):
+    with pytest.raises(Invalid) as caught:
         read_register(b"Asset Number\r\nA\x81\r\n", DEFAULTS)
+
+    assert str(caught.value) == (
+        "<upload>: line 2, column 'Asset Number': byte 0x81 is not UTF-8 or Windows-1252 "
+        "text; save the file as CSV UTF-8"
+    )
 
 
 def test_iso_uk_and_month_name_dates(db: Database) -> None:
