@@ -6,6 +6,11 @@ are the assets' ``giai`` field (or ``giai`` identifiers); GLNs are the zones' ``
 field (or ``gln`` receivers, for a GLN that marks a spot inside a zone); UDIs are
 ``udi`` identifiers spelled ``(01)<GTIN-14>(21)<serial>``; plain text is an asset
 number, or any ``qr``/``barcode`` identifier or receiver.
+
+Every path from a scan to an asset comes through here (the ``qr/resolve`` API, the
+phone pages, the workshop desk, serial scanners), so every one gets the same strict
+reading (``floki_qr.gs1``): a code that cannot be read names nothing and says why
+(``read_as`` "unreadable"), and is never looked up by a part of itself.
 """
 
 from __future__ import annotations
@@ -25,9 +30,17 @@ from floki_core.storage.models import AssetRow, IdentifierRow, ReceiverRow, Zone
 from floki_qr.gs1 import RejectedScan, Scan, ScanKind, ScannedCode, read_scan
 from floki_qr.label_codes import QR, asset_codes, zone_codes
 
-__all__ = ["Resolved", "register_resolve_route", "resolve_code", "resolve_scan", "resolve_texts"]
+__all__ = [
+    "UNREADABLE",
+    "Resolved",
+    "register_resolve_route",
+    "resolve_code",
+    "resolve_scan",
+    "resolve_texts",
+]
 
 PLAIN_TECHNOLOGIES = (QR, "barcode")
+UNREADABLE = "unreadable"  # read_as of a scan refused before any look-up
 READ_AS = {
     ScanKind.FLOKI_CODE: "label code",
     ScanKind.GIAI: "GIAI",
@@ -70,7 +83,7 @@ async def resolve_code(core: Any, text: str) -> Resolved:
 
 def resolve_scan(session: Session, scan: Scan) -> Resolved:
     if isinstance(scan, RejectedScan):
-        found = Resolved(kind="unknown", read_as="unreadable", value=scan.text, error=scan.reason)
+        found = Resolved(kind="unknown", read_as=UNREADABLE, value=scan.text, error=scan.reason)
     else:
         found = _look_up(session, scan)
     if found.kind == "unknown" and scan.may_be_plain:
@@ -207,7 +220,12 @@ def register_resolve_route(registry: RouteRegistry) -> None:
         "/api/v1/qr/resolve",
         _resolve_handler,
         policy="viewer",
-        summary="What a scanned code names: ?text=<label URL, GS1 code or asset number>",
+        summary=(
+            "What a scanned code names: ?text=<label URL, GS1 code or asset number>. "
+            "200 with kind asset, zone or unknown (error: why nothing matched); "
+            "422 with the reason when the code cannot be read (a GS1 field too long, too "
+            "short or malformed, a wrong check digit, an unknown AI)"
+        ),
     )
 
 
@@ -217,4 +235,6 @@ async def _resolve_handler(request: web.Request) -> web.Response:
         raise ApiError(400, "query parameter text is required: the scanned code")
     if len(text) > 500:
         raise ApiError(400, "query parameter text is longer than 500 characters")
-    return json_response(await resolve_code(request.app[CORE], text))
+    found = await resolve_code(request.app[CORE], text)
+    # A code that cannot be read is the caller's to fix (a scanner's settings, a typo).
+    return json_response(found, status=422 if found.read_as == UNREADABLE else 200)

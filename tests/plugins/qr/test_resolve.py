@@ -25,6 +25,10 @@ from tests.plugins.qr.qr_register import (
 )
 
 GS = "\x1d"
+# A GIAI of the longest length GS1 allows (30), and a scan four characters longer that
+# begins with it: cut to 30 characters, the scan would name the asset with the first.
+GIAI_30 = "501234500000000000000000000001"
+GIAI_34 = GIAI_30 + "1001"
 
 # (scan, kind, asset number or zone name, read as)
 NAMED = [
@@ -81,8 +85,10 @@ UNKNOWN = [
         "unreadable",
         "GLN 5012345000016 has a wrong check digit: expected 5, got 6",
     ),
-    ("]C12312345", "unreadable", 'unknown GS1 Application Identifier at "2312345"'),
-    ("]C141450123", "unreadable", 'GLN (AI 414): "50123" is truncated or malformed; expected N13'),
+    ("]C12312345", "unreadable", 'unknown GS1 Application Identifier (231) at "2312345"'),
+    ("]C141450123", "unreadable", "(414) GLN is 5 characters; exactly 13"),
+    # Too long for a GIAI: refused, never cut to 30 characters.
+    (f"]C18004{GIAI_E1001}{'0' * 20}", "unreadable", "(8004) GIAI is 31 characters; at most 30"),
 ]
 
 
@@ -178,3 +184,51 @@ async def test_resolving_over_the_api(floki: Floki, qr_register: QrRegister) -> 
     assert (status, data["error"]) == (400, "query parameter text is longer than 500 characters")
     anonymous = await floki.client.get(f"{API}/qr/resolve", params={"text": "E1001"})
     assert anonymous.status == 401
+
+
+async def test_an_over_long_giai_is_refused_not_taken_for_the_giai_it_begins_with(
+    floki: Floki, qr_register: QrRegister
+) -> None:
+    driver = {"asset_number": "E2030", "description": "Syringe driver E2030", "giai": GIAI_30}
+    await post(floki, "/assets", driver)
+    over_long = (
+        f"(8004){GIAI_34}",  # typed, or printed under the barcode
+        f"(8004) {GIAI_34}",
+        f"]C18004{GIAI_34}",  # GS1-128 through a scanner
+        f"]d2{GS}8004{GIAI_34}{GS}",
+        f"8004{GIAI_34}",
+        f"https://id.gs1.org/8004/{GIAI_34}",  # GS1 Digital Link
+    )
+    for text in over_long:
+        status, data = await _resolve_api(floki, "viewer", text=text)
+        assert (status, data["kind"], data.get("error")) == (
+            422,
+            "unknown",
+            "(8004) GIAI is 34 characters; at most 30",
+        ), text
+        assert "asset_id" not in data and "asset_number" not in data
+    # The asset itself is still found by its own GIAI.
+    status, data = await _resolve_api(floki, "viewer", text=f"(8004){GIAI_30}")
+    assert (status, data["asset_number"], data["read_as"]) == (200, "E2030", "GIAI")
+
+
+async def test_a_trailing_separator_keeps_a_scan_gs1(floki: Floki, qr_register: QrRegister) -> None:
+    # Asset numbers that are all digits are common; a GS1 batch number is not one.
+    await post(floki, "/assets", {"asset_number": "10023", "description": "Hoist 10023"})
+    for text in (
+        f"8004{GIAI_E1003}{GS}",
+        f"{GS}8004{GIAI_E1003}",
+        f"{GS}{GS}8004{GIAI_E1003}{GS}{GS}\r\n",
+        f"]C18004{GIAI_E1003}{GS}",
+    ):
+        status, data = await _resolve_api(floki, "viewer", text=text)
+        assert (status, data["asset_number"], data["read_as"]) == (200, "E1003", "GIAI"), text
+    status, data = await _resolve_api(floki, "viewer", text=f"10023{GS}")
+    assert (status, data["kind"], data["read_as"], data.get("error")) == (
+        422,
+        "unknown",
+        "unreadable",
+        "GS1 code carries no GIAI (8004), GLN (414) or GTIN + serial (01 + 21); it has (10)",
+    )
+    status, data = await _resolve_api(floki, "viewer", text="10023")  # Code 128, no FNC1
+    assert (status, data["asset_number"]) == (200, "10023")
