@@ -45,8 +45,33 @@ class AdmissionPolicy:
     max_remembered: int = 2_000_000  # bounds the replay memory whatever the traffic
 
 
+def replay_key(obs: Observation) -> int:
+    """What makes two sightings one: who heard which tag when, how loud, and what it said.
+
+    A tag interleaves adverts (an iBeacon, then an Eddystone TLM with its battery) that one
+    gateway upload carries with the same RSSI and time, so what was reported (extras, a
+    fix) is part of a sighting's identity; a replayed batch repeats all of it. Extras are
+    compared as a set, so a resend that orders its keys differently is still a replay.
+    """
+    extras = obs.extras
+    reported = frozenset(extras.items()) if extras else None
+    return hash(
+        (
+            obs.technology,
+            obs.tag,
+            obs.receiver,
+            obs.observed_at,
+            obs.rssi,
+            obs.lat,
+            obs.lon,
+            obs.accuracy_m,
+            reported,
+        )
+    )
+
+
 class Admission:
-    """Dedupe by (technology, tag, receiver, observed_at, rssi) within a window; skew checks.
+    """Dedupe by :func:`replay_key` within a window; skew checks.
 
     Observations are remembered as 64-bit hashes, expired a batch at a time: a tuple of
     strings and a datetime per remembered sighting cost ~440 bytes, a hash ~70.
@@ -85,7 +110,7 @@ class Admission:
             if at < past_limit:
                 stats.quarantined["too_old"] += 1
                 continue
-            key = hash((obs.technology, obs.tag, obs.receiver, at, obs.rssi))
+            key = replay_key(obs)
             if key in seen:
                 stats.duplicates += 1
                 continue
