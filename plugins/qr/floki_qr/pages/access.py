@@ -17,6 +17,8 @@ import msgspec
 from aiohttp import web
 from sqlalchemy.orm import Session
 
+from floki_core.api.bodies import ApiError, read_raw
+from floki_core.api.keys import CORE
 from floki_core.core import Core
 from floki_core.domain import Principal, Role
 from floki_core.errors import Conflict, FlokiError, Forbidden, Invalid, NotFound
@@ -123,9 +125,61 @@ async def current_session(state: PageState, request: web.Request) -> PageSession
     return session
 
 
+FORM_TYPE = "application/x-www-form-urlencoded"
+_MAX_FIELDS = 100
+
+
+class FormRefused(Exception):
+    """A POST body that is not one of the pages' forms: answered with a page, not a 500."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
 async def read_form(request: web.Request) -> dict[str, str]:
-    posted = await request.post()
-    return {k: v for k, v in posted.items() if isinstance(v, str)}
+    """The submitted form's fields; the pages only ever send URL-encoded UTF-8 forms.
+
+    Anything else is refused before it is parsed: a multipart parser would accept file
+    uploads no page asks for, and its errors on a malformed body are not the client's
+    to read.
+    """
+    if request.content_type != FORM_TYPE:
+        raise FormRefused(
+            415, f"This page accepts forms sent as {FORM_TYPE}, not {request.content_type}."
+        )
+    charset = request.charset
+    if charset is not None and charset.lower().replace("-", "") != "utf8":
+        raise FormRefused(415, f"Forms must be sent in UTF-8, not {charset}.")
+    limit = request.app[CORE].config.server.max_body_bytes
+    try:
+        raw = await read_raw(request, limit)
+    except ApiError as exc:
+        raise FormRefused(exc.status, exc.reason) from None
+    try:
+        pairs = urllib.parse.parse_qsl(
+            raw.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            errors="strict",
+            max_num_fields=_MAX_FIELDS,
+        )
+    except UnicodeDecodeError:
+        raise FormRefused(400, "The form is not valid UTF-8 text.") from None
+    except ValueError:
+        raise FormRefused(413, f"The form has more than {_MAX_FIELDS} fields.") from None
+    return dict(pairs)
+
+
+def form_refused_page(exc: FormRefused, session: PageSession | None = None) -> web.Response:
+    return message_page(
+        "Form refused",
+        f"{exc.reason} Nothing was changed.",
+        status=exc.status,
+        session=session,
+        link=(HOME_PATH, "Back to the start"),
+    )
 
 
 def signed_in(
@@ -152,7 +206,10 @@ def signed_in(
                     status=401,
                     link=(login_url(target), "Sign in"),
                 )
-            form = await read_form(request) if posted else {}
+            try:
+                form = await read_form(request) if posted else {}
+            except FormRefused as exc:
+                return form_refused_page(exc, session)
             if posted and not csrf.form_is_genuine(request, form, session.csrf):
                 return message_page(
                     "Form refused",

@@ -13,8 +13,10 @@ from floki_core.storage.audit import write_audit
 from floki_qr.pages import csrf
 from floki_qr.pages.access import (
     HOME_PATH,
+    FormRefused,
     Visit,
     current_session,
+    form_refused_page,
     read_form,
     safe_return,
     signed_in,
@@ -81,7 +83,10 @@ def _authenticate(
 async def login(request: web.Request) -> web.StreamResponse:
     state = page_state(request)
     core = state.core
-    form = await read_form(request)
+    try:
+        form = await read_form(request)
+    except FormRefused as exc:
+        return form_refused_page(exc)
     target = safe_return(form.get("next"))
     username = form.get("username", "").strip()[:_MAX_FIELD]
     password = form.get("password", "")
