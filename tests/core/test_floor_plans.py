@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import logging
 import random
 import re
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -292,3 +294,38 @@ async def test_deleting_a_floor_removes_its_plan_file(floki: Floki, floor: dict[
     )
     assert resp.status == 204
     assert plan_files(floki) == []
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A small PNG whose header says it is ``width`` x ``height`` (a decompression bomb's
+    calling card: Pillow refuses to open it at all)."""
+    png = bytearray(PNG)
+    ihdr = png.index(b"IHDR")
+    png[ihdr + 4 : ihdr + 12] = width.to_bytes(4, "big") + height.to_bytes(4, "big")
+    crc = zlib.crc32(bytes(png[ihdr : ihdr + 17]))
+    png[ihdr + 17 : ihdr + 21] = crc.to_bytes(4, "big")
+    return bytes(png)
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    jpeg = bytearray(JPEG)
+    sof = jpeg.index(b"\xff\xc0")
+    jpeg[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(jpeg)
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype"),
+    [(png_claiming(20000, 20000), "image/png"), (jpeg_claiming(20000, 20000), "image/jpeg")],
+    ids=["png", "jpeg"],
+)
+async def test_a_header_claiming_a_huge_image_is_413_naming_the_limit(
+    floki: Floki, floor: dict[str, Any], caplog: pytest.LogCaptureFixture, body: bytes, ctype: str
+) -> None:
+    resp = await upload(floki, floor["id"], body, ctype)
+    assert resp.status == 413
+    error = (await resp.json())["error"]
+    assert "20000x20000" in error and "40 megapixels" in error, error
+    assert plan_files(floki) == []
+    assert (await floor_now(floki, floor["id"]))["has_plan"] is False
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -29,6 +29,20 @@ def plans_dir(data_dir: Path) -> Path:
     return path
 
 
+def _too_many_pixels(width: int, height: int) -> ApiError:
+    return ApiError(413, f"image is {width}x{height}; at most {MAX_PIXELS // 1_000_000} megapixels")
+
+
+def _claimed_size(raw: bytes, fmt: str) -> tuple[int, int] | None:
+    """The size a header claims, read without Pillow's decompression-bomb refusal (which
+    does not say the size); nothing is decoded."""
+    try:
+        factory = Image.OPEN[fmt][0]
+        return factory(io.BytesIO(raw), "").size
+    except Exception:
+        return None
+
+
 def check_image(raw: bytes, content_type: str) -> tuple[str, int, int]:
     """The image's extension and size, if it really is the type it claims to be."""
     expected = PLAN_TYPES.get(content_type)
@@ -40,8 +54,16 @@ def check_image(raw: bytes, content_type: str) -> tuple[str, int, int]:
                 raise ApiError(415, f"body is {image.format}, not {content_type}")
             width, height = image.size
             if width * height > MAX_PIXELS:
-                raise ApiError(413, f"image is {width}x{height}; at most 40 megapixels")
+                raise _too_many_pixels(width, height)
             image.verify()
+    except Image.DecompressionBombError:
+        # The header claims far more pixels than any plan: Pillow will not even open it.
+        claimed = _claimed_size(raw, expected[0])
+        if claimed is not None:
+            raise _too_many_pixels(*claimed) from None
+        raise ApiError(
+            413, f"image is too large; at most {MAX_PIXELS // 1_000_000} megapixels"
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ApiError(415, f"body is not a readable {expected[0]} image: {exc}") from None
     return expected[1], width, height

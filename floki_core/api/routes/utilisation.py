@@ -17,22 +17,44 @@ from floki_core.workflow.utilisation_report import report_csv, report_pdf
 PREFIX = "/api/v1/reports/utilisation"
 
 
+# Reports cover the appliance's own history: nothing before 1970 or after 2999 exists,
+# and the far ends of the calendar overflow once moved to UTC or to the end of the day.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+
+
 def _moment(request: web.Request, name: str, *, end_of_day: bool) -> dt.datetime | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return None
+    out_of_range = ApiError(
+        400,
+        f"query parameter {name} is out of range: use dates from "
+        f"{EARLIEST:%Y-%m-%d} to {LATEST - dt.timedelta(days=1):%Y-%m-%d}",
+    )
     try:
         if len(raw) == 10:
             day = dt.date.fromisoformat(raw)
             moment = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
             # A date alone as the end means the whole of that day.
-            return moment + dt.timedelta(days=1) if end_of_day else moment
-        moment = dt.datetime.fromisoformat(raw)
+            if end_of_day:
+                moment += dt.timedelta(days=1)
+        else:
+            moment = dt.datetime.fromisoformat(raw)
+            moment = (
+                moment.replace(tzinfo=dt.UTC)
+                if moment.tzinfo is None
+                else moment.astimezone(dt.UTC)
+            )
+    except OverflowError:
+        raise out_of_range from None
     except ValueError:
         raise ApiError(
             400, f"query parameter {name} must be a date (YYYY-MM-DD) or an ISO date-time"
         ) from None
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+    if not EARLIEST <= moment <= LATEST:
+        raise out_of_range
+    return moment
 
 
 async def _report(request: web.Request) -> UtilisationReport:
