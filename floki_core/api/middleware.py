@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import msgspec
@@ -11,9 +12,11 @@ from sqlalchemy.exc import DataError
 from floki_core.api.bodies import ApiError, error_response
 from floki_core.api.keys import CORE, PRINCIPAL, ROUTE_SPEC, ROUTES, TOKENS
 from floki_core.api.routing import Handler
+from floki_core.api.token_cache import StampWriter
+from floki_core.core import Core
 from floki_core.domain import Principal, Role
 from floki_core.errors import Conflict, FlokiError, Forbidden, Invalid, NotFound
-from floki_core.storage.accounts import LoginRefused, resolve_token
+from floki_core.storage.accounts import LoginRefused, record_token_use, resolve_token
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,18 @@ def allows(policy: str, who: Principal | None) -> bool:
     return who.role.at_least(Role(policy))
 
 
+def _stamp_writer(core: Core) -> StampWriter:
+    async def write(stamps: dict[int, dt.datetime]) -> None:
+        await core.write(record_token_use, stamps)
+
+    return write
+
+
+async def flush_token_stamps(app: web.Application) -> None:
+    """Write the tokens' last-used stamps kept in memory (on stop, and in tests)."""
+    await app[TOKENS].close(_stamp_writer(app[CORE]))
+
+
 @web.middleware
 async def policy(request: web.Request, handler: Handler) -> web.StreamResponse:
     route = request.match_info.route
@@ -89,10 +104,13 @@ async def policy(request: web.Request, handler: Handler) -> web.StreamResponse:
         who = cache.get(secret)
         if who is None:
             generation = cache.generation
-            who = await core.write(resolve_token, secret, now=core.clock.now())
+            # A read: under WAL it never waits for a writer (an import, a full disk).
+            who = await core.read(resolve_token, secret, now=core.clock.now())
             if who is not None:
                 # Not if a revocation cleared the cache while this check was running.
                 cache.put(secret, who, generation)
+        if who is not None and who.token_id is not None:
+            cache.note_use(who.token_id, core.clock.now(), _stamp_writer(core))
         if who is None and spec.policy != "public":
             raise ApiError(
                 401, "token is invalid, expired or revoked", {"WWW-Authenticate": "Bearer"}

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Table, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from floki_core.domain import Principal, Role, Token, TokenKind, User, to_plain
 from floki_core.errors import Conflict, FlokiError, Invalid, NotFound
 from floki_core.security import passwords, tokens
 from floki_core.storage.audit import write_audit
-from floki_core.storage.models import TokenRow, UserRow
+from floki_core.storage.models import TokenRow, UserRow, UtcDateTime
 
 
 class LoginRefused(FlokiError):
@@ -283,7 +285,11 @@ def issue_token(
 
 
 def resolve_token(session: Session, secret: str, *, now: dt.datetime) -> Principal | None:
-    """Who a bearer token belongs to, or None if it is unknown, expired or revoked."""
+    """Who a bearer token belongs to, or None if it is unknown, expired or revoked.
+
+    Reads only: the last-used stamp is recorded separately (``record_token_use``), in
+    batches, so checking a token never waits for another writer.
+    """
     if not secret.startswith(tokens.PREFIX):
         return None
     found = session.execute(
@@ -298,9 +304,6 @@ def resolve_token(session: Session, secret: str, *, now: dt.datetime) -> Princip
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
-    # Coarse last-used stamp: one write per token per minute is plenty for an audit view.
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        token.last_used_at = now
     kind = TokenKind(token.kind)
     return Principal(
         user_id=user.id,
@@ -309,6 +312,23 @@ def resolve_token(session: Session, secret: str, *, now: dt.datetime) -> Princip
         token_kind=kind,
         token_id=token.id,
         token_name=token.name,
+    )
+
+
+def record_token_use(session: Session, stamps: Mapping[int, dt.datetime]) -> None:
+    """Record when tokens were last used, in one statement; a stamp never goes back."""
+    if not stamps:
+        return
+    table = cast(Table, TokenRow.__table__)  # Core executemany: one statement for all
+    at = bindparam("at", type_=UtcDateTime())
+    session.execute(
+        update(table)
+        .where(
+            table.c.id == bindparam("token_id"),
+            or_(table.c.last_used_at.is_(None), table.c.last_used_at < at),
+        )
+        .values(last_used_at=at),
+        [{"token_id": token_id, "at": when} for token_id, when in stamps.items()],
     )
 
 
