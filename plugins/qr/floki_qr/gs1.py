@@ -113,7 +113,7 @@ def read_scan(raw: str) -> Scan:
     if text.startswith("]"):
         try:
             symbology = SymbologyIdentifier.extract(text)
-        except ParseError:
+        except (ParseError, ValueError, IndexError):  # biip indexes past a lone "]"
             return RejectedScan(f"unknown symbology identifier {text[:3]!r}", text)
         text = _EDGE_SPACE.sub("", text[len(symbology) :])
         marked = marked or symbology.gs1_symbology is not None

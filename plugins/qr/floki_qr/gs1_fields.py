@@ -91,7 +91,8 @@ CSET82 = frozenset(
     "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 )
 _CSET82_SHOWN = "letters, digits and !\"%&'()*+,-./:;<=>?_"
-_COMPONENT = re.compile(r"(\[)?\+?([NXYZ])(\.\.)?(\d+)")
+# One component of a format: N14 (fixed), X..30 (up to), N1..N2 (from .. to); "[" optional.
+_COMPONENT = re.compile(r"(\[)?\+?([NXYZ])(?:(\d+)\.\.[NXYZ]?(\d+)|\.\.(\d+)|(\d+))")
 _HRI_AI = re.compile(r"\((\d{2,4})\)")
 _CONTROL_NOT_GS = re.compile(r"[\x00-\x1c\x1e\x1f\x7f]")
 
@@ -142,10 +143,15 @@ def _spec(ai: str) -> _Spec | None:
     data_format = found.format.split("+", 1)[1] if "+" in found.format else ""
     low = high = 0
     kinds = set()
-    for optional, kind, variable, digits in _COMPONENT.findall(data_format):
-        length = int(digits)
-        low += 0 if optional else (1 if variable else length)
-        high += length
+    for optional, kind, range_low, range_high, up_to, fixed in _COMPONENT.findall(data_format):
+        if fixed:
+            least = most = int(fixed)
+        elif up_to:
+            least, most = 1, int(up_to)
+        else:
+            least, most = int(range_low), int(range_high)
+        low += 0 if optional else least
+        high += most
         kinds.add(kind)
     if "[-]" in data_format:
         high += 1
@@ -204,10 +210,11 @@ def check_field(ai: str, value: str) -> Gs1Field:
     spec = _spec(ai)
     if spec is None:
         raise Gs1Refused(f"unknown GS1 Application Identifier ({ai})")
-    rule = _length_rule(spec, len(value))
-    if rule is not None:
-        raise Gs1Refused(f"{spec.label} is {len(value)} characters; {rule}")
     if not spec.pattern.fullmatch(ai + value):
+        # GS1's pattern decides; the format's lengths only explain a refusal.
+        rule = _length_rule(spec, len(value))
+        if rule is not None:
+            raise Gs1Refused(f"{spec.label} is {len(value)} characters; {rule}")
         raise Gs1Refused(_format_fault(spec, value))
     checked = _CHECKED_DIGITS.get(ai)
     if checked is not None:

@@ -217,6 +217,7 @@ REJECTED = [
     ("]C1", "empty scan after the symbology identifier", False),
     (f"]C1{GS}{GS}", "empty GS1 code", False),
     ("]W9E1001", "unknown symbology identifier ']W9'", False),
+    ("]", "unknown symbology identifier ']'", False),
     # Too long: refused, never cut to the field's maximum (that names another asset).
     (f"(8004){GIAI_34}", "(8004) GIAI is 34 characters; at most 30", False),
     (f"(8004) {GIAI_34} ", "(8004) GIAI is 34 characters; at most 30", False),

@@ -85,6 +85,7 @@ UNKNOWN = [
         "unreadable",
         "GLN 5012345000016 has a wrong check digit: expected 5, got 6",
     ),
+    ("]", "unreadable", "unknown symbology identifier ']'"),
     ("]C12312345", "unreadable", 'unknown GS1 Application Identifier (231) at "2312345"'),
     ("]C141450123", "unreadable", "(414) GLN is 5 characters; exactly 13"),
     # Too long for a GIAI: refused, never cut to 30 characters.
