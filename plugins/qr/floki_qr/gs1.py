@@ -54,7 +54,7 @@ __all__ = [
 MAX_SCAN_LENGTH = 500
 # Digits that start like one of the keys we use are read as GS1 even without a marker
 # (many scanners are set not to send symbology identifiers).
-_UNMARKED_GS1 = re.compile(r"^(?:01\d{6}|414\d{5}|8004\d{4})")
+_UNMARKED_GS1 = re.compile(r"^(?:01\d{6}|414\d{5}|8004\d{4})", re.ASCII)
 _FLOKI_PATH = re.compile(r"/q/([^/]+)/?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # White space at either end, except the separators (FS, GS, RS, US) str.strip() removes.

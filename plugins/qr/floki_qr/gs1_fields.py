@@ -9,15 +9,16 @@ characters; at most 30". Nothing is ever cut to fit: a value cut to its maximum 
 a different asset (the one whose GIAI is its first 30 characters).
 
 The AI table (formats, patterns, character sets, which AIs have a predefined length)
-is biip's, built from GS1's Barcode Syntax Dictionary. biip's own element-string and
-HRI parsers are not used for reading scans: its extractor stops a variable-length field
-at the pattern's maximum and reads what follows as the next element (a 34-character
-GIAI becomes a 30-character GIAI plus a batch number), and its errors name regular
-expressions, not lengths. The rules applied here (GS1 General Specifications):
+is biip's, bundled from GS1's published list of Application Identifiers. biip's own
+parsers (element strings, the bracketed form, Digital Link) are not used for reading
+scans: its element-string extractor stops a variable-length field at the pattern's
+maximum and reads what follows as the next element (a 34-character GIAI becomes a
+30-character GIAI plus a batch number), and its errors name regular expressions, not
+the AI and the length. The rules applied here (GS1 General Specifications):
 
 - a predefined-length AI (figure 7.8.5-2, 7.8.4-2 in older releases: 00, 01, 02, 03,
-  11-20, 31-36, 41) takes
-  exactly its length and may be followed by the next AI without a separator;
+  11-20, 31-36, 41x) takes exactly its length and may be followed by the next AI
+  without a separator;
 - any other AI runs to the next separator (FNC1, sent by scanners as GS, ASCII 29) or
   the end, and the whole of it is its value;
 - separators are accepted before the first element, between any two and after the
@@ -45,8 +46,8 @@ __all__ = [
     "GS",
     "Gs1Field",
     "Gs1Refused",
-    "ai_name",
     "bracketed_fields",
+    "check_field",
     "element_string_fields",
     "link_fields",
 ]
@@ -84,7 +85,7 @@ _CHECKED_DIGITS = {
 # Keys that start with a GS1 Company Prefix; the shortest prefix is four digits (GS1
 # General Specifications, "GS1 Company Prefix"; the Syntax Dictionary's gcppos1 check).
 _STARTS_WITH_COMPANY_PREFIX = {"401", "8004", "8010"}
-_COMPANY_PREFIX = re.compile(r"\d{4}")
+_COMPANY_PREFIX = re.compile(r"[0-9]{4}")
 _DATE_AIS = {"11", "12", "13", "15", "16", "17"}
 # GS1 AI encodable character set 82 (section 7.11, figure 7.11-1).
 CSET82 = frozenset(
@@ -93,7 +94,7 @@ CSET82 = frozenset(
 _CSET82_SHOWN = "letters, digits and !\"%&'()*+,-./:;<=>?_"
 # One component of a format: N14 (fixed), X..30 (up to), N1..N2 (from .. to); "[" optional.
 _COMPONENT = re.compile(r"(\[)?\+?([NXYZ])(?:(\d+)\.\.[NXYZ]?(\d+)|\.\.(\d+)|(\d+))")
-_HRI_AI = re.compile(r"\((\d{2,4})\)")
+_HRI_AI = re.compile(r"\(([0-9]{2,4})\)")
 _CONTROL_NOT_GS = re.compile(r"[\x00-\x1c\x1e\x1f\x7f]")
 
 
@@ -127,13 +128,13 @@ class _Spec:
         return f"({self.ai}) {self.name}"
 
 
-def ai_name(ai: str) -> str:
-    spec = _spec(ai)
-    return spec.name if spec else ai
+def _spec(ai: str) -> _Spec | None:
+    # AIs are 2 to 4 digits; checking first keeps the cache to those, whatever is scanned.
+    return _spec_of(ai) if 2 <= len(ai) <= 4 and ai.isascii() and ai.isdigit() else None
 
 
 @cache
-def _spec(ai: str) -> _Spec | None:
+def _spec_of(ai: str) -> _Spec | None:
     try:
         found = GS1ApplicationIdentifier.extract(ai)
     except ParseError:
@@ -177,7 +178,7 @@ def _ai_lengths() -> dict[str, int]:
 def _unknown_ai(data: str) -> Gs1Refused:
     length = _ai_lengths().get(data[:2])
     shown = data.split(GS, 1)[0][:20]
-    if length is not None and data[:length].isdigit():
+    if length is not None and data[:length].isascii() and data[:length].isdigit():
         return Gs1Refused(f'unknown GS1 Application Identifier ({data[:length]}) at "{shown}"')
     return Gs1Refused(f'unknown GS1 Application Identifier at "{shown}"')
 
@@ -210,7 +211,8 @@ def check_field(ai: str, value: str) -> Gs1Field:
     spec = _spec(ai)
     if spec is None:
         raise Gs1Refused(f"unknown GS1 Application Identifier ({ai})")
-    if not spec.pattern.fullmatch(ai + value):
+    # GS1 data is ASCII: biip's patterns say \d, which would let other scripts' digits in.
+    if not (value.isascii() and spec.pattern.fullmatch(ai + value)):
         # GS1's pattern decides; the format's lengths only explain a refusal.
         rule = _length_rule(spec, len(value))
         if rule is not None:

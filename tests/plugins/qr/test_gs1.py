@@ -246,6 +246,12 @@ REJECTED = [
     ("https://id.gs1.org/8004", "(8004) GIAI has no value in the Digital Link path", False),
     # Characters the field may not hold.
     ("(414)50123450000A5", "(414) GLN has 'A' at character 12; only digits are allowed", False),
+    # GS1 data is ASCII: digits of another script are not digits here.
+    (
+        "(414)\u0665012345000015",
+        "(414) GLN has '\u0665' at character 1; only digits are allowed",
+        False,
+    ),
     (
         "]C18004501234 ABC",
         f"(8004) GIAI has ' ' at character 7; only GS1 character set 82 is allowed ({CSET82})",
