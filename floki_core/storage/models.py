@@ -195,6 +195,36 @@ class AuditRow(Base):
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
     detail: Mapped[str] = mapped_column(Text, default="")
+    # The hash chain (storage/audit.py): the entry's place in the trail, the hash of the
+    # entry before it and its own. Empty only in a row written around the audit trail.
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    entry_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainRow(Base):
+    """The newest entry of the audit chain (one row, id 1). Appending updates it first,
+    which makes writers of audit entries take turns on every backend, and lets a check
+    see entries deleted from the end of the trail."""
+
+    __tablename__ = "audit_chain"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class LoginFailureRow(Base):
+    """One refused login, kept while it can still count towards a lockout or a limit."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_pair", "username", "source", "at"),
+        Index("ix_login_failures_source", "source", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(64))  # the client's address
+    at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
 class AssetLocationRow(Base):

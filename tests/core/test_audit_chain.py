@@ -1,0 +1,204 @@
+"""The audit trail is hash-chained: every entry carries the hash of the one before, so an
+entry edited, deleted or moved afterwards is found, and named, by ``audit_chain_problems``.
+Writers running at once still make one unbroken chain, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import text
+
+from floki_core.storage.audit import (
+    GENESIS,
+    append_audit_rows,
+    audit_chain_problems,
+    chain_hash,
+    content_digest,
+    write_audit,
+)
+from floki_core.storage.database import MIGRATIONS, Database
+from floki_core.storage.models import AuditRow
+
+AT = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+
+
+def _write(db: Database, count: int, actor: str = "eng.patel") -> None:
+    for n in range(count):
+        with db.transaction() as session:
+            write_audit(
+                session,
+                at=AT + dt.timedelta(seconds=n),
+                actor=actor,
+                action="update",
+                entity="assets",
+                entity_id=n + 1,
+                before={"state": "available", "n": n},
+                after={"state": "dirty", "n": n, "note": "Ünïcode ✓", "ratio": 0.1},
+                detail=f"change {n}",
+            )
+
+
+def _problems(db: Database) -> list[str]:
+    with db.sessions() as session:
+        return audit_chain_problems(session)
+
+
+def _sql(db: Database, statement: str, **params: object) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text(statement), params)
+
+
+def _ids(db: Database) -> list[int]:
+    with db.engine.connect() as conn:
+        return [r[0] for r in conn.execute(text("SELECT id FROM audit_entries ORDER BY id"))]
+
+
+def test_an_untouched_trail_has_no_problems_and_starts_at_genesis(database: Database) -> None:
+    assert _problems(database) == []
+    _write(database, 5)
+    assert _problems(database) == []
+    with database.engine.connect() as conn:
+        first = conn.execute(
+            text("SELECT seq, prev_hash FROM audit_entries ORDER BY id LIMIT 1")
+        ).one()
+    assert tuple(first) == (1, GENESIS)
+
+
+def test_concurrent_writers_make_one_unbroken_chain(database: Database) -> None:
+    workers, each = 4, 15
+    errors: list[BaseException] = []
+
+    def work(name: str) -> None:
+        try:
+            for n in range(each):
+                with database.transaction() as session:
+                    for part in range(2):  # two entries in one transaction
+                        write_audit(
+                            session,
+                            at=AT,
+                            actor=name,
+                            action="update",
+                            entity="assets",
+                            entity_id=n,
+                            after={"part": part},
+                        )
+        except BaseException as exc:  # pragma: no cover - shown by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"writer-{i}",)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert _problems(database) == []
+    with database.engine.connect() as conn:
+        seqs = [r[0] for r in conn.execute(text("SELECT seq FROM audit_entries ORDER BY id"))]
+    assert seqs == list(range(1, workers * each * 2 + 1))
+
+
+def test_a_batch_of_entries_continues_the_chain(database: Database) -> None:
+    _write(database, 2)
+    batch = [
+        {"at": AT, "actor": "import", "action": "create", "entity": "assets", "entity_id": n}
+        for n in range(50)
+    ]
+    with database.engine.begin() as conn:
+        append_audit_rows(conn, batch)
+    _write(database, 1)
+    assert _problems(database) == []
+    assert len(_ids(database)) == 53
+
+
+def test_an_edited_entry_is_named(database: Database) -> None:
+    _write(database, 5)
+    third = _ids(database)[2]
+    _sql(database, "UPDATE audit_entries SET detail = 'nothing to see' WHERE id = :i", i=third)
+    (problem,) = _problems(database)
+    assert f"audit entry {third} was edited" in problem
+
+
+def test_an_edit_with_its_hash_recomputed_is_found_at_the_next_entry(database: Database) -> None:
+    _write(database, 5)
+    ids = _ids(database)
+    with database.transaction() as session:
+        row = session.get(AuditRow, ids[1])
+        assert row is not None and row.seq is not None and row.prev_hash is not None
+        row.detail = "nothing to see"
+        row.entry_hash = chain_hash(row.seq, row.prev_hash, content_digest(row))
+    (problem,) = _problems(database)
+    assert f"audit entry {ids[2]} does not follow audit entry {ids[1]}" in problem
+    assert "rewritten" in problem
+
+
+def test_a_deleted_entry_is_named(database: Database) -> None:
+    _write(database, 5)
+    ids = _ids(database)
+    _sql(database, "DELETE FROM audit_entries WHERE id = :i", i=ids[2])
+    (problem,) = _problems(database)
+    assert "deleted" in problem and f"before audit entry {ids[3]}" in problem
+
+
+def test_deleting_the_newest_entries_is_found(database: Database) -> None:
+    _write(database, 5)
+    ids = _ids(database)
+    _sql(database, "DELETE FROM audit_entries WHERE id >= :i", i=ids[3])
+    (problem,) = _problems(database)
+    assert "2 newest audit entries" in problem and "deleted" in problem
+    assert f"after audit entry {ids[2]}" in problem
+
+
+def test_reordered_entries_are_named(database: Database) -> None:
+    _write(database, 5)
+    ids = _ids(database)
+    # Swap the second and third entries' places in the trail.
+    _sql(database, "UPDATE audit_entries SET id = -1 WHERE id = :i", i=ids[1])
+    _sql(database, "UPDATE audit_entries SET id = :a WHERE id = :b", a=ids[1], b=ids[2])
+    _sql(database, "UPDATE audit_entries SET id = :b WHERE id = -1", b=ids[2])
+    (problem,) = _problems(database)
+    assert "out of order" in problem and "reordered" in problem
+    assert f"audit entry {ids[2]}" in problem
+
+
+def test_an_entry_slipped_in_outside_the_trail_is_named(database: Database) -> None:
+    _write(database, 2)
+    _sql(
+        database,
+        "INSERT INTO audit_entries (at, actor, action, entity, detail) "
+        "VALUES (:at, 'intruder', 'update', 'assets', '')",
+        at=AT.replace(tzinfo=None),
+    )
+    (problem,) = _problems(database)
+    assert "carries no chain hash" in problem
+
+
+def test_the_migration_chains_existing_entries(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path}/floki.db")
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = db.engine
+    command.upgrade(cfg, "0007")
+    with db.engine.begin() as conn:
+        for n in range(3):
+            conn.execute(
+                text(
+                    "INSERT INTO audit_entries (at, actor, action, entity, entity_id, "
+                    "before, after, detail) VALUES (:at, 'admin', 'create', 'sites', :i, "
+                    "NULL, :after, '')"
+                ),
+                {"at": AT.replace(tzinfo=None), "i": str(n), "after": f'{{"name": "S{n}"}}'},
+            )
+    db.migrate()
+    try:
+        assert _problems(db) == []
+        _write(db, 1)  # new entries follow on from the migrated ones
+        assert _problems(db) == []
+        with db.engine.connect() as conn:
+            seqs = [r[0] for r in conn.execute(text("SELECT seq FROM audit_entries ORDER BY id"))]
+        assert seqs == [1, 2, 3, 4]
+    finally:
+        db.close()
