@@ -42,8 +42,10 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Two workers on the 2-core CI machine; work stealing evens out the slow tests.
+PYTEST_WORKERS ?= auto
 pytest: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 bench: setup
 	$(BIN)/python -m bench

@@ -14,6 +14,7 @@ configuration or add plugin objects (registered as if from an entry point).
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from floki_core.core import Core
 from floki_core.domain import SYSTEM, Role, TokenKind
 from floki_core.observations import Observation
 from floki_core.storage import accounts
+from floki_core.storage.database import DB_FILE, Database, default_url
 
 TEST_PASSWORD = "test-password-123"
 
@@ -108,14 +110,30 @@ def floki_clock() -> ManualClock:
     return ManualClock(dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC))
 
 
+@pytest.fixture(scope="session")
+def floki_migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated to the newest schema once per test run; each appliance
+    starts on a copy, so a test pays for a file copy instead of every migration."""
+    folder = tmp_path_factory.mktemp("floki-template")
+    db = Database(default_url(folder))
+    db.migrate()
+    db.close()  # the last connection out checkpoints the WAL into the file
+    return folder / DB_FILE
+
+
 @pytest_asyncio.fixture
 async def floki(
     tmp_path: Path,
     floki_config: AppConfig,
     floki_plugins: list[tuple[str, object]],
     floki_clock: ManualClock,
+    floki_migrated_database: Path,
 ) -> AsyncIterator[Floki]:
-    core = Core(tmp_path / "data", floki_config, clock=floki_clock, extra_plugins=floki_plugins)
+    data_dir = tmp_path / "data"
+    if floki_config.database.url is None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(floki_migrated_database, data_dir / DB_FILE)
+    core = Core(data_dir, floki_config, clock=floki_clock, extra_plugins=floki_plugins)
     await core.start()
     try:
         async with TestClient(TestServer(create_app(core))) as client:
