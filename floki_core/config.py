@@ -45,8 +45,15 @@ class DatabaseConfig(_Section):
 
 
 class SecurityConfig(_Section):
-    lockout_attempts: int = 5
-    lockout_minutes: float = 15.0
+    # Failed logins for one username from one address within lockout_minutes lock that
+    # username from that address (only) for lockout_minutes.
+    lockout_attempts: Annotated[int, msgspec.Meta(ge=1)] = 5
+    lockout_minutes: Annotated[float, msgspec.Meta(gt=0)] = 15.0
+    # Failed logins per minute from one address, for any usernames, before it waits.
+    address_failures_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 20
+    # Failed logins per minute from all addresses together; beyond it an address that
+    # has failed in the last minute waits (one that has not is never held back).
+    failures_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 100
     session_hours: float = 12.0
 
 
