@@ -42,6 +42,8 @@ class ServerConfig(_Section):
 
 class DatabaseConfig(_Section):
     url: str | None = None  # default: SQLite file under the data directory
+    # SQLite's quick check at start stops (and the start goes on) after this long; 0: off.
+    start_check_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
 
 
 class SecurityConfig(_Section):
