@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
+import msgspec
 from sqlalchemy import Table, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,7 @@ from floki_core.domain import Principal, Role, Token, TokenKind, User, to_plain
 from floki_core.errors import Conflict, FlokiError, Invalid, NotFound
 from floki_core.security import passwords, tokens
 from floki_core.storage.audit import write_audit
-from floki_core.storage.models import TokenRow, UserRow, UtcDateTime
+from floki_core.storage.models import LoginFailureRow, TokenRow, UserRow, UtcDateTime
 
 
 class LoginRefused(FlokiError):
@@ -25,8 +26,22 @@ class LoginRefused(FlokiError):
 
 @dataclass(frozen=True)
 class LockoutPolicy:
+    """When failed logins are refused without checking the password.
+
+    Failures are counted per (username as typed, source address): ``attempts`` within
+    ``minutes`` lock that username from that address only, so an attacker elsewhere on
+    the LAN cannot lock the admin out. A username that does not exist is counted and
+    locked exactly like one that does, so the answers never tell them apart. One address
+    may fail ``address_failures_per_minute`` times a minute in all (spraying many
+    usernames), and all addresses together ``failures_per_minute`` times, beyond which an
+    address that has itself failed in the last minute waits; an address without recent
+    failures (the admin's own machine) is never held back by others.
+    """
+
     attempts: int = 5
     minutes: float = 15.0
+    address_failures_per_minute: int = 20
+    failures_per_minute: int = 100
 
 
 def user_record(row: UserRow) -> User:
@@ -36,7 +51,7 @@ def user_record(row: UserRow) -> User:
         display_name=row.display_name,
         role=Role(row.role),
         disabled=row.disabled,
-        locked_until=row.locked_until,
+        locked_until=None,  # lockouts are per address: see locked_until_by_user
         created_at=row.created_at,
     )
 
@@ -69,8 +84,18 @@ def count_users(session: Session) -> int:
     return len(session.scalars(select(UserRow.id)).all())
 
 
-def list_users(session: Session) -> list[User]:
-    return [user_record(r) for r in session.scalars(select(UserRow).order_by(UserRow.username))]
+def list_users(
+    session: Session, *, now: dt.datetime | None = None, policy: LockoutPolicy | None = None
+) -> list[User]:
+    """Every user; ``locked_until`` says until when the username is locked from some
+    address (``now``: the system clock if not given)."""
+    locked = locked_until_by_user(
+        session, now or dt.datetime.now(dt.UTC), policy or LockoutPolicy()
+    )
+    return [
+        msgspec.structs.replace(user_record(r), locked_until=locked.get(r.username))
+        for r in session.scalars(select(UserRow).order_by(UserRow.username))
+    ]
 
 
 def create_user(
@@ -128,6 +153,10 @@ def update_user(
     for name, value in changes.items():
         setattr(row, name, value.value if isinstance(value, Role) else value)
     after = user_record(row)
+    detail = ""
+    if after.disabled and not before.disabled:
+        # Re-enabling later must not bring the old sessions and tokens back.
+        detail = f"disabled; {_ended(end_tokens(session, user_id, now))}"
     if after != before:
         write_audit(
             session,
@@ -138,6 +167,7 @@ def update_user(
             entity_id=user_id,
             before=to_plain(before),
             after=to_plain(after),
+            detail=detail,
         )
     return after
 
@@ -155,10 +185,14 @@ def _keep_one_admin(session: Session, leaving_id: int) -> None:
 def set_password(
     session: Session, username: str, password: str, *, actor: Principal, now: dt.datetime
 ) -> User:
+    """A new password: every lockout of the username is cleared, and the user's sessions
+    (API and phone pages) and API tokens end, so whoever knew the old one is out."""
     row = get_user(session, username)
     row.password_hash = passwords.hash_password(password)
     row.failed_logins = 0
     row.locked_until = None
+    session.execute(delete(LoginFailureRow).where(LoginFailureRow.username == username))
+    ended = end_tokens(session, row.id, now)
     write_audit(
         session,
         at=now,
@@ -166,9 +200,66 @@ def set_password(
         action="reset_password",
         entity="users",
         entity_id=row.id,
-        detail=f"password of {username} set",
+        detail=f"password of {username} set; {_ended(ended)}",
     )
     return user_record(row)
+
+
+_MINUTE = dt.timedelta(minutes=1)
+USERNAME_KEPT = 100  # characters of a typed username kept for counting and the audit
+SOURCE_KEPT = 64
+
+
+def _failure_times(session: Session, *conditions: Any) -> list[dt.datetime]:
+    query = select(LoginFailureRow.at).where(*conditions).order_by(LoginFailureRow.at.desc())
+    return list(session.scalars(query))
+
+
+def _wait(since: dt.datetime, span: dt.timedelta, now: dt.datetime) -> float:
+    return max((since + span - now).total_seconds(), 1.0)
+
+
+def _rate_refusal(
+    session: Session, source: str, now: dt.datetime, policy: LockoutPolicy
+) -> LoginRefused | None:
+    """Refused before any password is checked: too many failures from this address, or
+    from everywhere while this address is one of those failing. Nothing is written, so a
+    flood of refused attempts costs a read each."""
+    recent = _failure_times(
+        session, LoginFailureRow.source == source, LoginFailureRow.at > now - _MINUTE
+    )
+    if len(recent) >= policy.address_failures_per_minute:
+        oldest = recent[policy.address_failures_per_minute - 1]
+        return LoginRefused(
+            "too many failed logins from this address; try again in a minute",
+            _wait(oldest, _MINUTE, now),
+        )
+    if not recent:
+        return None
+    everywhere = _failure_times(session, LoginFailureRow.at > now - _MINUTE)
+    if len(everywhere) >= policy.failures_per_minute:
+        oldest = everywhere[policy.failures_per_minute - 1]
+        return LoginRefused(
+            "too many failed logins on this appliance just now; try again in a minute",
+            _wait(oldest, _MINUTE, now),
+        )
+    return None
+
+
+def _pair_locked_until(times: list[dt.datetime], policy: LockoutPolicy) -> dt.datetime | None:
+    """When a (username, address) pair with these recent failures (newest first) may
+    try again, if it is locked now."""
+    if len(times) < policy.attempts:
+        return None
+    return times[policy.attempts - 1] + dt.timedelta(minutes=policy.minutes)
+
+
+def _record_failure(
+    session: Session, username: str, source: str, now: dt.datetime, policy: LockoutPolicy
+) -> None:
+    keep = max(dt.timedelta(minutes=policy.minutes), _MINUTE)
+    session.execute(delete(LoginFailureRow).where(LoginFailureRow.at < now - keep))
+    session.add(LoginFailureRow(username=username, source=source, at=now))
 
 
 def authenticate(
@@ -179,48 +270,61 @@ def authenticate(
     now: dt.datetime,
     policy: LockoutPolicy,
     source: str = "",
+    via: str = "",
 ) -> User:
-    """Check a password; count failures and lock the account after too many in a row.
+    """Check a password, counting failures per (username, ``source`` address).
 
-    Runs inside a transaction that the caller commits even when this raises, so the
-    failure count and the audit entry are kept.
+    Every step is the same whether or not the username exists: the same counts, the
+    same refusals, one password hash either way. ``via`` says where the login came from
+    in the audit trail ("phone page"). Runs inside a transaction that the caller commits
+    even when this raises, so the failure and its audit entry are kept.
     """
+    typed = username[:USERNAME_KEPT]
+    address = source[:SOURCE_KEPT]
+    where = f" from {address}" if address else ""
+    where += f" ({via})" if via else ""
+    refused = _rate_refusal(session, address, now, policy)
+    if refused is not None:
+        raise refused
+    pair = (LoginFailureRow.username == typed, LoginFailureRow.source == address)
+    window = dt.timedelta(minutes=policy.minutes)
+    recent = _failure_times(session, *pair, LoginFailureRow.at > now - window)
     row = _user_by_name(session, username)
-    where = f" from {source}" if source else ""
-    if row is not None and row.locked_until is not None and row.locked_until > now:
-        passwords.verify_password(None, password)  # same cost as a real check
+    locked_until = _pair_locked_until(recent, policy)
+    if locked_until is not None and locked_until > now:
+        # Refused without a password check, and counted: trying on keeps it locked.
+        _record_failure(session, typed, address, now, policy)
         write_audit(
             session,
             at=now,
-            actor=username,
+            actor=typed,
             action="login_failed",
             entity="users",
-            entity_id=row.id,
-            detail=f"account locked{where}",
+            entity_id=row.id if row else None,
+            detail=f"locked{where}",
         )
-        wait = (row.locked_until - now).total_seconds()
-        raise LoginRefused("account locked after repeated failed logins; try later", wait)
+        raise LoginRefused(
+            "sign-in locked for this username from this address after repeated failed "
+            "logins; try later",
+            (locked_until - now).total_seconds(),
+        )
     ok = passwords.verify_password(row.password_hash if row else None, password)
     if row is None or not ok or row.disabled:
         detail = "unknown user" if row is None else ("disabled" if row.disabled else "bad password")
-        if row is not None and not row.disabled:
-            row.failed_logins += 1
-            if row.failed_logins >= policy.attempts:
-                row.locked_until = now + dt.timedelta(minutes=policy.minutes)
-                row.failed_logins = 0
-                detail += f"; locked for {policy.minutes:g} min"
+        _record_failure(session, typed, address, now, policy)
+        if len(recent) + 1 >= policy.attempts:
+            detail += f"; locked for {policy.minutes:g} min"
         write_audit(
             session,
             at=now,
-            actor=username[:100],
+            actor=typed,
             action="login_failed",
             entity="users",
             entity_id=row.id if row else None,
             detail=detail + where,
         )
         raise LoginRefused("invalid username or password")
-    row.failed_logins = 0
-    row.locked_until = None
+    session.execute(delete(LoginFailureRow).where(*pair))
     write_audit(
         session,
         at=now,
@@ -231,6 +335,52 @@ def authenticate(
         detail=f"login{where}",
     )
     return user_record(row)
+
+
+def locked_until_by_user(
+    session: Session, now: dt.datetime, policy: LockoutPolicy
+) -> dict[str, dt.datetime]:
+    """For each username locked from some address now, until when (the latest)."""
+    window = dt.timedelta(minutes=policy.minutes)
+    pairs: dict[tuple[str, str], list[dt.datetime]] = {}
+    rows = session.execute(
+        select(LoginFailureRow.username, LoginFailureRow.source, LoginFailureRow.at)
+        .where(LoginFailureRow.at > now - window)
+        .order_by(LoginFailureRow.at.desc())
+    )
+    for username, source, at in rows:
+        pairs.setdefault((username, source), []).append(at)
+    locked: dict[str, dt.datetime] = {}
+    for (username, _), times in pairs.items():
+        until = _pair_locked_until(times, policy)
+        if (
+            until is not None
+            and until > now
+            and (username not in locked or until > locked[username])
+        ):
+            locked[username] = until
+    return locked
+
+
+def end_tokens(session: Session, user_id: int, now: dt.datetime) -> int:
+    """Revoke a user's login sessions (API and phone pages) and API tokens; returns how
+    many. Device tokens are a gateway's credential, not the person's, and are left."""
+    result = session.execute(
+        update(TokenRow)
+        .where(
+            TokenRow.user_id == user_id,
+            TokenRow.kind.in_((TokenKind.SESSION.value, TokenKind.API.value)),
+            TokenRow.revoked_at.is_(None),
+            or_(TokenRow.expires_at.is_(None), TokenRow.expires_at > now),
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _ended(count: int) -> str:
+    return f"{count} token{'' if count == 1 else 's'} ended"
 
 
 def issue_token(

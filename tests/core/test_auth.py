@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
 import pytest
 
+from floki_core.config import AppConfig, parse_config
+from floki_core.domain import SYSTEM
+from floki_core.storage import accounts
 from floki_core.testing import TEST_PASSWORD, Floki
 
 LOGIN = "/api/v1/auth/login"
@@ -350,3 +357,190 @@ async def test_user_admin_input_is_checked(floki: Floki) -> None:
     assert resp.status == 404
     users = await (await floki.client.get("/api/v1/users", headers=admin)).json()
     assert {u["username"] for u in users["items"]} == {"test-admin", "test-viewer"}
+
+
+# --- lockout per username and address, with rate limits (identical for unknown names) ---
+
+
+@contextlib.asynccontextmanager
+async def _from_address(floki: Floki, address: str) -> AsyncIterator[aiohttp.ClientSession]:
+    """A client on another loopback address: to the appliance, another machine."""
+    connector = aiohttp.TCPConnector(local_addr=(address, 0))
+    async with aiohttp.ClientSession(
+        base_url=str(floki.client.make_url("/")), connector=connector
+    ) as session:
+        yield session
+
+
+async def _answer(resp: Any) -> tuple[int, Any, dict[str, str]]:
+    shown = ("Retry-After", "WWW-Authenticate", "Content-Type")
+    return resp.status, await resp.json(), {h: resp.headers.get(h, "") for h in shown}
+
+
+async def test_unknown_usernames_get_the_same_answers_as_real_ones_up_to_lockout(
+    floki: Floki,
+) -> None:
+    await floki.token_for("staff")
+    real = [await _answer(await _login(floki, "test-staff", "wrong-password-1")) for _ in range(6)]
+    unknown = [
+        await _answer(await _login(floki, "no-such-user", "wrong-password-1")) for _ in range(6)
+    ]
+    assert [a[0] for a in real] == [401] * 5 + [429]
+    assert real == unknown
+    # The real account is refused even its right password, like the unknown one.
+    assert (await _login(floki, "test-staff", TEST_PASSWORD)).status == 429
+
+
+async def test_unknown_usernames_cost_one_password_hash_like_real_ones(
+    floki: Floki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from floki_core.security import passwords
+
+    await floki.token_for("staff")
+    spent: list[str] = []
+    hasher = passwords._hasher
+    monkeypatch.setattr(
+        passwords,
+        "_hasher",
+        SimpleNamespace(
+            hash=lambda p: spent.append("hash") or hasher.hash(p),
+            verify=lambda h, p: spent.append("verify") or hasher.verify(h, p),
+        ),
+    )
+    await _login(floki, "test-staff", "wrong-password-1")
+    real, spent[:] = list(spent), []
+    await _login(floki, "no-such-user", "wrong-password-1")
+    assert len(real) == len(spent) == 1  # one argon2 computation each
+
+
+async def test_a_lockout_from_one_address_does_not_lock_out_another(floki: Floki) -> None:
+    await floki.token_for("admin")
+    for _ in range(6):
+        await _login(floki, "test-admin", "wrong-password-1")  # an attacker on 127.0.0.1
+    assert (await _login(floki, "test-admin", TEST_PASSWORD)).status == 429
+    async with _from_address(floki, "127.0.0.2") as admin_pc:
+        resp = await admin_pc.post(
+            LOGIN, json={"username": "test-admin", "password": TEST_PASSWORD}
+        )
+        assert resp.status == 200
+    failed = await _audit(floki, action="login_failed")
+    assert all("from 127.0.0.1" in e["detail"] for e in failed)
+
+
+async def test_one_address_cannot_spray_many_accounts(floki: Floki) -> None:
+    limit = floki.core.config.security.address_failures_per_minute
+    assert limit == 20
+    for n in range(limit):
+        assert (await _login(floki, f"user-{n}", "Winter2026!")).status == 401
+    resp = await _login(floki, "user-x", "Winter2026!")
+    assert resp.status == 429
+    body = await resp.json()
+    assert "from this address" in body["error"]
+    assert 1 <= int(resp.headers["Retry-After"]) <= 61
+    await floki.token_for("viewer")
+    assert (await _login(floki, "test-viewer", TEST_PASSWORD)).status == 429  # that address
+    async with _from_address(floki, "127.0.0.2") as other:
+        ok = await other.post(LOGIN, json={"username": "test-viewer", "password": TEST_PASSWORD})
+        assert ok.status == 200
+    floki.advance(61)
+    assert (await _login(floki, "test-viewer", TEST_PASSWORD)).status == 200
+
+
+class TestGlobalLimit:
+    @pytest.fixture
+    def floki_config(self) -> AppConfig:
+        return parse_config(
+            {
+                "discovery": {"enabled": False},
+                "server": {"tls": False},
+                "security": {"address_failures_per_minute": 4, "failures_per_minute": 8},
+            }
+        )
+
+    async def test_many_addresses_together_are_held_back_but_not_a_clean_one(
+        self, floki: Floki
+    ) -> None:
+        await floki.token_for("admin")
+        for address in ("127.0.0.2", "127.0.0.3"):
+            async with _from_address(floki, address) as attacker:
+                for n in range(4):
+                    resp = await attacker.post(
+                        LOGIN, json={"username": f"u{n}", "password": "Winter2026!"}
+                    )
+                    assert resp.status == 401
+        async with _from_address(floki, "127.0.0.4") as attacker:
+            first = await attacker.post(LOGIN, json={"username": "v", "password": "Winter2026!"})
+            assert first.status == 401  # a fresh address may try once ...
+            second = await attacker.post(LOGIN, json={"username": "w", "password": "Winter2026!"})
+            assert second.status == 429  # ... and then waits while the appliance is sprayed
+            assert "too many failed logins" in (await second.json())["error"]
+        # The admin's own machine has no failures: it is not held back.
+        assert (await _login(floki, "test-admin", TEST_PASSWORD)).status == 200
+
+
+# --- a new password, or disabling, ends the user's tokens and sessions ---------------
+
+
+async def test_a_password_reset_ends_the_users_sessions_and_api_tokens(floki: Floki) -> None:
+    admin = await floki.headers("admin")
+    await floki.token_for("engineer")
+    session = (await (await _login(floki, "test-engineer", TEST_PASSWORD)).json())["token"]
+    api_token = floki.auth(await floki.token_for("engineer"))
+    device = await (
+        await floki.client.post(
+            "/api/v1/tokens",
+            json={"name": "gateway", "device": True, "username": "test-engineer"},
+            headers=admin,
+        )
+    ).json()
+    assert (await floki.client.get(ME, headers=floki.auth(session))).status == 200
+    assert (await floki.client.get(ME, headers=api_token)).status == 200
+
+    uid = await _user_id(floki, "test-engineer")
+    resp = await floki.client.post(
+        f"/api/v1/users/{uid}/password", json={"password": "a-fresh-password-42"}, headers=admin
+    )
+    assert resp.status == 200
+    assert (await floki.client.get(ME, headers=floki.auth(session))).status == 401
+    assert (await floki.client.get(ME, headers=api_token)).status == 401
+    # A gateway's device token is the device's credential, not the person's: it goes on.
+    ingest = await floki.client.post(
+        "/api/v1/ingest", json={"observations": []}, headers=floki.auth(device["token"])
+    )
+    assert ingest.status != 401
+    listed = await (await floki.client.get("/api/v1/tokens", headers=admin)).json()
+    revoked = {t["name"]: t["revoked_at"] for t in listed["items"] if t["user_id"] == uid}
+    assert revoked["test"] is not None and revoked["gateway"] is None
+    (reset,) = await _audit(floki, action="reset_password")
+    assert "2 tokens ended" in reset["detail"]
+    assert (await _login(floki, "test-engineer", "a-fresh-password-42")).status == 200
+
+
+async def test_a_password_set_by_another_process_ends_tokens_within_the_cache_time(
+    floki: Floki,
+) -> None:
+    """The CLI's ``user reset-password`` runs in its own process, on the same database."""
+    api_token = floki.auth(await floki.token_for("viewer"))
+    assert (await floki.client.get(ME, headers=api_token)).status == 200
+    await floki.core.write(
+        accounts.set_password,
+        "test-viewer",
+        "a-fresh-password-42",
+        actor=SYSTEM,
+        now=floki.clock.now(),
+    )
+    floki.advance(6)  # the token cache's time to live
+    assert (await floki.client.get(ME, headers=api_token)).status == 401
+
+
+async def test_re_enabling_a_user_does_not_bring_old_tokens_back(floki: Floki) -> None:
+    admin = await floki.headers("admin")
+    api_token = floki.auth(await floki.token_for("staff"))
+    uid = await _user_id(floki, "test-staff")
+    await floki.client.patch(f"/api/v1/users/{uid}", json={"disabled": True}, headers=admin)
+    assert (await floki.client.get(ME, headers=api_token)).status == 401
+    await floki.client.patch(f"/api/v1/users/{uid}", json={"disabled": False}, headers=admin)
+    assert (await floki.client.get(ME, headers=api_token)).status == 401
+    _enabled, disabled = await _audit(floki, entity="users", action="update", entity_id=str(uid))
+    assert disabled["after"]["disabled"] is True
+    assert "1 token ended" in disabled["detail"]

@@ -21,6 +21,7 @@ from floki_core.api.bodies import (
 from floki_core.api.keys import CORE, TOKENS
 from floki_core.api.middleware import flush_token_stamps
 from floki_core.api.routing import ApiRoute, RouteTable
+from floki_core.config import SecurityConfig
 from floki_core.domain import Principal, Role, Token, TokenKind, User
 from floki_core.errors import FlokiError, NotFound
 from floki_core.security.passwords import generate_password
@@ -75,6 +76,16 @@ def _login(
     return LoginResult(token=secret, expires_at=expires, user=user)
 
 
+def lockout_policy(security: SecurityConfig) -> accounts.LockoutPolicy:
+    """The lockout and failed-login limits of ``[security]``, for every login page."""
+    return accounts.LockoutPolicy(
+        attempts=security.lockout_attempts,
+        minutes=security.lockout_minutes,
+        address_failures_per_minute=security.address_failures_per_minute,
+        failures_per_minute=security.failures_per_minute,
+    )
+
+
 async def login(request: web.Request) -> web.Response:
     body = await read_json(request, schemas.LoginRequest)
     core = request.app[CORE]
@@ -82,7 +93,7 @@ async def login(request: web.Request) -> web.Response:
         _login,
         body,
         core.clock.now(),
-        core.lockout,
+        lockout_policy(core.config.security),
         request.remote or "",
         core.config.security.session_hours,
     )
@@ -105,7 +116,10 @@ async def me(request: web.Request) -> web.Response:
 
 
 async def list_users(request: web.Request) -> web.Response:
-    users = await request.app[CORE].read(accounts.list_users)
+    core = request.app[CORE]
+    users = await core.read(
+        accounts.list_users, now=core.clock.now(), policy=lockout_policy(core.config.security)
+    )
     return page_response(users, len(users), len(users), 0)
 
 
@@ -158,6 +172,7 @@ async def reset_password(request: web.Request) -> web.Response:
     user = await core.write(
         _set_password, path_id(request), password, principal(request), core.clock.now()
     )
+    request.app[TOKENS].clear()  # the user's ended sessions and tokens stop at once
     return json_response(NewUser(user=user, password=None if body.password else password))
 
 
@@ -277,7 +292,8 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "POST",
                 f"{PREFIX}/users/{{id}}/password",
                 "admin",
-                "Set or generate a new password (clears a lockout)",
+                "Set or generate a new password: clears lockouts, ends the user's sessions "
+                "and API tokens",
                 u,
                 body=schemas.PasswordChange,
                 response=NewUser,

@@ -12,6 +12,8 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from floki_core.api.keys import ROUTES
+from floki_core.domain import SYSTEM
+from floki_core.storage import accounts
 from floki_core.testing import Floki
 from floki_qr.pages.responses import CONTENT_SECURITY_POLICY
 from floki_qr.pages.sessions import set_session_cookie
@@ -269,3 +271,57 @@ async def test_every_page_but_login_and_static_files_needs_a_session(
         else:
             assert resp.status == 401, name
             assert "nothing was changed" in await resp.text(), name
+
+
+async def _phone_login(floki: Floki, username: str, password: str) -> Any:
+    login = await floki.client.get("/phone/login")
+    form = {"csrf": csrf_in(await login.text()), "username": username, "password": password}
+    return await floki.client.post("/phone/login", data=form, allow_redirects=False)
+
+
+async def test_an_unknown_username_is_answered_as_a_real_one_up_to_lockout(
+    floki: Floki, department: Department
+) -> None:
+    await ensure_user(floki, STAFF)
+    answers: dict[str, list[tuple[int, str]]] = {}
+    for username in (STAFF, "no.such.nurse"):
+        answers[username] = []
+        for _ in range(6):
+            resp = await _phone_login(floki, username, "wrong-password")
+            notice = re.search(r'role="alert"[^>]*>([^<]*)<', await resp.text())
+            assert notice is not None
+            answers[username].append((resp.status, notice.group(1).strip()))
+    assert [s for s, _ in answers[STAFF]] == [401] * 5 + [429]
+    assert answers[STAFF] == answers["no.such.nurse"]
+
+
+async def test_a_password_reset_signs_the_phone_out(floki: Floki, department: Department) -> None:
+    await sign_in(floki, STAFF)
+    assert (await floki.client.get("/phone", allow_redirects=False)).status == 200
+    users = await floki.client.get("/api/v1/users", headers=await floki.headers())
+    user_id = next(u["id"] for u in (await users.json())["items"] if u["username"] == STAFF)
+    resp = await floki.client.post(
+        f"/api/v1/users/{user_id}/password",
+        json={"password": "a-fresh-password-42"},
+        headers=await floki.headers(),
+    )
+    assert resp.status == 200
+    resp = await floki.client.get("/phone", allow_redirects=False)
+    assert resp.status == 303
+    assert resp.headers["Location"].startswith("/phone/login")
+
+
+async def test_a_password_reset_from_the_command_line_signs_the_phone_out(
+    floki: Floki, department: Department
+) -> None:
+    """``floki-core user reset-password`` writes the database from another process."""
+    await sign_in(floki, STAFF)
+    await floki.core.write(
+        accounts.set_password,
+        STAFF,
+        "a-fresh-password-42",
+        actor=SYSTEM,
+        now=floki.clock.now(),
+    )
+    resp = await floki.client.get("/phone", allow_redirects=False)
+    assert resp.status == 303

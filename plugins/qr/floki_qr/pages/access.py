@@ -22,7 +22,7 @@ from floki_core.api.keys import CORE
 from floki_core.core import Core
 from floki_core.domain import Principal, Role
 from floki_core.errors import Conflict, FlokiError, Forbidden, Invalid, NotFound
-from floki_core.storage.models import UserRow
+from floki_core.storage.models import TokenRow, UserRow
 from floki_qr.pages import csrf
 from floki_qr.pages.responses import message_page, redirect
 from floki_qr.pages.sessions import PageSession, session_key
@@ -108,21 +108,47 @@ def error_page(exc: FlokiError | msgspec.ValidationError, session: PageSession) 
 
 
 async def current_session(state: PageState, request: web.Request) -> PageSession | None:
-    """The live session, with the user's role as it is now; a disabled user is signed out."""
+    """The live session, with the user's role as it is now. A disabled user, a new
+    password or a revoked session token signs the phone out."""
     session = state.sessions.find(session_key(request), state.core.clock.monotonic())
     if session is None:
         return None
+    now = state.core.clock.now()
 
-    def read(db: Session) -> tuple[str, bool] | None:
+    def read(db: Session) -> str | None:
         row = db.get(UserRow, session.user_id)
-        return None if row is None else (row.role, row.disabled)
+        if row is None or row.disabled:
+            return None
+        if session.token_id is not None:
+            token = db.get(TokenRow, session.token_id)
+            if token is None or token.revoked_at is not None:
+                return None
+            if token.expires_at is not None and token.expires_at <= now:
+                return None
+        return row.role
 
-    found = await state.core.read(read)
-    if found is None or found[1]:
+    role = await state.core.read(read)
+    if role is None:
         state.sessions.close(session.key)
         return None
-    session.role = Role(found[0])
+    session.role = Role(role)
     return session
+
+
+async def end_session(state: PageState, key: str) -> None:
+    """Sign a phone out: its session here and its token row in the database."""
+    session = state.sessions.find(key, state.core.clock.monotonic())
+    state.sessions.close(key)
+    if session is None or session.token_id is None:
+        return
+    token_id, now = session.token_id, state.core.clock.now()
+
+    def revoke(db: Session) -> None:
+        row = db.get(TokenRow, token_id)
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = now
+
+    await state.core.write(revoke)
 
 
 FORM_TYPE = "application/x-www-form-urlencoded"

@@ -7,15 +7,18 @@ import datetime as dt
 from aiohttp import web
 from sqlalchemy.orm import Session
 
-from floki_core.domain import Role, User
+from floki_core.api.routes.accounts import lockout_policy
+from floki_core.domain import Principal, Role, TokenKind, User
 from floki_core.storage import accounts
 from floki_core.storage.audit import write_audit
+from floki_core.storage.models import TokenRow
 from floki_qr.pages import csrf
 from floki_qr.pages.access import (
     HOME_PATH,
     FormRefused,
     Visit,
     current_session,
+    end_session,
     form_refused_page,
     read_form,
     safe_return,
@@ -65,19 +68,38 @@ async def login_form(request: web.Request) -> web.StreamResponse:
     return _login_page(request, state, target=target)
 
 
-def _authenticate(
+def _sign_in(
     db: Session,
     username: str,
     password: str,
     now: dt.datetime,
     policy: accounts.LockoutPolicy,
-    source: str,
-) -> User | accounts.LoginRefused:
-    # Returned, not raised, so the transaction keeps the failure count and its audit entry.
+    address: str,
+    hours: float,
+) -> tuple[User, int] | accounts.LoginRefused:
+    """The user and the id of the session token standing for the phone's session.
+
+    The token's secret is never used: the row lets a password reset, a disabled account
+    or a revocation end the phone's session as they end API sessions, from any process.
+    Refusals are returned, not raised, so the transaction keeps the failure count and its
+    audit entry.
+    """
     try:
-        return accounts.authenticate(db, username, password, now=now, policy=policy, source=source)
+        user = accounts.authenticate(
+            db, username, password, now=now, policy=policy, source=address, via="phone page"
+        )
     except accounts.LoginRefused as exc:
         return exc
+    token, _ = accounts.issue_token(
+        db,
+        user_id=user.id,
+        name="phone page",
+        kind=TokenKind.SESSION,
+        now=now,
+        expires_at=now + dt.timedelta(hours=hours),
+        actor=Principal(user_id=user.id, username=user.username, role=user.role),
+    )
+    return user, token.id
 
 
 async def login(request: web.Request) -> web.StreamResponse:
@@ -100,9 +122,14 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _login_page(
             request, state, target=target, username=username, notices=[notice], status=422
         )
-    source = f"{request.remote or 'unknown address'} (phone page)"
     result = await core.write(
-        _authenticate, username, password, core.clock.now(), core.lockout, source
+        _sign_in,
+        username,
+        password,
+        core.clock.now(),
+        lockout_policy(core.config.security),
+        request.remote or "",
+        state.settings.session_max_hours,
     )
     if isinstance(result, accounts.LoginRefused):
         locked = result.retry_after is not None
@@ -117,15 +144,17 @@ async def login(request: web.Request) -> web.StreamResponse:
         if result.retry_after is not None:
             response.headers["Retry-After"] = str(int(result.retry_after) + 1)
         return response
+    user, token_id = result
     previous = session_key(request)
     if previous:  # a phone handed over without signing out: that session ends here
-        state.sessions.close(previous)
+        await end_session(state, previous)
     session = state.sessions.open(
-        user_id=result.id,
-        username=result.username,
-        display_name=result.display_name,
-        role=Role(result.role),
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=Role(user.role),
         now=core.clock.monotonic(),
+        token_id=token_id,
     )
     response = redirect(target)
     set_session_cookie(request, response, session.key)
@@ -133,7 +162,13 @@ async def login(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _audit_logout(db: Session, user_id: int, username: str, now: dt.datetime) -> None:
+def _audit_logout(
+    db: Session, user_id: int, username: str, token_id: int | None, now: dt.datetime
+) -> None:
+    if token_id is not None:
+        row = db.get(TokenRow, token_id)
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = now
     write_audit(
         db,
         at=now,
@@ -148,8 +183,11 @@ def _audit_logout(db: Session, user_id: int, username: str, now: dt.datetime) ->
 @signed_in(Role.VIEWER, back=lambda request: HOME_PATH)
 async def logout(request: web.Request, visit: Visit) -> web.StreamResponse:
     core = visit.core
-    visit.state.sessions.close(visit.session.key)
-    await core.write(_audit_logout, visit.session.user_id, visit.session.username, core.clock.now())
+    session = visit.session
+    visit.state.sessions.close(session.key)
+    await core.write(
+        _audit_logout, session.user_id, session.username, session.token_id, core.clock.now()
+    )
     response = _login_page(
         request, visit.state, target=HOME_PATH, notices=[Notice("You are signed out.")]
     )

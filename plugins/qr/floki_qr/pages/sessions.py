@@ -1,9 +1,11 @@
 """Phone sessions: who is signed in on which browser, held in the appliance's memory.
 
 A session lives for ``session_idle_minutes`` since the last page (short: ward phones are
-shared) and never longer than ``session_max_hours``. Sessions are not written anywhere,
-so restarting the appliance signs every phone out; a fresh login is quicker than any
-recovery and leaves nothing on disk that could be replayed.
+shared) and never longer than ``session_max_hours``. A session's key is never written
+anywhere, so restarting the appliance signs every phone out; a fresh login is quicker
+than any recovery and leaves nothing on disk that could be replayed. Each session has a
+session token row in the database (its secret unused and not kept) so that a password
+reset, disabling the user or revoking the token ends it, even from another process.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ class PageSession:
     csrf: str
     started: float
     last_used: float
+    # The session token row standing for this session in the database (revoked there by
+    # a sign-out, a password reset or disabling the user).
+    token_id: int | None = None
     pending: PendingScan | None = None
     notices: list[Notice] = field(default_factory=list)
     workshop_log: collections.deque[WorkshopEntry] = field(
@@ -107,7 +112,14 @@ class SessionStore:
         )
 
     def open(
-        self, *, user_id: int, username: str, display_name: str, role: Role, now: float
+        self,
+        *,
+        user_id: int,
+        username: str,
+        display_name: str,
+        role: Role,
+        now: float,
+        token_id: int | None = None,
     ) -> PageSession:
         self._prune(now)
         if len(self._sessions) >= self.limit:
@@ -123,6 +135,7 @@ class SessionStore:
             csrf=secrets.token_urlsafe(32),
             started=now,
             last_used=now,
+            token_id=token_id,
             workshop_log=collections.deque(maxlen=self.log_size),
         )
         self._sessions[session.key] = session
