@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Annotated, Any
 
 import msgspec
@@ -198,20 +201,181 @@ class TokenCreate(Input, kw_only=True):
     expires_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
 
 
-# Technologies whose plain identifiers are MAC addresses (beacon ids are left alone).
-_MAC_TECHNOLOGIES = frozenset({"ble", "wifi"})
-_MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([-:]?[0-9A-Fa-f]{2}){5}$")
+# ---------------------------------------------------------------- tag identifiers
+#
+# One spelling per tag identity. Each kind of identifier has one function that reads the
+# ways people and devices write it and answers the kind's one spelling, or None when the
+# text is not of that kind. Identifiers are stored in that spelling (the API, the site
+# import and plugins all write through ``storage.register``), the BLE decoders emit it,
+# and the location index looks tags up by it.
+
+_HEX = "0-9A-Fa-f"
+_NOT_HEX = re.compile(f"[^{_HEX}]")
+_MAC_FORMS = re.compile(
+    rf"[{_HEX}]{{12}}"  # AABBCCDDEEFF
+    rf"|[{_HEX}]{{2}}([:\-. ])[{_HEX}]{{2}}(?:\1[{_HEX}]{{2}}){{4}}"  # AA:BB:.. AA-BB-.. AA BB ..
+    rf"|[{_HEX}]{{4}}\.[{_HEX}]{{4}}\.[{_HEX}]{{4}}"  # AABB.CCDD.EEFF
+)
+_UUID = rf"[{_HEX}]{{8}}-?[{_HEX}]{{4}}-?[{_HEX}]{{4}}-?[{_HEX}]{{4}}-?[{_HEX}]{{12}}"
+_IBEACON_FORMS = re.compile(
+    rf"(?:ibeacon:)?\{{?(?P<uuid>{_UUID})\}}?"
+    r"[:\-/, ] *(?P<major>[0-9]{1,5})[:\-/, ] *(?P<minor>[0-9]{1,5})",
+    re.IGNORECASE,
+)
+_EDDYSTONE_FORMS = re.compile(
+    rf"(?:eddy(?:stone)?:)?(?:0x)?(?P<namespace>[{_HEX}]{{20}})"
+    rf"[:\-/ ]?(?:0x)?(?P<instance>[{_HEX}]{{12}})",
+    re.IGNORECASE,
+)
+# ESPresense's AltBeacon id: the first 16 bytes as a UUID, the last four as two decimals.
+_ALTBEACON_ESPRESENSE = re.compile(
+    rf"altbeacon:(?P<uuid>{_UUID})-(?P<major>[0-9]{{1,5}})-(?P<minor>[0-9]{{1,5}})",
+    re.IGNORECASE,
+)
+_ALTBEACON_FORMS = re.compile(rf"(?:altbeacon:)?(?:0x)?(?P<id>[{_HEX}:\- ]+)", re.IGNORECASE)
+_EPC_FORMS = re.compile(rf"(?:0x)?[{_HEX}][{_HEX}\- ]*", re.IGNORECASE)
+
+
+def spell_uuid(text: str) -> str:
+    """``F7826DA6-4FA2-4E98-8024-BC5B71E0893E`` from 32 hex digits, hyphens or not."""
+    digits = text.replace("-", "").upper()
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+def spell_mac(text: str) -> str | None:
+    """``AA:BB:CC:DD:EE:FF`` from a MAC written bare, with ``:``/``-``/``.``/space between
+    the bytes, or in dotted groups of four."""
+    if not _MAC_FORMS.fullmatch(text):
+        return None
+    digits = _NOT_HEX.sub("", text).upper()
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+
+def spell_ibeacon(text: str) -> str | None:
+    """``UUID:major:minor`` (UUID upper case with hyphens, decimal numbers without leading
+    zeros) from any case, the UUID with or without hyphens or braces, ``:``/``-``/``/``
+    between the parts, and ESPresense's ``iBeacon:<uuid>-<major>-<minor>``."""
+    found = _IBEACON_FORMS.fullmatch(text)
+    if found is None:
+        return None
+    major, minor = int(found["major"]), int(found["minor"])
+    if major > 0xFFFF or minor > 0xFFFF:
+        return None
+    return f"{spell_uuid(found['uuid'])}:{major}:{minor}"
+
+
+def spell_eddystone(text: str) -> str | None:
+    """``NAMESPACE:INSTANCE`` (20 and 12 hex digits, upper case) from any case, written
+    together or with ``:``/``-``/``/`` between, and ESPresense's ``eddy:<ns>-<instance>``."""
+    found = _EDDYSTONE_FORMS.fullmatch(text)
+    if found is None:
+        return None
+    return f"{found['namespace'].upper()}:{found['instance'].upper()}"
+
+
+def spell_altbeacon(text: str) -> str | None:
+    """The 20-byte beacon id as 40 upper-case hex digits, from any case and grouping, and
+    ESPresense's ``altBeacon:<uuid>-<major>-<minor>`` (major and minor in decimal)."""
+    espresense = _ALTBEACON_ESPRESENSE.fullmatch(text)
+    if espresense is not None:
+        major, minor = int(espresense["major"]), int(espresense["minor"])
+        if major > 0xFFFF or minor > 0xFFFF:
+            return None
+        return f"{espresense['uuid'].replace('-', '').upper()}{major:04X}{minor:04X}"
+    found = _ALTBEACON_FORMS.fullmatch(text)
+    if found is None:
+        return None
+    digits = _NOT_HEX.sub("", found["id"])
+    return digits.upper() if len(digits) == 40 else None
+
+
+def spell_epc(text: str) -> str | None:
+    """An EPC in hex: upper case, no spaces or hyphens; None for anything else (an EPC
+    URI, a vendor's own id), which is kept as typed."""
+    if not _EPC_FORMS.fullmatch(text):
+        return None
+    return _NOT_HEX.sub("", text[2:] if text[:2] in ("0x", "0X") else text).upper()
+
+
+def spell_label_code(text: str) -> str:
+    """A printed label's code (QR, barcode) in upper case: scans are read regardless of
+    case, so codes that differ only in case would be one label."""
+    return text.upper()
+
+
+def spell_as_typed(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class IdentifierKind:
+    """How one kind of identifier is spelled. ``expected`` says what a value must look
+    like; a kind without it keeps text it cannot read as it was typed."""
+
+    spell: Callable[[str], str | None]
+    expected: str | None = None
+
+
+_MAC_KIND = IdentifierKind(spell_mac)
+_TEXT_KIND = IdentifierKind(spell_as_typed)
+_LABEL_KIND = IdentifierKind(spell_label_code)
+_EPC_KIND = IdentifierKind(spell_epc)
+
+IDENTIFIER_KINDS: Mapping[str, IdentifierKind] = MappingProxyType(
+    {
+        "ble": _MAC_KIND,
+        "wifi": _MAC_KIND,
+        "ibeacon": IdentifierKind(
+            spell_ibeacon,
+            "an iBeacon identity UUID:major:minor, e.g. "
+            "F7826DA6-4FA2-4E98-8024-BC5B71E0893E:100:7 (major and minor 0-65535)",
+        ),
+        "eddystone": IdentifierKind(
+            spell_eddystone,
+            "an Eddystone UID NAMESPACE:INSTANCE of 20 and 12 hex digits, e.g. "
+            "EDD1EBEAC04E5DEFA017:0123456789AB",
+        ),
+        "altbeacon": IdentifierKind(
+            spell_altbeacon,
+            "an AltBeacon id of 40 hex digits, e.g. F7826DA64FA24E988024BC5B71E0893E00010102",
+        ),
+        "rfid": _EPC_KIND,
+        "rfid_epc": _EPC_KIND,
+        "qr": _LABEL_KIND,
+        "barcode": _LABEL_KIND,
+    }
+)
+
+
+def identifier_kind(technology: str) -> IdentifierKind:
+    """The kind of a technology's identifiers; ``*mac`` technologies are MACs, others not
+    listed in ``IDENTIFIER_KINDS`` are kept as typed (trimmed)."""
+    found = IDENTIFIER_KINDS.get(technology)
+    if found is not None:
+        return found
+    return _MAC_KIND if technology.endswith("mac") else _TEXT_KIND
 
 
 def normalise_identifier(technology: str, value: str) -> str:
-    """One spelling per tag, so the same MAC typed two ways is one identifier."""
-    value = value.strip()
-    if (technology.endswith("mac") or technology in _MAC_TECHNOLOGIES) and _MAC_RE.match(value):
-        digits = re.sub(r"[^0-9A-Fa-f]", "", value).upper()
-        return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
-    if technology in {"rfid_epc", "ibeacon", "eddystone"}:
-        return value.upper()
-    return value
+    """One spelling per tag, so the same tag typed two ways is one identifier.
+
+    Never fails: text that is not of its kind is trimmed (and, for beacon ids, upper-cased,
+    as earlier releases stored it); :func:`identifier_problem` says why it is not.
+    """
+    text = value.strip()
+    kind = identifier_kind(technology)
+    spelled = kind.spell(text)
+    if spelled is not None:
+        return spelled
+    return text.upper() if kind.expected else text
+
+
+def identifier_problem(technology: str, value: str) -> str | None:
+    """Why ``value`` cannot be a ``technology`` identifier, or None if it can."""
+    kind = identifier_kind(technology)
+    if kind.expected is None or kind.spell(value.strip()) is not None:
+        return None
+    return f"{value!r} is not {kind.expected}"
 
 
 def gs1_check_digit(body: str) -> int:

@@ -126,7 +126,9 @@ def load_register_index(session: Session) -> RegisterIndex:
     for technology, value, asset_id in session.execute(
         select(IdentifierRow.technology, IdentifierRow.value, IdentifierRow.asset_id)
     ):
-        index.tags[(technology, value)] = asset_id
+        # Keyed by the kind's spelling, which sources report: rows stored before a kind
+        # was normalised (an AltBeacon id typed in lower case) are found all the same.
+        index.tags[(technology, normalise_identifier(technology, value))] = asset_id
     for row in session.scalars(select(ReceiverRow)):
         info = _receiver(row)
         index.receivers[(info.technology, info.identifier)] = info

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from floki_core import domain
 from floki_core.errors import Invalid
-from floki_core.schemas import gs1_check_digit_ok, normalise_identifier
+from floki_core.schemas import gs1_check_digit_ok, identifier_problem, normalise_identifier
 from floki_core.storage.models import (
     AssetClassRow,
     AssetRow,
@@ -64,13 +64,22 @@ def _validate_asset(session: Session, values: dict[str, Any], row: AssetRow | No
         raise Invalid("next_ppm_due: earlier than last_ppm")
 
 
-def _normaliser(field: str) -> Any:
-    """Normalise ``field`` by the record's technology (given, or the stored one on update)."""
+def _normaliser(field: str, *, checked: bool = False) -> Any:
+    """Spell ``field`` as its technology's kind does (the technology given, or the stored
+    one on update). ``checked``: a value that is not of its kind is refused, naming the
+    form expected (tags; a receiver's identifier may be a name, e.g. an ESPresense room)."""
 
     def normalise(values: dict[str, Any], row: Any) -> dict[str, Any]:
         technology = values.get("technology", row.technology if row is not None else None)
         if field in values and technology is not None:
-            values = {**values, field: normalise_identifier(technology, values[field])}
+            value = values[field]
+            problem = identifier_problem(technology, value) if checked else None
+            if problem is not None:
+                raise Invalid(f"{field}: {problem}")
+            spelled = normalise_identifier(technology, value)
+            if not spelled:
+                raise Invalid(f"{field}: only spaces")
+            values = {**values, field: spelled}
         return values
 
     return normalise
@@ -187,7 +196,7 @@ IDENTIFIERS = Resource(
     domain.Identifier,
     references={"asset_id": (AssetRow, "asset")},
     unique=(("technology", "value"),),
-    normalise=_normaliser("value"),
+    normalise=_normaliser("value", checked=True),
     filters=("asset_id", "technology"),
 )
 

@@ -30,9 +30,11 @@ from floki_ble.dialects import (
     parse_espresense,
     usual_report,
 )
+from floki_ble.technologies import ALTBEACON, BLE, EDDYSTONE, ESPRESENSE, IBEACON
 from floki_core.clock import Clock
 from floki_core.events import DomainEvent, EventBus
 from floki_core.observations import Extra, Observation, ObservationSink
+from floki_core.schemas import spell_altbeacon, spell_eddystone, spell_ibeacon
 
 if TYPE_CHECKING:
     import aiomqtt
@@ -46,13 +48,8 @@ INBOX_LIMIT = 100_000  # messages waiting for the reader before new ones are dro
 READ_CHUNK = 65_536  # bytes taken from the broker's socket per system call
 SOURCE_NAME = "ble-espresense"
 
-# ESPresense identities that carry a beacon identity the core binds tags by.
-_IBEACON = re.compile(
-    r"^(?P<uuid>[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12})"
-    r"-(?P<major>\d{1,5})-(?P<minor>\d{1,5})$",
-    re.IGNORECASE,
-)
-_EDDYSTONE = re.compile(r"^(?P<namespace>[0-9a-f]{20}|[0-9a-f]{22})-(?P<instance>[0-9a-f]{12})$")
+# ESPresense prints some Eddystone namespaces with their fifth byte twice (22 digits).
+_EDDYSTONE_22 = re.compile(r"(?P<namespace>[0-9a-f]{22})-(?P<instance>[0-9a-f]{12})")
 _PLAIN_MAC = re.compile(r"^[0-9a-fA-F]{12}$")
 
 
@@ -66,60 +63,52 @@ class Identity(NamedTuple):
 # ---------------------------------------------------------------- identities (pure)
 
 
-def _uuid(text: str) -> str:
-    digits = text.replace("-", "").upper()
-    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
-
-
-def _beacon_numbers(match: re.Match[str]) -> tuple[int, int] | None:
-    major, minor = int(match["major"]), int(match["minor"])
-    if major > 0xFFFF or minor > 0xFFFF:
-        return None
-    return major, minor
-
-
 def espresense_identity(device_id: str) -> Identity | Rejected:
-    """The core's identity for an ESPresense device id.
+    """The core's identity for an ESPresense device id, spelled as the register spells
+    identifiers of that kind (``floki_core.schemas``), which is how the BLE decoders
+    spell the same tags heard by other gateways.
 
-    * ``iBeacon:<uuid>-<major>-<minor>`` → ``ibeacon`` ``UUID:major:minor`` (upper case,
-      as the BLE decoders spell it);
+    * ``iBeacon:<uuid>-<major>-<minor>`` → ``ibeacon`` ``UUID:major:minor``;
     * ``altBeacon:<uuid>-<major>-<minor>`` → ``altbeacon``, the 20-byte beacon id in hex;
     * ``eddy:<namespace>-<instance>`` → ``eddystone`` ``NAMESPACE:INSTANCE``;
     * a plain MAC (``aabbccddeeff``, or ``known:<mac>``) → ``ble`` ``AA:BB:CC:DD:EE:FF``.
       ESPresense only reports plain MACs that are public or static, never rotating ones;
-    * anything else (``tile:...``, ``apple:...``, aliases set on the gateway) stays as it
-      is, under technology ``espresense``, so staff can still bind it.
+    * anything else (``tile:...``, ``apple:...``, ``name:...``, aliases set on the node)
+      stays as it is, under technology ``espresense``, so staff can still bind it.
     """
     kind, colon, rest = device_id.partition(":")
     lowered = kind.lower()
-    if colon and lowered in ("ibeacon", "altbeacon"):
-        match = _IBEACON.match(rest)
-        numbers = _beacon_numbers(match) if match else None
-        if match is None or numbers is None:
-            return Rejected(f"bad_{lowered}_id")
-        major, minor = numbers
-        if lowered == "ibeacon":
-            return Identity("ibeacon", f"{_uuid(match['uuid'])}:{major}:{minor}")
-        beacon_id = match["uuid"].replace("-", "").upper()
-        return Identity("altbeacon", f"{beacon_id}{major:04X}{minor:04X}")
+    if colon and lowered == "ibeacon":
+        spelled = spell_ibeacon(rest)
+        return Rejected("bad_ibeacon_id") if spelled is None else Identity(IBEACON, spelled)
+    if colon and lowered == "altbeacon":
+        spelled = spell_altbeacon(device_id)
+        return Rejected("bad_altbeacon_id") if spelled is None else Identity(ALTBEACON, spelled)
     if colon and lowered == "eddy":
-        eddy = _EDDYSTONE.match(rest.lower())
-        if eddy is None:
-            return Rejected("bad_eddystone_id")
-        namespace = eddy["namespace"]
-        if len(namespace) == 22:
-            # Some firmware prints the namespace's fifth byte twice; drop the repeat.
-            if namespace[8:10] != namespace[10:12]:
-                return Rejected("bad_eddystone_id")
-            namespace = namespace[:10] + namespace[12:]
-        return Identity("eddystone", f"{namespace.upper()}:{eddy['instance'].upper()}")
+        return _eddystone(rest)
     if colon and lowered == "known" and _PLAIN_MAC.match(rest):
-        return Identity("ble", normalise_mac(rest) or rest)
+        return Identity(BLE, normalise_mac(rest) or rest)
     if not colon and _PLAIN_MAC.match(device_id):
-        return Identity("ble", normalise_mac(device_id) or device_id)
+        return Identity(BLE, normalise_mac(device_id) or device_id)
     if len(device_id) > MAX_VALUE_LENGTH:
         return Rejected("id_too_long")
-    return Identity("espresense", device_id)
+    return Identity(ESPRESENSE, device_id)
+
+
+def _eddystone(rest: str) -> Identity | Rejected:
+    text = rest.lower()
+    doubled = _EDDYSTONE_22.fullmatch(text)
+    if doubled is not None:
+        namespace = doubled["namespace"]
+        # Some firmware prints the namespace's fifth byte twice; drop the repeat.
+        if namespace[8:10] != namespace[10:12]:
+            return Rejected("bad_eddystone_id")
+        text = f"{namespace[:10]}{namespace[12:]}-{doubled['instance']}"
+    # Only ESPresense's own layout: 20 hex digits, a hyphen, 12 hex digits.
+    if len(text) != 33 or text[20] != "-":
+        return Rejected("bad_eddystone_id")
+    spelled = spell_eddystone(text)
+    return Rejected("bad_eddystone_id") if spelled is None else Identity(EDDYSTONE, spelled)
 
 
 # ---------------------------------------------------------------- gateway health
@@ -402,7 +391,7 @@ class EspresenseSource:
         if self.settings.espresense_identity == "mac":
             if sighting.mac is None:
                 return Rejected("no_mac")
-            return Identity("ble", sighting.mac)
+            return Identity(BLE, sighting.mac)
         found = self._identities.get(sighting.device_id)
         if found is None:
             if len(self._identities) >= MAX_IDENTITIES:
@@ -423,7 +412,7 @@ class EspresenseSource:
             extras[BATTERY_PCT] = sighting.battery_percent
         if sighting.battery_mv is not None:
             extras[BATTERY_MV] = sighting.battery_mv
-        if sighting.mac is not None and identity.technology != "ble":
+        if sighting.mac is not None and identity.technology != BLE:
             extras["mac"] = sighting.mac
         if sighting.name is not None:
             extras["name"] = sighting.name[:MAX_VALUE_LENGTH]
