@@ -74,8 +74,14 @@ def read_advert(
     mac: str | None = None,
     address_type: str | None = None,
     identities: TagIdentities | None = None,
+    stated: tuple[str, str] | None = None,
 ) -> HeardTag | Rejected:
-    """The tag an advertisement names and its readings, or why it names none."""
+    """The tag an advertisement names and its readings, or why it names none.
+
+    ``stated``: the identity the gateway decoded itself and sent beside the advert; the
+    advert's own identity frame must agree with it, and an advert without one (a TLM
+    frame) is that tag's.
+    """
     frames = decode_frames(structures, mac, address_type)
     if isinstance(frames, Rejected):
         return frames
@@ -88,6 +94,10 @@ def read_advert(
             extras[BATTERY_MV] = frame.battery_mv
         if frame.temperature_c is not None:
             extras[TEMPERATURE_C] = frame.temperature_c
+    if stated is not None:
+        if identity is not None and identity != stated:
+            return Rejected("beacon_fields_disagree")
+        identity = stated
     first = frames[0]
     address = first.mac
     if identity is not None:

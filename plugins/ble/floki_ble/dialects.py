@@ -17,6 +17,8 @@ from typing import Any, NamedTuple
 import msgspec
 
 from floki_ble.decoders import Rejected, decode_hex, normalise_mac
+from floki_ble.stated_fields import FIELDS as STATED_FIELDS
+from floki_ble.stated_fields import fold, read_stated
 from floki_core.observations import Extra
 
 # The same bounds the ingest pipeline checks observations against.
@@ -35,6 +37,9 @@ class GatewaySighting(msgspec.Struct, frozen=True, kw_only=True):
     raw: bytes | None  # the advertising data, for the decoders
     observed_at: dt.datetime | None  # the gateway's clock, in UTC
     extras: dict[str, Extra] = msgspec.field(default_factory=dict)
+    # The beacon identity (technology, value) the gateway decoded itself and sent as
+    # fields (``floki_ble.stated_fields``); its readings are already in ``extras``.
+    stated: tuple[str, str] | None = None
 
 
 class DialectResult(NamedTuple):
@@ -128,9 +133,10 @@ _ENTRY_FIELDS = frozenset({"mac", "rssi", "rawData", "timestamp"})
 def parse_json_batch(payload: bytes | str) -> DialectResult:
     """A gateway's JSON array: a ``{"type": "Gateway", "mac": ...}`` header, then tags.
 
-    Each tag entry has ``mac``, ``rssi``, optional ``rawData`` (hex advert) and
-    optional ``timestamp`` (ISO-8601 with an offset, or epoch milliseconds). Other
-    scalar fields (``type``, ``bleName``, ...) are kept as extras.
+    Each tag entry has ``mac``, ``rssi``, optional ``rawData`` (hex advert), optional
+    ``timestamp`` (ISO-8601 with an offset, or epoch milliseconds) and optional beacon
+    fields the gateway decoded itself (``ibeaconUuid``...: ``floki_ble.stated_fields``).
+    Other scalar fields (``type``, ``bleName``, ...) are kept as extras.
     """
     sightings: list[GatewaySighting] = []
     rejections: Counter[str] = Counter()
@@ -188,14 +194,27 @@ def _json_entry(entry: object, gateway: str) -> GatewaySighting | Rejected:
         if isinstance(decoded, Rejected):
             return decoded
         raw = decoded
-    extras: dict[str, Extra] = {}
+    stated = read_stated(entry)
+    if isinstance(stated, Rejected):
+        return stated
+    extras: dict[str, Extra] = {} if stated is None else dict(stated.extras)
     for key, value in entry.items():
         if len(extras) >= MAX_EXTRAS:
             break
-        if key not in _ENTRY_FIELDS and isinstance(value, str | int | float | bool):
+        if (
+            key not in _ENTRY_FIELDS
+            and isinstance(value, str | int | float | bool)
+            and fold(key) not in STATED_FIELDS
+        ):
             extras[key] = value
     return GatewaySighting(
-        tag_mac=tag, gateway=gateway, rssi=rssi, raw=raw, observed_at=observed_at, extras=extras
+        tag_mac=tag,
+        gateway=gateway,
+        rssi=rssi,
+        raw=raw,
+        observed_at=observed_at,
+        extras=extras,
+        stated=None if stated is None else stated.identity,
     )
 
 

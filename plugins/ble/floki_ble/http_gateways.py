@@ -5,7 +5,9 @@ a device token. Each advertisement is read by :func:`floki_ble.adverts.read_adve
 a beacon frame gives the tag's identity (iBeacon, Eddystone UID, AltBeacon), an
 Eddystone TLM frame (the battery) belongs to the identity its address announced,
 otherwise the MAC names the tag; a rotating private address without a beacon frame is
-refused, since it names no tag for long.
+refused, since it names no tag for long. An entry without the advert but with beacon
+fields the gateway decoded itself (Minew's ``ibeaconUuid``...) is named by those; with
+both, they must agree.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from typing import Any
 
 from aiohttp import web
 
-from floki_ble.adverts import TagIdentities, read_advert
+from floki_ble.adverts import BATTERY_MV, TEMPERATURE_C, TagIdentities, read_advert
 from floki_ble.decoders import Rejected, parse_ad_structures
 from floki_ble.dialects import DialectResult, GatewaySighting
+from floki_ble.technologies import BLE
 from floki_core.api.keys import CORE, PRINCIPAL
 from floki_core.observations import Extra, Observation
 
@@ -34,17 +37,28 @@ def to_observation(
     ``identities`` ties a tag's Eddystone TLM frames (its battery) to the identity its
     other frames from the same address announced.
     """
-    technology, tag = "ble", s.tag_mac
+    technology, tag = BLE, s.tag_mac
     extras: dict[str, Extra] = dict(s.extras)
     if s.raw is not None:
         structures = parse_ad_structures(s.raw)
         if isinstance(structures, Rejected):
             return structures.reason
-        heard = read_advert(structures, mac=s.tag_mac, identities=identities)
+        heard = read_advert(structures, mac=s.tag_mac, identities=identities, stated=s.stated)
         if isinstance(heard, Rejected):
             return heard.reason
         technology, tag = heard.technology, heard.tag
         extras.update(heard.extras)
+    elif s.stated is not None:
+        # The gateway decoded the advert itself: its fields name the tag.
+        technology, tag = s.stated
+        if identities is not None:
+            identities.learn(s.tag_mac, s.stated)
+    elif identities is not None and (BATTERY_MV in extras or TEMPERATURE_C in extras):
+        # Readings without an identity (a TLM frame sent as fields): the tag whose
+        # identity its address announced, as for a raw TLM frame.
+        known = identities.get(s.tag_mac)
+        if known is not None:
+            technology, tag = known
     return Observation(
         technology=technology,
         tag=tag,
