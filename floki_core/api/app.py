@@ -102,6 +102,15 @@ def _add_plugin_routes(app: web.Application, table: RouteTable, core: Core) -> N
             spec.summary,
             registration.plugin,
             body=spec.body,
+            body_type=spec.body_type,
+            response=spec.response,
+            status=spec.status,
+            query=spec.query,
             plugin=registration.plugin,
+            produces=spec.produces,
+            answers=spec.answers,
+            rate_limited=spec.rate_limited,
+            path_params=spec.path_params,
+            session_role=spec.session_role,
         )
         table.add(app, route, spec.handler)

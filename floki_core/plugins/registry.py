@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -140,6 +140,43 @@ class RuleTypeRegistry(_Bound[Any]):
 
 
 Handler = Callable[[Any], Awaitable[Any]]
+PARAM_TYPES = ("string", "integer", "number", "boolean")
+SESSION_ROLES = ("viewer", "staff", "engineer", "admin")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A query (or path) parameter as the handler checks it, for the OpenAPI document.
+
+    Say what the handler enforces: ``type`` (``string``, ``integer``, ``number``,
+    ``boolean``), ``minimum``/``maximum`` for numbers, ``format`` (``date``,
+    ``date-time``), ``enum`` for a fixed set of words, ``max_length`` or ``pattern``.
+    """
+
+    name: str
+    type: str = "string"
+    description: str = ""
+    required: bool = False
+    format: str | None = None
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    enum: tuple[str, ...] = ()
+    max_length: int | None = None
+    pattern: str | None = None
+    default: str | int | float | bool | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A status a route may answer besides its success: what it means and, when the
+    body is not the usual ``{"error", "status"}``, the type and media type it has."""
+
+    description: str
+    body: Any = None
+    media_type: str | None = None
+
+
+Answers = Mapping[int, "str | Answer"]
 
 
 @dataclass(frozen=True)
@@ -151,6 +188,84 @@ class RouteSpec:
     summary: str = ""
     body: type[msgspec.Struct] | None = None
     response: Any = None
+    status: int = 200
+    query: tuple[Param, ...] = ()
+    path_params: tuple[Param, ...] = ()
+    body_type: str | None = None
+    produces: str = "application/json"
+    answers: Answers = field(default_factory=dict, hash=False)
+    rate_limited: bool = False
+    session_role: str | None = None
+
+
+class RouteDescription(Protocol):
+    """What the OpenAPI document says of a route: a plugin's ``RouteSpec`` or a core route."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def policy(self) -> str: ...
+    @property
+    def body(self) -> type[msgspec.Struct] | None: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def query(self) -> tuple[Param, ...]: ...
+    @property
+    def path_params(self) -> tuple[Param, ...]: ...
+    @property
+    def answers(self) -> Answers: ...
+    @property
+    def session_role(self) -> str | None: ...
+
+
+def check_route(spec: RouteDescription) -> None:
+    """Refuse a route whose description cannot be right; the reason names the route."""
+    name = f"route {spec.method} {spec.path}"
+    if spec.method not in METHODS:
+        raise RegistrationError(f"route {spec.path!r}: unsupported method {spec.method}")
+    if spec.policy not in POLICIES:
+        raise RegistrationError(f"{name}: policy must be one of {', '.join(POLICIES)}")
+    if not spec.path.startswith("/"):
+        raise RegistrationError(f"route {spec.path!r} must start with '/'")
+    if not (isinstance(spec.status, int) and 100 <= spec.status <= 399):
+        raise RegistrationError(f"{name}: status must be a success or redirect code (100-399)")
+    for status, answer in spec.answers.items():
+        if not (isinstance(status, int) and 100 <= status <= 599):
+            raise RegistrationError(f"{name}: answer {status!r} is not an HTTP status")
+        if not isinstance(answer, (str, Answer)):
+            raise RegistrationError(f"{name}: answer {status} must be a description or Answer")
+    placeholders = set(re.findall(r"\{(\w+)(?::[^}]*)?\}", spec.path))
+    for param in (*spec.query, *spec.path_params):
+        if not isinstance(param, Param):
+            raise RegistrationError(f"{name}: parameters must be Param(...), got {param!r}")
+        if param.type not in PARAM_TYPES:
+            raise RegistrationError(
+                f"{name}: parameter {param.name} has type {param.type!r}; "
+                f"use one of {', '.join(PARAM_TYPES)}"
+            )
+    for param in spec.path_params:
+        if param.name not in placeholders:
+            raise RegistrationError(f"{name}: path parameter {param.name} is not in the path")
+    names = [p.name for p in spec.query]
+    if len(names) != len(set(names)):
+        raise RegistrationError(f"{name}: a query parameter is declared twice")
+    if spec.body is not None and not (
+        isinstance(spec.body, type) and issubclass(spec.body, msgspec.Struct)
+    ):
+        raise RegistrationError(f"{name}: body must be a msgspec.Struct class")
+    if spec.session_role is not None:
+        if spec.session_role not in SESSION_ROLES:
+            raise RegistrationError(
+                f"{name}: session_role must be one of {', '.join(SESSION_ROLES)}"
+            )
+        if spec.policy != "public":
+            raise RegistrationError(
+                f"{name}: session_role is for pages that check their own session; "
+                "their policy is public"
+            )
 
 
 class RouteRegistry(_Bound[RouteSpec]):
@@ -163,19 +278,47 @@ class RouteRegistry(_Bound[RouteSpec]):
         policy: str,
         summary: str = "",
         body: type[msgspec.Struct] | None = None,
+        response: Any = None,
+        status: int = 200,
+        query: Sequence[Param] = (),
+        path_params: Sequence[Param] = (),
+        body_type: str | None = None,
+        produces: str = "application/json",
+        answers: Answers | None = None,
+        rate_limited: bool = False,
+        session_role: str | None = None,
     ) -> None:
-        """Register an aiohttp handler at ``path`` with an explicit role policy."""
-        method = method.upper()
-        if method not in METHODS:
-            raise RegistrationError(f"route {path!r}: unsupported method {method}")
-        if policy not in POLICIES:
-            raise RegistrationError(
-                f"route {method} {path}: policy must be one of {', '.join(POLICIES)}"
-            )
-        if not path.startswith("/"):
-            raise RegistrationError(f"route {path!r} must start with '/'")
-        spec = RouteSpec(method, path, handler, policy, summary, body)
-        self._registry._add(self.plugin, f"{method} {path}", spec)
+        """Register an aiohttp handler at ``path`` with an explicit role policy.
+
+        The rest describes the route in ``/api/v1/openapi.json`` as the handler behaves:
+        ``status`` of success (e.g. 202, 303); ``query`` and ``path_params`` as
+        ``Param``; the request ``body`` (a Struct; JSON unless ``body_type`` names other
+        media types, e.g. ``"application/x-www-form-urlencoded"``) or ``body_type`` alone
+        for raw bodies (``"text/csv"``); ``produces``, the media type of success;
+        ``answers``, other statuses with what they mean (``{409: "already sealed"}``)
+        beyond those every route of its shape gets; ``rate_limited`` when it may answer
+        429; ``session_role`` for public pages that require a signed-in session of that
+        role themselves (the phone pages).
+        """
+        spec = RouteSpec(
+            method.upper(),
+            path,
+            handler,
+            policy,
+            summary,
+            body,
+            response,
+            status,
+            tuple(query),
+            tuple(path_params),
+            body_type,
+            produces,
+            dict(answers or {}),
+            rate_limited,
+            session_role,
+        )
+        check_route(spec)
+        self._registry._add(self.plugin, f"{spec.method} {path}", spec)
 
 
 @dataclass(frozen=True)

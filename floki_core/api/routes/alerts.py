@@ -9,6 +9,7 @@ from aiohttp import web
 from msgspec import UNSET, UnsetType
 
 from floki_core.api.bodies import (
+    MAX_ID,
     ApiError,
     Page,
     int_param,
@@ -20,7 +21,7 @@ from floki_core.api.bodies import (
     read_json,
 )
 from floki_core.api.keys import CORE
-from floki_core.api.routing import ApiRoute, Param, RouteTable
+from floki_core.api.routing import PAGING, ApiRoute, Param, RouteTable
 from floki_core.schemas import Input, Notes
 from floki_core.storage import models_alerts as store
 from floki_core.storage.models_alerts import Alert, AlertDelivery, AlertRule
@@ -80,6 +81,12 @@ def _choices(request: web.Request, name: str, allowed: Any) -> list[str]:
             400, f"query parameter {name}: {wrong[0]!r} is not one of {', '.join(allowed)}"
         )
     return chosen
+
+
+def _choices_pattern(allowed: Any) -> str:
+    """What ``_choices`` accepts: allowed words, comma-separated, blanks ignored."""
+    word = "(" + "|".join(allowed) + ")?"
+    return rf"^\s*{word}\s*(,\s*{word}\s*)*$"
 
 
 async def list_alerts(request: web.Request) -> web.Response:
@@ -171,12 +178,19 @@ async def rule_types(request: web.Request) -> web.Response:
 def add_routes(app: web.Application, table: RouteTable) -> None:
     a, r = "alerts", "alert rules"
     listing = (
-        Param("status", description="open, raised, acknowledged or resolved (comma-separated)"),
-        Param("severity", description="info, warning or critical (comma-separated)"),
-        Param("rule_id", "integer"),
-        Param("asset_id", "integer"),
-        Param("limit", "integer"),
-        Param("offset", "integer"),
+        Param(
+            "status",
+            description="open, raised, acknowledged or resolved (comma-separated)",
+            pattern=_choices_pattern(STATUS_FILTERS),
+        ),
+        Param(
+            "severity",
+            description="info, warning or critical (comma-separated)",
+            pattern=_choices_pattern(SEVERITIES),
+        ),
+        Param("rule_id", "integer", "only alerts of this rule", minimum=0, maximum=MAX_ID),
+        Param("asset_id", "integer", "only alerts about this asset", minimum=0, maximum=MAX_ID),
+        *PAGING,
     )
     routes: list[tuple[ApiRoute, Any]] = [
         (
@@ -211,6 +225,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 a,
                 body=AlertNote,
                 response=Alert,
+                answers={409: "the alert is already acknowledged or resolved"},
             ),
             acknowledge,
         ),
@@ -224,6 +239,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 a,
                 body=AlertNote,
                 response=Alert,
+                answers={409: "the alert is already resolved"},
             ),
             resolve,
         ),
@@ -248,6 +264,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 body=AlertRuleCreate,
                 response=AlertRule,
                 status=201,
+                answers={409: "a rule of that name exists"},
             ),
             create_rule,
         ),
@@ -272,6 +289,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 r,
                 body=AlertRuleUpdate,
                 response=AlertRule,
+                answers={409: "the name is taken, or the rule comes from the configuration"},
             ),
             update_rule,
         ),
@@ -283,6 +301,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "Delete an alert rule made through the API; its open alerts are resolved",
                 r,
                 response=AlertRule,
+                answers={409: "the rule comes from the configuration file"},
             ),
             delete_rule,
         ),

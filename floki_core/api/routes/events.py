@@ -56,6 +56,8 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
             "viewer",
             "WebSocket: live domain events as JSON arrays",
             "events",
+            status=101,
+            answers={400: "not a WebSocket upgrade request"},
         ),
         events,
     )

@@ -18,7 +18,7 @@ from floki_core.api.bodies import (
     read_json,
 )
 from floki_core.api.keys import CORE
-from floki_core.api.routing import ApiRoute, Param, RouteTable
+from floki_core.api.routing import PAGING, ApiRoute, Param, RouteTable
 from floki_core.domain import Principal, Role
 from floki_core.storage import resources
 from floki_core.storage.audit import write_audit
@@ -112,9 +112,10 @@ async def asset_loans(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application, table: RouteTable) -> None:
-    paging = (Param("limit", "integer"), Param("offset", "integer"))
     status = Param(
-        "status", description="open (not yet returned, overdue included), overdue or returned"
+        "status",
+        description="open (not yet returned, overdue included), overdue or returned",
+        enum=STATUSES,
     )
     routes = [
         (
@@ -128,6 +129,10 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 body=LoanCreate,
                 response=Loan,
                 status=201,
+                answers={
+                    404: "no such asset",
+                    409: "the asset is on loan already or may not go out (its state)",
+                },
             ),
             create,
         ),
@@ -140,7 +145,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "to engineers and admins",
                 "loans",
                 response=Page[Loan],
-                query=(status, *paging),
+                query=(status, *PAGING),
             ),
             listing,
         ),
@@ -158,6 +163,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "loans",
                 body=LoanReturn,
                 response=Loan,
+                answers={409: "the loan was returned already"},
             ),
             return_,
         ),
@@ -169,7 +175,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "The asset's loan history, newest first",
                 "loans",
                 response=Page[Loan],
-                query=(status, *paging),
+                query=(status, *PAGING),
             ),
             asset_loans,
         ),

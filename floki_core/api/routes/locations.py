@@ -19,7 +19,8 @@ from floki_core.api.bodies import (
     read_raw,
 )
 from floki_core.api.keys import CORE
-from floki_core.api.routing import ApiRoute, Param, RouteTable
+from floki_core.api.routes.register import STATE_FILTER, state_filter
+from floki_core.api.routing import PAGING, ApiRoute, Param, RouteTable, id_query
 from floki_core.location import store
 from floki_core.observations import Observation
 from floki_core.storage import resources
@@ -99,10 +100,9 @@ async def zone_assets(request: web.Request) -> web.Response:
     nested = request.query.get("descendants", "true").lower() not in ("0", "false", "no")
     zone_ids = sorted(core.locations.index.descendants(zone_id)) if nested else [zone_id]
 
-    class_id, state = id_param(request, "class_id"), request.query.get("state")
+    class_id = id_param(request, "class_id")
     ppm = core.workflow.ppm
-    # Filter on the presented state: state=available leaves PPM-overdue devices out.
-    condition = ppm.state_condition(state) if state is not None else None
+    condition = state_filter(request, request.query.get("state"))
 
     def query(session: Session) -> tuple[list[dict[str, Any]], int]:
         return store.assets_in_zones(
@@ -156,7 +156,6 @@ async def unknown_tags(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application, table: RouteTable) -> None:
-    paging = (Param("limit", "integer"), Param("offset", "integer"))
     routes = [
         (
             ApiRoute(
@@ -189,7 +188,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "viewer",
                 "Tags heard but bound to no asset, newest first",
                 "ingest",
-                query=paging,
+                query=PAGING,
             ),
             unknown_tags,
         ),
@@ -211,7 +210,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "viewer",
                 "The asset's stays in zones, newest first",
                 "locations",
-                query=paging,
+                query=PAGING,
             ),
             history,
         ),
@@ -223,10 +222,14 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "Assets now in the zone (and, by default, the zones inside it)",
                 "locations",
                 query=(
-                    Param("descendants", "boolean"),
-                    Param("class_id", "integer"),
-                    Param("state"),
-                    *paging,
+                    Param(
+                        "descendants",
+                        "boolean",
+                        "include the zones inside it (default true; 0, false or no: not)",
+                    ),
+                    id_query("class_id", "only assets of this class"),
+                    STATE_FILTER,
+                    *PAGING,
                 ),
             ),
             zone_assets,

@@ -18,7 +18,7 @@ from floki_core.api.bodies import (
     read_json,
 )
 from floki_core.api.keys import CORE
-from floki_core.api.routing import ApiRoute, Handler, Param, RouteTable
+from floki_core.api.routing import PAGING, ApiRoute, Handler, Param, RouteTable, id_query
 from floki_core.workflow.ppm_compliance import DIMENSIONS, ComplianceReport, ComplianceTrend
 from floki_core.workflow.ppm_queue import PpmQueue
 from floki_core.workflow.ppm_schedules import AssetPpm, ScheduleInput, ScheduleList, Target
@@ -31,6 +31,7 @@ from floki_core.workflow.work_orders import (
 )
 
 PREFIX = "/api/v1"
+_CLOSED = {409: "the work order is completed or cancelled already"}
 WORK_ORDER_STATUSES = ("open", "completed", "cancelled")
 
 
@@ -144,8 +145,13 @@ async def cancel(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application, table: RouteTable) -> None:
-    within = Param("within_days", "integer", "due within this many days (default 30)")
-    paging = (Param("limit", "integer"), Param("offset", "integer"))
+    within = Param(
+        "within_days",
+        "integer",
+        "due within this many days (default: [workflow.ppm] default_within_days)",
+        minimum=0,
+        maximum=3650,
+    )
     wo = f"{PREFIX}/work-orders"
     routes = [
         (
@@ -182,7 +188,13 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "Share of scheduled assets in PPM date, by class, department or criticality",
                 "ppm",
                 response=ComplianceReport,
-                query=(Param("by", description="class (default), department, criticality, all"),),
+                query=(
+                    Param(
+                        "by",
+                        description="class (default), department, criticality, all",
+                        enum=DIMENSIONS,
+                    ),
+                ),
             ),
             compliance,
         ),
@@ -195,8 +207,12 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "ppm",
                 response=ComplianceTrend,
                 query=(
-                    Param("days", "integer", "how far back (default 90)"),
-                    Param("by", description="all (default), class, department, criticality"),
+                    Param("days", "integer", "how far back (default 90)", minimum=1, maximum=3650),
+                    Param(
+                        "by",
+                        description="all (default), class, department, criticality",
+                        enum=DIMENSIONS,
+                    ),
                     Param("group", description="only this class, department or criticality"),
                 ),
             ),
@@ -268,10 +284,14 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "work-orders",
                 response=Page[WorkOrder],
                 query=(
-                    Param("status", description="open, completed or cancelled"),
-                    Param("asset_id", "integer"),
-                    Param("assigned_to", "integer", "a user id"),
-                    *paging,
+                    Param(
+                        "status",
+                        description="open, completed or cancelled",
+                        enum=WORK_ORDER_STATUSES,
+                    ),
+                    id_query("asset_id", "only work orders for this asset"),
+                    id_query("assigned_to", "a user id"),
+                    *PAGING,
                 ),
             ),
             work_orders,
@@ -286,6 +306,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 body=WorkOrderCreate,
                 response=WorkOrder,
                 status=201,
+                answers={409: "the asset is condemned, or a PPM work order is open for it"},
             ),
             create_work_order,
         ),
@@ -304,6 +325,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "work-orders",
                 body=WorkOrderAssign,
                 response=WorkOrder,
+                answers=_CLOSED,
             ),
             assign,
         ),
@@ -317,6 +339,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "work-orders",
                 body=WorkOrderComplete,
                 response=WorkOrder,
+                answers=_CLOSED,
             ),
             complete,
         ),
@@ -329,6 +352,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "work-orders",
                 body=WorkOrderCancel,
                 response=WorkOrder,
+                answers=_CLOSED,
             ),
             cancel,
         ),

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
+from sqlalchemy import ColumnElement
 
 from floki_core import schemas
 from floki_core.api.bodies import (
@@ -21,13 +22,19 @@ from floki_core.api.bodies import (
     read_json,
 )
 from floki_core.api.keys import CORE
-from floki_core.api.routing import ApiRoute, Param, RouteTable
+from floki_core.api.routing import PAGING, ApiRoute, Param, RouteTable
 from floki_core.storage import register as reg
 from floki_core.storage import resources
 from floki_core.storage.assets import AssetView, PresentedAsset, search_assets
 from floki_core.storage.resources import Resource
+from floki_core.workflow.ppm_rules import STATE_NAMES
 
 PREFIX = "/api/v1"
+STATE_FILTER = Param(
+    "state",
+    description="only assets shown in this state (ppm_overdue: available but PPM overdue)",
+    enum=STATE_NAMES,
+)
 
 
 @dataclass(frozen=True)
@@ -78,15 +85,37 @@ def _shown(request: web.Request, resource: Resource, record: Any) -> Any:
     return PresentedAsset(**{**msgspec.structs.asdict(record), "state": presented["state"]})
 
 
+def state_filter(request: web.Request, state: str | None) -> ColumnElement[bool] | None:
+    """SQL for ``?state=`` on the presented state: ``available`` leaves PPM-overdue out."""
+    if state is None:
+        return None
+    if state not in STATE_NAMES:
+        raise ApiError(400, f"query parameter state must be one of {', '.join(STATE_NAMES)}")
+    return request.app[CORE].workflow.ppm.state_condition(state)
+
+
+def filter_params(resource: Resource) -> tuple[Param, ...]:
+    """The listing's filters as ``_filters`` reads them: id columns as integers."""
+    found = []
+    for name in resource.filters:
+        if resource is reg.ASSETS and name == "state":
+            found.append(STATE_FILTER)
+            continue
+        column = resource.row.__table__.columns[name]
+        about = f"only {resource.name} with this {name}"
+        if column.type.python_type is int:
+            found.append(Param(name, "integer", about, minimum=0, maximum=MAX_ID))
+        else:
+            found.append(Param(name, description=about))
+    return tuple(found)
+
+
 def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
     resource = exposed.resource
     shown_type = PresentedAsset if resource is reg.ASSETS else resource.record
     base = f"{PREFIX}/{resource.name}"
     tag = resource.name
-    filter_params = tuple(
-        Param(f, description=f"only {resource.name} with this {f}") for f in resource.filters
-    )
-    paging = (Param("limit", "integer", "page size (1-500)"), Param("offset", "integer"))
+    clash = {409: f"clashes with another {resource.label} (a unique field is taken)"}
 
     async def list_(request: web.Request) -> web.Response:
         limit, offset = page(request)
@@ -123,7 +152,7 @@ def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
                 f"List {resource.name}",
                 tag,
                 response=Page[resource.record],  # type: ignore[name-defined]
-                query=filter_params + paging,
+                query=filter_params(resource) + PAGING,
             ),
             list_,
         )
@@ -138,6 +167,7 @@ def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
             body=exposed.create,
             response=shown_type,
             status=201,
+            answers=clash,
         ),
         create,
     )
@@ -175,6 +205,7 @@ def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
                 tag,
                 body=update_schema,
                 response=shown_type,
+                answers=clash,
             ),
             update,
         )
@@ -189,6 +220,7 @@ def add_crud(app: web.Application, table: RouteTable, exposed: Exposed) -> None:
             f"Delete a {resource.label}",
             tag,
             status=204,
+            answers={409: "other records still refer to it"},
         ),
         delete,
     )
@@ -201,8 +233,7 @@ async def search(request: web.Request) -> web.Response:
         raise ApiError(400, "query parameter q is longer than 200 characters")
     core = request.app[CORE]
     filters = _filters(request, reg.ASSETS)
-    state = filters.pop("state", None)
-    where = core.workflow.ppm.state_condition(state) if state is not None else None
+    where = state_filter(request, filters.pop("state", None))
     items, total = await core.read(
         search_assets, q=q, filters=filters, where=where, limit=limit, offset=offset
     )
@@ -227,10 +258,9 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
             "assets",
             response=Page[AssetView],
             query=(
-                Param("q", description="words to search for, e.g. bladder scanner"),
-                *(Param(f) for f in reg.ASSETS.filters),
-                Param("limit", "integer"),
-                Param("offset", "integer"),
+                Param("q", description="words to search for, e.g. bladder scanner", max_length=200),
+                *filter_params(reg.ASSETS),
+                *PAGING,
             ),
         ),
         search,

@@ -20,7 +20,7 @@ from floki_core.api.bodies import (
     read_json,
 )
 from floki_core.api.keys import CORE
-from floki_core.api.routing import ApiRoute, Param, RouteTable
+from floki_core.api.routing import PAGING, ApiRoute, Param, RouteTable, id_query
 from floki_core.schemas import Input, Notes
 from floki_core.workflow.states_store import StateChange, StateSuggestion
 from floki_core.workflow.states_table import StateTable
@@ -94,7 +94,6 @@ async def dismiss(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application, table_: RouteTable) -> None:
-    paging = (Param("limit", "integer"), Param("offset", "integer"))
     routes = [
         (
             ApiRoute(
@@ -118,6 +117,10 @@ def add_routes(app: web.Application, table_: RouteTable) -> None:
                 TAG,
                 body=StateChangeInput,
                 response=StateChange,
+                answers={
+                    403: "this change needs a higher role (the reason says which)",
+                    409: "the table does not allow this change from the asset's state",
+                },
             ),
             change,
         ),
@@ -129,7 +132,7 @@ def add_routes(app: web.Application, table_: RouteTable) -> None:
                 "The asset's state changes, newest first: who, when, from where and why",
                 TAG,
                 response=Page[StateChange],
-                query=paging,
+                query=PAGING,
             ),
             history,
         ),
@@ -145,9 +148,10 @@ def add_routes(app: web.Application, table_: RouteTable) -> None:
                     Param(
                         "status",
                         description="open (default), confirmed, dismissed, superseded or all",
+                        enum=SUGGESTION_STATUSES,
                     ),
-                    Param("asset_id", "integer"),
-                    *paging,
+                    id_query("asset_id", "only suggestions for this asset"),
+                    *PAGING,
                 ),
             ),
             suggestions,
@@ -161,6 +165,10 @@ def add_routes(app: web.Application, table_: RouteTable) -> None:
                 TAG,
                 body=SuggestionAnswer,
                 response=StateChange,
+                answers={
+                    403: "the suggested change needs a higher role",
+                    409: "the suggestion was answered already, or the change is not allowed now",
+                },
             ),
             confirm,
         ),
@@ -173,6 +181,7 @@ def add_routes(app: web.Application, table_: RouteTable) -> None:
                 TAG,
                 body=SuggestionAnswer,
                 response=StateSuggestion,
+                answers={409: "the suggestion was answered already"},
             ),
             dismiss,
         ),

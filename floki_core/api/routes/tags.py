@@ -7,7 +7,7 @@ from aiohttp import web
 
 from floki_core.api.bodies import ApiError, Page, page, page_response
 from floki_core.api.keys import CORE
-from floki_core.api.routing import ApiRoute, Param, RouteTable
+from floki_core.api.routing import PAGING, ApiRoute, Param, RouteTable, flag_query
 from floki_core.location.batteries import TagBattery, asset_labels
 
 PREFIX = "/api/v1/tags"
@@ -60,10 +60,9 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
             "tags",
             response=Page[TagBattery],
             query=(
-                Param("low", "boolean", "true: only tags needing a battery"),
+                flag_query("low", "true: only tags needing a battery; false: only the others"),
                 Param("technology", description="only tags of this technology"),
-                Param("limit", "integer"),
-                Param("offset", "integer"),
+                *PAGING,
             ),
         ),
         batteries,

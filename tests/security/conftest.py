@@ -1,0 +1,51 @@
+"""One live appliance for the whole security suite.
+
+It is started when the suite is collected, because the tests are generated from its
+route table and its served OpenAPI document (a new route is covered without editing a
+test), and stopped when the session ends.
+"""
+
+from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from floki_core.security import passwords
+from tests.security.live import LiveAppliance
+
+_started: list[LiveAppliance] = []
+_production_hasher = passwords._hasher
+
+
+def appliance() -> LiveAppliance:
+    """The suite's appliance, started on first use."""
+    if not _started:
+        # The cheapest argon2 parameters: logins and user creation are fuzzed too, and the
+        # production cost (about half a second each here) would eat the time budget.
+        passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        live = LiveAppliance(Path(tempfile.mkdtemp(prefix="floki-security-")) / "data")
+        _started.append(live)
+        atexit.register(_stop)
+        live.start()
+        live.seed()
+    return _started[0]
+
+
+def _stop() -> None:
+    if _started:
+        live = _started.pop()
+        live.stop()
+        shutil.rmtree(live.data_dir.parent, ignore_errors=True)
+    passwords._hasher = _production_hasher
+
+
+@pytest.fixture(scope="session")
+def live() -> Iterator[LiveAppliance]:
+    yield appliance()
+    _stop()
