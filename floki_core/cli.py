@@ -43,6 +43,11 @@ def _database(data_dir: Path) -> Iterator[Database]:
     config = _require_init(data_dir)
     db = Database(config.database.url or default_url(data_dir))
     try:
+        problem = db.start_problem(
+            initialised=True, budget_seconds=config.database.start_check_seconds
+        )
+        if problem is not None:
+            raise FlokiError(problem)
         db.migrate()
         yield db
     finally:
@@ -224,10 +229,15 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = _require_init(args.data_dir)
+    _out(f"config: ok ({args.data_dir / 'floki.toml'})")
     db = Database(config.database.url or default_url(args.data_dir))
     try:
+        # Missing, empty or unreadable: the one problem to report (and nothing is created).
+        refused = db.start_problem(initialised=True, budget_seconds=0)
+        if refused is not None:
+            print(f"{PROG}: problem: {refused}", file=sys.stderr)
+            return 1
         problems = db.integrity_problems()
-        _out(f"config: ok ({args.data_dir / 'floki.toml'})")
         _out(f"database: {db.backend}, schema {db.current_revision()} (code: {db.head_revision()})")
     finally:
         db.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,8 +16,10 @@ from typing import Any, TypeVar
 from floki_core.clock import Clock, SystemClock
 from floki_core.config import AppConfig, load_config
 from floki_core.domain import Principal, to_plain
+from floki_core.errors import FlokiError
 from floki_core.events import DomainEvent, EventBus
 from floki_core.ingest import IngestQueue
+from floki_core.initialise import is_initialised
 from floki_core.location.service import LocationService
 from floki_core.plugins.host import PluginHost
 from floki_core.storage import resources
@@ -64,6 +67,18 @@ class Core:
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Before anything touches the database: a missing, empty or damaged one stops the
+        # start with the reason, rather than an appliance that starts empty or falls over.
+        problem = await self.db.run(
+            functools.partial(
+                self.db.start_problem,
+                initialised=is_initialised(self.data_dir),
+                budget_seconds=self.config.database.start_check_seconds,
+            )
+        )
+        if problem is not None:
+            self.db.close()
+            raise FlokiError(problem)
         applied = await self.db.run(self.db.migrate)
         if applied:
             log.info("database upgraded: %s", ", ".join(applied))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,9 +15,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from floki_core.errors import ConfigError
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 DB_FILE = "floki.db"
+RESTORE = "restore it from a backup (docs/operations.md, Backups)"
 
 
 def default_url(data_dir: Path) -> str:
@@ -44,7 +46,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except exc.ArgumentError:
         raise ConfigError(f"database.url: not a database URL: {url!r}") from None
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -55,6 +57,45 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() != "postgresql":
         raise ConfigError(f"database.url: only sqlite and postgresql are supported, got {url!r}")
     return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _sqlite_check(conn: Connection, pragma: str, budget_seconds: float | None) -> str | None:
+    """What ``PRAGMA quick_check``/``integrity_check`` finds, None if all is well. Given a
+    budget, a check still running after it is stopped and passed: a start must not wait
+    minutes on a big database, and ``floki-core check`` runs the full check."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    if budget_seconds is not None:
+        deadline = time.monotonic() + budget_seconds
+        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 100_000)
+    try:
+        found = [r[0] for r in conn.exec_driver_sql(f"PRAGMA {pragma}")]
+    except exc.OperationalError as error:
+        if budget_seconds is None or "interrupted" not in str(error.orig):
+            raise
+        log.warning(
+            "the database's quick check stopped after %.0f s; "
+            "run 'floki-core check' for the full check",
+            budget_seconds,
+        )
+        return None
+    finally:
+        if budget_seconds is not None:
+            raw.set_progress_handler(None, 0)
+    if found == ["ok"]:
+        return None
+    more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+    return f"{pragma.split('(')[0]}: {_one_line(found[0])}{more}"
+
+
+def _first_line(error: object) -> str:
+    return (str(error).strip().splitlines() or ["unknown error"])[0]
+
+
+def _one_line(report: str) -> str:
+    """SQLite's check reports as one line ("*** in database main ***" and a page on the next)."""
+    lines = [line.strip() for line in report.splitlines()]
+    return "; ".join(line for line in lines if line and not line.startswith("***"))
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:
@@ -95,20 +136,67 @@ class Database:
     def head_revision(self) -> str | None:
         return ScriptDirectory.from_config(_alembic_config(self.engine)).get_current_head()
 
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database file; None for PostgreSQL (or a database in memory)."""
+        url = self.engine.url
+        if self.backend != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(url.database)
+
+    def start_problem(self, *, initialised: bool, budget_seconds: float) -> str | None:
+        """Why the appliance must not start on this database, in one line; None if it may.
+
+        In an initialised data directory a missing or empty SQLite file is refused (only
+        ``init`` makes one: an appliance that starts empty has silently lost its register),
+        and ``PRAGMA quick_check`` runs for up to ``budget_seconds`` (0: not at all).
+        Nothing here creates or changes the database.
+        """
+        path = self.sqlite_file()
+        if path is not None and initialised:
+            if not path.exists():
+                return (
+                    f"database {path} is missing; only 'floki-core init' makes one, and this "
+                    f"data directory is already initialised: {RESTORE}"
+                )
+            if path.stat().st_size == 0:
+                return f"database {path} is empty (0 bytes): {RESTORE}"
+        if path is None:
+            try:
+                with self.engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+            except exc.DBAPIError as error:
+                return f"cannot open the database: {_first_line(error.orig)}"
+            return None
+        if budget_seconds <= 0:
+            return None
+        return self._damage("quick_check(1)", budget_seconds)
+
+    def _damage(self, pragma: str, budget_seconds: float | None) -> str | None:
+        """SQLite's quick or full check, as one line naming the file and what to do."""
+        path = self.sqlite_file()
+        try:
+            with self.engine.connect() as conn:
+                found = _sqlite_check(conn, pragma, budget_seconds)
+        except (exc.DBAPIError, sqlite3.Error) as error:
+            found = _first_line(error.orig if isinstance(error, exc.DBAPIError) else error)
+        if found is None:
+            return None
+        return f"database {path} is damaged ({found}): {RESTORE}"
+
     def integrity_problems(self) -> list[str]:
-        """What ``floki-core check`` reports: schema behind, SQLite corruption."""
+        """What ``floki-core check`` reports: SQLite damage (alone: nothing else read from a
+        damaged file can be trusted), else a schema behind the code and broken references."""
+        if self.backend == "sqlite" and (damage := self._damage("integrity_check", None)):
+            return [damage]
         problems = []
         current, head = self.current_revision(), self.head_revision()
         if current != head:
             problems.append(f"database schema at {current or 'nothing'}, code expects {head}")
         if self.backend == "sqlite":
             with self.engine.connect() as conn:
-                result = conn.execute(text("PRAGMA integrity_check")).scalar()
-                if result != "ok":
-                    problems.append(f"sqlite integrity check: {result}")
                 fk = conn.execute(text("PRAGMA foreign_key_check")).fetchall()
-                if fk:
-                    problems.append(f"{len(fk)} rows break foreign keys")
+            if fk:
+                problems.append(f"{len(fk)} rows break foreign keys")
         return problems
 
     @contextlib.contextmanager
@@ -116,6 +204,34 @@ class Database:
         """A session whose work commits together or not at all."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextlib.contextmanager
+    def snapshot_transaction(self, conn: Connection) -> Iterator[Connection]:
+        """A read-only transaction on ``conn`` whose statements all see the database as
+        it was at the first of them."""
+        with conn.begin():
+            if self.backend == "sqlite":
+                conn.exec_driver_sql("BEGIN")  # pysqlite would run each SELECT on its own
+            else:
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield conn
+
+    @contextlib.contextmanager
+    def locked_transaction(self, conn: Connection, *tables: str) -> Iterator[Connection]:
+        """A transaction on ``conn`` that holds the write lock on ``tables`` from its first
+        statement, so what it reads stays as read until it commits. Keep it short: other
+        writers wait for it.
+
+        SQLite locks the whole database (``BEGIN IMMEDIATE``, waiting up to the busy
+        timeout for it); PostgreSQL locks the tables against other writers, not readers.
+        """
+        with conn.begin():
+            if self.backend == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            elif tables:
+                names = ", ".join(self.engine.dialect.identifier_preparer.quote(t) for t in tables)
+                conn.exec_driver_sql(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE")
+            yield conn
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(fn, *args)

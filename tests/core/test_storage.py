@@ -169,3 +169,18 @@ def test_search_matches_every_word_across_class_and_asset(database: Database) ->
         assert search_assets(s, q="100%")[1] == 0  # wildcards are literal
         page, total = search_assets(s, q="", limit=2, offset=2)
         assert total == 3 and [a.asset_number for a in page] == ["E3"]
+
+
+def test_start_check_passes_a_sound_database_on_each_backend(database: Database) -> None:
+    assert database.start_problem(initialised=True, budget_seconds=5) is None
+
+
+def test_an_unreachable_postgresql_database_is_one_line(postgres_url: str) -> None:
+    missing = Database(postgres_url.rsplit("/", 1)[0] + "/no_such_database")
+    try:
+        problem = missing.start_problem(initialised=True, budget_seconds=5)
+    finally:
+        missing.close()
+    assert problem is not None
+    assert problem.startswith("cannot open the database: ")
+    assert "no_such_database" in problem and "\n" not in problem
