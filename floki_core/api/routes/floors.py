@@ -102,8 +102,8 @@ async def upload_plan(request: web.Request) -> web.Response:
     # The stored name is ours alone: nothing the client sent becomes part of a path.
     name = f"{uuid.uuid4().hex}{ext}"
     target = plans_dir(core.data_dir) / name
-    await core.db.run(target.write_bytes, raw)
     try:
+        await core.db.run(target.write_bytes, raw)  # a full disk leaves no half-written file
         floor, old = await core.write(
             _store_plan, floor_id, name, (width, height), principal(request), core.clock.now()
         )

@@ -7,6 +7,7 @@ from aiohttp import web
 from floki_core import __version__
 from floki_core.api.bodies import Page, json_response, page, page_response
 from floki_core.api.keys import CORE, ROUTES
+from floki_core.api.middleware import STORAGE, StorageHealth, probe_directory
 from floki_core.api.openapi import build_openapi
 from floki_core.api.routing import ApiRoute, Param, RouteTable
 from floki_core.domain import AuditEntry
@@ -16,8 +17,18 @@ PREFIX = "/api/v1"
 
 
 async def health(request: web.Request) -> web.Response:
+    """Up, and ``degraded`` with the problems while it cannot save (a full disk)."""
     core = request.app[CORE]
-    return json_response({"status": "ok", "version": __version__, "site": core.config.site.name})
+    storage = request.app[STORAGE]
+    await storage.recheck(probe_directory(core, storage), core.clock.monotonic())
+    return json_response(
+        {
+            "status": "degraded" if storage.degraded else "ok",
+            "version": __version__,
+            "site": core.config.site.name,
+            "problems": storage.problems(),
+        }
+    )
 
 
 async def openapi(request: web.Request) -> web.Response:
@@ -44,10 +55,16 @@ async def audit(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application, table: RouteTable) -> None:
+    # What health reports and the error middleware feeds: can the appliance save.
+    app[STORAGE] = StorageHealth()
     table.add(
         app,
         ApiRoute(
-            "GET", f"{PREFIX}/health", "public", "Is the appliance up (no token needed)", "system"
+            "GET",
+            f"{PREFIX}/health",
+            "public",
+            "Is the appliance up, or degraded and why (no token needed)",
+            "system",
         ),
         health,
     )
