@@ -17,13 +17,15 @@ from typing import Any, NamedTuple
 import msgspec
 
 from floki_ble.decoders import Rejected, decode_hex, normalise_mac
-from floki_ble.stated_fields import FIELDS as STATED_FIELDS
-from floki_ble.stated_fields import fold, read_stated
+from floki_ble.stated_fields import judge_stated, stated_field, stated_value
 from floki_core.observations import Extra
 
 # The same bounds the ingest pipeline checks observations against.
 RSSI_MIN, RSSI_MAX = -150.0, 50.0
 MAX_EXTRAS = 20
+# A gateway's other fields, leaving room for the readings decoded from its advert or
+# fields (battery, temperature) within the core's limit on extras.
+MAX_FIELDS_KEPT = MAX_EXTRAS - 2
 
 _json = msgspec.json.Decoder()
 
@@ -194,19 +196,23 @@ def _json_entry(entry: object, gateway: str) -> GatewaySighting | Rejected:
         if isinstance(decoded, Rejected):
             return decoded
         raw = decoded
-    stated = read_stated(entry)
+    extras: dict[str, Extra] = {}
+    found: dict[str, object] | None = None  # beacon fields the gateway decoded itself
+    for key, value in entry.items():
+        if key in _ENTRY_FIELDS:
+            continue
+        field = stated_field(key)
+        if field is not None:
+            if stated_value(value):
+                found = found or {}
+                found[field] = value
+        elif len(extras) < MAX_FIELDS_KEPT and isinstance(value, str | int | float | bool):
+            extras[key] = value
+    stated = None if found is None else judge_stated(found)
     if isinstance(stated, Rejected):
         return stated
-    extras: dict[str, Extra] = {} if stated is None else dict(stated.extras)
-    for key, value in entry.items():
-        if len(extras) >= MAX_EXTRAS:
-            break
-        if (
-            key not in _ENTRY_FIELDS
-            and isinstance(value, str | int | float | bool)
-            and fold(key) not in STATED_FIELDS
-        ):
-            extras[key] = value
+    if stated is not None:
+        extras.update(stated.extras)
     return GatewaySighting(
         tag_mac=tag,
         gateway=gateway,

@@ -55,8 +55,21 @@ class Stated(NamedTuple):
     extras: dict[str, Extra]
 
 
-def fold(key: str) -> str:
-    return key.lower().translate(_FOLD)
+MAX_KEYS = 4096  # field names remembered; gateways use a handful, a hostile one many
+_field_of: dict[str, str | None] = {}
+
+
+def stated_field(key: str) -> str | None:
+    """What an entry's field ``key`` states (``"uuid"``, ``"battery_mv"``...), or None.
+
+    Remembered per key: a gateway sends the same few names in every entry of every upload.
+    """
+    found = _field_of.get(key, "")
+    if found == "":
+        if len(_field_of) >= MAX_KEYS:
+            _field_of.clear()
+        found = _field_of[key] = FIELDS.get(key.lower().translate(_FOLD))
+    return found
 
 
 def read_stated(entry: Mapping[str, object]) -> Stated | Rejected | None:
@@ -64,12 +77,19 @@ def read_stated(entry: Mapping[str, object]) -> Stated | Rejected | None:
     states none (only ``rawData``, or nothing but a MAC)."""
     found: dict[str, object] = {}
     for key, value in entry.items():
-        field = FIELDS.get(fold(key))
-        # Empty fields are how some firmware says "not this kind of beacon".
-        if field is not None and value is not None and value != "":
+        field = stated_field(key)
+        if field is not None and stated_value(value):
             found[field] = value
-    if not found:
-        return None
+    return judge_stated(found) if found else None
+
+
+def stated_value(value: object) -> bool:
+    # Empty fields are how some firmware says "not this kind of beacon".
+    return value is not None and value != ""
+
+
+def judge_stated(found: Mapping[str, object]) -> Stated | Rejected:
+    """What the values found under :func:`stated_field` names state, or why not."""
     ibeacon = _ibeacon(found)
     if isinstance(ibeacon, Rejected):
         return ibeacon

@@ -177,11 +177,18 @@ def test_json_batch_repeated_header_is_skipped() -> None:
     assert len(sightings) == 2 and not rejections
 
 
-def test_json_batch_keeps_at_most_twenty_extras() -> None:
-    entry = {**GOOD, **{f"field{i}": i for i in range(30)}, "nested": {"a": 1}}
+def test_json_batch_keeps_extras_within_the_cores_limit_with_room_for_readings() -> None:
+    from floki_ble.http_gateways import to_observation
+
+    fields = {f"field{i}": i for i in range(30)}
+    entry = {**GOOD, **fields, "nested": {"a": 1}, "rawData": TLM_ADV}
     (sighting,), _ = parse_json_batch(_batch(entry))
-    assert len(sighting.extras) == 20
+    assert len(sighting.extras) == 18
     assert "nested" not in sighting.extras
+    observation = to_observation(sighting, AT_1015_UTC)
+    assert not isinstance(observation, str)
+    assert len(observation.extras) == 20  # the Observation's limit
+    assert observation.extras["battery_mv"] == 3000
 
 
 # ---------------------------------------------------------------- Ingics lines
