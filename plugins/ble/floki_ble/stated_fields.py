@@ -12,6 +12,7 @@ Pure: an entry in, the stated identity and readings out, or the reason they are 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -55,21 +56,13 @@ class Stated(NamedTuple):
     extras: dict[str, Extra]
 
 
-MAX_KEYS = 4096  # field names remembered; gateways use a handful, a hostile one many
-_field_of: dict[str, str | None] = {}
-
-
+@functools.lru_cache(maxsize=4096)
 def stated_field(key: str) -> str | None:
     """What an entry's field ``key`` states (``"uuid"``, ``"battery_mv"``...), or None.
 
-    Remembered per key: a gateway sends the same few names in every entry of every upload.
+    Cached: a gateway sends the same few names in every entry of every upload.
     """
-    found = _field_of.get(key, "")
-    if found == "":
-        if len(_field_of) >= MAX_KEYS:
-            _field_of.clear()
-        found = _field_of[key] = FIELDS.get(key.lower().translate(_FOLD))
-    return found
+    return FIELDS.get(key.lower().translate(_FOLD))
 
 
 def read_stated(entry: Mapping[str, object]) -> Stated | Rejected | None:
