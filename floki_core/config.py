@@ -21,6 +21,7 @@ from floki_core.location.resolver import ResolverSettings
 from floki_core.workflow.settings import WorkflowSettings
 
 CONFIG_FILE = "floki.toml"
+LOCATOR_METHODS = ("rssi", "fixed_point", "geofence", "association")
 
 T = TypeVar("T")
 
@@ -101,6 +102,15 @@ class LocationConfig(_Section):
     replay_window_seconds: Annotated[float, msgspec.Meta(ge=0)] = 600.0
     capture_sample: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0  # opt-in raw capture
     capture_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 7
+
+    def __post_init__(self) -> None:
+        # A misspelt method would leave its technology silently unlocated.
+        for technology, method in self.methods.items():
+            if method not in LOCATOR_METHODS:
+                raise ValueError(
+                    f"methods.{technology}: unknown locator method {method!r}; "
+                    f"one of {', '.join(LOCATOR_METHODS)}"
+                )
 
 
 class IngestConfig(_Section):

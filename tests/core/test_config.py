@@ -37,6 +37,10 @@ def test_values_are_read(tmp_path: Path) -> None:
         ("[sever]\nport = 1\n", "unknown key `sever`"),
         ("[plugins.supervision]\nmax_failures = true\n", "plugins.supervision.max_failures"),
         ("[server\n", "not valid TOML"),
+        (
+            '[location.methods]\nespresense = "rsi"\n',
+            "location: methods.espresense: unknown locator method 'rsi'",
+        ),
     ],
 )
 def test_mistakes_name_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -59,3 +63,18 @@ def test_plugin_sections_are_validated_against_the_plugin_schema() -> None:
     bad = parse_config({"plugin": {"uwb": {"prot": 6000}}})
     with pytest.raises(ConfigError, match=r"plugin\.uwb: unknown key `prot`"):
         plugin_section(bad, "uwb", Settings)
+
+
+def test_every_locator_method_the_config_accepts_is_built_in() -> None:
+    from floki_core.config import LOCATOR_METHODS
+    from floki_core.location.locators import (
+        AssociationLocator,
+        FixedPointLocator,
+        GeofenceLocator,
+        RssiLocator,
+    )
+
+    built_in = {
+        c.method for c in (AssociationLocator, FixedPointLocator, GeofenceLocator, RssiLocator)
+    }
+    assert set(LOCATOR_METHODS) == built_in
