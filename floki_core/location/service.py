@@ -15,6 +15,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.orm import Session
+
 from floki_core.events import DomainEvent
 from floki_core.ingest import Batches
 from floki_core.location import store
@@ -78,6 +80,8 @@ class LocationService:
         self._late: list[LateSighting] = []
         self._stopping = False
         self._flush_wanted = asyncio.Event()
+        # One write at a time, so stays are closed and opened in the order they happened.
+        self._writing = asyncio.Lock()
         self._reindex_wanted = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.unknown_receivers: collections.Counter[str] = collections.Counter()
@@ -296,20 +300,37 @@ class LocationService:
 
     async def flush(self, full: bool = True) -> None:
         """Write moves (and, when ``full``, every asset seen) since the last flush."""
-        moved = {c.asset_id for c in self._changes}
-        if self.capture.enabled:
-            await self.core.db.run(self.capture.write, self.core.clock.now().date())
-        if moved or (full and self._dirty):
-            await self._write_current(moved, full)
-        if self._late:  # after the moves, so the stays they are checked against exist
-            late, self._late = self._late, []
-            try:
-                self.late_stays += await self.core.write(store.write_late_stays, late)
-            except Exception:
-                self._late = late + self._late
-                raise
+        async with self._writing:
+            moved = {c.asset_id for c in self._changes}
+            if self.capture.enabled:
+                await self.core.db.run(self.capture.write, self.core.clock.now().date())
+            if moved or (full and self._dirty):
+                await self._write_current(moved, full)
+            if self._late:  # after the moves, so the stays they are checked against exist
+                late, self._late = self._late, []
+                try:
+                    self.late_stays += await self.core.write_batch(store.write_late_stays, late)
+                except Exception:
+                    self._late = late + self._late
+                    raise
 
-    async def _write_current(self, moved: set[int], full: bool) -> None:
+    async def confirm(
+        self, source: str, batch: Sequence[Observation], record: Callable[[Session], None]
+    ) -> None:
+        """A person's word on where something is ("it's here" on a phone page): applied at
+        once, ahead of the queue, and written - its effect, every move waiting to be
+        written and ``record(session)`` (its audit entry) in one durable transaction -
+        before this returns. A page that then says "done" loses nothing to a crash."""
+        async with self._writing:
+            await self.core.ingest.apply_now(source, batch)
+            await self._write_current({c.asset_id for c in self._changes}, False, record)
+
+    async def _write_current(
+        self, moved: set[int], full: bool, record: Callable[[Session], None] | None = None
+    ) -> None:
+        """Write ``moved`` assets whole (and, when ``full``, last_seen of every asset seen);
+        with ``record``, also whatever it writes, durably: else as a batch, which the
+        sightings that keep arriving would rebuild."""
         written = self._dirty if full else moved
         self._dirty = self._dirty - written
         changes, self._changes = self._changes, []
@@ -329,7 +350,10 @@ class LocationService:
         ]
         changes = [c for c in changes if c.asset_id in tracks]
         try:
-            await self.core.write(store.write_locations, rows, changes, seen)
+            if record is None:
+                await self.core.write_batch(store.write_locations, rows, changes, seen)
+            else:
+                await self.core.write(_with_record, record, rows, changes, seen)
         except Exception:
             self._dirty |= written
             self._changes = changes + self._changes
@@ -398,6 +422,17 @@ class LocationService:
         if "on_loan" in full:
             short["on_loan"], short["label"] = full["on_loan"], full["label"]
         return short
+
+
+def _with_record(
+    session: Session,
+    record: Callable[[Session], None],
+    rows: Sequence[dict[str, Any]],
+    changes: Sequence[LocationChange],
+    seen: Sequence[dict[str, Any]],
+) -> None:
+    store.write_locations(session, rows, changes, seen)
+    record(session)
 
 
 class _Round:

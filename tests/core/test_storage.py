@@ -184,3 +184,26 @@ def test_an_unreachable_postgresql_database_is_one_line(postgres_url: str) -> No
     assert problem is not None
     assert problem.startswith("cannot open the database: ")
     assert "no_such_database" in problem and "\n" not in problem
+
+
+def test_commits_are_synced_except_the_location_writers_batches(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # FULL (2) syncs the log at every commit: kept through an OS crash or a power cut.
+    # NORMAL (1) syncs at checkpoints: kept through a crash of the process only.
+    db = Database(f"sqlite:///{tmp_path}/sync.db")
+    db.migrate()
+
+    def level(session) -> int:  # type: ignore[no-untyped-def]
+        return int(session.connection().exec_driver_sql("PRAGMA synchronous").scalar())
+
+    try:
+        with db.transaction() as session:
+            assert level(session) == 2
+        with db.transaction(durable=False) as session:
+            assert level(session) == 1
+        # The same pooled connection, back in the pool: synced again for the next writer.
+        with db.transaction() as session:
+            assert level(session) == 2
+        with db.sessions() as session:
+            assert level(session) == 2
+    finally:
+        db.close()

@@ -102,7 +102,8 @@ class Served:
         return f"http://127.0.0.1:{self.port}"
 
     def kill9(self) -> None:
-        self.proc.kill()  # SIGKILL: no shutdown, no flush, as a crash would
+        if self.proc.returncode is None:
+            self.proc.kill()  # SIGKILL: no shutdown, no flush, as a crash would
 
     async def stop(self) -> None:
         if self.proc.returncode is None:

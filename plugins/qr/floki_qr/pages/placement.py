@@ -4,7 +4,9 @@ All three become the same evidence: a ``qr`` observation of the asset's label co
 location label of the zone, which the fixed-point locator turns into a high-confidence,
 immediate location. A zone without a location label gets one (its code is created
 through the register's audited path, as printing a label would). Each confirmation is
-also written to the audit trail with who made it and how.
+applied at once (not behind the gateways' queue) and written - the location it gives and
+an audit entry with who made it and how - in one durable transaction before the page
+answers.
 
 A shared phone position is used once, to find the zone it falls in (the zones' map
 outlines, as for GPS trackers); the coordinates themselves are not kept.
@@ -12,8 +14,6 @@ outlines, as for GPS trackers); the coordinates themselves are not kept.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,8 +33,6 @@ from floki_qr.label_codes import QR, ensure_codes
 log = logging.getLogger(__name__)
 
 SOURCE = "qr:phone"  # the ingest source of phone confirmations, in /api/v1/sources
-# How long a page waits for the location service to take the confirmation in.
-_APPLY_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -123,11 +121,12 @@ async def record_at_zone(
         received_at=now,
         extras={"confirmed_by": actor.username, "how": how[:100]},
     )
-    await core.write(_audit, asset_id, actor, f"in {name} ({how})", now)
-    await core.ingest.put(SOURCE, [observation])
-    with contextlib.suppress(TimeoutError):
-        # Under a heavy load the queue may take longer; the page then says "not yet".
-        await asyncio.wait_for(core.ingest.join(), _APPLY_SECONDS)
+    detail = f"in {name} ({how})"
+    # Applied ahead of the gateways' queue, and its location and audit entry written
+    # durably together, before the page may say it is done.
+    await core.locations.confirm(
+        SOURCE, [observation], lambda db: _audit(db, asset_id, actor, detail, now)
+    )
     now_in, now_in_name = _zone_of(core, asset_id)
     return Placed(zone_id, name, was_in, now_in, now_in_name)
 
