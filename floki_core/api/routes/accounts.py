@@ -238,6 +238,8 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 a,
                 body=schemas.LoginRequest,
                 response=LoginResult,
+                answers={401: "wrong username or password, or the user is disabled"},
+                rate_limited=True,  # a username locked from this address, or too many failures
             ),
             login,
         ),

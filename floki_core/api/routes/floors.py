@@ -152,6 +152,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
             "Delete a floor and its plan image",
             "floors",
             status=204,
+            answers={409: "zones still refer to the floor"},
         ),
         delete_floor,
     )

@@ -9,7 +9,7 @@ from floki_core.api.bodies import Page, json_response, page, page_response
 from floki_core.api.keys import CORE, ROUTES
 from floki_core.api.middleware import STORAGE, StorageHealth, probe_directory
 from floki_core.api.openapi import build_openapi
-from floki_core.api.routing import ApiRoute, Param, RouteTable
+from floki_core.api.routing import PAGING, ApiRoute, Param, RouteTable
 from floki_core.domain import AuditEntry
 from floki_core.storage.audit import list_audit
 
@@ -95,13 +95,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
             "The audit trail, newest first",
             "system",
             response=Page[AuditEntry],
-            query=(
-                Param("entity"),
-                Param("entity_id"),
-                Param("action"),
-                Param("limit", "integer"),
-                Param("offset", "integer"),
-            ),
+            query=(Param("entity"), Param("entity_id"), Param("action"), *PAGING),
         ),
         audit,
     )
