@@ -155,7 +155,7 @@ def _request_body(route: ApiRoute, schema_of: dict[Any, Any]) -> dict[str, Any] 
 
 def _error(route: ApiRoute, description: str) -> dict[str, Any]:
     content: dict[str, Any] = {"application/json": {"schema": _ERROR_REF}}
-    if route.produces == "text/html":
+    if "text/html" in _media_types(route.produces):
         # A page explains in HTML; the middleware in front of it answers in JSON.
         content = {"text/html": {"schema": {"type": "string"}}, **content}
     return {"description": description, "content": content}
@@ -171,10 +171,11 @@ def _success(route: ApiRoute, schema_of: dict[Any, Any]) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "OK" if route.status == 200 else "Accepted"}
     if route.status == 201:
         ok["description"] = "Created"
+    kinds = _media_types(route.produces)
     if route.response is not None:
-        ok["content"] = {route.produces: {"schema": schema_of[route.response]}}
-    elif route.produces != "application/json":
-        ok["content"] = {route.produces: {"schema": {"type": "string"}}}
+        ok["content"] = {t: {"schema": schema_of[route.response]} for t in kinds}
+    elif kinds != ["application/json"]:
+        ok["content"] = {t: {"schema": {"type": "string"}} for t in kinds}
     return ok
 
 

@@ -294,7 +294,8 @@ class RouteRegistry(_Bound[RouteSpec]):
         ``status`` of success (e.g. 202, 303); ``query`` and ``path_params`` as
         ``Param``; the request ``body`` (a Struct; JSON unless ``body_type`` names other
         media types, e.g. ``"application/x-www-form-urlencoded"``) or ``body_type`` alone
-        for raw bodies (``"text/csv"``); ``produces``, the media type of success;
+        for raw bodies (``"text/csv"``); ``produces``, the media types of success
+        (comma-separated; ``"text/html"`` pages also answer their errors in HTML);
         ``answers``, other statuses with what they mean (``{409: "already sealed"}``)
         beyond those every route of its shape gets; ``rate_limited`` when it may answer
         429; ``session_role`` for public pages that require a signed-in session of that

@@ -184,11 +184,16 @@ async def test_expired_token_is_refused(floki: Floki) -> None:
 
 
 async def test_an_id_filter_out_of_range_is_a_400_not_a_500(floki: Floki) -> None:
-    engineer = await floki.headers("engineer")
+    engineer, admin = await floki.headers("engineer"), await floki.headers("admin")
+    for path, body in (("/sites", {"name": "General"}), ("/zones", {"site_id": 1, "name": "W5"})):
+        assert (await floki.client.post(f"/api/v1{path}", json=body, headers=admin)).status == 201
     for path in (
         "/api/v1/work-orders?asset_id=99999999999999999999",
         "/api/v1/reports/utilisation?class_id=0",
         "/api/v1/states/suggestions?asset_id=abc",
+        # A state filter that names no state is a bad query too, as the document says.
+        "/api/v1/assets?state=lost",
+        "/api/v1/zones/1/assets?state=lost",
     ):
         resp = await floki.client.get(path, headers=engineer)
         assert resp.status == 400, (path, resp.status, await resp.text())
