@@ -1,8 +1,8 @@
 """The asset register as CSV: import from a CMMS export (e-Quip and the like), export back.
 
 Import is two steps. ``read_register`` decodes, parses and checks every row without
-touching the database; ``apply_register`` writes the checked rows inside the caller's
-transaction, so a refused import leaves nothing behind.
+touching the database; ``import_register`` writes the checked rows in one transaction,
+so a refused import leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -10,16 +10,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from floki_core.config import ImportConfig
 from floki_core.domain import Principal
-from floki_core.errors import Conflict, Invalid
+from floki_core.errors import Invalid
 from floki_core.register_rows import (
     COLUMNS,
     DEFAULT_HEADERS,
@@ -31,9 +30,17 @@ from floki_core.register_rows import (
     RowProblem,
     map_headers,
 )
+from floki_core.register_stage import apply_plan
 from floki_core.register_text import csv_records, decode_register, delimiter_of
-from floki_core.register_write import ImportReport, Refused, RegisterWriter
+from floki_core.register_write import (
+    ImportPlan,
+    ImportReport,
+    Progress,
+    RegisterSnapshot,
+    plan_import,
+)
 from floki_core.storage.audit import write_audit
+from floki_core.storage.database import Database
 from floki_core.storage.models import AssetClassRow, AssetRow, ZoneRow
 
 __all__ = [
@@ -44,8 +51,8 @@ __all__ = [
     "ParsedRegister",
     "RegisterRow",
     "RowProblem",
-    "apply_register",
     "export_assets",
+    "import_register",
     "neutralise_cell",
     "read_register",
 ]
@@ -102,58 +109,69 @@ def read_register(
     return ParsedRegister(source, columns, rows, problems, warnings, ignored)
 
 
-def apply_register(
-    session: Session,
+def import_register(
+    db: Database,
     parsed: ParsedRegister,
     *,
     actor: Principal,
     now: dt.datetime,
     skip_bad: bool,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> ImportReport:
-    """Create or update assets by asset number in the caller's transaction.
+    """Create or update assets by asset number: every good row, or (without ``skip_bad``)
+    nothing at all when any row is bad. ``progress`` gets the rows planned so far.
 
-    With problems and not ``skip_bad`` this raises ``Invalid``; the caller's transaction
-    then rolls back whatever was already written. ``progress`` gets the rows handled so far.
+    Planned with no lock held, staged in chunks, merged in one short transaction
+    (``register_stage``): other writers wait about a second for a 50,000-row file.
     """
     if parsed.problems and not skip_bad:
         raise Invalid(_problem_message(parsed.source, parsed.problems))
-    report = ImportReport(
-        skipped=len({p.line for p in parsed.problems}),
-        problems=list(parsed.problems),
-        warnings=list(parsed.warnings),
+
+    def replan(current: RegisterSnapshot) -> ImportPlan:
+        plan = plan_import(parsed, current)
+        _refuse(parsed, plan, skip_bad)
+        return plan
+
+    def summary(plan: ImportPlan) -> dict[str, Any]:
+        counts = _counts(_report(parsed, plan))
+        detail = f"{parsed.source}: " + ", ".join(f"{n} {what}" for what, n in counts.items())
+        after = {"source": parsed.source, **counts}
+        return {"action": "import", "entity": "assets", "after": after, "detail": detail}
+
+    with db.engine.connect() as conn:
+        with db.snapshot_transaction(conn):
+            seen = RegisterSnapshot.load(conn)
+        plan = plan_import(parsed, seen, progress)
+        _refuse(parsed, plan, skip_bad)
+        applied = apply_plan(db, conn, seen, plan, replan, actor=actor, now=now, summary=summary)
+    return _report(parsed, applied)
+
+
+def _report(parsed: ParsedRegister, plan: ImportPlan) -> ImportReport:
+    return ImportReport(
+        created=len(plan.creates),
+        updated=len(plan.updates),
+        unchanged=plan.unchanged,
+        skipped=len({p.line for p in parsed.problems}) + len(plan.problems),
+        problems=parsed.problems + plan.problems,
+        warnings=parsed.warnings + plan.warnings,
     )
-    writer = RegisterWriter(session, parsed.columns, actor, now, report.warnings)
-    for done, row in enumerate(parsed.rows, start=1):
-        try:
-            outcome = writer.apply(row)
-        except (Conflict, Invalid) as exc:
-            column = exc.column if isinstance(exc, Refused) else None
-            report.problems.append(RowProblem(row.line, column, str(exc)))
-            report.skipped += 1
-        else:
-            setattr(report, outcome, getattr(report, outcome) + 1)
-        if progress is not None:
-            progress(done)
-    if report.problems and not skip_bad:
-        raise Invalid(_problem_message(parsed.source, report.problems))
-    counts = {
+
+
+def _counts(report: ImportReport) -> dict[str, int]:
+    return {
         "created": report.created,
         "updated": report.updated,
         "unchanged": report.unchanged,
         "skipped": report.skipped,
         "warnings": len(report.warnings),
     }
-    write_audit(
-        session,
-        at=now,
-        actor=actor.label,
-        action="import",
-        entity="assets",
-        after={"source": parsed.source, **counts},
-        detail=f"{parsed.source}: " + ", ".join(f"{n} {what}" for what, n in counts.items()),
-    )
-    return report
+
+
+def _refuse(parsed: ParsedRegister, plan: ImportPlan, skip_bad: bool) -> None:
+    if plan.problems and not skip_bad:
+        problems = sorted(parsed.problems + plan.problems, key=lambda p: p.line)
+        raise Invalid(_problem_message(parsed.source, problems))
 
 
 def export_assets(session: Session, out: TextIO, *, actor: Principal, now: dt.datetime) -> int:

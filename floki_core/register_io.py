@@ -11,7 +11,7 @@ from floki_core.clock import SystemClock
 from floki_core.config import ImportConfig
 from floki_core.domain import SYSTEM
 from floki_core.errors import Invalid
-from floki_core.register_csv import ImportReport, apply_register, export_assets, read_register
+from floki_core.register_csv import ImportReport, export_assets, import_register, read_register
 from floki_core.storage.database import Database
 
 MAX_LISTED = 20
@@ -35,25 +35,21 @@ def import_assets_file(
     if not path.is_file():
         raise Invalid(f"{path}: no such file")
     parsed = read_register(path, config)
-    with (
-        tqdm(
-            total=len(parsed.rows),
-            unit="row",
-            desc="importing",
-            file=sys.stderr,
-            disable=len(parsed.rows) < 500 or None,  # None: hidden when not a terminal
-        ) as bar,
-        db.transaction() as session,
-    ):
-        report = apply_register(
-            session,
+    with tqdm(
+        total=len(parsed.rows),
+        unit="row",
+        desc="importing",
+        file=sys.stderr,
+        disable=len(parsed.rows) < 500 or None,  # None: hidden when not a terminal
+    ) as bar:
+        return import_register(
+            db,
             parsed,
             actor=SYSTEM,
             now=SystemClock().now(),
             skip_bad=skip_bad,
             progress=lambda done: bar.update(done - bar.n),
         )
-    return report
 
 
 def export_assets_file(db: Database, target: Path) -> int:

@@ -18,9 +18,11 @@ from floki_core.errors import Invalid
 from floki_core.register_csv import (
     ImportReport,
     RowProblem,
-    apply_register,
     export_assets,
     read_register,
+)
+from floki_core.register_csv import (
+    import_register as import_csv_rows,
 )
 from floki_core.storage.database import Database
 from floki_core.storage.models import AssetClassRow, AssetRow, AuditRow, ZoneRow
@@ -55,10 +57,7 @@ def import_register(
     progress: Any = None,
 ) -> ImportReport:
     parsed = read_register(source, config)
-    with db.transaction() as session:
-        return apply_register(
-            session, parsed, actor=ALICE, now=NOW, skip_bad=skip_bad, progress=progress
-        )
+    return import_csv_rows(db, parsed, actor=ALICE, now=NOW, skip_bad=skip_bad, progress=progress)
 
 
 def assets(db: Database) -> dict[str, AssetRow]:

@@ -1,0 +1,134 @@
+"""A register import's audit entries: hashed and staged before the write lock, chained
+and copied into the trail under it.
+
+The audit trail is a hash chain (``storage/audit.py``): each entry's hash covers its
+content, its number and the hash of the entry before it. Only the last two depend on
+the trail as it is when the import commits; hashing 50,000 entries' content and
+encoding their JSON is seconds of work, and the import does it before it takes the
+lock. Under the lock it numbers the entries after the trail's newest, links them (one
+short hash each) and copies them in with one statement: what ``append_audit_rows``
+does, split in two so that other writers do not wait for the slow half.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
+
+from floki_core.storage.audit import CONTENT_FIELDS, GENESIS, chain_hash, content_digest
+from floki_core.storage.models import AuditChainRow, AuditRow
+
+_AUDIT = cast(Table, AuditRow.__table__)
+_CHAIN = cast(Table, AuditChainRow.__table__)
+_STAGING = MetaData()
+STAGED_AUDIT = Table(
+    "floki_import_audit",
+    _STAGING,
+    Column("place", Integer, primary_key=True),  # 0, 1, 2, ... in the order to append
+    *(Column(n, _AUDIT.c[n].type) for n in CONTENT_FIELDS),
+    prefixes=["TEMPORARY"],
+)
+STAGED_LINKS = Table(
+    "floki_import_audit_links",
+    _STAGING,
+    Column("place", Integer, primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+def audit_entry(
+    actor: str,
+    at: dt.datetime,
+    action: str,
+    entity: str,
+    entity_id: object = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    detail: str = "",
+) -> dict[str, Any]:
+    """An entry's content, as ``write_audit`` takes it."""
+    return {
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "before": before,
+        "after": after,
+        "detail": detail,
+    }
+
+
+def stage_audit(
+    conn: Connection, entries: Sequence[Mapping[str, Any]], *, chunk: int | None, start: int = 0
+) -> list[str]:
+    """Stage ``entries`` (their places counted from ``start``); returns their content
+    digests. In chunks of ``chunk`` rows, each its own transaction on the temporary
+    table, or (``chunk`` None) in the caller's transaction."""
+    rows = [{"place": start + i, **entry} for i, entry in enumerate(entries)]
+    digests = [content_digest(entry) for entry in entries]
+    if chunk is None:
+        if rows:
+            conn.execute(insert(STAGED_AUDIT), rows)
+    else:
+        for first in range(0, len(rows), chunk):
+            with conn.begin():
+                conn.execute(insert(STAGED_AUDIT), rows[first : first + chunk])
+    return digests
+
+
+def append_staged_audit(conn: Connection, digests: Sequence[str]) -> None:
+    """Number, link and copy the staged entries into the trail, after its newest entry
+    (in the caller's transaction, which holds the write lock)."""
+    if not digests:
+        return
+    count = len(digests)
+    # As append_audit_rows: taking the numbers updates the chain's head row first.
+    found = conn.execute(
+        update(_CHAIN)
+        .where(_CHAIN.c.id == 1)
+        .values(seq=_CHAIN.c.seq + count)
+        .returning(_CHAIN.c.seq, _CHAIN.c.entry_hash)
+    ).first()
+    if found is None:  # a database made before the chain: start it
+        conn.execute(insert(_CHAIN).values(id=1, seq=count, entry_hash=GENESIS))
+        first, prev_hash = 1, GENESIS
+    else:
+        first, prev_hash = int(found[0]) - count + 1, str(found[1])
+    links = []
+    for place, digest in enumerate(digests):
+        seq = first + place
+        entry_hash = chain_hash(seq, prev_hash, digest)
+        links.append({"place": place, "seq": seq, "prev_hash": prev_hash, "entry_hash": entry_hash})
+        prev_hash = entry_hash
+    conn.execute(insert(STAGED_LINKS), links)
+    staged, linked = STAGED_AUDIT, STAGED_LINKS
+    columns = [*CONTENT_FIELDS, "seq", "prev_hash", "entry_hash"]
+    copied = (
+        select(
+            *(staged.c[n] for n in CONTENT_FIELDS),
+            linked.c.seq,
+            linked.c.prev_hash,
+            linked.c.entry_hash,
+        )
+        .join_from(staged, linked, staged.c.place == linked.c.place)
+        .order_by(staged.c.place)
+    )
+    conn.execute(insert(_AUDIT).from_select(columns, copied))
+    conn.execute(update(_CHAIN).where(_CHAIN.c.id == 1).values(entry_hash=prev_hash))
