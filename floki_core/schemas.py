@@ -139,6 +139,23 @@ class AssetClassUpdate(Input, kw_only=True):
     criticality: Criticality | UnsetType = UNSET
 
 
+# Dates a register can mean: outside these, date arithmetic (a PPM interval, a "days
+# overdue") overflows and nothing a hospital plans is that far away.
+EARLIEST_DATE = dt.date(1970, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)
+
+
+def check_dates(record: object, *names: str) -> None:
+    """Refuse (``ValueError``, a 422 through msgspec) a date field outside the range."""
+    for name in names:
+        value = getattr(record, name)
+        if isinstance(value, dt.date) and not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise ValueError(
+                f"{name}: {value.isoformat()} is out of range; "
+                f"{EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}"
+            )
+
+
 class AssetCreate(Input, kw_only=True):
     asset_number: AssetNumber
     description: ShortText = ""
@@ -151,6 +168,9 @@ class AssetCreate(Input, kw_only=True):
     last_ppm: dt.date | None = None
     next_ppm_due: dt.date | None = None
 
+    def __post_init__(self) -> None:
+        check_dates(self, "last_ppm", "next_ppm_due")
+
 
 class AssetUpdate(Input, kw_only=True):
     description: ShortText | UnsetType = UNSET
@@ -162,6 +182,9 @@ class AssetUpdate(Input, kw_only=True):
     state: AssetState | UnsetType = UNSET
     last_ppm: dt.date | UnsetType | None = UNSET
     next_ppm_due: dt.date | UnsetType | None = UNSET
+
+    def __post_init__(self) -> None:
+        check_dates(self, "last_ppm", "next_ppm_due")
 
 
 class IdentifierCreate(Input, kw_only=True):
