@@ -92,3 +92,22 @@ async def test_the_workshop_desk_refuses_an_over_long_giai_and_checks_nothing_in
     status, entry = await _desk_scan(floki, token, f"{GS}8004{GIAI_30}{GS}\r\n")
     assert (status, entry["ok"]) == (200, True), entry
     assert await _state(floki, department.pump) == "in_maintenance"
+
+
+async def test_a_trailing_separator_typed_into_find_keeps_the_scan_gs1(
+    floki: Floki, department: Department
+) -> None:
+    # An asset numbered like a GS1 batch: "10023<GS>" is batch 10023, not this asset.
+    resp = await floki.client.post(
+        "/api/v1/assets",
+        json={"asset_number": "10023", "description": "Hoist 10023"},
+        headers=await floki.headers(),
+    )
+    assert resp.status == 201, await resp.text()
+    await sign_in(floki, STAFF)
+    found = await floki.client.get("/phone/find", params={"code": f"10023{GS}"})
+    assert found.status == 400
+    assert "Hoist 10023" not in await found.text()
+    plain = await floki.client.get("/phone/find", params={"code": " 10023 "})
+    assert plain.status == 200
+    assert "Hoist 10023" in await plain.text()

@@ -42,8 +42,9 @@ async def label_page(request: web.Request, visit: Visit) -> web.StreamResponse:
 
 @signed_in(Role.VIEWER)
 async def find_page(request: web.Request, visit: Visit) -> web.StreamResponse:
-    code = request.query.get("code", "").strip()
-    if not code:
+    # Untrimmed: the GS1 separator counts as white space to Python; the scan reader trims.
+    code = request.query.get("code", "")
+    if not code.strip():
         return home_body(visit)
     return await _open(visit, await resolve_code(visit.core, code))
 
