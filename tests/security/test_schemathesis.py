@@ -154,7 +154,7 @@ def test_fuzzed_requests_get_only_declared_answers(live: LiveAppliance, op: str,
         try:
             case.validate_response(resp, checks=CHECKS)
         except FailureGroup as exc:
-            problems.append(str(exc) + "\n".join(live.errors.seen))
+            problems.append("\n".join([str(exc), *live.errors.seen]))
         else:
             assert resp.status_code < 500, "\n".join(live.errors.seen)
         changed |= resp.status_code < 400
