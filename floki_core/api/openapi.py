@@ -35,6 +35,7 @@ ERROR_SCHEMA: dict[str, Any] = {
     "required": ["error", "status"],
 }
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_SUCCESS = {200: "OK", 201: "Created", 202: "Accepted: queued for processing"}
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}}}
 
 
@@ -168,9 +169,7 @@ def _success(route: ApiRoute, schema_of: dict[Any, Any]) -> dict[str, Any]:
         return {"description": "Switching to the WebSocket protocol"}
     if 300 <= route.status < 400:
         return _redirect("Done: the Location header names the page to show next")
-    ok: dict[str, Any] = {"description": "OK" if route.status == 200 else "Accepted"}
-    if route.status == 201:
-        ok["description"] = "Created"
+    ok: dict[str, Any] = {"description": _SUCCESS.get(route.status, "Done")}
     kinds = _media_types(route.produces)
     if route.response is not None:
         ok["content"] = {t: {"schema": schema_of[route.response]} for t in kinds}
