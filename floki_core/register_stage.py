@@ -60,6 +60,7 @@ from floki_core.register_write import (
 from floki_core.storage.database import Database
 
 CHUNK = 5000
+ATTEMPTS = 3  # plans made outside the lock before one is made under it
 Plain = dict[str, Any]
 _NEW_FIELDS = ("id", "asset_number", *SET_FIELDS, "state", "created_at", "updated_at")
 _STAGING = MetaData()
@@ -95,26 +96,43 @@ def apply_plan(
 ) -> ImportPlan:
     """Stage ``plan`` (made from ``seen``) and merge it; returns the plan applied.
 
-    If the register changed meanwhile in a way the plan depends on, ``replan`` makes a
-    new plan under the lock, which is then staged and merged there (slower, still right).
+    If the register changed meanwhile in a way the plan depends on (another import, an
+    asset added or edited), the lock is let go and ``replan`` plans again from a new
+    snapshot, staged again with no lock held. Only after ``ATTEMPTS`` such changes is
+    the last plan made and staged under the lock (slower for others, still right).
     ``summary`` gives the import's own audit entry for the plan applied.
     """
     _create_staging(conn)
     try:
-        digests = _stage(conn, plan, actor, now, chunk=CHUNK)
-        with db.locked_transaction(conn, ASSETS.name, CLASSES.name):
-            if not seen.still_holds(plan, RegisterMarks.load(conn)):
-                plan = replan(RegisterSnapshot.load(conn))
-                for table in _STAGED:
-                    conn.execute(table.delete())
-                digests = _stage(conn, plan, actor, now)
-            _merge(conn, plan)
-            own = audit_entry(actor.label, now, **summary(plan))
-            digests += stage_audit(conn, [own], chunk=None, start=len(digests))
-            append_staged_audit(conn, digests)
+        for attempt in range(1, ATTEMPTS + 1):
+            digests = _stage(conn, plan, actor, now, chunk=CHUNK)
+            with db.locked_transaction(conn, ASSETS.name, CLASSES.name):
+                holds = seen.still_holds(plan, RegisterMarks.load(conn))
+                if not holds and attempt == ATTEMPTS:
+                    seen = RegisterSnapshot.load(conn)
+                    plan = replan(seen)
+                    _clear_staging(conn)
+                    digests = _stage(conn, plan, actor, now)
+                    holds = True
+                if holds:
+                    _merge(conn, plan)
+                    own = audit_entry(actor.label, now, **summary(plan))
+                    digests += stage_audit(conn, [own], chunk=None, start=len(digests))
+                    append_staged_audit(conn, digests)
+                    return plan
+            with db.snapshot_transaction(conn):
+                seen = RegisterSnapshot.load(conn)
+            plan = replan(seen)
+            with conn.begin():
+                _clear_staging(conn)
+        raise AssertionError("unreachable: the last attempt plans under the lock")
     finally:
         _drop_staging(conn)
-    return plan
+
+
+def _clear_staging(conn: Connection) -> None:
+    for table in _STAGED:
+        conn.execute(table.delete())
 
 
 def _create_staging(conn: Connection) -> None:

@@ -228,3 +228,53 @@ def test_imported_audit_entries_extend_the_hash_chain(database: Database) -> Non
         entries, total = list_audit(session, limit=1)
     assert total == 1 + 40 + 5 + 1 + 1 + 1 + 1  # before, creates, classes, import, update,
     assert entries[0].entity_id == str(assets(database)["AFTER-1"].id)  # import, after
+
+
+def test_a_change_while_staging_plans_again_without_holding_the_lock(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage = register_stage._stage
+    staged: list[bool] = []  # per staging outside the lock: could another writer write?
+
+    def stage_beside_a_change(*args: Any, **kwargs: Any) -> Any:
+        digests = stage(*args, **kwargs)
+        if kwargs.get("chunk"):
+            staged.append(other_writer_can_write(db, f"written while staged {len(staged)}"))
+            if len(staged) == 1:
+                add_asset(db, "ADDED-MEANWHILE")  # the register changes under the import
+        return digests
+
+    monkeypatch.setattr(register_stage, "_stage", stage_beside_a_change)
+
+    report = run_import(db, register_file(300))
+
+    assert staged == [True, True]  # planned and staged again, still with no lock held
+    assert report.created == 300
+    assert len(assets(db)) == 301
+
+
+def test_a_register_that_keeps_changing_is_planned_under_the_lock_in_the_end(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stage = register_stage._stage
+    changes = 0
+
+    def stage_beside_changes(*args: Any, **kwargs: Any) -> Any:
+        nonlocal changes
+        digests = stage(*args, **kwargs)
+        if kwargs.get("chunk"):
+            changes += 1
+            add_asset(db, f"ADDED-{changes}")
+        return digests
+
+    monkeypatch.setattr(register_stage, "_stage", stage_beside_changes)
+
+    report = run_import(db, register_file(300))
+
+    assert changes == register_stage.ATTEMPTS
+    assert report.created == 300
+    assert sorted(n for n in assets(db) if n.startswith("ADDED")) == [
+        "ADDED-1",
+        "ADDED-2",
+        "ADDED-3",
+    ]

@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -68,10 +69,18 @@ async def cli(*args: str | Path, timeout: float = 120.0) -> Finished:
     return Finished(proc.returncode or 0, out.decode(), err.decode())
 
 
-async def init_data_dir(data_dir: Path) -> Path:
+def init_data_dir(data_dir: Path) -> Path:
     """``floki-core init`` with TLS and mDNS switched off in the config it writes."""
-    done = await cli("init", "--data-dir", data_dir)
-    assert done.code == 0, done.err
+    done = subprocess.run(
+        [floki_core(), "init", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        env=environment(),
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
     config = data_dir / "floki.toml"
     text = config.read_text(encoding="utf-8")
     for section, setting in (("server", "tls = false"), ("discovery", "enabled = false")):

@@ -18,16 +18,9 @@ import pytest
 
 from floki_core import cli
 from tests.reliability.appliance import cli as floki_core
-from tests.reliability.appliance import copy_data_dir, init_data_dir
+from tests.reliability.appliance import copy_data_dir
 
 DB = "floki.db"
-
-
-@pytest.fixture(scope="module")
-def initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = tmp_path_factory.mktemp("start") / "var"
-    asyncio.run(init_data_dir(data_dir))
-    return data_dir
 
 
 def emptied(data_dir: Path) -> str:

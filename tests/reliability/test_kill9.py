@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
+import pytest_asyncio
 
-from tests.reliability.appliance import Client, Served, cli, init_data_dir, serve
+from tests.reliability.appliance import Client, Served, cli, copy_data_dir, serve
 
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 STAFF, STAFF_PASSWORD = "nurse.jones", "nurse-jones-Passw0rd"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -58,108 +61,39 @@ async def build_ward(admin: Client, assets: int = 6) -> Ward:
     return Ward(zones, ids, tags, gateways)
 
 
-@contextlib.asynccontextmanager
-async def appliance(tmp_path: Path) -> AsyncIterator[tuple[Served, Client]]:
-    data_dir = await init_data_dir(tmp_path / "var")
+@dataclass
+class Running:
+    """The appliance under test, replaced by its successor at each restart."""
+
+    served: Served
+    admin: Client
+    ward: Ward
+
+    async def restart_after_kill(self) -> float:
+        """kill -9, then serve the same data directory again; seconds it took to answer."""
+        self.served.kill9()
+        await self.served.proc.wait()
+        self.served = await serve(self.served.data_dir, port=self.served.port)
+        print(f"\nserving again {self.served.started_in:.2f} s after kill -9")
+        token = self.admin.headers["Authorization"].removeprefix("Bearer ")
+        await self.admin.close()
+        self.admin = Client(self.served, token)
+        return self.served.started_in
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def running(
+    initialised: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Running]:
+    data_dir = copy_data_dir(initialised, tmp_path_factory.mktemp("kill9") / "var")
     served = await serve(data_dir)
     admin = await Client.admin(served)
+    it = Running(served, admin, await build_ward(admin))
     try:
-        yield served, admin
+        yield it
     finally:
-        await admin.close()
-        await served.stop()
-
-
-async def restart_after_kill(served: Served) -> tuple[Served, float]:
-    """kill -9, then serve the same data directory again: (served, seconds to answer)."""
-    served.kill9()
-    await served.proc.wait()
-    again = await serve(served.data_dir, port=served.port)
-    print(f"\nserving again {again.started_in:.2f} s after kill -9")
-    return again, again.started_in
-
-
-async def test_state_changes_acknowledged_during_ingest_survive_kill_9(tmp_path: Path) -> None:
-    async with appliance(tmp_path) as (served, admin):
-        ward = await build_ward(admin)
-        device = await cli(
-            "token", "create", "--user", "admin", "--device", "--data-dir", served.data_dir
-        )
-        assert device.code == 0, device.err
-        gateway = Client(served, device.out.strip())
-        acknowledged: list[dict[str, Any]] = []
-        queued = 0
-        stop = asyncio.Event()
-
-        async def toggle(asset: int) -> None:
-            state = "dirty"
-            while not stop.is_set():
-                with contextlib.suppress(aiohttp.ClientError):
-                    status, body = await admin.call(
-                        "POST", f"/api/v1/assets/{asset}/state", json={"state": state}
-                    )
-                    assert status in (200, 201), body
-                    acknowledged.append(body)
-                    state = "available" if state == "dirty" else "dirty"
-
-        async def ingest() -> None:
-            nonlocal queued
-            n = 0
-            while not stop.is_set():
-                now = dt.datetime.now(dt.UTC).isoformat()
-                observations = [
-                    {
-                        "technology": "ble",
-                        "tag": tag,
-                        "receiver": ward.gateways[(n + i) % 2],
-                        "rssi": -50.0 - (n + i) % 7,
-                        "observed_at": now,
-                    }
-                    for i, tag in enumerate(ward.tags)
-                ]
-                with contextlib.suppress(aiohttp.ClientError):
-                    status, body = await gateway.call(
-                        "POST", "/api/v1/ingest", json={"observations": observations}
-                    )
-                    assert status == 202, body  # queued: not a promise that it is applied
-                    queued += len(observations)
-                n += 1
-                await asyncio.sleep(0.01)
-
-        workers = [asyncio.create_task(toggle(a)) for a in ward.assets]
-        workers.append(asyncio.create_task(ingest()))
-        while len(acknowledged) < 60:
-            await asyncio.sleep(0.05)
-        served.kill9()  # in the middle of it all
-        stop.set()
-        await asyncio.gather(*workers)
-        await gateway.close()
-
-        served, _ = await restart_after_kill(served)
-        admin = Client(served, admin.headers["Authorization"].removeprefix("Bearer "))
-        try:
-            for asset in ward.assets:
-                status, history = await admin.call(
-                    "GET", f"/api/v1/assets/{asset}/states", params={"limit": "500"}
-                )
-                assert status == 200, history
-                kept = {change["id"] for change in history["items"]}
-                mine = [c for c in acknowledged if c["asset_id"] == asset]
-                assert {c["id"] for c in mine} <= kept, f"asset {asset} lost a state change"
-                status, audit = await admin.call(
-                    "GET",
-                    "/api/v1/audit",
-                    params={"entity": "assets", "entity_id": str(asset), "limit": "500"},
-                )
-                stated = [e for e in audit["items"] if e["detail"].startswith("state ")]
-                assert len(stated) >= len(mine), f"asset {asset} lost audit entries"
-            assert queued > 0
-            # Ingest goes on after the restart.
-            status, body = await admin.call("GET", "/api/v1/health")
-            assert status == 200, body
-        finally:
-            await admin.close()
-            await served.stop()
+        await it.admin.close()
+        await it.served.stop()
 
 
 async def phone_session(served: Served) -> tuple[aiohttp.ClientSession, str]:
@@ -177,36 +111,107 @@ async def phone_session(served: Served) -> tuple[aiohttp.ClientSession, str]:
     return phone, token.group(1)
 
 
-async def test_an_its_here_the_phone_page_answered_survives_kill_9(tmp_path: Path) -> None:
-    async with appliance(tmp_path) as (served, admin):
-        ward = await build_ward(admin, assets=1)
-        [pump] = ward.assets
-        body = {"username": STAFF, "role": "staff", "password": STAFF_PASSWORD}
-        status, created = await admin.call("POST", "/api/v1/users", json=body)
-        assert status == 201, created
-        phone, token = await phone_session(served)
-        try:
-            for zone in (ward.zones[0], ward.zones[1]):
-                async with phone.post(
-                    f"/phone/assets/{pump}/here",
-                    data={"zone_id": str(zone), "csrf": token},
-                    allow_redirects=False,
-                ) as resp:
-                    assert resp.status == 303, await resp.text()  # done: back to the asset
-            served.kill9()  # right after the page said it was done
-        finally:
-            await phone.close()
+async def test_an_its_here_the_phone_page_answered_survives_kill_9(running: Running) -> None:
+    ward, pump = running.ward, running.ward.assets[-1]
+    body = {"username": STAFF, "role": "staff", "password": STAFF_PASSWORD}
+    status, created = await running.admin.call("POST", "/api/v1/users", json=body)
+    assert status == 201, created
+    phone, token = await phone_session(running.served)
+    try:
+        for zone in (ward.zones[0], ward.zones[1]):
+            async with phone.post(
+                f"/phone/assets/{pump}/here",
+                data={"zone_id": str(zone), "csrf": token},
+                allow_redirects=False,
+            ) as resp:
+                assert resp.status == 303, await resp.text()  # done: back to the asset
+        running.served.kill9()  # right after the page said it was done
+    finally:
+        await phone.close()
 
-        served, _ = await restart_after_kill(served)
-        admin = Client(served, admin.headers["Authorization"].removeprefix("Bearer "))
-        try:
-            status, where = await admin.call("GET", f"/api/v1/assets/{pump}/location")
-            assert status == 200, where
-            assert where.get("zone", {}).get("id") == ward.zones[1], where
-            status, audit = await admin.call(
-                "GET", "/api/v1/audit", params={"action": "confirm_location"}
-            )
-            assert [e["actor"] for e in audit["items"]] == [STAFF, STAFF]
-        finally:
-            await admin.close()
-            await served.stop()
+    await running.restart_after_kill()
+
+    status, where = await running.admin.call("GET", f"/api/v1/assets/{pump}/location")
+    assert status == 200, where
+    assert (where.get("zone") or {}).get("id") == ward.zones[1], where
+    status, audit = await running.admin.call(
+        "GET", "/api/v1/audit", params={"action": "confirm_location"}
+    )
+    assert [e["actor"] for e in audit["items"]] == [STAFF, STAFF]
+
+
+async def test_state_changes_acknowledged_during_ingest_survive_kill_9(running: Running) -> None:
+    ward, served, admin = running.ward, running.served, running.admin
+    made = ("token", "create", "--user", "admin", "--device", "--data-dir", served.data_dir)
+    device = await cli(*made)
+    assert device.code == 0, device.err
+    gateway = Client(served, device.out.strip())
+    acknowledged: list[dict[str, Any]] = []
+    queued = 0
+    stop = asyncio.Event()
+
+    async def toggle(asset: int) -> None:
+        status, body = await admin.call("GET", f"/api/v1/assets/{asset}")
+        assert status == 200, body
+        state = "available" if body["state"] == "dirty" else "dirty"
+        while not stop.is_set():
+            with contextlib.suppress(aiohttp.ClientError):  # the kill cuts some short
+                status, body = await admin.call(
+                    "POST", f"/api/v1/assets/{asset}/state", json={"state": state}
+                )
+                assert status == 200, body
+                acknowledged.append(body)
+                state = "available" if state == "dirty" else "dirty"
+
+    async def ingest() -> None:
+        nonlocal queued
+        n = 0
+        while not stop.is_set():
+            now = dt.datetime.now(dt.UTC).isoformat()
+            observations = [
+                {
+                    "technology": "ble",
+                    "tag": tag,
+                    "receiver": ward.gateways[(n + i) % 2],
+                    "rssi": -50.0 - (n + i) % 7,
+                    "observed_at": now,
+                }
+                for i, tag in enumerate(ward.tags)
+            ]
+            with contextlib.suppress(aiohttp.ClientError):
+                status, body = await gateway.call(
+                    "POST", "/api/v1/ingest", json={"observations": observations}
+                )
+                assert status == 202, body  # queued: not a promise that it is applied
+                queued += len(observations)
+            n += 1
+            await asyncio.sleep(0.01)
+
+    workers = [asyncio.create_task(toggle(a)) for a in ward.assets]
+    workers.append(asyncio.create_task(ingest()))
+    while len(acknowledged) < 60:
+        await asyncio.sleep(0.05)
+    served.kill9()  # in the middle of it all
+    stop.set()
+    await asyncio.gather(*workers)
+    await gateway.close()
+    assert queued > 0
+
+    await running.restart_after_kill()
+
+    for asset in ward.assets:
+        status, history = await running.admin.call(
+            "GET", f"/api/v1/assets/{asset}/states", params={"limit": "500"}
+        )
+        assert status == 200, history
+        kept = {change["id"] for change in history["items"]}
+        mine = [c for c in acknowledged if c["asset_id"] == asset]
+        assert {c["id"] for c in mine} <= kept, f"asset {asset} lost a state change"
+        status, audit = await running.admin.call(
+            "GET",
+            "/api/v1/audit",
+            params={"entity": "assets", "entity_id": str(asset), "limit": "500"},
+        )
+        assert status == 200, audit
+        stated = [e for e in audit["items"] if e["detail"].startswith("state ")]
+        assert len(stated) >= len(mine), f"asset {asset} lost audit entries"
