@@ -11,6 +11,10 @@ Every path from a scan to an asset comes through here (the ``qr/resolve`` API, t
 phone pages, the workshop desk, serial scanners), so every one gets the same strict
 reading (``floki_qr.gs1``): a code that cannot be read names nothing and says why
 (``read_as`` "unreadable"), and is never looked up by a part of itself.
+
+Identifiers and receivers are looked up in the one spelling the register stores them in
+(``normalise_identifier``: label codes in upper case), so a code typed or scanned in any
+case names what the register and the location pipeline name by it, and nothing else.
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ from typing import Any, Literal
 
 import msgspec
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from floki_core.api.bodies import ApiError, json_response
 from floki_core.api.keys import CORE
 from floki_core.plugins.registry import RouteRegistry
+from floki_core.schemas import normalise_identifier
 from floki_core.storage.models import AssetRow, IdentifierRow, ReceiverRow, ZoneRow
 from floki_qr.gs1 import RejectedScan, Scan, ScanKind, ScannedCode, read_scan
 from floki_qr.label_codes import QR, asset_codes, zone_codes
@@ -118,26 +123,36 @@ def _look_up(session: Session, scan: ScannedCode) -> Resolved:
 
 
 def _floki_code(session: Session, code: str) -> Resolved | None:
-    for spelling in dict.fromkeys((code, code.upper())):
-        found = _asset_by_identifier(
-            session, (QR,), spelling, READ_AS[ScanKind.FLOKI_CODE]
-        ) or _zone_by_receiver(session, (QR,), spelling, READ_AS[ScanKind.FLOKI_CODE])
-        if found is not None:
-            return found
-    return None
+    read_as = READ_AS[ScanKind.FLOKI_CODE]
+    return _asset_by_identifier(session, (QR,), code, read_as) or _zone_by_receiver(
+        session, (QR,), code, read_as
+    )
 
 
 def _plain(session: Session, text: str) -> Resolved | None:
     read_as = READ_AS[ScanKind.PLAIN]
-    for spelling in dict.fromkeys((text, text.upper())):
-        found = (
-            _asset_by_field(session, AssetRow.asset_number, spelling, None, read_as)
-            or _asset_by_identifier(session, PLAIN_TECHNOLOGIES, spelling, read_as)
-            or _zone_by_receiver(session, PLAIN_TECHNOLOGIES, spelling, read_as)
-        )
+    # Asset numbers are no tag identifiers and are kept as typed; one typed or scanned in
+    # lower case still finds a number the register keeps in upper case.
+    for number in dict.fromkeys((text, text.upper())):
+        found = _asset_by_field(session, AssetRow.asset_number, number, None, read_as)
         if found is not None:
             return found
-    return None
+    return _asset_by_identifier(session, PLAIN_TECHNOLOGIES, text, read_as) or _zone_by_receiver(
+        session, PLAIN_TECHNOLOGIES, text, read_as
+    )
+
+
+def _in_register_spelling(
+    technology: Any, identifier: Any, technologies: Sequence[str], text: str
+) -> ColumnElement[bool]:
+    """Rows of ``technologies`` whose identifier is ``text`` spelled as the register
+    spells that technology's identifiers."""
+    return or_(
+        *(
+            and_(technology == name, identifier == normalise_identifier(name, text))
+            for name in technologies
+        )
+    )
 
 
 def _asset(session: Session, row: AssetRow, read_as: str, value: str) -> Resolved:
@@ -164,16 +179,18 @@ def _asset_by_field(
 
 
 def _asset_by_identifier(
-    session: Session, technologies: Sequence[str], value: str, read_as: str
+    session: Session, technologies: Sequence[str], text: str, read_as: str
 ) -> Resolved | None:
-    row = session.scalar(
-        select(AssetRow)
+    found = session.execute(
+        select(AssetRow, IdentifierRow.value)
         .join(IdentifierRow, IdentifierRow.asset_id == AssetRow.id)
-        .where(IdentifierRow.technology.in_(technologies), IdentifierRow.value == value)
+        .where(
+            _in_register_spelling(IdentifierRow.technology, IdentifierRow.value, technologies, text)
+        )
         .order_by(IdentifierRow.id)
         .limit(1)
-    )
-    return None if row is None else _asset(session, row, read_as, value)
+    ).first()
+    return None if found is None else _asset(session, found[0], read_as, found[1])
 
 
 def _zone(
@@ -190,18 +207,23 @@ def _zone(
 
 
 def _zone_by_receiver(
-    session: Session, technologies: Sequence[str], identifier: str, read_as: str
+    session: Session, technologies: Sequence[str], text: str, read_as: str
 ) -> Resolved | None:
     found = session.execute(
         select(ZoneRow, ReceiverRow.identifier)
         .join(ReceiverRow, ReceiverRow.zone_id == ZoneRow.id)
-        .where(ReceiverRow.technology.in_(technologies), ReceiverRow.identifier == identifier)
+        .where(
+            _in_register_spelling(
+                ReceiverRow.technology, ReceiverRow.identifier, technologies, text
+            )
+        )
+        .order_by(ReceiverRow.id)
         .limit(1)
     ).first()
     if found is None:
         return None
     zone, receiver = found
-    return _zone(session, zone, read_as, identifier, receiver)
+    return _zone(session, zone, read_as, receiver, receiver)
 
 
 def _zone_by_gln(session: Session, gln: str) -> Resolved | None:
