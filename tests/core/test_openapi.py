@@ -18,8 +18,6 @@ from floki_core.api.app import core_openapi
 from floki_core.api.keys import ROUTES
 from floki_core.plugins.registry import Answer, Param, RouteRegistry
 from floki_core.testing import TEST_PASSWORD, Floki
-from tests.security import known_failures
-from tests.security.known_failures import KNOWN_FAILURES
 
 METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
 
@@ -469,9 +467,6 @@ async def _find_problems(floki: Floki, monkeypatch: pytest.MonkeyPatch) -> dict[
     return problems
 
 
-KNOWN_GAPS = sorted(op for check, op, _ in KNOWN_FAILURES if check == "openapi")
-
-
 async def test_every_operation_declares_its_answers_and_parameters(
     floki: Floki, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -479,13 +474,4 @@ async def test_every_operation_declares_its_answers_and_parameters(
     route of its shape can answer, the ranges of ids and paging, pages as HTML, and every
     query parameter its handler reads."""
     problems = await _problems(floki, monkeypatch)
-    unknown = {op: found for op, found in problems.items() if op not in KNOWN_GAPS}
-    assert unknown == {}, "\n".join(f"{op}: {'; '.join(found)}" for op, found in unknown.items())
-
-
-@pytest.mark.parametrize("op", [known_failures.param("openapi", op) for op in KNOWN_GAPS])
-async def test_known_gap_in_the_document(
-    floki: Floki, monkeypatch: pytest.MonkeyPatch, op: str
-) -> None:
-    """Each gap listed in tests/security/known_failures.py, until its owner closes it."""
-    assert (await _problems(floki, monkeypatch)).get(op) is None
+    assert problems == {}, "\n".join(f"{op}: {'; '.join(found)}" for op, found in problems.items())

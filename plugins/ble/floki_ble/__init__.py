@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from floki_ble import http_gateways
@@ -18,6 +19,12 @@ from floki_core.plugins.context import PluginContext
 from floki_core.plugins.registry import ConfigRegistry, RouteRegistry, SourceRegistry
 
 __version__ = "0.1.0"
+
+
+class GatewayReceipt(msgspec.Struct):
+    queued: int
+    rejected: dict[str, int]
+
 
 LOCAL_RADIO = "ble-local-radio"
 
@@ -96,4 +103,7 @@ def floki_register_routes(registry: RouteRegistry) -> None:
             policy="device",
             summary=f"Sightings from a BLE gateway speaking the {dialect} dialect "
             "(docs/gateways.md); 202 with counts of refused entries by reason",
+            status=202,
+            response=GatewayReceipt,
+            body_type="application/json" if dialect == "json" else "text/plain",
         )

@@ -21,7 +21,7 @@ from floki_core.clock import SystemClock
 from floki_core.config import ServerConfig, plugin_section
 from floki_core.domain import Principal, Role
 from floki_core.errors import FlokiError
-from floki_core.plugins.registry import CommandContext, CommandRegistry, RouteRegistry
+from floki_core.plugins.registry import CommandContext, CommandRegistry, Param, RouteRegistry
 from floki_qr.label_sheets import LAYOUTS, SheetLayout, render_labels, single_label
 from floki_qr.label_subjects import (
     LabelOptions,
@@ -116,6 +116,7 @@ def summary(layout: SheetLayout, prepared: PreparedLabels, skip: int) -> str:
 # --- API ----------------------------------------------------------------------------
 
 _DIGITS = re.compile(r"^[0-9]{1,19}$")
+_ID_LIST = r"^\s*[0-9]{1,19}\s*(,\s*[0-9]{1,19}\s*)*$"
 QUERY = ("assets", "zones", "class_id", "zone_id", "zones_in", "all", "layout", "gs1", "skip")
 
 
@@ -221,6 +222,31 @@ def register_label_routes(registry: RouteRegistry) -> None:
             "layout=21|65|single, gs1=true for GS1 Digital Link URLs, skip=N used labels. "
             "Codes missing are created (audited); reprints reuse them."
         ),
+        produces="application/pdf",
+        query=(
+            Param("assets", description="asset ids, comma-separated", pattern=_ID_LIST),
+            Param("zones", description="zone ids, comma-separated", pattern=_ID_LIST),
+            Param("class_id", "integer", "every asset of this class", minimum=1, maximum=MAX_ID),
+            Param(
+                "zone_id",
+                "integer",
+                "assets whose home zone is in this zone",
+                minimum=1,
+                maximum=MAX_ID,
+            ),
+            Param(
+                "zones_in",
+                "integer",
+                "this zone and the zones inside it",
+                minimum=1,
+                maximum=MAX_ID,
+            ),
+            Param("all", "boolean", "every asset"),
+            Param("layout", description="21, 65 or single", enum=tuple(LAYOUT_NAMES)),
+            Param("gs1", "boolean", "GS1 Digital Link URLs (GIAI / GLN)"),
+            Param("skip", "integer", "labels already used on the sheet", minimum=0),
+        ),
+        answers={422: "a selected asset, zone or class does not exist"},
     )
     register_resolve_route(registry)
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from floki_core.api.bodies import ApiError, json_response
 from floki_core.api.keys import CORE
-from floki_core.plugins.registry import RouteRegistry
+from floki_core.plugins.registry import Answer, Param, RouteRegistry
 from floki_core.schemas import normalise_identifier
 from floki_core.storage.models import AssetRow, IdentifierRow, ReceiverRow, ZoneRow
 from floki_qr.gs1 import RejectedScan, Scan, ScanKind, ScannedCode, read_scan
@@ -248,6 +248,16 @@ def register_resolve_route(registry: RouteRegistry) -> None:
             "422 with the reason when the code cannot be read (a GS1 field too long, too "
             "short or malformed, a wrong check digit, an unknown AI)"
         ),
+        response=Resolved,
+        query=(
+            Param(
+                "text",
+                description="the scanned code: a label URL, GS1 element string or asset number",
+                required=True,
+                max_length=500,
+            ),
+        ),
+        answers={422: Answer("the code cannot be read; error names what is wrong", Resolved)},
     )
 
 

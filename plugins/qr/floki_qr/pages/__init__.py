@@ -8,8 +8,8 @@ POST, the form's CSRF token. Login and static files are the only pages open to a
 
 from __future__ import annotations
 
-from floki_core.plugins.registry import RouteRegistry
-from floki_qr.pages import actions, login, views, workshop
+from floki_core.plugins.registry import Answer, Param, RouteRegistry
+from floki_qr.pages import actions, forms, login, views, workshop
 from floki_qr.pages.responses import STATIC_PREFIX, serve_static
 from floki_qr.pages.settings import PageSettings
 
@@ -19,47 +19,181 @@ _SIGNED_IN = " (phone page: session cookie; role checked by the page)"
 
 
 def register_page_routes(registry: RouteRegistry) -> None:
-    routes = [
+    form = "application/x-www-form-urlencoded"
+    html = "text/html"
+    label = {400: "the label cannot be read", 404: "the label names nothing in the register"}
+    refused = {409: "not possible now; the asset page says why"}
+    for path, summary in (
+        ("/q/{code}", "Open a Floki label: an asset's or a location's page"),
+        ("/8004/{giai}", "Open a GS1 Digital Link asset label (GIAI)"),
+        ("/414/{gln}", "Open a GS1 Digital Link location label (GLN)"),
         (
-            "GET",
-            "/q/{code}",
-            views.label_page,
-            "Open a Floki label: an asset's or a location's page",
-        ),
-        ("GET", "/8004/{giai}", views.label_page, "Open a GS1 Digital Link asset label (GIAI)"),
-        ("GET", "/414/{gln}", views.label_page, "Open a GS1 Digital Link location label (GLN)"),
-        (
-            "GET",
             "/414/{gln}/254/{extension}",
-            views.label_page,
             "Open a GS1 Digital Link location label (GLN with extension)",
         ),
-        ("GET", "/phone", views.home, "Phone pages: start"),
-        ("GET", "/phone/find", views.find_page, "Open a typed label code or asset number"),
-        ("GET", "/phone/assets/{id}", views.asset_by_id, "An asset's page"),
-        ("POST", "/phone/assets/{id}/state", actions.change_state, "Dirty, clean, faulty"),
-        ("POST", "/phone/assets/{id}/here", actions.confirm_zone, "It's here: a zone picked"),
+    ):
+        registry.add(
+            "GET",
+            path,
+            views.label_page,
+            policy="public",
+            summary=summary + _SIGNED_IN,
+            produces=html,
+            session_role="viewer",
+            answers=label,
+        )
+    registry.add(
+        "GET",
+        "/phone",
+        views.home,
+        policy="public",
+        summary="Phone pages: start" + _SIGNED_IN,
+        produces=html,
+        session_role="viewer",
+    )
+    registry.add(
+        "GET",
+        "/phone/find",
+        views.find_page,
+        policy="public",
+        summary="Open a typed label code or asset number" + _SIGNED_IN,
+        produces=html,
+        session_role="viewer",
+        query=(Param("code", description="a label code or asset number"),),
+        answers=label,
+    )
+    registry.add(
+        "GET",
+        "/phone/assets/{id}",
+        views.asset_by_id,
+        policy="public",
+        summary="An asset's page" + _SIGNED_IN,
+        produces=html,
+        session_role="viewer",
+    )
+    for path, handler, summary, body, role in (
         (
-            "POST",
+            "/phone/assets/{id}/state",
+            actions.change_state,
+            "Dirty, clean, faulty",
+            forms.StateForm,
+            "staff",
+        ),
+        (
+            "/phone/assets/{id}/here",
+            actions.confirm_zone,
+            "It's here: a zone picked",
+            forms.HereForm,
+            "staff",
+        ),
+        (
             "/phone/assets/{id}/position",
             actions.confirm_position,
             "It's here: the phone's position, shared with consent",
+            forms.PositionForm,
+            "staff",
         ),
-        ("POST", "/phone/assets/{id}/loan", actions.loan_out, "Loan out"),
-        ("POST", "/phone/assets/{id}/return", actions.loan_returned, "Returned from loan"),
-        ("POST", "/phone/assets/{id}/ppm", actions.ppm_done, "PPM done (engineers)"),
-        ("POST", "/phone/logout", login.logout, "Sign out"),
-        ("GET", "/workshop", workshop.workshop_page, "Workshop scan page (engineers)"),
-        ("POST", "/workshop/scan", workshop.workshop_scan, "One workshop scan (engineers)"),
-    ]
-    for method, path, handler, summary in routes:
-        registry.add(method, path, handler, policy="public", summary=summary + _SIGNED_IN)
-    registry.add("GET", "/phone/login", login.login_form, policy="public", summary="Sign-in page")
-    registry.add("POST", "/phone/login", login.login, policy="public", summary="Sign in")
+        ("/phone/assets/{id}/loan", actions.loan_out, "Loan out", forms.LoanForm, "staff"),
+        (
+            "/phone/assets/{id}/return",
+            actions.loan_returned,
+            "Returned from loan",
+            forms.ReturnForm,
+            "staff",
+        ),
+        (
+            "/phone/assets/{id}/ppm",
+            actions.ppm_done,
+            "PPM done (engineers)",
+            forms.PpmForm,
+            "engineer",
+        ),
+    ):
+        registry.add(
+            "POST",
+            path,
+            handler,
+            policy="public",
+            summary=summary + _SIGNED_IN,
+            produces=html,
+            session_role=role,
+            status=303,
+            body=body,
+            body_type=form,
+            answers=refused,
+        )
+    registry.add(
+        "POST",
+        "/phone/logout",
+        login.logout,
+        policy="public",
+        summary="Sign out" + _SIGNED_IN,
+        produces=html,
+        session_role="viewer",
+        body=forms.PageForm,
+        body_type=form,
+    )
+    registry.add(
+        "GET",
+        "/workshop",
+        workshop.workshop_page,
+        policy="public",
+        summary="Workshop scan page (engineers)" + _SIGNED_IN,
+        produces=html,
+        session_role="engineer",
+    )
+    registry.add(
+        "POST",
+        "/workshop/scan",
+        workshop.workshop_scan,
+        policy="public",
+        summary="One workshop scan (engineers)" + _SIGNED_IN,
+        produces=html,
+        session_role="engineer",
+        status=303,
+        body=forms.ScanForm,
+        body_type=form,
+        answers={
+            200: Answer(
+                "the scan's entry, when the request accepts application/json", forms.ScanEntry
+            ),
+            422: Answer(
+                "the scan was not done; the entry says why (application/json)", forms.ScanEntry
+            ),
+        },
+    )
+    registry.add(
+        "GET",
+        "/phone/login",
+        login.login_form,
+        policy="public",
+        summary="Sign-in page",
+        produces=html,
+        query=(Param("next", description="the page to go on to"),),
+        answers={303: "signed in already: on to the page asked for"},
+    )
+    registry.add(
+        "POST",
+        "/phone/login",
+        login.login,
+        policy="public",
+        summary="Sign in",
+        produces=html,
+        status=303,
+        body=forms.LoginForm,
+        body_type=form,
+        rate_limited=True,
+        answers={
+            401: "wrong username or password",
+            403: "the sign-in form had expired; sign in again",
+        },
+    )
     registry.add(
         "GET",
         STATIC_PREFIX + "/{name}",
         serve_static,
         policy="public",
         summary="Style sheet and script of the phone pages",
+        produces="text/css, text/javascript",
+        answers={404: Answer("no such file", media_type="text/html")},
     )
