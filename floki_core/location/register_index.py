@@ -124,11 +124,19 @@ def _receiver(row: ReceiverRow) -> ReceiverInfo:
 def load_register_index(session: Session) -> RegisterIndex:
     index = RegisterIndex()
     for technology, value, asset_id in session.execute(
-        select(IdentifierRow.technology, IdentifierRow.value, IdentifierRow.asset_id)
+        select(IdentifierRow.technology, IdentifierRow.value, IdentifierRow.asset_id).order_by(
+            IdentifierRow.id
+        )
     ):
         # Keyed by the kind's spelling, which sources report: rows stored before a kind
         # was normalised (an AltBeacon id typed in lower case) are found all the same.
-        index.tags[(technology, normalise_identifier(technology, value))] = asset_id
+        spelled = normalise_identifier(technology, value)
+        if spelled == value:
+            index.tags[(technology, spelled)] = asset_id
+        else:
+            # A row the upgrade left in an old spelling (another row holds the current
+            # one) never hides the row in the register's spelling, as a scan would not.
+            index.tags.setdefault((technology, spelled), asset_id)
     for row in session.scalars(select(ReceiverRow)):
         info = _receiver(row)
         index.receivers[(info.technology, info.identifier)] = info

@@ -160,3 +160,31 @@ async def test_identifiers_stored_before_spelling_was_enforced_are_still_found(
     await floki.core.locations.reindex()
     await floki.inject([heard("altbeacon", ALTBEACON, floki.clock.now())])
     assert await located_zone(floki, asset) == "Bay 1"
+
+
+async def test_a_row_left_in_an_old_spelling_never_hides_the_register_spelling(
+    floki: Floki,
+) -> None:
+    # The upgrade leaves an old-spelling row alone when another row holds its spelling;
+    # sightings must then name the asset a scan names: the row in the register's spelling.
+    await bay_with_gateway(floki)
+    registered = await new_asset(floki, "E1")
+    left_over = await new_asset(floki, "E2")
+
+    def both(session: Any) -> None:
+        session.execute(
+            insert(IdentifierRow).values(
+                asset_id=registered, technology="altbeacon", value=ALTBEACON
+            )
+        )
+        session.execute(
+            insert(IdentifierRow).values(
+                asset_id=left_over, technology="altbeacon", value=ALTBEACON.lower()
+            )
+        )
+
+    await floki.core.write(both)
+    await floki.core.locations.reindex()
+    await floki.inject([heard("altbeacon", ALTBEACON, floki.clock.now())])
+    assert await located_zone(floki, registered) == "Bay 1"
+    assert await located_zone(floki, left_over) is None
