@@ -106,9 +106,14 @@ def floki_register_routes(registry: RouteRegistry) -> None:
 
     ``registry.add(method, path, handler, policy=...)``: every route names its role
     policy (``public``, ``device``, ``viewer``, ``staff``, ``engineer``, ``admin``);
-    a route without one is refused. Paths may not shadow the core's routes.
+    a route without one is refused. Paths may not shadow the core's routes. The other
+    arguments describe the route in ``/api/v1/openapi.json`` as its handler behaves
+    (``status``, ``query`` and ``path_params`` as ``Param``, ``body``, ``body_type``,
+    ``response``, ``produces``, ``answers``, ``rate_limited``, ``session_role``; see
+    ``RouteRegistry.add``); a description that cannot be right is refused at start-up.
 
     .. versionadded:: 0.1
+    .. versionchanged:: 0.1 routes describe their answers and parameters
     """
 
 
