@@ -1,8 +1,9 @@
 """The asset register as CSV: import from a CMMS export (e-Quip and the like), export back.
 
 Import is two steps. ``read_register`` decodes, parses and checks every row without
-touching the database; ``import_register`` writes the checked rows in one transaction,
-so a refused import leaves nothing behind.
+touching the database; ``import_register`` plans the checked rows against the register
+(``register_write``), stages them and merges them in one short transaction
+(``register_stage``): all of them or, refused, nothing.
 """
 
 from __future__ import annotations

@@ -145,9 +145,11 @@ def _create_staging(conn: Connection) -> None:
 def _drop_staging(conn: Connection) -> None:
     if conn.in_transaction():
         conn.rollback()
+    # Named in the temporary schema, so that nothing but a staging table can be dropped.
+    schema = "pg_temp" if conn.dialect.name == "postgresql" else "temp"
     with conn.begin():
         for table in _STAGED:
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table.name}")
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {schema}.{table.name}")
 
 
 def _stage(

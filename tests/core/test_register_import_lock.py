@@ -278,3 +278,24 @@ def test_a_register_that_keeps_changing_is_planned_under_the_lock_in_the_end(
         "ADDED-2",
         "ADDED-3",
     ]
+
+
+def test_a_failure_in_the_last_step_leaves_nothing_and_the_next_import_runs(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_asset(db, "KEEP-1")
+    audit_before = audit_count(db)
+    merge = register_stage._merge
+
+    def merge_then_fail(*args: Any) -> None:
+        merge(*args)  # everything copied in, then the disk (say) gives out
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(register_stage, "_merge", merge_then_fail)
+    with pytest.raises(OSError):
+        run_import(db, register_file(500))
+
+    assert list(assets(db)) == ["KEEP-1"]
+    assert audit_count(db) == audit_before
+    monkeypatch.setattr(register_stage, "_merge", merge)
+    assert run_import(db, register_file(500)).created == 500
