@@ -239,6 +239,10 @@ def cmd_check(args: argparse.Namespace) -> int:
             return 1
         problems = db.integrity_problems()
         _out(f"database: {db.backend}, schema {db.current_revision()} (code: {db.head_revision()})")
+        if not problems:  # damage or an older schema is what to fix first
+            problems = _record_problems(db)
+            if not problems:
+                _out("records: ok (audit trail chained, identifiers in their spelling)")
     finally:
         db.close()
     if config.server.tls:
@@ -251,6 +255,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"{PROG}: problem: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _record_problems(db: Database) -> list[str]:
+    from floki_core.storage.audit import audit_chain_problems
+    from floki_core.storage.identifier_spelling import identifier_spelling_problems
+
+    with db.sessions() as session:
+        return audit_chain_problems(session) + identifier_spelling_problems(session)
 
 
 def cmd_import_assets(args: argparse.Namespace) -> int:

@@ -26,11 +26,19 @@ from floki_core.domain import Principal, Role
 from floki_core.storage import accounts
 from floki_core.storage.accounts import LockoutPolicy, LoginRefused
 from floki_core.storage.database import Database, default_url
-from floki_core.storage.models import ReceiverRow, SiteRow, ZoneRow
+from floki_core.storage.models import (
+    AssetRow,
+    AuditRow,
+    IdentifierRow,
+    ReceiverRow,
+    SiteRow,
+    ZoneRow,
+)
 from tests.fixtures.requirements import require_binary
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "correct-horse-battery-staple"
+NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 
 
 Cli = Callable[..., "Result"]
@@ -321,6 +329,45 @@ def test_check_passes_on_a_good_data_dir(cli: Cli, shared_dir: Path) -> None:
     assert "database: sqlite" in result.out
     assert "certificate: ok" in result.out
     assert result.err == ""
+
+
+def _fresh_dir(cli: Cli, tmp_path: Path) -> Path:
+    data_dir = tmp_path / "var"
+    with admin_password(ADMIN_PASSWORD):
+        assert cli("--data-dir", data_dir, "init").code == 0
+    return data_dir
+
+
+def test_check_names_an_audit_entry_edited_in_the_database(cli: Cli, tmp_path: Path) -> None:
+    data_dir = _fresh_dir(cli, tmp_path)
+    db = Database(default_url(data_dir))
+    with db.transaction() as session:
+        first = session.scalars(select(AuditRow).order_by(AuditRow.id)).first()
+        assert first is not None
+        first.actor = "someone-else"  # as a hand-edit of the file would
+        edited = first.id
+    db.close()
+    result = cli("--data-dir", data_dir, "check")
+    assert result.code == 1
+    assert f"problem: audit entry {edited} was edited after it was written" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_check_names_one_tag_stored_in_two_spellings(cli: Cli, tmp_path: Path) -> None:
+    data_dir = _fresh_dir(cli, tmp_path)
+    db = Database(default_url(data_dir))
+    with db.transaction() as session:
+        for number, value in (("E1", "FLK-0001"), ("E2", "flk-0001")):
+            asset = AssetRow(asset_number=number, created_at=NOW, updated_at=NOW)
+            session.add(asset)
+            session.flush()
+            # As rows an earlier release stored, which the upgrade could not respell.
+            session.add(IdentifierRow(asset_id=asset.id, technology="qr", value=value))
+    db.close()
+    result = cli("--data-dir", data_dir, "check")
+    assert result.code == 1
+    assert "FLK-0001" in result.err and "flk-0001" in result.err
+    assert "Traceback" not in result.err
 
 
 def test_check_on_a_data_dir_never_initialised_says_so(tmp_path: Path) -> None:
