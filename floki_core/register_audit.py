@@ -25,14 +25,19 @@ from sqlalchemy import (
     Table,
     insert,
     select,
-    update,
 )
 
-from floki_core.storage.audit import CONTENT_FIELDS, GENESIS, chain_hash, content_digest
-from floki_core.storage.models import AuditChainRow, AuditRow
+from floki_core.storage.audit import (
+    CONTENT_FIELDS,
+    chain_hash,
+    close_audit_chain,
+    content_digest,
+    entry_values,
+    reserve_audit_numbers,
+)
+from floki_core.storage.models import AuditRow
 
 _AUDIT = cast(Table, AuditRow.__table__)
-_CHAIN = cast(Table, AuditChainRow.__table__)
 _STAGING = MetaData()
 STAGED_AUDIT = Table(
     "floki_import_audit",
@@ -63,16 +68,16 @@ def audit_entry(
     detail: str = "",
 ) -> dict[str, Any]:
     """An entry's content, as ``write_audit`` takes it."""
-    return {
-        "at": at,
-        "actor": actor,
-        "action": action,
-        "entity": entity,
-        "entity_id": None if entity_id is None else str(entity_id),
-        "before": before,
-        "after": after,
-        "detail": detail,
-    }
+    return entry_values(
+        at=at,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+        detail=detail,
+    )
 
 
 def stage_audit(
@@ -98,19 +103,7 @@ def append_staged_audit(conn: Connection, digests: Sequence[str]) -> None:
     (in the caller's transaction, which holds the write lock)."""
     if not digests:
         return
-    count = len(digests)
-    # As append_audit_rows: taking the numbers updates the chain's head row first.
-    found = conn.execute(
-        update(_CHAIN)
-        .where(_CHAIN.c.id == 1)
-        .values(seq=_CHAIN.c.seq + count)
-        .returning(_CHAIN.c.seq, _CHAIN.c.entry_hash)
-    ).first()
-    if found is None:  # a database made before the chain: start it
-        conn.execute(insert(_CHAIN).values(id=1, seq=count, entry_hash=GENESIS))
-        first, prev_hash = 1, GENESIS
-    else:
-        first, prev_hash = int(found[0]) - count + 1, str(found[1])
+    first, prev_hash = reserve_audit_numbers(conn, len(digests))
     links = []
     for place, digest in enumerate(digests):
         seq = first + place
@@ -131,4 +124,4 @@ def append_staged_audit(conn: Connection, digests: Sequence[str]) -> None:
         .order_by(staged.c.place)
     )
     conn.execute(insert(_AUDIT).from_select(columns, copied))
-    conn.execute(update(_CHAIN).where(_CHAIN.c.id == 1).values(entry_hash=prev_hash))
+    close_audit_chain(conn, prev_hash)

@@ -79,17 +79,18 @@ def chain_hash(seq: int, prev_hash: str, content: str) -> str:
     return hashlib.sha256(f"{seq}\n{prev_hash}\n{content}".encode()).hexdigest()
 
 
-def _entry_values(
+def entry_values(
     *,
     at: dt.datetime,
     actor: str,
     action: str,
     entity: str,
-    entity_id: object,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    detail: str,
+    entity_id: object = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    detail: str = "",
 ) -> dict[str, Any]:
+    """An entry's content as stored: ``entity_id`` as text."""
     return {
         "at": at,
         "actor": actor,
@@ -102,10 +103,11 @@ def _entry_values(
     }
 
 
-def _take_numbers(executor: Session | Connection, count: int) -> tuple[int, str]:
+def reserve_audit_numbers(executor: Session | Connection, count: int) -> tuple[int, str]:
     """Reserve ``count`` numbers after the newest entry: (first number, hash before it).
 
-    Holds the chain's lock until the caller's transaction ends."""
+    Holds the chain's lock until the caller's transaction ends, which must call
+    ``close_audit_chain`` with the hash of the last entry it numbered."""
     found = executor.execute(
         update(_CHAIN)
         .where(_CHAIN.c.id == 1)
@@ -116,6 +118,11 @@ def _take_numbers(executor: Session | Connection, count: int) -> tuple[int, str]
         executor.execute(insert(_CHAIN).values(id=1, seq=count, entry_hash=GENESIS))
         return 1, GENESIS
     return int(found[0]) - count + 1, str(found[1])
+
+
+def close_audit_chain(executor: Session | Connection, newest_hash: str) -> None:
+    """Record the newest entry's hash on the chain's head row."""
+    executor.execute(update(_CHAIN).where(_CHAIN.c.id == 1).values(entry_hash=newest_hash))
 
 
 def _chain(rows: Sequence[dict[str, Any]], first: int, prev_hash: str) -> str:
@@ -138,7 +145,7 @@ def write_audit(
     after: dict[str, Any] | None = None,
     detail: str = "",
 ) -> None:
-    values = _entry_values(
+    values = entry_values(
         at=at,
         actor=actor,
         action=action,
@@ -148,9 +155,8 @@ def write_audit(
         after=after,
         detail=detail,
     )
-    first, prev_hash = _take_numbers(session, 1)
-    newest = _chain([values], first, prev_hash)
-    session.execute(update(_CHAIN).where(_CHAIN.c.id == 1).values(entry_hash=newest))
+    first, prev_hash = reserve_audit_numbers(session, 1)
+    close_audit_chain(session, _chain([values], first, prev_hash))
     session.add(AuditRow(**values))
 
 
@@ -160,7 +166,7 @@ def append_audit_rows(executor: Session | Connection, rows: Sequence[Mapping[str
     if not rows:
         return
     chained = [
-        _entry_values(
+        entry_values(
             at=row["at"],
             actor=row["actor"],
             action=row["action"],
@@ -172,10 +178,10 @@ def append_audit_rows(executor: Session | Connection, rows: Sequence[Mapping[str
         )
         for row in rows
     ]
-    first, prev_hash = _take_numbers(executor, len(chained))
+    first, prev_hash = reserve_audit_numbers(executor, len(chained))
     newest = _chain(chained, first, prev_hash)
     executor.execute(insert(_AUDIT), chained)
-    executor.execute(update(_CHAIN).where(_CHAIN.c.id == 1).values(entry_hash=newest))
+    close_audit_chain(executor, newest)
 
 
 def _entry_count(count: int) -> str:

@@ -181,6 +181,8 @@ async def test_a_lost_port_fails_with_the_reason_and_the_scanner_comes_back(
     scanner_port.unplug()
     await _until(lambda: not source.connected.is_set(), "the scanner to notice")
     await _until(lambda: _source_restarts(floki) >= 2, "restarts")
+    # A restart counts as it begins; its failure to reopen is the reason once it ends.
+    await _until(lambda: "cannot open the port" in (_source_reason(floki) or ""), "a reopen")
     status = await _source_status(floki)
     assert status["status"] in {"backoff", "running"}
     assert f"serial scanner library ({scanner_port.link}): cannot open the port" in status["reason"]
@@ -198,6 +200,13 @@ async def test_a_lost_port_fails_with_the_reason_and_the_scanner_comes_back(
     where = await _location(floki, qr_register.assets["E1002"])
     assert where["zone"]["name"] == "Equipment library"
     assert (await _source_status(floki))["status"] == "running"
+
+
+def _source_reason(floki: Floki) -> str | None:
+    for runner in floki.core.plugins.runners:
+        if runner.status.name == SOURCE:
+            return runner.status.reason
+    return None
 
 
 def _source_restarts(floki: Floki) -> int:
