@@ -35,7 +35,7 @@ HEADER = (
 def register_text(rows: int, description: str) -> str:
     lines = [
         f"BIG-{n:06d},{description} {n},BD,Model {n % 37},SN{n},Ward {n % 3},,"
-        f"2025-01-01,2026-01-01,Infusion Pump,G{n:08d}"
+        f"2025-01-01,2026-01-01,Infusion Pump,5012345{n:08d}"
         for n in range(1, rows + 1)
     ]
     return "\r\n".join([HEADER, *lines]) + "\r\n"

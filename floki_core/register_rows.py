@@ -10,6 +10,7 @@ from typing import Any
 
 from floki_core.config import ImportConfig
 from floki_core.domain import Criticality
+from floki_core.schemas import EARLIEST_DATE, LATEST_DATE, giai_problem
 
 # Header names are compared ignoring case, spaces and punctuation ("Serial No." == "serial_no").
 DEFAULT_HEADERS: dict[str, tuple[str, ...]] = {
@@ -51,7 +52,6 @@ TEXT_LIMITS = {
 # is not, and NUL cannot be stored at all (PostgreSQL refuses it).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ASSET_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,63}")
-_GIAI = re.compile(r"[!-~]{1,30}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CRITICALITIES = frozenset(c.value for c in Criticality)
 
@@ -217,14 +217,19 @@ class RowChecker:
                 bad(column, f"{len(text)} characters, longer than the {limit} allowed")
             values[column] = text
         if giai := get("giai"):
-            if not _GIAI.fullmatch(giai):
-                bad("giai", f"{giai!r} is not a GIAI (1 to 30 printable characters, no spaces)")
+            if problem := giai_problem(giai):
+                bad("giai", problem)
             values["giai"] = giai
         for column in ("last_ppm", "next_ppm_due"):
             if text := get(column):
                 if (date := self._date(text)) is None:
                     expected = self.date_format or "2025-03-31, 31/03/2025 or 31-Mar-2025"
                     bad(column, f"{text!r} is not a date (expected {expected})")
+                elif not EARLIEST_DATE <= date <= LATEST_DATE:
+                    bad(
+                        column,
+                        f"{date.isoformat()} is out of range; {EARLIEST_DATE} to {LATEST_DATE}",
+                    )
                 values[column] = date
         last, due = values.get("last_ppm"), values.get("next_ppm_due")
         if last and due and due < last:

@@ -32,7 +32,7 @@ Level = Annotated[int, Meta(ge=-50, le=500)]
 RssiOffset = Annotated[float, Meta(ge=-40, le=40)]
 Slug = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
 Gln = Annotated[str, Meta(pattern=r"^\d{13}$")]
-Giai = Annotated[str, Meta(pattern=r"^[!-~]{1,30}$")]
+Giai = Annotated[str, Meta(max_length=30)]  # and checked whole by giai_problem
 AssetNumber = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")]
 Polygon = Annotated[list[Point], Meta(min_length=3, max_length=500)]
 Username = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")]
@@ -145,6 +145,31 @@ EARLIEST_DATE = dt.date(1970, 1, 1)
 LATEST_DATE = dt.date(2999, 12, 31)
 
 
+# A GIAI (GS1 AI 8004) is a GS1 Company Prefix (at least 4 digits) and an asset
+# reference, at most 30 characters of GS1 character set 82 (GS1 General Specifications
+# 7.11). A label printed from anything else would be refused when scanned (hazard H11).
+_GIAI = re.compile(r'[0-9]{4}[!"%-?A-Z_a-z]{0,26}', re.ASCII)
+_GIAI_CHAR = re.compile(r'[!"%-?A-Z_a-z]', re.ASCII)
+
+
+def giai_problem(value: str) -> str | None:
+    """Why ``value`` is not a GIAI a scanner reads back, or None."""
+    if _GIAI.fullmatch(value):
+        return None
+    if len(value) > 30:
+        return f"GIAI {value!r} is {len(value)} characters; at most 30"
+    if not (len(value) >= 4 and value[:4].isascii() and value[:4].isdigit()):
+        return f"GIAI {value!r} does not start with a GS1 Company Prefix (4 digits or more)"
+    bad = next(c for c in value if not _GIAI_CHAR.fullmatch(c))
+    return f"GIAI {value!r} has {bad!r}, which GS1 does not allow (character set 82)"
+
+
+def check_giai(value: object) -> None:
+    """Refuse (``ValueError``, a 422 through msgspec) a GIAI no scanner reads back."""
+    if isinstance(value, str) and (problem := giai_problem(value)):
+        raise ValueError(problem)
+
+
 def check_dates(record: object, *names: str) -> None:
     """Refuse (``ValueError``, a 422 through msgspec) a date field outside the range."""
     for name in names:
@@ -169,6 +194,7 @@ class AssetCreate(Input, kw_only=True):
     next_ppm_due: dt.date | None = None
 
     def __post_init__(self) -> None:
+        check_giai(self.giai)
         check_dates(self, "last_ppm", "next_ppm_due")
 
 
@@ -184,6 +210,7 @@ class AssetUpdate(Input, kw_only=True):
     next_ppm_due: dt.date | UnsetType | None = UNSET
 
     def __post_init__(self) -> None:
+        check_giai(self.giai)
         check_dates(self, "last_ppm", "next_ppm_due")
 
 

@@ -458,6 +458,15 @@ def _refusals(r: dict[str, Any]) -> list[tuple[str, str, dict[str, Any], int, st
             "next_ppm_due: 9999-12-31 is out of range",
         ),
         ("PATCH", f"/assets/{asset}", {"last_ppm": "0001-01-01"}, 422, "last_ppm: 0001-01-01"),
+        # a GIAI no scanner would read back from its label (hazard H11)
+        (
+            "POST",
+            "/assets",
+            {"asset_number": "CE-0009", "giai": "PUMP-7"},
+            422,
+            "GIAI 'PUMP-7' does not start with a GS1 Company Prefix",
+        ),
+        ("PATCH", f"/assets/{asset}", {"giai": "5012345#7"}, 422, "has '#', which GS1"),
         (
             "POST",
             "/identifiers",

@@ -340,16 +340,38 @@ def test_the_problem_list_in_the_error_stops_at_twenty(db: Database) -> None:
     assert lines[21:] == ["... and 5 more"]
 
 
-def test_a_giai_held_by_another_asset_is_a_problem_for_that_row(db: Database) -> None:
-    import_register(db, csv_text("Asset No,GIAI", "G1,ABC123"))
+def test_a_giai_no_scanner_reads_back_or_a_date_out_of_range_is_a_problem(db: Database) -> None:
+    text = csv_text(
+        "Asset No,GIAI,Next PPM Due",
+        "G1,PUMP 7,2026-01-01",
+        "G2,5012345A,9999-12-31",
+        "G3,501234500000000000000000000001X,",
+    )
+    report = import_register(db, text, skip_bad=True)
+    assert report.problems == [
+        RowProblem(
+            2, "GIAI", "GIAI 'PUMP 7' does not start with a GS1 Company Prefix (4 digits or more)"
+        ),
+        RowProblem(3, "Next PPM Due", "9999-12-31 is out of range; 1970-01-01 to 2999-12-31"),
+        RowProblem(
+            4, "GIAI", "GIAI '501234500000000000000000000001X' is 31 characters; at most 30"
+        ),
+    ]
+    assert assets(db) == {}
 
-    with pytest.raises(Invalid, match="line 3: GIAI: GIAI 'ABC123' belongs to asset G1"):
-        import_register(db, csv_text("Asset No,GIAI", "G2,XYZ", "G3,ABC123"))
+
+def test_a_giai_held_by_another_asset_is_a_problem_for_that_row(db: Database) -> None:
+    import_register(db, csv_text("Asset No,GIAI", "G1,5012345ABC123"))
+
+    with pytest.raises(Invalid, match="line 3: GIAI: GIAI '5012345ABC123' belongs to asset G1"):
+        import_register(db, csv_text("Asset No,GIAI", "G2,5012345XYZ", "G3,5012345ABC123"))
     assert sorted(assets(db)) == ["G1"]
 
-    report = import_register(db, csv_text("Asset No,GIAI", "G2,XYZ", "G3,ABC123"), skip_bad=True)
+    report = import_register(
+        db, csv_text("Asset No,GIAI", "G2,5012345XYZ", "G3,5012345ABC123"), skip_bad=True
+    )
     assert (report.created, report.skipped) == (1, 1)
-    assert report.problems == [RowProblem(3, "GIAI", "GIAI 'ABC123' belongs to asset G1")]
+    assert report.problems == [RowProblem(3, "GIAI", "GIAI '5012345ABC123' belongs to asset G1")]
     assert sorted(assets(db)) == ["G1", "G2"]
 
 
@@ -656,11 +678,13 @@ def test_five_thousand_rows_import_in_one_transaction(db: Database) -> None:
 
 
 def test_a_failure_on_the_last_of_five_thousand_rows_leaves_nothing(db: Database) -> None:
-    import_register(db, csv_text("Asset No,GIAI", "KEEP-1,TAKEN-GIAI"))
+    import_register(db, csv_text("Asset No,GIAI", "KEEP-1,5012345TAKEN"))
     audit_before = len(audit(db))
 
-    with pytest.raises(Invalid, match="line 5001: GIAI: GIAI 'TAKEN-GIAI' belongs to asset KEEP-1"):
-        import_register(db, big_register(5000, last_giai="TAKEN-GIAI"))
+    with pytest.raises(
+        Invalid, match="line 5001: GIAI: GIAI '5012345TAKEN' belongs to asset KEEP-1"
+    ):
+        import_register(db, big_register(5000, last_giai="5012345TAKEN"))
 
     assert list(assets(db)) == ["KEEP-1"]
     assert classes(db) == {}

@@ -40,7 +40,9 @@ def db(tmp_path: Path) -> Iterator[Database]:
     database.close()
 
 
-def register_file(count: int, *, giai_of: Callable[[int], str] = lambda n: f"G{n:05d}") -> str:
+def register_file(
+    count: int, *, giai_of: Callable[[int], str] = lambda n: f"5012345G{n:05d}"
+) -> str:
     rows = [f"N{n:05d},Pump {n},BD,Model {n % 5},{giai_of(n)}" for n in range(1, count + 1)]
     return "\r\n".join([HEADER, *rows]) + "\r\n"
 
@@ -107,19 +109,19 @@ def test_other_writers_get_in_while_the_file_is_planned_and_staged(
 
 
 def test_a_giai_taken_meanwhile_refuses_the_file_and_nothing_is_written(db: Database) -> None:
-    keep = add_asset(db, "KEEP-1", giai="OLD-GIAI")
+    keep = add_asset(db, "KEEP-1", giai="5012345OLD")
     audit_before = audit_count(db)
 
     def progress(done: int) -> None:
         if done == 10:  # someone gives KEEP-1 the GIAI the file has for N00007
             with db.transaction() as session:
-                changes = {"giai": "G00007"}
+                changes = {"giai": "5012345G00007"}
                 update_record(session, ASSETS, keep, changes, actor=SYSTEM, now=NOW)
 
     with pytest.raises(Invalid) as caught:
         run_import(db, register_file(20), progress=progress)
 
-    assert "line 8: GIAI: GIAI 'G00007' belongs to asset KEEP-1" in str(caught.value)
+    assert "line 8: GIAI: GIAI '5012345G00007' belongs to asset KEEP-1" in str(caught.value)
     assert list(assets(db)) == ["KEEP-1"]
     assert audit_count(db) == audit_before + 1  # only the change made meanwhile
 
@@ -132,14 +134,16 @@ def test_with_skip_bad_a_row_made_bad_meanwhile_is_skipped_and_the_rest_imported
     def progress(done: int) -> None:
         if done == 10:
             with db.transaction() as session:
-                changes = {"giai": "G00007"}
+                changes = {"giai": "5012345G00007"}
                 update_record(session, ASSETS, keep, changes, actor=SYSTEM, now=NOW)
 
     report = run_import(db, register_file(20), skip_bad=True, progress=progress)
 
     assert (report.created, report.skipped) == (19, 1)
-    assert report.problems == [RowProblem(8, "GIAI", "GIAI 'G00007' belongs to asset KEEP-1")]
-    assert assets(db)["KEEP-1"].giai == "G00007"
+    assert report.problems == [
+        RowProblem(8, "GIAI", "GIAI '5012345G00007' belongs to asset KEEP-1")
+    ]
+    assert assets(db)["KEEP-1"].giai == "5012345G00007"
     assert "N00007" not in assets(db)
 
 
@@ -170,15 +174,17 @@ def test_an_asset_changed_meanwhile_is_audited_as_it_was_when_the_import_changed
 
 
 def test_a_giai_may_pass_from_one_asset_to_another_in_one_file(db: Database) -> None:
-    run_import(db, "Asset No,GIAI\r\nA1,G-ONE\r\nA2,G-TWO\r\n")
+    run_import(db, "Asset No,GIAI\r\nA1,5012345G-ONE\r\nA2,5012345G-TWO\r\n")
 
-    report = run_import(db, "Asset No,GIAI\r\nA1,G-THREE\r\nA2,G-ONE\r\nA3,G-TWO\r\n")
+    report = run_import(
+        db, "Asset No,GIAI\r\nA1,5012345G-THREE\r\nA2,5012345G-ONE\r\nA3,5012345G-TWO\r\n"
+    )
 
     assert (report.created, report.updated) == (1, 2)
     assert {n: a.giai for n, a in assets(db).items()} == {
-        "A1": "G-THREE",
-        "A2": "G-ONE",
-        "A3": "G-TWO",
+        "A1": "5012345G-THREE",
+        "A2": "5012345G-ONE",
+        "A3": "5012345G-TWO",
     }
 
 

@@ -34,7 +34,7 @@ T = TypeVar("T")
 def register(prefix: str, *, description: str = "Pump", last_giai: str = "") -> bytes:
     rows = [
         f"{prefix}{n:06d},{description} {n},BD,Model {n % 40},SN{n},Ward {n % 9},"
-        f"2025-01-01,2026-01-01,{prefix}G{n:06d}"
+        f"2025-01-01,2026-01-01,5012345{prefix}{n:06d}"
         for n in range(1, ROWS)
     ]
     rows.append(f"{prefix}{ROWS:06d},Last row,BD,Model 0,SN0,Ward 0,,,{last_giai}")
@@ -154,13 +154,15 @@ async def test_a_file_with_a_bad_row_changes_nothing_while_every_write_is_answer
     department: Department,
 ) -> None:
     # The last row names a GIAI another asset holds: found only against the register.
-    bad = register("X", last_giai="HG000001")
+    bad = register("X", last_giai="5012345H000001")
     before = await asset_count(department)
 
     (status, refused), _ = await beside(department, http_import(department, bad))
 
     assert status == 422, refused
-    assert f"line {ROWS + 1}: GIAI: GIAI 'HG000001' belongs to asset H000001" in refused["error"]
+    assert (
+        f"line {ROWS + 1}: GIAI: GIAI '5012345H000001' belongs to asset H000001" in refused["error"]
+    )
     assert "nothing was imported" in refused["error"]
     assert_all_answered(department)
     assert await asset_count(department) == before
