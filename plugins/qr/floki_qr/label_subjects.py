@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from floki_core.domain import Principal
 from floki_core.errors import Invalid
+from floki_core.schemas import giai_problem
 from floki_core.storage.audit import write_audit
 from floki_core.storage.models import AssetClassRow, AssetRow, SiteRow, ZoneRow
 from floki_qr.label_codes import CreatedCodes, ensure_asset_codes, ensure_zone_codes
@@ -114,7 +115,9 @@ def prepare_labels(
         code = asset_codes[asset.id]
         url = label_url(options.base_url, code)
         if options.gs1:
-            if asset.giai:
+            # A GIAI stored before the register checked it may be one no scanner reads
+            # back: its label carries the short code instead.
+            if asset.giai and giai_problem(asset.giai) is None:
                 url = _gs1_url(options.base_url, "8004", asset.giai)
             else:
                 prepared.short_code_fallbacks += 1

@@ -7,8 +7,10 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from floki_core.observations import Observation
+from floki_core.storage.models import AssetRow
 from floki_core.testing import Floki
 from floki_qr.label_sheets import LAYOUTS
 from floki_qr.resolve import resolve_code
@@ -167,6 +169,23 @@ async def test_gs1_labels_carry_digital_links_where_the_key_is_known(
     ]
     printed = await _audit(floki, entity="labels", action="export")
     assert printed[0]["after"]["gs1"] is True
+
+
+async def test_a_giai_stored_before_it_was_checked_gets_a_short_code_label(
+    floki: Floki, qr_register: QrRegister
+) -> None:
+    pump = qr_register.assets["E1002"]
+
+    def legacy(session: Any) -> None:
+        # As an earlier release stored it: a GIAI no scanner reads back.
+        session.execute(update(AssetRow).where(AssetRow.id == pump).values(giai="PUMP 2"))
+
+    await floki.core.write(legacy)
+    pdf, _ = await _pdf(floki, f"assets={pump}&gs1=true")
+    [url] = decode_labels(pdf, LAYOUTS["21"], 1)
+    assert url.startswith(f"{BASE_URL}/q/")
+    found = await resolve_code(floki.core, url)
+    assert (found.kind, found.asset_number) == ("asset", "E1002")
 
 
 @pytest.mark.parametrize(
