@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import json
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bench.output import print_result
 from floki_core.config import ImportConfig
 from floki_core.domain import SYSTEM
 from floki_core.register_csv import import_register, read_register
@@ -94,11 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(dir=args.dir) as directory:
         result = measure(Path(directory), args.rows)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for key, value in result.items():
-            print(f"{key}: {value}")
+    print_result(result, as_json=args.json)
     return 0
 
 
