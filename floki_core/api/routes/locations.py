@@ -162,8 +162,8 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "POST",
                 f"{PREFIX}/ingest",
                 "device",
-                "A batch of observations from a gateway (device token); 503 + Retry-After "
-                "when the appliance is saturated",
+                "A batch of observations from a gateway (device token); 202: queued, not "
+                "yet applied or stored; 503 + Retry-After when the appliance is saturated",
                 "ingest",
                 body=IngestBatch,
                 response=IngestReceipt,
