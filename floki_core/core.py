@@ -23,7 +23,6 @@ from floki_core.initialise import is_initialised
 from floki_core.location.service import LocationService
 from floki_core.plugins.host import PluginHost
 from floki_core.storage import resources
-from floki_core.storage.accounts import LockoutPolicy
 from floki_core.storage.database import Database, default_url
 from floki_core.storage.resources import Resource
 from floki_core.workflow import Workflow
@@ -59,8 +58,6 @@ class Core:
             data_dir=data_dir,
             extra_plugins=extra_plugins,
         )
-        security = self.config.security
-        self.lockout = LockoutPolicy(security.lockout_attempts, security.lockout_minutes)
         self.locations = LocationService(self)
         self.workflow = Workflow(self)
         self._tasks: list[asyncio.Task[None]] = []

@@ -19,7 +19,6 @@ from floki_core.api.bodies import (
     read_json,
 )
 from floki_core.api.keys import CORE, TOKENS
-from floki_core.api.middleware import flush_token_stamps
 from floki_core.api.routing import ApiRoute, RouteTable
 from floki_core.config import SecurityConfig
 from floki_core.domain import Principal, Role, Token, TokenKind, User
@@ -225,8 +224,6 @@ async def revoke_token(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application, table: RouteTable) -> None:
-    # Tokens' last-used stamps still in memory are written when the application stops.
-    app.on_cleanup.append(flush_token_stamps)
     a, u, t = "auth", "users", "tokens"
     routes = [
         (

@@ -7,7 +7,7 @@ from aiohttp import web
 from floki_core import __version__
 from floki_core.api.bodies import Page, json_response, page, page_response
 from floki_core.api.keys import CORE, ROUTES
-from floki_core.api.middleware import STORAGE, StorageHealth, probe_directory
+from floki_core.api.middleware import STORAGE, probe_directory
 from floki_core.api.openapi import build_openapi
 from floki_core.api.routing import PAGING, ApiRoute, Param, RouteTable
 from floki_core.domain import AuditEntry
@@ -55,8 +55,6 @@ async def audit(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application, table: RouteTable) -> None:
-    # What health reports and the error middleware feeds: can the appliance save.
-    app[STORAGE] = StorageHealth()
     table.add(
         app,
         ApiRoute(
