@@ -12,7 +12,6 @@ does, split in two so that other writers do not wait for the slow half.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -32,7 +31,6 @@ from floki_core.storage.audit import (
     chain_hash,
     close_audit_chain,
     content_digest,
-    entry_values,
     reserve_audit_numbers,
 )
 from floki_core.storage.models import AuditRow
@@ -55,29 +53,6 @@ STAGED_LINKS = Table(
     Column("entry_hash", String(64), nullable=False),
     prefixes=["TEMPORARY"],
 )
-
-
-def audit_entry(
-    actor: str,
-    at: dt.datetime,
-    action: str,
-    entity: str,
-    entity_id: object = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    detail: str = "",
-) -> dict[str, Any]:
-    """An entry's content, as ``write_audit`` takes it."""
-    return entry_values(
-        at=at,
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        before=before,
-        after=after,
-        detail=detail,
-    )
 
 
 def stage_audit(

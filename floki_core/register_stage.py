@@ -43,7 +43,6 @@ from floki_core.register_audit import (
     STAGED_AUDIT,
     STAGED_LINKS,
     append_staged_audit,
-    audit_entry,
     stage_audit,
 )
 from floki_core.register_write import (
@@ -57,6 +56,7 @@ from floki_core.register_write import (
     StoredAsset,
     StoredClass,
 )
+from floki_core.storage.audit import entry_values
 from floki_core.storage.database import Database
 
 CHUNK = 5000
@@ -116,7 +116,7 @@ def apply_plan(
                     holds = True
                 if holds:
                     _merge(conn, plan)
-                    own = audit_entry(actor.label, now, **summary(plan))
+                    own = entry_values(actor=actor.label, at=now, **summary(plan))
                     digests += stage_audit(conn, [own], chunk=None, start=len(digests))
                     append_staged_audit(conn, digests)
                     return plan
@@ -184,7 +184,17 @@ def _staged_rows(
     audit: list[dict[str, Any]] = []
 
     def entry(action: str, entity: str, entity_id: int, before: Plain | None, after: Plain) -> None:
-        audit.append(audit_entry(actor.label, now, action, entity, entity_id, before, after))
+        audit.append(
+            entry_values(
+                actor=actor.label,
+                at=now,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                before=before,
+                after=after,
+            )
+        )
 
     for values in plan.new_classes:
         entry("create", "asset-classes", values["id"], None, _class(values))

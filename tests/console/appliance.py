@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
-import socket
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from floki_core.domain import SYSTEM, Role, TokenKind
 from floki_core.observations import Observation
 from floki_core.security import tls
 from floki_core.storage import accounts
+from tests.fixtures.processes import free_port
 
 T = TypeVar("T")
 
@@ -60,12 +60,6 @@ ASSETS = {  # asset number -> (description, class, QR tag)
     "PUMP-002": ("Volumetric infusion pump", "Infusion pump", "QR-PUMP-002"),
     "HOIST-001": ("Mobile patient hoist", "Hoist", "QR-HOIST-001"),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def plan_png(label: str) -> bytes:

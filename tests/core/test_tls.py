@@ -16,11 +16,9 @@ import json
 import os
 import re
 import signal
-import socket
 import ssl
 import stat
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,22 +32,12 @@ from cryptography.x509.oid import NameOID
 
 from floki_core.initialise import PASSWORD_ENV, InitResult, init_data_dir
 from floki_core.security import tls
-from tests.fixtures.requirements import require_binary
+from tests.fixtures.processes import free_port, serve_command
 
 ADMIN_PASSWORD = "tls-admin-Passw0rd"
 SITE = "Ward 7 theatres"
 FINGERPRINT_LINE = re.compile(r"Certificate SHA-256 fingerprint: (\S+)")
 COLON_HEX = re.compile(r"(?:[0-9A-F]{2}:){31}[0-9A-F]{2}")
-
-
-def floki_core() -> str:
-    return require_binary(str(Path(sys.executable).parent / "floki-core"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def colon_hex_sha256(der: bytes) -> str:
@@ -124,23 +112,10 @@ def environment() -> dict[str, str]:
     return {**os.environ, PASSWORD_ENV: ADMIN_PASSWORD, "PYTHONUNBUFFERED": "1"}
 
 
-def serve_args(data_dir: Path, port: int) -> list[str]:
-    return [
-        floki_core(),
-        "serve",
-        "--data-dir",
-        str(data_dir),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-
-
 def serve_refuses(data_dir: Path) -> str:
     """Run ``serve`` expecting it to refuse to start; return its single stderr line."""
     done = subprocess.run(
-        serve_args(data_dir, free_port()),
+        serve_command(data_dir, free_port()),
         capture_output=True,
         text=True,
         env=environment(),
@@ -166,7 +141,7 @@ async def serving(data_dir: Path, log: Path) -> AsyncIterator[Serving]:
     port = free_port()
     with log.open("wb") as stderr:
         proc = await asyncio.create_subprocess_exec(
-            *serve_args(data_dir, port),
+            *serve_command(data_dir, port),
             stdout=asyncio.subprocess.PIPE,
             stderr=stderr,
             env=environment(),

@@ -14,9 +14,7 @@ import hashlib
 import os
 import re
 import signal
-import socket
 import ssl
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,17 +23,13 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from tests.fixtures.requirements import require_binary
+from tests.fixtures.processes import floki_core, free_port, serve_command
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "e2e-admin-Passw0rd"
 # One appliance serves the read-only checks (module loop); the shutdown test starts its own.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 FINGERPRINT = re.compile(r"Certificate SHA-256 fingerprint: ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})")
-
-
-def floki_core() -> str:
-    return require_binary(str(Path(sys.executable).parent / "floki-core"))
 
 
 def environment() -> dict[str, str]:
@@ -53,12 +47,6 @@ async def run(*args: str | Path) -> tuple[int, str, str]:
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     return proc.returncode or 0, out.decode(), err.decode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def sha256_fingerprint(der: bytes) -> str:
@@ -100,14 +88,7 @@ async def start_appliance(workdir: Path) -> AsyncIterator[Appliance]:
     log_path = workdir / "serve.log"
     log = log_path.open("wb")
     proc = await asyncio.create_subprocess_exec(
-        floki_core(),
-        "serve",
-        "--data-dir",
-        str(data_dir),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
+        *serve_command(data_dir, port),
         stdout=asyncio.subprocess.PIPE,
         stderr=log,
         env=environment(),

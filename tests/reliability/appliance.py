@@ -11,9 +11,7 @@ import asyncio
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,25 +20,15 @@ from typing import Any
 
 import aiohttp
 
-from tests.fixtures.requirements import require_binary
+from tests.fixtures.processes import floki_core, free_port, serve_command
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "reliability-admin-Passw0rd"
 START_TIMEOUT = 60.0  # generous: the machine running the suite may be busy
 
 
-def floki_core() -> str:
-    return require_binary(str(Path(sys.executable).parent / "floki-core"))
-
-
 def environment() -> dict[str, str]:
     return {**os.environ, "FLOKI_ADMIN_PASSWORD": ADMIN_PASSWORD, "PYTHONUNBUFFERED": "1"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -131,14 +119,7 @@ async def serve(data_dir: Path, *, port: int | None = None) -> Served:
     started = time.monotonic()
     with log.open("ab") as err:
         proc = await asyncio.create_subprocess_exec(
-            floki_core(),
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
+            *serve_command(data_dir, port),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=err,
             env=environment(),
