@@ -22,7 +22,7 @@ from floki_core.errors import FlokiError
 from floki_core.initialise import init_data_dir, is_initialised
 from floki_core.plugins.registry import CommandSpec
 from floki_core.storage import accounts
-from floki_core.storage.database import Database, default_url
+from floki_core.storage.database import RESTORE, Database, default_url
 
 PROG = "floki-core"
 DEMO_SITE = "St Floki General Hospital"
@@ -232,17 +232,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     _out(f"config: ok ({args.data_dir / 'floki.toml'})")
     db = Database(config.database.url or default_url(args.data_dir))
     try:
-        # Missing, empty or unreadable: the one problem to report (and nothing is created).
-        refused = db.start_problem(initialised=True, budget_seconds=0)
+        # Missing, empty or not a file: the one problem to report (and nothing is created).
+        refused = _unopenable(db)
         if refused is not None:
             print(f"{PROG}: problem: {refused}", file=sys.stderr)
             return 1
-        problems = db.integrity_problems()
-        _out(f"database: {db.backend}, schema {db.current_revision()} (code: {db.head_revision()})")
-        if not problems:  # damage or an older schema is what to fix first
-            problems = _record_problems(db)
-            if not problems:
-                _out("records: ok (audit trail chained, identifiers in their spelling)")
+        problems = _database_problems(db)
     finally:
         db.close()
     if config.server.tls:
@@ -255,6 +250,29 @@ def cmd_check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"{PROG}: problem: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _unopenable(db: Database) -> str | None:
+    path = db.sqlite_file()
+    if path is not None and path.is_dir():
+        return f"database {path} is a directory, not a database file: move it aside and {RESTORE}"
+    return db.start_problem(initialised=True, budget_seconds=0)
+
+
+def _database_problems(db: Database) -> list[str]:
+    """SQLite damage alone (nothing else can be read from a damaged file: not even its
+    schema version), else the schema and references, then the records themselves."""
+    problems = db.integrity_problems()
+    path = db.sqlite_file()
+    if path is not None and any(p.startswith(f"database {path} is damaged") for p in problems):
+        return problems
+    _out(f"database: {db.backend}, schema {db.current_revision()} (code: {db.head_revision()})")
+    if problems:  # an older schema is what to fix first
+        return problems
+    problems = _record_problems(db)
+    if not problems:
+        _out("records: ok (audit trail chained, identifiers in their spelling)")
+    return problems
 
 
 def _record_problems(db: Database) -> list[str]:
