@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from floki_core.domain import Principal, to_plain
 from floki_core.errors import Conflict, Invalid, NotFound
-from floki_core.schemas import NO_NUL, Id, Input, Text200
+from floki_core.schemas import NO_NUL, Id, Input, Text200, check_dates
 from floki_core.storage.audit import write_audit
 from floki_core.storage.models import AssetRow, ZoneRow
 from floki_core.storage.models_loans import LoanContactRow, LoanRow
@@ -47,6 +47,9 @@ class LoanCreate(Input, kw_only=True):
     due_back: dt.date
     notes: LoanNotes = ""
     personal: LoanPersonal | None = None
+
+    def __post_init__(self) -> None:
+        check_dates(self, "due_back")
 
 
 class LoanReturn(Input, kw_only=True):

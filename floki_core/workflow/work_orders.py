@@ -21,7 +21,7 @@ from floki_core import domain
 from floki_core.domain import AssetState, Principal, Role, to_plain
 from floki_core.errors import Conflict, Invalid, NotFound
 from floki_core.events import DomainEvent
-from floki_core.schemas import Id, Input, Notes
+from floki_core.schemas import Id, Input, Notes, check_dates
 from floki_core.storage import resources
 from floki_core.storage.audit import write_audit
 from floki_core.storage.models import AssetClassRow, AssetRow, UserRow
@@ -64,6 +64,9 @@ class WorkOrderComplete(Input, kw_only=True):
     notes: Notes = ""
     completed_on: dt.date | None = None  # default: today
     next_due: dt.date | None = None  # default: from the schedule
+
+    def __post_init__(self) -> None:
+        check_dates(self, "completed_on", "next_due")
 
 
 class WorkOrderCancel(Input, kw_only=True):
