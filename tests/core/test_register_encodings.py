@@ -109,6 +109,82 @@ def test_a_damaged_utf16_file_names_where_it_breaks() -> None:
     )
 
 
+def test_a_utf8_file_with_one_windows_1252_byte_is_refused_naming_the_byte() -> None:
+    # Saved as UTF-8, then one line pasted in from a Windows-1252 file: reading it all as
+    # Windows-1252 would turn every accent in the file into two wrong characters.
+    data = lines(HEADER, ROW).encode("utf-8") + b"UT-3,Hoist \x96 Arjo,SN-3,Ward 7\r\n"
+
+    with pytest.raises(Invalid) as caught:
+        read_register(data, DEFAULTS)
+
+    message = str(caught.value)
+    assert message.startswith("<upload>: line 3, column 'Description': byte 0x96 is not UTF-8")
+    assert "the rest of the file is UTF-8" in message
+    assert message.endswith("save the file as CSV UTF-8")
+
+
+def test_a_windows_1252_file_is_still_read_as_windows_1252() -> None:
+    data = lines(HEADER, "UT-4,Hoist \u2013 Arjo \u00a3250,SN-4,Th\u00e9\u00e2tres").encode(
+        "cp1252"
+    )
+
+    [row] = read_register(data, DEFAULTS).rows
+
+    assert (row.description, row.department) == (
+        "Hoist \u2013 Arjo \u00a3250",
+        "Th\u00e9\u00e2tres",
+    )
+
+
+def test_utf16_without_a_byte_order_mark_holding_mostly_non_ascii_is_named_utf16() -> None:
+    greek = "".join(f"\u0391{n},\u03a3\u03c5\u03c3\u03ba\u03b5\u03c5\u03ae\r\n" for n in range(5))
+    for codec in ("utf-16-le", "utf-16-be"):
+        data = ("Asset Number,Description\r\n" + greek).encode(codec)
+
+        with pytest.raises(Invalid) as caught:
+            read_register(data, DEFAULTS)
+
+        message = str(caught.value)
+        assert "UTF-16 without a byte order mark" in message, codec
+        assert "universal-newline" not in message
+
+
+@pytest.mark.parametrize("codec", ["utf-32-le", "utf-32-be"])
+def test_utf32_without_a_byte_order_mark_is_named_utf32(codec: str) -> None:
+    data = lines(HEADER, ROW).encode(codec)
+
+    with pytest.raises(Invalid) as caught:
+        read_register(data, DEFAULTS)
+
+    message = str(caught.value)
+    assert "UTF-32 without a byte order mark" in message
+    assert "UTF-16" not in message
+    assert "save it as CSV UTF-8" in message
+
+
+def test_lines_ending_in_a_carriage_return_alone_are_named() -> None:
+    data = lines(HEADER, ROW, "UT-2,Pump,SN-2,Ward 7").replace("\r\n", "\r").encode("utf-8")
+
+    with pytest.raises(Invalid) as caught:
+        read_register(data, DEFAULTS)
+
+    message = str(caught.value)
+    assert "end in a carriage return (CR) alone" in message
+    assert "universal-newline" not in message
+    assert "save the file as CSV UTF-8" in message
+
+
+def test_a_carriage_return_inside_an_unquoted_cell_is_named_with_its_line() -> None:
+    data = lines(HEADER, "UT-1,Pump,SN-1,Ward 7", "UT-2,Pump\rspare,SN-2,Ward 7").encode()
+
+    with pytest.raises(Invalid) as caught:
+        read_register(data, DEFAULTS)
+
+    message = str(caught.value)
+    assert message.startswith("line 3: a carriage return (CR) inside a cell not in quotes")
+    assert "universal-newline" not in message
+
+
 # --- what is wrong with a cell ---------------------------------------------------------
 
 
@@ -123,6 +199,14 @@ def test_a_nul_in_a_text_cell_is_reported_as_a_nul() -> None:
             "the file was saved as UTF-16 or is damaged)",
         )
     ]
+
+
+def test_a_nul_in_a_small_uploaded_file_is_a_nul_not_utf16() -> None:
+    parsed = read_register(b"Asset Number,Description\r\nUT-1,ab\x00c\r\n", DEFAULTS)
+
+    [problem] = parsed.problems
+    assert (problem.line, problem.column) == (2, "Description")
+    assert "contains a NUL character (U+0000)" in problem.reason
 
 
 def test_a_control_character_in_a_cell_is_named() -> None:
@@ -180,3 +264,19 @@ async def test_over_http_utf16_imports_and_a_bad_encoding_is_a_422_with_the_reas
     resp = await floki.client.post("/api/v1/assets/import", data=no_bom, headers=headers)
     assert resp.status == 422
     assert "UTF-16 without a byte order mark" in (await resp.json())["error"]
+
+
+async def test_over_http_a_utf8_file_with_a_windows_1252_byte_imports_nothing(
+    floki: Floki,
+) -> None:
+    headers = {**await floki.headers("engineer"), "Content-Type": "text/csv"}
+    data = lines(HEADER, ROW).encode("utf-8") + b"UT-3,Hoist \x96 Arjo,SN-3,Ward 7\r\n"
+
+    resp = await floki.client.post("/api/v1/assets/import", data=data, headers=headers)
+
+    assert resp.status == 422
+    error = (await resp.json())["error"]
+    assert "line 3, column 'Description': byte 0x96 is not UTF-8" in error
+    assert "save the file as CSV UTF-8" in error
+    listing = await floki.client.get("/api/v1/assets", headers=headers)
+    assert (await listing.json())["items"] == []
