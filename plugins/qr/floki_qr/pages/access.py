@@ -158,10 +158,17 @@ _MAX_FIELDS = 100
 class FormRefused(Exception):
     """A POST body that is not one of the pages' forms: answered with a page, not a 500."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.headers = dict(headers or {})  # e.g. Connection: close after a broken body
+
+
+def _sentence(reason: str) -> str:
+    """An API reason ("the body is ...") as a sentence on a page."""
+    text = reason[:1].upper() + reason[1:]
+    return text if text.endswith(".") else text + "."
 
 
 async def read_form(request: web.Request) -> dict[str, str]:
@@ -180,9 +187,9 @@ async def read_form(request: web.Request) -> dict[str, str]:
         raise FormRefused(415, f"Forms must be sent in UTF-8, not {charset}.")
     limit = request.app[CORE].config.server.max_body_bytes
     try:
-        raw = await read_raw(request, limit)
+        raw = await read_raw(request, limit)  # decoded if sent compressed
     except ApiError as exc:
-        raise FormRefused(exc.status, exc.reason) from None
+        raise FormRefused(exc.status, _sentence(exc.reason), exc.headers) from None
     try:
         pairs = urllib.parse.parse_qsl(
             raw.decode("utf-8"),
@@ -199,13 +206,15 @@ async def read_form(request: web.Request) -> dict[str, str]:
 
 
 def form_refused_page(exc: FormRefused, session: PageSession | None = None) -> web.Response:
-    return message_page(
+    response = message_page(
         "Form refused",
         f"{exc.reason} Nothing was changed.",
         status=exc.status,
         session=session,
         link=(HOME_PATH, "Back to the start"),
     )
+    response.headers.update(exc.headers)
+    return response
 
 
 def signed_in(
