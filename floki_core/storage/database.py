@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import grp
 import logging
+import os
+import pwd
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -111,6 +116,83 @@ def _one_line(report: str) -> str:
     return "; ".join(line for line in lines if line and not line.startswith("***"))
 
 
+def _busy(error: BaseException | None) -> bool:
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", 0) & 0xFF  # the primary code
+        return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return getattr(error, "sqlstate", None) == "55P03"  # PostgreSQL's lock_not_available
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def write_obstacle(path: Path) -> str | None:
+    """What keeps this process from writing the SQLite database ``path``, as the reason
+    to give and what to do; None if nothing is found. SQLite writes the file, and its
+    ``-wal`` and ``-shm`` files beside it in the same folder."""
+    me = _user_name(os.geteuid())
+    for target in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            fd = os.open(target, os.O_RDWR)  # opening changes nothing
+        except FileNotFoundError:
+            continue  # -wal and -shm come and go
+        except OSError as error:
+            return _open_refused(target, error, me)
+        os.close(fd)
+    folder = path.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        info = folder.stat()
+        return (
+            f"its folder {folder} is not writable by user {me} (owner "
+            f"{_user_name(info.st_uid)}:{_group_name(info.st_gid)}, mode "
+            f"{stat.S_IMODE(info.st_mode):04o}), and SQLite keeps its write-ahead log "
+            f"there; give the folder to {me} (chown {me}: {folder})"
+        )
+    return None
+
+
+def _open_refused(target: Path, error: OSError, me: str) -> str:
+    what = "it" if not target.name.endswith(("-wal", "-shm")) else f"{target.name} beside it"
+    if error.errno == errno.EROFS:
+        return (
+            f"the filesystem it is on is mounted read-only ({error.strerror}); "
+            "remount it read-write or move the data directory"
+        )
+    if error.errno == errno.EPERM:
+        return (
+            f"{what} is marked immutable or append-only ({error.strerror}); "
+            f"'lsattr {target}' shows it and 'chattr -i -a {target}' clears it"
+        )
+    if error.errno == errno.EACCES:
+        info = target.stat()
+        return (
+            f"user {me} may not write {what} (owner {_user_name(info.st_uid)}:"
+            f"{_group_name(info.st_gid)}, mode {stat.S_IMODE(info.st_mode):04o}), as after a "
+            f"backup restored by another user; give it to {me} "
+            f"(chown {me}: {target.parent}/{path_stem(target)}*)"
+        )
+    return f"{what} cannot be opened for writing ({error.strerror})"
+
+
+def path_stem(target: Path) -> str:
+    """The database file's name, from its own or its ``-wal``/``-shm`` file's."""
+    name = target.name
+    for suffix in ("-wal", "-shm"):
+        name = name.removesuffix(suffix)
+    return name
+
+
 def _alembic_config(engine: Engine) -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -159,13 +241,17 @@ class Database:
     def start_problem(self, *, initialised: bool, budget_seconds: float) -> str | None:
         """Why the appliance must not start on this database, in one line; None if it may.
 
-        In an initialised data directory a missing or empty SQLite file is refused (only
-        ``init`` makes one: an appliance that starts empty has silently lost its register),
-        and ``PRAGMA quick_check`` runs for up to ``budget_seconds`` (0: not at all).
-        Nothing here creates or changes the database.
+        In an initialised data directory the database must hold Floki's register: a
+        missing or empty SQLite file, or one (SQLite or PostgreSQL) without Floki's
+        schema, is refused (only ``init`` makes one: an appliance that starts empty has
+        silently lost its register), and so is one this process cannot write (it would
+        start, then fail at its first write). ``PRAGMA quick_check`` runs for up to
+        ``budget_seconds`` (0: not at all). Nothing here creates or changes the database.
         """
         path = self.sqlite_file()
         if path is not None and initialised:
+            if path.is_dir():
+                return f"database {path} is a directory, not a database file: {RESTORE}"
             if not path.exists():
                 return (
                     f"database {path} is missing; only 'floki-core init' makes one, and this "
@@ -173,16 +259,67 @@ class Database:
                 )
             if path.stat().st_size == 0:
                 return f"database {path} is empty (0 bytes): {RESTORE}"
+            # Before SQLite opens it: on a read-only filesystem it cannot even open a
+            # database in WAL mode, and would only say "unable to open database file".
+            if (cause := write_obstacle(path)) is not None:
+                return f"database {path} cannot be written: {cause}"
         if path is None:
             try:
                 with self.engine.connect() as conn:
                     conn.execute(text("SELECT 1"))
             except exc.DBAPIError as error:
                 return f"cannot open the database: {_first_line(error.orig)}"
-            return None
-        if budget_seconds <= 0:
-            return None
-        return self._damage("quick_check(1)", budget_seconds)
+        elif budget_seconds > 0 and (damage := self._damage("quick_check(1)", budget_seconds)):
+            return damage
+        if not initialised:
+            return None  # a new appliance: the migrations make the schema
+        return self._register_problem()
+
+    def _register_problem(self) -> str | None:
+        """Whether the database holds Floki's schema (at any revision; older ones are
+        upgraded) and takes a write: one line, or None."""
+        where = f"database {self.sqlite_file()}" if self.backend == "sqlite" else "the database"
+        try:
+            with self.engine.connect() as conn:
+                revision = MigrationContext.configure(conn).get_current_revision()
+        except (exc.DBAPIError, sqlite3.Error) as error:
+            found = _first_line(error.orig if isinstance(error, exc.DBAPIError) else error)
+            return f"{where} is damaged ({found}): {RESTORE}"
+        if revision is None:
+            return (
+                f"{where} holds no Floki register (no schema in it: an empty or another "
+                "program's database); only 'floki-core init' makes one, and this data "
+                f"directory is already initialised: {RESTORE}"
+            )
+        return self._write_problem(where)
+
+    def _write_problem(self, where: str) -> str | None:
+        """Try a write that changes nothing. SQLite opens a file it may not write
+        read-only without a word, and even takes ``BEGIN IMMEDIATE``; only a statement
+        that writes is refused ("attempt to write a readonly database")."""
+        sqlite = self.backend == "sqlite"
+        try:
+            with self.engine.connect() as conn:
+                trans = conn.begin()
+                try:
+                    if sqlite:  # waiting long for another writer's lock tells nothing here
+                        conn.exec_driver_sql("PRAGMA busy_timeout=2000")
+                        conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    conn.execute(
+                        text("UPDATE alembic_version SET version_num = version_num WHERE 1 = 0")
+                    )
+                finally:
+                    trans.rollback()
+                    if sqlite:
+                        conn.exec_driver_sql("PRAGMA busy_timeout=10000")
+        except exc.DBAPIError as error:
+            message = _first_line(error.orig)
+            if _busy(error.orig):
+                return None  # another writer holds the lock: the database takes writes
+            path = self.sqlite_file()
+            cause = write_obstacle(path) if path is not None else None
+            return f"{where} cannot be written: {cause or message}"
+        return None
 
     def _damage(self, pragma: str, budget_seconds: float | None) -> str | None:
         """SQLite's quick or full check, as one line naming the file and what to do."""
