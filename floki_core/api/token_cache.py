@@ -3,7 +3,8 @@ transaction per request; and when each token was last used, written off the requ
 
 Entries live ``ttl`` seconds; revoking a token, logging out or changing a user through
 the API clears the cache at once. A change made by another process (the CLI) is seen
-within ``ttl``.
+within ``ttl``. Whoever holds on to a token beyond one request (an events WebSocket)
+subscribes to ``on_clear`` to check it again when the cache is cleared.
 
 Checking a token only reads the database. Its last-used stamp is kept here, one per
 token (the latest), and written for all tokens in one batch ``stamp_seconds`` after the
@@ -45,6 +46,7 @@ class TokenCache:
         self.generation = 0  # moved on by every clear()
         self._stamps: dict[int, dt.datetime] = {}  # token id -> last use not yet written
         self._writing: asyncio.Task[None] | None = None
+        self._cleared: list[Callable[[], None]] = []
 
     def get(self, secret: str) -> Principal | None:
         found = self._entries.get(digest(secret))
@@ -65,8 +67,22 @@ class TokenCache:
         self._entries[digest(secret)] = (principal, self.clock.monotonic())
 
     def clear(self) -> None:
+        """Forget every checked token: one may have been revoked or its user changed."""
         self._entries.clear()
         self.generation += 1
+        for listener in list(self._cleared):
+            listener()
+
+    def on_clear(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` (quick, not async) after every ``clear``; returns a function
+        that stops the calls."""
+        self._cleared.append(listener)
+
+        def stop() -> None:
+            if listener in self._cleared:
+                self._cleared.remove(listener)
+
+        return stop
 
     # --- last-used stamps -------------------------------------------------------
 
