@@ -148,12 +148,16 @@ LATEST_DATE = dt.date(2999, 12, 31)
 # A GIAI (GS1 AI 8004) is a GS1 Company Prefix (at least 4 digits) and an asset
 # reference, at most 30 characters of GS1 character set 82 (GS1 General Specifications
 # 7.11). A label printed from anything else would be refused when scanned (hazard H11).
-_GIAI = re.compile(r'[0-9]{4}[!"%-?A-Z_a-z]{0,26}', re.ASCII)
-_GIAI_CHAR = re.compile(r'[!"%-?A-Z_a-z]', re.ASCII)
+# Set 82 holds "(" and ")", but the register refuses them: in the bracketed form people
+# type, (8004)50123456(10)ABC is the GIAI 50123456 and a batch, so a GIAI 50123456(10)ABC
+# would be named by its barcode and another asset by its printed text.
+_CSET82_NO_BRACKETS = "!\"%&'*-?A-Z_a-z"  # *-? runs * + , - . / 0-9 : ; < = > ?
+_GIAI = re.compile(rf"[0-9]{{4}}[{_CSET82_NO_BRACKETS}]{{0,26}}", re.ASCII)
+_GIAI_CHAR = re.compile(rf"[{_CSET82_NO_BRACKETS}]", re.ASCII)
 
 
 def giai_problem(value: str) -> str | None:
-    """Why ``value`` is not a GIAI a scanner reads back, or None."""
+    """Why ``value`` is not a GIAI a scanner reads back as this one asset's, or None."""
     if _GIAI.fullmatch(value):
         return None
     if len(value) > 30:
@@ -161,6 +165,11 @@ def giai_problem(value: str) -> str | None:
     if not (len(value) >= 4 and value[:4].isascii() and value[:4].isdigit()):
         return f"GIAI {value!r} does not start with a GS1 Company Prefix (4 digits or more)"
     bad = next(c for c in value if not _GIAI_CHAR.fullmatch(c))
+    if bad in "()":
+        return (
+            f"GIAI {value!r} has {bad!r}, which would be ambiguous in the bracketed form "
+            f"people type ((8004){value}): brackets there mark the AIs"
+        )
     return f"GIAI {value!r} has {bad!r}, which GS1 does not allow (character set 82)"
 
 
@@ -347,6 +356,57 @@ def spell_epc(text: str) -> str | None:
     return _NOT_HEX.sub("", text[2:] if text[:2] in ("0x", "0X") else text).upper()
 
 
+def spell_giai(text: str) -> str | None:
+    """A GIAI as typed (GS1 keys are case-sensitive), if the register holds it as one."""
+    return text if giai_problem(text) is None else None
+
+
+# A UDI is one device's GTIN (AI 01) and serial number (AI 21). The register spells it
+# as the QR plugin's scan reader does, so a scan of its label finds it: the bracketed
+# form with a 14-digit GTIN. The serial is GS1 character set 82 without brackets, which
+# would be ambiguous in that spelling, as they would in a GIAI.
+_SERIAL = rf"[{_CSET82_NO_BRACKETS}]{{1,20}}"
+_UDI_BRACKETED = re.compile(
+    rf"\(01\)\s*(?P<gtin>[0-9]{{8}}|[0-9]{{12,14}})\s*\(21\)\s*(?P<serial>{_SERIAL})",
+    re.ASCII,
+)
+_UDI_ELEMENT_STRING = re.compile(rf"01(?P<gtin>[0-9]{{14}})\x1d?21(?P<serial>{_SERIAL})", re.ASCII)
+
+
+def udi_value(gtin: str, serial: str) -> str:
+    """The one spelling of a UDI in the register: ``(01)<GTIN-14>(21)<serial>``; a GTIN-8,
+    -12 or -13 is padded to 14 digits, as GS1 does."""
+    return f"(01){gtin.zfill(14)}(21){serial}"
+
+
+def _udi_parts(text: str) -> tuple[str, str] | None:
+    found = _UDI_BRACKETED.fullmatch(text) or _UDI_ELEMENT_STRING.fullmatch(text)
+    return None if found is None else (found["gtin"].zfill(14), found["serial"])
+
+
+def spell_udi(text: str) -> str | None:
+    """``(01)<GTIN-14>(21)<serial>`` from that form with white space between the fields or
+    a GTIN-8, -12 or -13, or from the element string ``01<GTIN-14>21<serial>`` (a GS
+    between allowed); None for anything else, a GTIN with a wrong check digit included
+    (a scan refuses it, so it names no device)."""
+    parts = _udi_parts(text)
+    if parts is None or not gs1_check_digit_ok(parts[0]):
+        return None
+    return udi_value(*parts)
+
+
+def udi_problem(text: str) -> str | None:
+    """The reason a value of the UDI form is not a UDI: its GTIN's check digit."""
+    parts = _udi_parts(text)
+    if parts is None or gs1_check_digit_ok(parts[0]):
+        return None
+    gtin = parts[0]
+    return (
+        f"{text!r} is not a UDI: GTIN {gtin} has a wrong check digit: expected "
+        f"{gs1_check_digit(gtin[:-1])}, got {gtin[-1]}"
+    )
+
+
 def spell_label_code(text: str) -> str:
     """A printed label's code (QR, barcode) in upper case: scans are read regardless of
     case, so codes that differ only in case would be one label."""
@@ -359,14 +419,25 @@ def spell_as_typed(text: str) -> str:
 
 @dataclass(frozen=True)
 class IdentifierKind:
-    """How one kind of identifier is spelled. ``expected`` says what a value must look
-    like; a kind without it keeps text it cannot read as it was typed."""
+    """How one kind of identifier is spelled.
+
+    ``expected`` says what a tag's value must look like (a tag of another form is
+    refused, naming it; ``problem`` may give a closer reason); a kind without it takes any
+    text. Text a kind cannot read is kept as typed, or upper-cased where earlier releases
+    stored it so (``upper_when_unread``, the beacon ids), so a stored row keeps its
+    spelling and a receiver named by a room (ESPresense) stays as named."""
 
     spell: Callable[[str], str | None]
     expected: str | None = None
+    problem: Callable[[str], str | None] | None = None
+    upper_when_unread: bool = False
 
 
-_MAC_KIND = IdentifierKind(spell_mac)
+_MAC_KIND = IdentifierKind(
+    spell_mac,
+    "a MAC address of 6 bytes in hex, e.g. C0:FF:EE:00:AA:01 (any case; also with -, . "
+    "or a space between the bytes, or as C0FF.EE00.AA01 or C0FFEE00AA01)",
+)
 _TEXT_KIND = IdentifierKind(spell_as_typed)
 _LABEL_KIND = IdentifierKind(spell_label_code)
 _EPC_KIND = IdentifierKind(spell_epc)
@@ -379,20 +450,35 @@ IDENTIFIER_KINDS: Mapping[str, IdentifierKind] = MappingProxyType(
             spell_ibeacon,
             "an iBeacon identity UUID:major:minor, e.g. "
             "F7826DA6-4FA2-4E98-8024-BC5B71E0893E:100:7 (major and minor 0-65535)",
+            upper_when_unread=True,
         ),
         "eddystone": IdentifierKind(
             spell_eddystone,
             "an Eddystone UID NAMESPACE:INSTANCE of 20 and 12 hex digits, e.g. "
             "EDD1EBEAC04E5DEFA017:0123456789AB",
+            upper_when_unread=True,
         ),
         "altbeacon": IdentifierKind(
             spell_altbeacon,
             "an AltBeacon id of 40 hex digits, e.g. F7826DA64FA24E988024BC5B71E0893E00010102",
+            upper_when_unread=True,
         ),
         "rfid": _EPC_KIND,
         "rfid_epc": _EPC_KIND,
         "qr": _LABEL_KIND,
         "barcode": _LABEL_KIND,
+        "udi": IdentifierKind(
+            spell_udi,
+            "a UDI (01)<GTIN>(21)<serial>, e.g. (01)05012345678900(21)SN1001 or "
+            "010501234567890021SN1001: a GTIN of 8, 12, 13 or 14 digits with its check "
+            "digit, a serial number of 1 to 20 letters, digits or !\"%&'*+,-./:;<=>?_",
+            udi_problem,
+        ),
+        "giai": IdentifierKind(
+            spell_giai,
+            "a GIAI: a GS1 Company Prefix (4 digits or more) and up to 30 characters in all",
+            giai_problem,
+        ),
     }
 )
 
@@ -417,15 +503,17 @@ def normalise_identifier(technology: str, value: str) -> str:
     spelled = kind.spell(text)
     if spelled is not None:
         return spelled
-    return text.upper() if kind.expected else text
+    return text.upper() if kind.upper_when_unread else text
 
 
 def identifier_problem(technology: str, value: str) -> str | None:
-    """Why ``value`` cannot be a ``technology`` identifier, or None if it can."""
+    """Why ``value`` cannot be a ``technology`` tag identifier, or None if it can."""
     kind = identifier_kind(technology)
-    if kind.expected is None or kind.spell(value.strip()) is not None:
+    text = value.strip()
+    if kind.expected is None or kind.spell(text) is not None:
         return None
-    return f"{value!r} is not {kind.expected}"
+    closer = kind.problem(text) if kind.problem is not None else None
+    return closer or f"{value!r} is not {kind.expected}"
 
 
 def gs1_check_digit(body: str) -> int:

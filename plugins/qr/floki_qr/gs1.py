@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from biip import ParseError
 from biip.symbology import SymbologyIdentifier
 
-from floki_core.schemas import gs1_check_digit
+from floki_core.schemas import gs1_check_digit, udi_value
 from floki_qr.gs1_fields import (
     GS,
     Gs1Field,
@@ -69,6 +69,10 @@ class ScanKind(enum.StrEnum):
     PLAIN = "plain"  # an asset number or a code as printed
 
 
+# How a key is named to people, in reasons.
+_KEY_NAMES = {ScanKind.GIAI: "GIAI", ScanKind.GLN: "GLN", ScanKind.UDI: "UDI"}
+
+
 class ScanForm(enum.StrEnum):
     FLOKI_URL = "floki_url"
     ELEMENT_STRING = "element_string"  # as a scanner sends it, or the bracketed form
@@ -82,10 +86,14 @@ class ScannedCode:
     value: str  # the short code, GIAI, GLN, normalised UDI or plain text
     form: ScanForm
     text: str  # the scan without surrounding white space and symbology identifier
-    gtin: str | None = None  # UDI only: 14 digits
-    serial: str | None = None  # UDI only
+    gtin: str | None = None  # a scan carrying a UDI: 14 digits
+    serial: str | None = None  # a scan carrying a UDI
     may_be_plain: bool = False  # unmarked digits: could be an asset number after all
     fields: tuple[tuple[str, str], ...] = ()  # GS1 only: every (AI, value) read
+    # GS1 only: every key that names an asset or a place, (kind, value), the GIAI first.
+    # More than one (a GIAI and a UDI) is used only if the register says they name the
+    # same asset (``floki_qr.resolve``).
+    keys: tuple[tuple[ScanKind, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,11 +104,6 @@ class RejectedScan:
 
 
 Scan = ScannedCode | RejectedScan
-
-
-def udi_value(gtin: str, serial: str) -> str:
-    """The one spelling of a UDI in the register: ``(01)<GTIN-14>(21)<serial>``."""
-    return f"(01){gtin.zfill(14)}(21){serial}"
 
 
 def read_scan(raw: str) -> Scan:
@@ -172,32 +175,49 @@ def _interpret(
 ) -> Scan:
     values = {f.ai: f.value for f in fields}  # a repeated AI repeats its value
     found = tuple((f.ai, f.value) for f in fields)
+    gtin, serial = values.get("01"), values.get("21")
+    asset_keys: list[tuple[ScanKind, str]] = []
     if "8004" in values:
-        return ScannedCode(
-            ScanKind.GIAI, values["8004"], form, text, may_be_plain=may_be_plain, fields=found
+        asset_keys.append((ScanKind.GIAI, values["8004"]))
+    if gtin is not None and serial is not None:
+        asset_keys.append((ScanKind.UDI, udi_value(gtin, serial)))
+    gln = values.get("414")
+    if gln is not None and asset_keys:
+        named = " and ".join(f"{_KEY_NAMES[kind]} {value}" for kind, value in asset_keys)
+        return RejectedScan(
+            f"the code carries GLN {gln} (a place) and {named} (an asset); a code must "
+            "name one thing",
+            text,
+            may_be_plain=may_be_plain,
         )
-    if "414" in values:
+    if gln is not None:
         return ScannedCode(
-            ScanKind.GLN, values["414"], form, text, may_be_plain=may_be_plain, fields=found
-        )
-    if "01" in values:
-        gtin = values["01"]
-        serial = values.get("21")
-        if serial is None:
-            return RejectedScan(
-                f"GTIN {gtin} without a serial number (AI 21) names a product, not one device",
-                text,
-                may_be_plain=may_be_plain,
-            )
-        return ScannedCode(
-            ScanKind.UDI,
-            udi_value(gtin, serial),
+            ScanKind.GLN,
+            gln,
             form,
             text,
-            gtin=gtin,
-            serial=serial,
             may_be_plain=may_be_plain,
             fields=found,
+            keys=((ScanKind.GLN, gln),),
+        )
+    if asset_keys:
+        kind, value = asset_keys[0]
+        return ScannedCode(
+            kind,
+            value,
+            form,
+            text,
+            gtin=gtin if serial is not None else None,
+            serial=serial if gtin is not None else None,
+            may_be_plain=may_be_plain,
+            fields=found,
+            keys=tuple(asset_keys),
+        )
+    if gtin is not None:
+        return RejectedScan(
+            f"GTIN {gtin} without a serial number (AI 21) names a product, not one device",
+            text,
+            may_be_plain=may_be_plain,
         )
     named = ", ".join(f"({f.ai})" for f in fields)
     return RejectedScan(

@@ -94,7 +94,8 @@ CSET82 = frozenset(
 _CSET82_SHOWN = "letters, digits and !\"%&'()*+,-./:;<=>?_"
 # One component of a format: N14 (fixed), X..30 (up to), N1..N2 (from .. to); "[" optional.
 _COMPONENT = re.compile(r"(\[)?\+?([NXYZ])(?:(\d+)\.\.[NXYZ]?(\d+)|\.\.(\d+)|(\d+))")
-_HRI_AI = re.compile(r"\(([0-9]{2,4})\)")
+# An AI in the bracketed form; white space inside the brackets is what people type.
+_HRI_AI = re.compile(r"\(\s*([0-9]{2,4})\s*\)", re.ASCII)
 _CONTROL_NOT_GS = re.compile(r"[\x00-\x1c\x1e\x1f\x7f]")
 
 
@@ -280,18 +281,43 @@ def element_string_fields(data: str) -> list[Gs1Field]:
 
 
 def bracketed_fields(text: str) -> list[Gs1Field]:
-    """The fields of the human-readable form ``(01)05012345678900(21)SN1001``. Spaces
-    (and separators) are not data in any AI, so they are dropped; each bracket pair
-    starts a field and the field ends where the next one starts."""
-    compact = "".join(text.split())  # str.split() also splits on GS
-    if not compact.startswith("("):
-        raise Gs1Refused(f"malformed human-readable GS1 code {text!r}")
-    parts = _HRI_AI.split(compact)
+    """The fields of the human-readable form ``(01)05012345678900(21)SN1001``. Each
+    bracketed AI starts a field and the field ends where the next one starts. White space
+    and separators may stand between fields, as people type them (``(01) 0501... (21)
+    SN1001``); inside a value they are refused, never dropped: dropping them would join
+    two values into one (``(8004)5012 3456`` is not the GIAI 50123456). A bracket inside
+    a value is refused too: it can only be a mistyped AI."""
+    code = text.strip()  # str.strip() also strips GS
+    parts = _HRI_AI.split(code)
     # re.split with one group: ["", ai, value, ai, value, ...]
     if parts[0] != "" or len(parts) < 3:
         raise Gs1Refused(f"malformed human-readable GS1 code {text!r}")
-    fields = [check_field(parts[i], parts[i + 1]) for i in range(1, len(parts), 2)]
+    fields = [_bracketed_field(parts[i], parts[i + 1]) for i in range(1, len(parts), 2)]
     return _no_conflicts(fields)
+
+
+def _bracketed_field(ai: str, between: str) -> Gs1Field:
+    value = between.strip()
+    spec = _spec(ai)
+    if spec is None:
+        return check_field(ai, value)  # refused: an unknown AI
+    for i, char in enumerate(value, 1):
+        if char == GS:
+            raise Gs1Refused(
+                f"{spec.label} has a GS separator at character {i}; in the bracketed form "
+                "separators may stand only between fields"
+            )
+        if char.isspace():
+            raise Gs1Refused(
+                f"{spec.label} has {char!r} at character {i}; in the bracketed form white "
+                "space may stand only between fields"
+            )
+        if char in "()":
+            raise Gs1Refused(
+                f"{spec.label} has {char!r} at character {i}; in the bracketed form "
+                "brackets stand only around an AI, as in (8004)"
+            )
+    return check_field(ai, value)
 
 
 PRIMARY_KEYS = frozenset(
@@ -303,7 +329,8 @@ PRIMARY_KEYS = frozenset(
 def link_fields(segments: Sequence[str], query: Iterable[tuple[str, str]]) -> list[Gs1Field]:
     """The fields of a GS1 Digital Link URI: its path segments (percent-decoded; anything
     before the first primary key is the resolver's own path) and its query pairs (those
-    whose key is an AI; others are for the resolver)."""
+    whose key is an AI, data attributes; others are for the resolver). A primary key in
+    the query is refused."""
     start = next((i for i, s in enumerate(segments) if s in PRIMARY_KEYS), None)
     if start is None:
         raise Gs1Refused("no GS1 primary key (such as 8004, 414 or 01) in the Digital Link path")
@@ -322,6 +349,13 @@ def link_fields(segments: Sequence[str], query: Iterable[tuple[str, str]]) -> li
         fields.append(check_field(ai, value))
     for key, value in query:
         if key.isdigit() and _spec(key) is not None:
+            if key in PRIMARY_KEYS:
+                # GS1 Digital Link: a key names what the link is about, in its path; the
+                # query carries data attributes only, never a second thing it names.
+                raise Gs1Refused(
+                    f"{_label(key)} is a primary key: in a GS1 Digital Link it belongs in "
+                    "the path, not the query string (which carries only data attributes)"
+                )
             fields.append(check_field(key, value))
     return _no_conflicts(fields)
 

@@ -9,8 +9,10 @@ number, or any ``qr``/``barcode`` identifier or receiver.
 
 Every path from a scan to an asset comes through here (the ``qr/resolve`` API, the
 phone pages, the workshop desk, serial scanners), so every one gets the same strict
-reading (``floki_qr.gs1``): a code that cannot be read names nothing and says why
-(``read_as`` "unreadable"), and is never looked up by a part of itself.
+reading (``floki_qr.gs1``): a code that cannot be used names nothing and says why
+(``read_as`` "unreadable"), and is never looked up by a part of itself. That includes a
+code whose keys (a GIAI and a UDI) do not both name the same asset, and a bracketed code
+that a GIAI or UDI stored by an earlier release, brackets and all, would read as well.
 
 Identifiers and receivers are looked up in the one spelling the register stores them in
 (``normalise_identifier``: label codes in upper case), so a code typed or scanned in any
@@ -30,9 +32,9 @@ from sqlalchemy.orm import Session
 from floki_core.api.bodies import ApiError, json_response
 from floki_core.api.keys import CORE
 from floki_core.plugins.registry import Answer, Param, RouteRegistry
-from floki_core.schemas import normalise_identifier
+from floki_core.schemas import normalise_identifier, udi_value
 from floki_core.storage.models import AssetRow, IdentifierRow, ReceiverRow, ZoneRow
-from floki_qr.gs1 import RejectedScan, Scan, ScanKind, ScannedCode, read_scan
+from floki_qr.gs1 import RejectedScan, Scan, ScanForm, ScanKind, ScannedCode, read_scan
 from floki_qr.label_codes import QR, asset_codes, zone_codes
 
 __all__ = [
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 PLAIN_TECHNOLOGIES = (QR, "barcode")
-UNREADABLE = "unreadable"  # read_as of a scan refused before any look-up
+UNREADABLE = "unreadable"  # read_as of a scan that cannot be used: it names no one thing
 READ_AS = {
     ScanKind.FLOKI_CODE: "label code",
     ScanKind.GIAI: "GIAI",
@@ -60,7 +62,9 @@ class Resolved(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     ``Observation(technology="qr", tag=asset.tag, receiver=place.receiver, ...)``."""
 
     kind: Literal["asset", "zone", "unknown"]
-    read_as: str  # "label code", "GIAI", "GLN", "UDI", "asset number or code", "unreadable"
+    # "label code", "GIAI", "GLN", "UDI", "asset number or code", or "unreadable": a code
+    # that cannot be used (malformed, or its keys name no one asset; ``error`` says why)
+    read_as: str
     value: str  # what was looked up: the code, GIAI, GLN, UDI or text
     asset_id: int | None = None
     asset_number: str | None = None
@@ -100,26 +104,110 @@ def resolve_scan(session: Session, scan: Scan) -> Resolved:
 
 
 def _look_up(session: Session, scan: ScannedCode) -> Resolved:
-    read_as = READ_AS[scan.kind]
-    found: Resolved | None
-    if scan.kind is ScanKind.FLOKI_CODE:
-        found = _floki_code(session, scan.value)
-        missing = f"no asset or location has the label code {scan.value}"
-    elif scan.kind is ScanKind.GIAI:
-        found = _asset_by_field(session, AssetRow.giai, scan.value, "giai", read_as)
-        missing = f"no asset has GIAI {scan.value}"
-    elif scan.kind is ScanKind.GLN:
-        found = _zone_by_gln(session, scan.value)
-        missing = f"no location has GLN {scan.value}"
-    elif scan.kind is ScanKind.UDI:
-        found = _asset_by_identifier(session, ("udi",), scan.value, read_as)
-        missing = f"no asset has UDI {scan.value}"
-    else:
-        found = _plain(session, scan.value)
-        missing = f"{scan.value!r} is neither an asset number nor a label code in the register"
+    refusal = _stored_with_brackets(session, scan) or _keys_disagree(session, scan)
+    if refusal is not None:
+        return Resolved(kind="unknown", read_as=UNREADABLE, value=scan.text, error=refusal)
+    found, missing = _by_key(session, scan.kind, scan.value)
     if found is None:
-        return Resolved(kind="unknown", read_as=read_as, value=scan.value, error=missing)
+        return Resolved(kind="unknown", read_as=READ_AS[scan.kind], value=scan.value, error=missing)
     return found
+
+
+def _by_key(session: Session, kind: ScanKind, value: str) -> tuple[Resolved | None, str]:
+    """What one key names, or None and why nothing."""
+    read_as = READ_AS[kind]
+    if kind is ScanKind.FLOKI_CODE:
+        found = _floki_code(session, value)
+        return found, f"no asset or location has the label code {value}"
+    if kind is ScanKind.GIAI:
+        found = _asset_by_field(session, AssetRow.giai, value, "giai", read_as)
+        return found, f"no asset has GIAI {value}"
+    if kind is ScanKind.GLN:
+        return _zone_by_gln(session, value), f"no location has GLN {value}"
+    if kind is ScanKind.UDI:
+        found = _asset_by_identifier(session, ("udi",), value, read_as)
+        return found, f"no asset has UDI {value}"
+    found = _plain(session, value)
+    return found, f"{value!r} is neither an asset number nor a label code in the register"
+
+
+def _keys_disagree(session: Session, scan: ScannedCode) -> str | None:
+    """Why a code carrying a GIAI and a UDI names no one asset, or None if it does: a
+    key that names another asset, or none, leaves it in doubt which device is in hand."""
+    if len(scan.keys) < 2:
+        return None
+    named = [(kind, value, _by_key(session, kind, value)[0]) for kind, value in scan.keys]
+    assets = {found.asset_id if found is not None else None for *_, found in named}
+    if len(assets) == 1 and None not in assets:
+        return None
+    each = " and ".join(
+        f"{READ_AS[kind]} {value} "
+        f"({'no asset' if found is None else f'asset {found.asset_number}'})"
+        for kind, value, found in named
+    )
+    return f"the code carries {each}; its keys must name one asset"
+
+
+def _stored_with_brackets(session: Session, scan: ScannedCode) -> str | None:
+    """Why a bracketed code is ambiguous here, or None.
+
+    The register refuses brackets in GIAIs and UDI serial numbers, but an earlier release
+    stored them: a GIAI ``50123456(10)ABC`` is named by its barcode, yet typed as
+    ``(8004)50123456(10)ABC`` the same text reads as the GIAI 50123456 and a batch. When
+    a key field followed by more fields, joined back, is such a stored key, the typed
+    code could mean either asset, so it means neither."""
+    if scan.form is not ScanForm.ELEMENT_STRING or not scan.text.startswith("("):
+        return None  # only the bracketed form loses brackets into field boundaries
+    giais = _joined(scan.fields, "8004")
+    if giais:
+        found = session.execute(
+            select(AssetRow.asset_number, AssetRow.giai).where(AssetRow.giai.in_(giais)).limit(1)
+        ).first()
+        stored = (found[0], str(found[1])) if found is not None else None
+        stored = stored or _stored_identifier(session, "giai", giais)
+        if stored is not None:
+            return _ambiguous(*stored, "GIAI", "GIAIs")
+    gtin = dict(scan.fields).get("01")
+    serials = _joined(scan.fields, "21") if gtin is not None else []
+    if gtin is not None and serials:
+        udis = [udi_value(gtin, serial) for serial in serials]
+        stored = _stored_identifier(session, "udi", udis)
+        if stored is not None:
+            return _ambiguous(*stored, "UDI", "serial numbers")
+    return None
+
+
+def _joined(fields: Sequence[tuple[str, str]], ai: str) -> list[str]:
+    """The values ``ai``'s field would have had if each run of the fields after it were
+    part of it, brackets and all."""
+    after = next((i for i, (field, _) in enumerate(fields) if field == ai), None)
+    if after is None:
+        return []
+    value, joined = fields[after][1], []
+    for field, more in fields[after + 1 :]:
+        value += f"({field}){more}"
+        joined.append(value)
+    return joined
+
+
+def _stored_identifier(
+    session: Session, technology: str, values: Sequence[str]
+) -> tuple[str, str] | None:
+    found = session.execute(
+        select(AssetRow.asset_number, IdentifierRow.value)
+        .join(IdentifierRow, IdentifierRow.asset_id == AssetRow.id)
+        .where(IdentifierRow.technology == technology, IdentifierRow.value.in_(values))
+        .limit(1)
+    ).first()
+    return None if found is None else (found[0], found[1])
+
+
+def _ambiguous(asset_number: str, stored: str, key: str, where: str) -> str:
+    return (
+        f"the bracketed form is ambiguous here: asset {asset_number} has {key} {stored!r}, "
+        f"stored before the register refused brackets in {where}; scan its barcode, or "
+        f"correct that {key}"
+    )
 
 
 def _floki_code(session: Session, code: str) -> Resolved | None:

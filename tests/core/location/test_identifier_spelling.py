@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from floki_core.observations import Observation
+from floki_core.schemas import identifier_problem, normalise_identifier
 from floki_core.storage.models import IdentifierRow
 from floki_core.testing import Floki
 
@@ -17,6 +18,7 @@ API = "/api/v1"
 UUID = "F7826DA6-4FA2-4E98-8024-BC5B71E0893E"
 ALTBEACON = "F7826DA64FA24E988024BC5B71E0893E00010102"  # how the BLE decoder spells it
 GATEWAY = "AC:23:3F:C0:00:01"
+MAC_FORM = "a MAC address of 6 bytes in hex, e.g. C0:FF:EE:00:AA:01"
 
 # (name, technology, as typed, as stored)
 SPELLINGS: list[tuple[str, str, str, str]] = [
@@ -50,6 +52,12 @@ SPELLINGS: list[tuple[str, str, str, str]] = [
     ("qr_label_code", "qr", "flk-ce-0001", "FLK-CE-0001"),
     ("epc_spaced", "rfid_epc", "3034 257b f719 4e40 0000 1a85", "3034257BF7194E4000001A85"),
     ("espresense_alias_as_reported", "espresense", " Pump-0042 ", "Pump-0042"),
+    ("bt_mac_spaced", "bt_mac", "c3 a1 b2 c3 d4 e5", "C3:A1:B2:C3:D4:E5"),
+    # A UDI as a scan of its label is looked up: (01)<GTIN-14>(21)<serial>.
+    ("udi_gtin13", "udi", "(01)5012345678900(21)SN1001", "(01)05012345678900(21)SN1001"),
+    ("udi_spaced", "udi", " (01) 05012345678900 (21) SN1001", "(01)05012345678900(21)SN1001"),
+    ("udi_element_string", "udi", "010501234567890021SN1001", "(01)05012345678900(21)SN1001"),
+    ("giai_as_typed", "giai", " 5012345ABC-7 ", "5012345ABC-7"),
 ]
 
 # (name, technology, value, words the reason must carry)
@@ -59,6 +67,16 @@ REFUSED: list[tuple[str, str, str, str]] = [
     ("ibeacon_short_uuid", "ibeacon", "F7826DA6-4FA2:1:2", "UUID:major:minor"),
     ("eddystone_instance_short", "eddystone", "EDD1EBEAC04E5DEFA017:0123", "NAMESPACE:INSTANCE"),
     ("altbeacon_39_digits", "altbeacon", ALTBEACON[:-1], "40 hex digits"),
+    # MACs: six bytes, or the tag is never located (decoders report AA:BB:CC:DD:EE:FF).
+    ("ble_mac_0x", "ble", "0xC0FFEE00AA01", MAC_FORM),
+    ("ble_mac_trailing_colon", "ble", "c0:ff:ee:00:aa:01:", MAC_FORM),
+    ("ble_mac_11_digits", "ble", "c0:ff:ee:00:aa:0", MAC_FORM),
+    ("ble_mac_mixed_separators", "ble", "c0:ff-ee:00:aa:01", MAC_FORM),
+    ("wifi_words", "wifi", "nurses station", MAC_FORM),
+    ("wifi_mac_13_digits", "wifi_mac", "C0FFEE00AA011", MAC_FORM),
+    ("udi_words", "udi", "SN1001", "(01)<GTIN>(21)<serial>"),
+    ("udi_with_batch", "udi", "(01)05012345678900(21)SN1(10)LOT7", "(01)<GTIN>(21)<serial>"),
+    ("giai_brackets", "giai", "50123456(10)ABC", "would be ambiguous in the bracketed form"),
 ]
 
 
@@ -188,3 +206,56 @@ async def test_a_row_left_in_an_old_spelling_never_hides_the_register_spelling(
     await floki.inject([heard("altbeacon", ALTBEACON, floki.clock.now())])
     assert await located_zone(floki, registered) == "Bay 1"
     assert await located_zone(floki, left_over) is None
+
+
+# (technology, value, the reason it is refused, exactly)
+REASONS: list[tuple[str, str, str]] = [
+    (
+        "ble",
+        "0xC0FFEE00AA01",
+        "'0xC0FFEE00AA01' is not a MAC address of 6 bytes in hex, e.g. C0:FF:EE:00:AA:01 "
+        "(any case; also with -, . or a space between the bytes, or as C0FF.EE00.AA01 or "
+        "C0FFEE00AA01)",
+    ),
+    (
+        "udi",
+        "(01)05012345678901(21)SN1",
+        "'(01)05012345678901(21)SN1' is not a UDI: GTIN 05012345678901 has a wrong check "
+        "digit: expected 0, got 1",
+    ),
+    (
+        "udi",
+        "SN1001",
+        "'SN1001' is not a UDI (01)<GTIN>(21)<serial>, e.g. (01)05012345678900(21)SN1001 "
+        "or 010501234567890021SN1001: a GTIN of 8, 12, 13 or 14 digits with its check "
+        "digit, a serial number of 1 to 20 letters, digits or !\"%&'*+,-./:;<=>?_",
+    ),
+    (
+        "giai",
+        "PUMP-7",
+        "GIAI 'PUMP-7' does not start with a GS1 Company Prefix (4 digits or more)",
+    ),
+]
+
+
+def test_the_reason_a_value_is_refused_names_the_form_expected() -> None:
+    assert [identifier_problem(t, v) for t, v, _ in REASONS] == [r for *_, r in REASONS]
+
+
+def test_every_accepted_spelling_is_of_its_kind_and_spelled_once() -> None:
+    for name, technology, typed, spelled in SPELLINGS:
+        assert identifier_problem(technology, typed) is None, name
+        assert normalise_identifier(technology, typed) == spelled, name
+        assert normalise_identifier(technology, spelled) == spelled, name
+
+
+async def test_a_receiver_may_still_be_named_by_a_room_not_a_mac(floki: Floki) -> None:
+    # ESPresense nodes report their room name as the receiver, under technology ble.
+    status, site = await call(floki, "POST", "/sites", {"name": "General"})
+    status, zone = await call(floki, "POST", "/zones", {"site_id": site["id"], "name": "Bay 1"})
+    for name, identifier in (("node", "kitchen"), ("gateway", "ac233fc00002")):
+        body = {"name": name, "technology": "ble", "identifier": identifier, "zone_id": zone["id"]}
+        status, made = await call(floki, "POST", "/receivers", body)
+        assert status == 201, made
+    status, listed = await call(floki, "GET", "/receivers")
+    assert {r["identifier"] for r in listed["items"]} == {"kitchen", "AC:23:3F:C0:00:02"}

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from floki_ble.decoders import Beacon, decode_advertisement
 from floki_ble.espresense import Identity, espresense_identity
 from floki_ble.stated_fields import Stated, read_stated
-from floki_core.schemas import normalise_identifier
+from floki_core.schemas import identifier_problem, normalise_identifier
 
 u16 = st.integers(min_value=0, max_value=0xFFFF)
 EXAMPLES = settings(max_examples=150, deadline=None)
@@ -90,5 +90,7 @@ def test_mac_spellings_agree(address: bytes) -> None:
     decoded = {_decoded(b"\x02\x01\x06", mac) for mac in typed[:4]}
     assert len(decoded) == 1
     assert {normalise_identifier("ble", t) for t in (*typed, *decoded)} == decoded
+    # Every way a gateway or a person writes a MAC is one the register accepts.
+    assert [identifier_problem("ble", t) for t in (*typed, *decoded)] == [None] * 6
     # ESPresense reports a plain MAC as 12 lower-case digits.
     assert espresense_identity(h) == Identity("ble", decoded.pop())

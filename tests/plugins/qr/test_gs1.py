@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import pytest
 
+from floki_core import schemas
+from floki_core.schemas import normalise_identifier
 from floki_qr.gs1 import (
     RejectedScan,
     ScanForm,
@@ -106,6 +108,10 @@ ACCEPTED = [
     (f"(8004){GIAI}", G, GIAI, ES, False, (("8004", GIAI),)),
     (f" (8004) {GIAI} ", G, GIAI, ES, False, (("8004", GIAI),)),
     (f"(8004){GIAI_30}", G, GIAI_30, ES, False, (("8004", GIAI_30),)),
+    # White space and separators between fields (or around the code) are not data.
+    (f"(8004) {GIAI} (10) LOT7", G, GIAI, ES, False, (("8004", GIAI), ("10", "LOT7"))),
+    (f"(8004){GIAI}{GS}(10)LOT7{GS}", G, GIAI, ES, False, (("8004", GIAI), ("10", "LOT7"))),
+    (f"\t(8004)\t{GIAI}\r\n", G, GIAI, ES, False, (("8004", GIAI),)),
     # GLN (AI 414, predefined length) followed by more data with no separator.
     (f"]C1414{GLN}", L, GLN, ES, False, (("414", GLN),)),
     (f"414{GLN}", L, GLN, ES, True, (("414", GLN),)),
@@ -342,6 +348,82 @@ REJECTED = [
         False,
     ),
     ("(8004", "malformed human-readable GS1 code '(8004'", False),
+    # The bracketed form: white space, a separator or a bracket inside a value is refused,
+    # never dropped (dropping joins "5012 3456" into the GIAI 50123456, another asset's).
+    (
+        "(8004)5012 3456",
+        "(8004) GIAI has ' ' at character 5; in the bracketed form white space may stand "
+        "only between fields",
+        False,
+    ),
+    (
+        "(8004) 5012\t3456 (10) LOT7",
+        "(8004) GIAI has '\\t' at character 5; in the bracketed form white space may stand "
+        "only between fields",
+        False,
+    ),
+    (
+        f"(8004)1234{GS}5678",
+        "(8004) GIAI has a GS separator at character 5; in the bracketed form separators may "
+        "stand only between fields",
+        False,
+    ),
+    (
+        f"(01){GTIN}(21)SN 1001",
+        "(21) serial number has ' ' at character 3; in the bracketed form white space may "
+        "stand only between fields",
+        False,
+    ),
+    (
+        "(8004)5012(1)X",
+        "(8004) GIAI has '(' at character 5; in the bracketed form brackets stand only around "
+        "an AI, as in (8004)",
+        False,
+    ),
+    (
+        "(8004)50123456)",
+        "(8004) GIAI has ')' at character 9; in the bracketed form brackets stand only around "
+        "an AI, as in (8004)",
+        False,
+    ),
+    # A code names one thing: a place's key and an asset's key together name neither.
+    (
+        f"(414){GLN}(8004){GIAI}",
+        f"the code carries GLN {GLN} (a place) and GIAI {GIAI} (an asset); a code must name "
+        "one thing",
+        False,
+    ),
+    (
+        f"]d201{GTIN}21SN1001{GS}414{GLN}",
+        f"the code carries GLN {GLN} (a place) and UDI {UDI} (an asset); a code must name "
+        "one thing",
+        False,
+    ),
+    (
+        f"https://id.gs1.org/414/{GLN}/8004/{GIAI}",
+        f"the code carries GLN {GLN} (a place) and GIAI {GIAI} (an asset); a code must name "
+        "one thing",
+        False,
+    ),
+    # GS1 Digital Link: the query string carries data attributes only, never a key.
+    (
+        f"https://id.gs1.org/01/{GTIN}/21/SN9?8004={GIAI}",
+        "(8004) GIAI is a primary key: in a GS1 Digital Link it belongs in the path, not the "
+        "query string (which carries only data attributes)",
+        False,
+    ),
+    (
+        f"https://id.gs1.org/8004/{GIAI}?414={GLN}",
+        "(414) GLN is a primary key: in a GS1 Digital Link it belongs in the path, not the "
+        "query string (which carries only data attributes)",
+        False,
+    ),
+    (
+        f"https://id.gs1.org/8004/{GIAI}?01={GTIN}&21=SN1",
+        "(01) GTIN is a primary key: in a GS1 Digital Link it belongs in the path, not the "
+        "query string (which carries only data attributes)",
+        False,
+    ),
     ("(ab)5012", "malformed human-readable GS1 code '(ab)5012'", False),
     ("E1001\x07", "scan contains control characters; check the scanner's settings", False),
     ("x" * 501, "scan is 501 characters long; at most 500", False),
@@ -384,6 +466,50 @@ def test_a_udi_keeps_its_parts() -> None:
 
 def test_a_short_gtin_is_spelled_with_fourteen_digits() -> None:
     assert udi_value("5012345678900", "A1") == "(01)05012345678900(21)A1"
+
+
+def test_the_udi_of_a_scan_is_spelled_by_the_register() -> None:
+    # One spelling, owned by the core: a udi identifier typed in any accepted form is
+    # stored as the scan of its label is looked up.
+    assert udi_value is schemas.udi_value
+    for scan in (f"]d201{GTIN}21SN1001", f"(01) {GTIN} (21) SN1001"):
+        found = read_scan(scan)
+        assert isinstance(found, ScannedCode)
+        assert normalise_identifier("udi", found.value) == found.value == UDI
+
+
+# (scan, the keys it carries: (kind, value) each)
+TWO_KEYS = [
+    (
+        f"(01){GTIN}(21)SN1001(8004){GIAI}",
+        ((G, GIAI), (U, UDI)),
+    ),
+    (
+        f"]d201{GTIN}21SN1001{GS}8004{GIAI}",
+        ((G, GIAI), (U, UDI)),
+    ),
+    (
+        f"https://id.gs1.org/01/{GTIN}/21/SN1001/8004/{GIAI}",
+        ((G, GIAI), (U, UDI)),
+    ),
+]
+
+
+@pytest.mark.parametrize(("scan", "keys"), TWO_KEYS)
+def test_a_code_with_two_asset_keys_carries_both(
+    scan: str, keys: tuple[tuple[ScanKind, str], ...]
+) -> None:
+    # The register decides: the code is used only if both keys name the same asset
+    # (tests/plugins/qr/test_gs1_register_keys.py).
+    found = read_scan(scan)
+    assert isinstance(found, ScannedCode), found
+    assert (found.kind, found.value, found.keys) == (G, GIAI, keys)
+
+
+def test_a_code_with_one_key_carries_it() -> None:
+    found = read_scan(f"]d201{GTIN}21SN1001{GS}10LOT7")
+    assert isinstance(found, ScannedCode)
+    assert found.keys == ((U, UDI),)
 
 
 @pytest.mark.parametrize(

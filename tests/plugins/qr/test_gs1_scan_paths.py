@@ -111,3 +111,62 @@ async def test_a_trailing_separator_typed_into_find_keeps_the_scan_gs1(
     plain = await floki.client.get("/phone/find", params={"code": " 10023 "})
     assert plain.status == 200
     assert "Hoist 10023" in await plain.text()
+
+
+GTIN = "05012345678900"
+GIAI_PUMP = "50123456"
+TWO_KEYS = (
+    f"(01){GTIN}(21)SN9(8004){GIAI_PUMP}",  # the driver's UDI and the pump's GIAI
+    f"]d201{GTIN}21SN9{GS}8004{GIAI_PUMP}",
+    f"https://id.gs1.org/01/{GTIN}/21/SN9?8004={GIAI_PUMP}",  # a key in the query string
+)
+JOINED = ("(8004)5012 3456", f"(8004)5012{GS}3456")  # once read as the pump's GIAI
+
+
+async def _pump_has_a_giai_and_the_driver_a_udi(floki: Floki, department: Department) -> None:
+    headers = await floki.headers()
+    resp = await floki.client.patch(
+        f"/api/v1/assets/{department.pump}", json={"giai": GIAI_PUMP}, headers=headers
+    )
+    assert resp.status == 200, await resp.text()
+    udi = {"asset_id": department.driver, "technology": "udi", "value": f"(01){GTIN}(21)SN9"}
+    resp = await floki.client.post("/api/v1/identifiers", json=udi, headers=headers)
+    assert resp.status == 201, await resp.text()
+
+
+async def test_the_phone_refuses_a_code_naming_two_assets_or_joining_fields_and_moves_nothing(
+    floki: Floki, department: Department
+) -> None:
+    await _pump_has_a_giai_and_the_driver_a_udi(floki, department)
+    await place(floki, department, department.pump, department.ward)
+    await place(floki, department, department.driver, department.store)
+    await sign_in(floki, STAFF)
+    for typed in (*TWO_KEYS, *JOINED):
+        found = await floki.client.get("/phone/find", params={"code": typed})
+        text = await found.text()
+        assert found.status == 400, (typed, text)
+        assert "Volumetric infusion pump" not in text and "Syringe driver" not in text, typed
+    found = await floki.client.get("/phone/find", params={"code": TWO_KEYS[0]})
+    assert "the code carries GIAI 50123456 (asset E10001) and UDI" in await found.text()
+    # Nothing was armed: the location label scanned next moves no asset.
+    after = await floki.client.get(department.label(department.dirty_utility, zone=True))
+    assert "Moved" not in await after.text()
+    assert await _zone_of(floki, department.pump) == department.ward
+    assert await _zone_of(floki, department.driver) == department.store
+
+
+async def test_the_workshop_desk_refuses_a_code_naming_two_assets_or_joining_fields(
+    floki: Floki, department: Department
+) -> None:
+    await _pump_has_a_giai_and_the_driver_a_udi(floki, department)
+    token = await sign_in(floki, ENGINEER)
+    for code in (*TWO_KEYS, *JOINED):
+        status, entry = await _desk_scan(floki, token, code)
+        assert (status, entry["ok"], entry["asset"]) == (422, False, ""), (code, entry)
+    assert entry["message"].startswith("(8004) GIAI has a GS separator at character 5")
+    assert await _state(floki, department.pump) == "available"
+    assert await _state(floki, department.driver) == "available"
+    # Each key alone names its asset.
+    status, entry = await _desk_scan(floki, token, f"(8004){GIAI_PUMP}")
+    assert (status, entry["ok"]) == (200, True), entry
+    assert await _state(floki, department.pump) == "in_maintenance"
