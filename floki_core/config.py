@@ -57,6 +57,12 @@ class SecurityConfig(_Section):
     # Failed logins per minute from all addresses together; beyond it an address that
     # has failed in the last minute waits (one that has not is never held back).
     failures_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 100
+    # Failed logins for one username from all addresses together within
+    # username_failure_minutes; beyond it, only addresses that signed in as that user
+    # within known_address_days may try it. An IPv6 address counts as its /64.
+    username_failures: Annotated[int, msgspec.Meta(ge=1)] = 30
+    username_failure_minutes: Annotated[float, msgspec.Meta(gt=0, le=1440)] = 15.0
+    known_address_days: Annotated[float, msgspec.Meta(gt=0, le=366)] = 30.0
     session_hours: float = 12.0
 
 
