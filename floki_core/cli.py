@@ -22,6 +22,7 @@ from floki_core.errors import FlokiError
 from floki_core.initialise import init_data_dir, is_initialised
 from floki_core.plugins.registry import CommandSpec
 from floki_core.storage import accounts
+from floki_core.storage.audit import AuditHead, parse_audit_head
 from floki_core.storage.database import RESTORE, Database, default_url
 
 PROG = "floki-core"
@@ -229,6 +230,12 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = _require_init(args.data_dir)
+    recorded: AuditHead | None = None
+    if args.audit_head is not None:
+        try:
+            recorded = parse_audit_head(args.audit_head)
+        except ValueError as exc:
+            raise FlokiError(f"--audit-head: {exc}") from None
     _out(f"config: ok ({args.data_dir / 'floki.toml'})")
     db = Database(config.database.url or default_url(args.data_dir))
     try:
@@ -237,7 +244,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if refused is not None:
             print(f"{PROG}: problem: {refused}", file=sys.stderr)
             return 1
-        problems = _database_problems(db)
+        problems = _database_problems(db, recorded)
     finally:
         db.close()
     if config.server.tls:
@@ -259,7 +266,7 @@ def _unopenable(db: Database) -> str | None:
     return db.start_problem(initialised=True, budget_seconds=0)
 
 
-def _database_problems(db: Database) -> list[str]:
+def _database_problems(db: Database, recorded: AuditHead | None) -> list[str]:
     """SQLite damage alone (nothing else can be read from a damaged file: not even its
     schema version), else the schema and references, then the records themselves."""
     problems = db.integrity_problems()
@@ -269,18 +276,32 @@ def _database_problems(db: Database) -> list[str]:
     _out(f"database: {db.backend}, schema {db.current_revision()} (code: {db.head_revision()})")
     if problems:  # an older schema is what to fix first
         return problems
-    problems = _record_problems(db)
-    if not problems:
-        _out("records: ok (audit trail chained, identifiers in their spelling)")
-    return problems
+    return _record_problems(db, recorded)
 
 
-def _record_problems(db: Database) -> list[str]:
-    from floki_core.storage.audit import audit_chain_problems
+def _record_problems(db: Database, recorded: AuditHead | None) -> list[str]:
+    from floki_core.storage import audit
     from floki_core.storage.identifier_spelling import identifier_spelling_problems
 
     with db.sessions() as session:
-        return audit_chain_problems(session) + identifier_spelling_problems(session)
+        chain = audit.audit_chain_problems(session, initialised=True)
+        spelling = identifier_spelling_problems(session)
+        head, entries = audit.read_audit_head(session), audit.count_audit_entries(session)
+        against = [] if recorded is None else audit.recorded_head_problems(session, recorded)
+    if not chain and not spelling:
+        _out("records: ok (audit trail chained, identifiers in their spelling)")
+    if not chain and head is not None:
+        # Kept elsewhere, the head finds entries later cut from the trail's end, which the
+        # database alone cannot show (docs/security.md, Audit trail).
+        _out(f"audit head: {head} ({_entries(entries)}; keep it off the appliance)")
+        if recorded is not None and not against:
+            since = _entries(head.seq - recorded.seq)
+            _out(f"audit head {recorded.short}: still in the trail ({since} written since)")
+    return chain + against + spelling
+
+
+def _entries(count: int) -> str:
+    return f"{count} entr{'y' if count == 1 else 'ies'}"
 
 
 def cmd_import_assets(args: argparse.Namespace) -> int:
@@ -383,7 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expires-days", type=int)
 
     command("plugins", cmd_plugins, "list plugins with version and status")
-    command("check", cmd_check, "check config, database integrity, migrations, certificate")
+    p = command("check", cmd_check, "check config, database integrity, migrations, certificate")
+    p.add_argument(
+        "--audit-head",
+        metavar="SEQ:HASH",
+        help="an audit head printed by an earlier check: fail if it is no longer in the trail",
+    )
     command("openapi", cmd_openapi, "print the core API's OpenAPI document")
     p = command("bench", cmd_bench, "run a benchmark scenario (see docs/performance.md)")
     p.add_argument("bench_args", nargs=argparse.REMAINDER, help="--scenario NAME --rate N|max ...")

@@ -17,6 +17,14 @@ Appending first updates the one-row ``audit_chain`` table (the newest entry's nu
 hash). That statement takes SQLite's write lock, or PostgreSQL's row lock, so writers
 take turns from there to their commit: numbers follow the order entries are stored in,
 and the chain never forks. It also lets a check see entries deleted from the end.
+
+What a database cannot prove is where its own trail ends: whoever can write to it can
+delete the newest entries and set the head row back (or delete the lot), leaving a
+shorter chain that checks clean. So the head - the newest entry's number and hash,
+``SEQ:HASH`` - is shown to be kept elsewhere (``floki-core check`` prints it, the
+appliance logs it), and ``recorded_head_problems`` says whether a head recorded earlier
+is still in the trail: an entry removed or rewritten since is found. In an initialised
+data directory an empty trail is a problem by itself, since ``init`` writes entries.
 """
 
 from __future__ import annotations
@@ -24,7 +32,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection, Table, func, insert, select, update
@@ -32,6 +43,8 @@ from sqlalchemy.orm import Session
 
 from floki_core.domain import AuditEntry
 from floki_core.storage.models import AuditChainRow, AuditRow
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64  # the hash the first entry follows
 _CHAIN = cast(Table, AuditChainRow.__table__)
@@ -188,10 +201,11 @@ def _entry_count(count: int) -> str:
     return f"{count} audit entr{'y' if count == 1 else 'ies'}"
 
 
-def audit_chain_problems(session: Session) -> list[str]:
+def audit_chain_problems(session: Session, *, initialised: bool = False) -> list[str]:
     """What is wrong with the audit trail's hash chain: the first broken entry (its id and
     whether it was edited, deleted or moved), or entries missing from its end; [] if
-    the trail is as it was written."""
+    the trail is as it was written. ``initialised``: the database of a data directory
+    ``init`` made, whose trail cannot be empty."""
     expected, prev_hash = 1, GENESIS
     prev_id: int | None = None
     query = select(_AUDIT).order_by(_AUDIT.c.id).execution_options(yield_per=2000)
@@ -215,7 +229,23 @@ def audit_chain_problems(session: Session) -> list[str]:
                 "was rewritten or replaced after it was written"
             ]
         expected, prev_hash, prev_id = expected + 1, row.entry_hash, row.id
+    if expected == 1 and initialised:
+        return [_empty_trail(session)]
     return _end_problems(session, expected - 1, prev_hash, prev_id)
+
+
+def _empty_trail(session: Session) -> str:
+    head = read_audit_head(session)
+    if head is None:
+        how = "and the chain's record of its newest entry is missing"
+    elif head.seq > 0:
+        how = f"though the chain's record says it held {_entry_count(head.seq)}"
+    else:
+        how = "and its chain's record was set back to the start"
+    return (
+        f"the audit trail is empty {how}, though 'floki-core init' writes its first "
+        "entries: the trail was deleted"
+    )
 
 
 def _out_of_sequence(
@@ -254,6 +284,94 @@ def _end_problems(session: Session, last: int, last_hash: str, last_id: int | No
             "it was rewritten or added around the audit trail"
         ]
     return []
+
+
+# --- the head, recorded outside the database ---------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditHead:
+    """The newest entry's number and hash: ``SEQ:HASH`` as printed and as recorded."""
+
+    seq: int
+    entry_hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.entry_hash}"
+
+    @property
+    def short(self) -> str:
+        """Enough of it to tell heads apart in a message."""
+        return f"{self.seq}:{self.entry_hash[:12]}..."
+
+
+_HEAD_FORM = re.compile(r"([1-9][0-9]{0,17}):([0-9a-fA-F]{64})")
+
+
+def parse_audit_head(text: str) -> AuditHead:
+    """A head as ``floki-core check`` prints it; ``ValueError`` saying the form otherwise."""
+    found = _HEAD_FORM.fullmatch(text.strip())
+    if found is None:
+        raise ValueError(
+            f"expected SEQ:HASH as 'floki-core check' prints it (the entry's number, a "
+            f"colon and 64 hexadecimal digits), got {text!r}"
+        )
+    return AuditHead(int(found.group(1)), found.group(2).lower())
+
+
+def read_audit_head(session: Session) -> AuditHead | None:
+    """The chain's record of its newest entry; None if the row is missing."""
+    found = session.execute(
+        select(_CHAIN.c.seq, _CHAIN.c.entry_hash).where(_CHAIN.c.id == 1)
+    ).first()
+    return None if found is None else AuditHead(int(found[0]), str(found[1]))
+
+
+def count_audit_entries(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(_AUDIT)) or 0)
+
+
+def recorded_head_problems(session: Session, recorded: AuditHead) -> list[str]:
+    """Whether the entry numbered as ``recorded`` still carries its hash: [] if so (the
+    chain then vouches for every entry before it); else that entries were removed from
+    the end, or the trail rewritten, since it was recorded."""
+    shown = recorded.short
+    hashes = list(session.scalars(select(_AUDIT.c.entry_hash).where(_AUDIT.c.seq == recorded.seq)))
+    if recorded.entry_hash in hashes:
+        return []
+    if hashes:
+        return [
+            f"audit entry number {recorded.seq} is not the one recorded (hash "
+            f"{recorded.entry_hash[:12]}... then, {hashes[0][:12]}... now): the trail was "
+            f"rewritten up to there since the head recorded as {shown}"
+        ]
+    last = int(session.scalar(select(func.max(_AUDIT.c.seq))) or 0)
+    if last < recorded.seq:
+        ends = f"ends at number {last}" if last else "holds no entries"
+        return [
+            f"the audit trail no longer reaches the head recorded as {shown}: it {ends}, "
+            f"so {_entry_count(recorded.seq - last)} at its end were removed since"
+        ]
+    return [
+        f"audit entry number {recorded.seq}, the head recorded as {shown}, is missing "
+        "from the trail: it was deleted since"
+    ]
+
+
+def audit_head_message(session: Session) -> str:
+    head = read_audit_head(session)
+    if head is None:
+        return "audit head: missing (the chain's record of its newest entry was deleted)"
+    return (
+        f"audit head: {head} (keep it off the appliance; 'floki-core check --audit-head "
+        f"{head.seq}:HASH' then finds entries removed or rewritten since)"
+    )
+
+
+def log_audit_head(session: Session) -> None:
+    """Log the head (at start and once a day): a log that leaves the box - journald
+    forwarded, syslog - keeps where the trail ended, out of reach of the database."""
+    log.info("%s", audit_head_message(session))
 
 
 def list_audit(

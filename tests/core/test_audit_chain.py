@@ -1,23 +1,35 @@
 """The audit trail is hash-chained: every entry carries the hash of the one before, so an
 entry edited, deleted or moved afterwards is found, and named, by ``audit_chain_problems``.
-Writers running at once still make one unbroken chain, on SQLite and on PostgreSQL."""
+Writers running at once still make one unbroken chain, on SQLite and on PostgreSQL.
+
+A database cannot prove where its own trail ends: entries cut from the end, with the
+head row set back by hand, leave a shorter chain that checks clean. A head recorded
+outside the database (``floki-core check`` prints it, the appliance logs it) finds
+them: ``recorded_head_problems``."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import text
 
 from floki_core.storage.audit import (
     GENESIS,
+    AuditHead,
     append_audit_rows,
     audit_chain_problems,
     chain_hash,
     content_digest,
+    log_audit_head,
+    parse_audit_head,
+    read_audit_head,
+    recorded_head_problems,
     write_audit,
 )
 from floki_core.storage.database import MIGRATIONS, Database
@@ -202,3 +214,111 @@ def test_the_migration_chains_existing_entries(tmp_path: Path) -> None:
         assert seqs == [1, 2, 3, 4]
     finally:
         db.close()
+
+
+# --- where the trail ends ------------------------------------------------------------
+
+
+def _head(db: Database) -> AuditHead:
+    with db.sessions() as session:
+        head = read_audit_head(session)
+    assert head is not None
+    return head
+
+
+def _against(db: Database, recorded: AuditHead) -> list[str]:
+    with db.sessions() as session:
+        return recorded_head_problems(session, recorded)
+
+
+def _cut_to(db: Database, seq: int) -> None:
+    """Delete the entries after ``seq`` and set the head row back, with plain SQL."""
+    _sql(db, "DELETE FROM audit_entries WHERE seq > :s", s=seq)
+    _sql(
+        db,
+        "UPDATE audit_chain SET seq = :s, "
+        "entry_hash = (SELECT entry_hash FROM audit_entries WHERE seq = :s) WHERE id = 1",
+        s=seq,
+    )
+
+
+def _initialised_problems(db: Database) -> list[str]:
+    with db.sessions() as session:
+        return audit_chain_problems(session, initialised=True)
+
+
+def test_an_empty_trail_is_a_problem_where_init_wrote_entries(database: Database) -> None:
+    assert _problems(database) == []  # a database no init has written to yet
+    (problem,) = _initialised_problems(database)
+    assert "the audit trail is empty" in problem and "init" in problem
+
+
+def test_deleting_every_entry_and_the_head_row_is_found(database: Database) -> None:
+    _write(database, 3)
+    _sql(database, "DELETE FROM audit_entries")
+    _sql(database, "DELETE FROM audit_chain")
+
+    (problem,) = _initialised_problems(database)
+
+    assert "the audit trail is empty" in problem
+    assert "record of its newest entry is missing" in problem
+
+
+def test_cutting_the_end_and_setting_the_head_back_is_found_against_a_recorded_head(
+    database: Database,
+) -> None:
+    _write(database, 5)
+    recorded = _head(database)
+    assert (recorded.seq, len(recorded.entry_hash)) == (5, 64)
+    _write(database, 2)
+    _cut_to(database, 3)
+
+    assert _problems(database) == []  # the database alone cannot tell: see the module doc
+    (problem,) = _against(database, recorded)
+    assert f"head recorded as 5:{recorded.entry_hash[:12]}" in problem
+    assert "ends at number 3" in problem and "removed" in problem
+
+
+def test_a_trail_deleted_and_written_again_is_found_against_a_recorded_head(
+    database: Database,
+) -> None:
+    _write(database, 3)
+    recorded = _head(database)
+    _sql(database, "DELETE FROM audit_entries")
+    _sql(database, "DELETE FROM audit_chain")
+    _write(database, 4, actor="someone-else")  # a fresh chain, from genesis
+
+    assert _problems(database) == []
+    (problem,) = _against(database, recorded)
+    assert "audit entry number 3 is not the one recorded" in problem
+    assert "rewritten" in problem
+
+
+def test_a_head_still_in_the_trail_has_no_problems(database: Database) -> None:
+    _write(database, 3)
+    recorded = _head(database)
+    _write(database, 2)
+
+    assert _against(database, recorded) == []
+    assert _against(database, _head(database)) == []
+
+
+def test_a_recorded_head_reads_back_from_its_printed_form() -> None:
+    head = AuditHead(42, "ab" * 32)
+    assert parse_audit_head(str(head)) == head
+    assert parse_audit_head(f" 42:{'AB' * 32} ") == head
+    for wrong in ("", "42", "x:" + "ab" * 32, "0:" + "ab" * 32, "42:abc", "42:" + "zz" * 32):
+        with pytest.raises(ValueError, match="SEQ:HASH"):
+            parse_audit_head(wrong)
+
+
+def test_the_head_is_logged_as_it_is_recorded(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    _write(database, 2)
+    with caplog.at_level(logging.INFO), database.sessions() as session:
+        log_audit_head(session)
+
+    [record] = [r for r in caplog.records if "audit head" in r.getMessage()]
+    assert record.levelno == logging.INFO
+    assert f"audit head: {_head(database)}" in record.getMessage()
