@@ -363,8 +363,8 @@ def audit_head_message(session: Session) -> str:
     if head is None:
         return "audit head: missing (the chain's record of its newest entry was deleted)"
     return (
-        f"audit head: {head} (keep it off the appliance; 'floki-core check --audit-head "
-        f"{head.seq}:HASH' then finds entries removed or rewritten since)"
+        f"audit head: {head} (the newest audit entry's number and hash; given to "
+        "'floki-core check --audit-head' later, it finds entries removed or rewritten since)"
     )
 
 
