@@ -17,6 +17,10 @@ with a reason naming the AI and the length, never cut to fit (a GIAI cut to 30
 characters names another asset). A GS1 code that cannot be used is refused, never taken
 for plain text. A GS separator anywhere marks a scan as GS1: scanners send FNC1 as GS,
 and Python counts GS as white space, so only other white space is trimmed.
+
+A code names one thing: one carrying a place's key (GLN) and an asset's is refused here;
+one carrying a GIAI and a UDI keeps both (``keys``), and the register decides whether
+they name the same asset (``floki_qr.resolve``).
 """
 
 from __future__ import annotations

@@ -333,8 +333,9 @@ def register_resolve_route(registry: RouteRegistry) -> None:
         summary=(
             "What a scanned code names: ?text=<label URL, GS1 code or asset number>. "
             "200 with kind asset, zone or unknown (error: why nothing matched); "
-            "422 with the reason when the code cannot be read (a GS1 field too long, too "
-            "short or malformed, a wrong check digit, an unknown AI)"
+            "422 with the reason when the code cannot be used (a GS1 field too long, too "
+            "short or malformed, a wrong check digit, an unknown AI, keys that do not name "
+            "one asset, a key in a Digital Link query)"
         ),
         response=Resolved,
         query=(
@@ -345,7 +346,7 @@ def register_resolve_route(registry: RouteRegistry) -> None:
                 max_length=500,
             ),
         ),
-        answers={422: Answer("the code cannot be read; error names what is wrong", Resolved)},
+        answers={422: Answer("the code cannot be used; error names what is wrong", Resolved)},
     )
 
 
