@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -15,7 +16,7 @@ from floki_core.domain import Principal, Role, Token, TokenKind, User, to_plain
 from floki_core.errors import Conflict, FlokiError, Invalid, NotFound
 from floki_core.security import passwords, tokens
 from floki_core.storage.audit import write_audit
-from floki_core.storage.models import LoginFailureRow, TokenRow, UserRow, UtcDateTime
+from floki_core.storage.models import AuditRow, LoginFailureRow, TokenRow, UserRow, UtcDateTime
 
 
 class LoginRefused(FlokiError):
@@ -28,20 +29,30 @@ class LoginRefused(FlokiError):
 class LockoutPolicy:
     """When failed logins are refused without checking the password.
 
-    Failures are counted per (username as typed, source address): ``attempts`` within
-    ``minutes`` lock that username from that address only, so an attacker elsewhere on
-    the LAN cannot lock the admin out. A username that does not exist is counted and
-    locked exactly like one that does, so the answers never tell them apart. One address
-    may fail ``address_failures_per_minute`` times a minute in all (spraying many
-    usernames), and all addresses together ``failures_per_minute`` times, beyond which an
-    address that has itself failed in the last minute waits; an address without recent
+    Failures are counted per (username as typed, source address), an IPv6 address
+    counting as its /64 network (one host may pick any address in it) and an
+    IPv4-mapped IPv6 address as its IPv4 address: ``attempts`` within ``minutes`` lock
+    that username from that address only, so an attacker elsewhere on the LAN cannot
+    lock the admin out. A username that does not exist is counted and locked exactly
+    like one that does, so the answers never tell them apart. One address may fail
+    ``address_failures_per_minute`` times a minute in all (spraying many usernames),
+    and all addresses together ``failures_per_minute`` times, beyond which an address
+    that has itself failed in the last minute waits; an address without recent
     failures (the admin's own machine) is never held back by others.
+
+    One username may fail ``username_failures`` times within
+    ``username_failure_minutes`` from all addresses together (guessing from ever new
+    addresses); beyond that, only an address that signed in as that user within
+    ``known_address_days`` may try it, so the real user's own machine still gets in.
     """
 
     attempts: int = 5
     minutes: float = 15.0
     address_failures_per_minute: int = 20
     failures_per_minute: int = 100
+    username_failures: int = 30
+    username_failure_minutes: float = 15.0
+    known_address_days: float = 30.0
 
 
 def user_record(row: UserRow) -> User:
@@ -208,11 +219,30 @@ def set_password(
 _MINUTE = dt.timedelta(minutes=1)
 USERNAME_KEPT = 100  # characters of a typed username kept for counting and the audit
 SOURCE_KEPT = 64
+IPV6_COUNTED_PREFIX = 64
 
 
-def _failure_times(session: Session, *conditions: Any) -> list[dt.datetime]:
+def counted_address(source: str) -> str:
+    """The address failed logins are counted by: an IPv4 address as it is, an IPv6
+    address as its /64 network (a host on it may use any of its 2^64 addresses), an
+    IPv4-mapped IPv6 address as its IPv4 address; anything else (no address) as given."""
+    try:
+        address = ipaddress.ip_address(source.split("%", 1)[0])  # without a zone (%eth0)
+    except ValueError:
+        return source[:SOURCE_KEPT]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, IPV6_COUNTED_PREFIX), strict=False))
+    return str(address)
+
+
+def _failure_times(
+    session: Session, *conditions: Any, limit: int | None = None
+) -> list[dt.datetime]:
+    """When the matching failures were, newest first (the newest ``limit`` only)."""
     query = select(LoginFailureRow.at).where(*conditions).order_by(LoginFailureRow.at.desc())
-    return list(session.scalars(query))
+    return list(session.scalars(query.limit(limit)))
 
 
 def _wait(since: dt.datetime, span: dt.timedelta, now: dt.datetime) -> float:
@@ -246,6 +276,62 @@ def _rate_refusal(
     return None
 
 
+def _username_refusal(
+    session: Session,
+    typed: str,
+    user: UserRow | None,
+    address: str,
+    now: dt.datetime,
+    policy: LockoutPolicy,
+) -> LoginRefused | None:
+    """Refused before any password is checked: too many failures for this username from
+    all addresses together, and ``address`` has not signed in as its user lately. The
+    same reads whether or not the user exists; nothing is written."""
+    window = dt.timedelta(minutes=policy.username_failure_minutes)
+    recent = _failure_times(
+        session,
+        LoginFailureRow.username == typed,
+        LoginFailureRow.at > now - window,
+        limit=policy.username_failures,
+    )
+    if len(recent) < policy.username_failures:
+        return None
+    known_since = now - dt.timedelta(days=policy.known_address_days)
+    if address in _signed_in_from(session, user, known_since):
+        return None
+    return LoginRefused(
+        "too many failed logins for this username just now; try again later",
+        _wait(recent[-1], window, now),
+    )
+
+
+_LOGIN_FROM = "login from "
+
+
+def _login_detail(exact: str, via: str) -> str:
+    """The audit detail of a successful login; ``_signed_in_from`` reads it back."""
+    detail = f"{_LOGIN_FROM}{exact}" if exact else "login"
+    return detail + (f" ({via})" if via else "")
+
+
+def _signed_in_from(session: Session, user: UserRow | None, since: dt.datetime) -> set[str]:
+    """The addresses (as counted) ``user`` signed in from since ``since``, from the
+    audit trail's login entries: the durable record of who signed in from where."""
+    details = session.scalars(
+        select(AuditRow.detail).where(
+            AuditRow.entity == "users",
+            AuditRow.entity_id == ("" if user is None else str(user.id)),
+            AuditRow.action == "login",
+            AuditRow.at > since,
+        )
+    )
+    return {
+        counted_address(detail[len(_LOGIN_FROM) :].split(" ", 1)[0])
+        for detail in details
+        if detail.startswith(_LOGIN_FROM)
+    }
+
+
 def _pair_locked_until(times: list[dt.datetime], policy: LockoutPolicy) -> dt.datetime | None:
     """When a (username, address) pair with these recent failures (newest first) may
     try again, if it is locked now."""
@@ -257,7 +343,12 @@ def _pair_locked_until(times: list[dt.datetime], policy: LockoutPolicy) -> dt.da
 def _record_failure(
     session: Session, username: str, source: str, now: dt.datetime, policy: LockoutPolicy
 ) -> None:
-    keep = max(dt.timedelta(minutes=policy.minutes), _MINUTE)
+    # Kept while any limit may still count it.
+    keep = max(
+        dt.timedelta(minutes=policy.minutes),
+        dt.timedelta(minutes=policy.username_failure_minutes),
+        _MINUTE,
+    )
     session.execute(delete(LoginFailureRow).where(LoginFailureRow.at < now - keep))
     session.add(LoginFailureRow(username=username, source=source, at=now))
 
@@ -272,7 +363,8 @@ def authenticate(
     source: str = "",
     via: str = "",
 ) -> User:
-    """Check a password, counting failures per (username, ``source`` address).
+    """Check a password, counting failures per (username, ``source`` address), by the
+    address's network (``counted_address``), and per username from all addresses.
 
     Every step is the same whether or not the username exists: the same counts, the
     same refusals, one password hash either way. ``via`` says where the login came from
@@ -280,16 +372,20 @@ def authenticate(
     even when this raises, so the failure and its audit entry are kept.
     """
     typed = username[:USERNAME_KEPT]
-    address = source[:SOURCE_KEPT]
-    where = f" from {address}" if address else ""
+    exact = source[:SOURCE_KEPT]  # the audit names the address itself
+    address = counted_address(source)  # failures are counted by its network
+    where = f" from {exact}" if exact else ""
     where += f" ({via})" if via else ""
     refused = _rate_refusal(session, address, now, policy)
+    if refused is not None:
+        raise refused
+    row = _user_by_name(session, username)
+    refused = _username_refusal(session, typed, row, address, now, policy)
     if refused is not None:
         raise refused
     pair = (LoginFailureRow.username == typed, LoginFailureRow.source == address)
     window = dt.timedelta(minutes=policy.minutes)
     recent = _failure_times(session, *pair, LoginFailureRow.at > now - window)
-    row = _user_by_name(session, username)
     locked_until = _pair_locked_until(recent, policy)
     if locked_until is not None and locked_until > now:
         # Refused without a password check, and counted: trying on keeps it locked.
@@ -332,7 +428,7 @@ def authenticate(
         action="login",
         entity="users",
         entity_id=row.id,
-        detail=f"login{where}",
+        detail=_login_detail(exact, via),
     )
     return user_record(row)
 

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from floki_core.api.routes.accounts import lockout_policy
 from floki_core.config import AppConfig, parse_config
 from floki_core.domain import SYSTEM
 from floki_core.storage import accounts
@@ -544,3 +545,181 @@ async def test_re_enabling_a_user_does_not_bring_old_tokens_back(floki: Floki) -
     _enabled, disabled = await _audit(floki, entity="users", action="update", entity_id=str(uid))
     assert disabled["after"]["disabled"] is True
     assert "1 token ended" in disabled["detail"]
+
+
+# --- many source addresses: IPv6 counted per /64, and a cap per username -------------
+
+
+def _count_password_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Password checks made, by username's stored hash (cheap: no argon2 here)."""
+    from floki_core.security import passwords
+
+    checked: list[str] = []
+    real = passwords.verify_password
+
+    def counting(stored: str | None, password: str) -> bool:
+        checked.append(password)
+        return real(stored, password) if password == TEST_PASSWORD else False
+
+    monkeypatch.setattr(passwords, "verify_password", counting)
+    return checked
+
+
+def _outcome(session: Any, username: str, password: str, source: str, now: Any, policy: Any) -> str:
+    """What a login attempt from ``source`` got: "ok", "401 ..." or "429 ..." with the
+    seconds to wait (returned, not raised, so the failure is kept as the API keeps it)."""
+    try:
+        accounts.authenticate(session, username, password, now=now, policy=policy, source=source)
+    except accounts.LoginRefused as exc:
+        if exc.retry_after is None:
+            return f"401 {exc}"
+        return f"429 {exc} (wait {exc.retry_after:.0f} s)"
+    return "ok"
+
+
+async def _try(floki: Floki, username: str, password: str, source: str) -> str:
+    floki.advance(0.1)  # ten attempts a second
+    policy = lockout_policy(floki.core.config.security)
+    return await floki.core.write(_outcome, username, password, source, floki.clock.now(), policy)
+
+
+async def test_addresses_of_one_ipv6_64_count_as_one_address(
+    floki: Floki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rotating through the addresses of one /64 (privacy addresses, or an attacker's
+    pick of 2^64) buys no more guesses than one address."""
+    checked = _count_password_checks(monkeypatch)
+    await floki.token_for("admin")
+    outcomes = [await _try(floki, "test-admin", "guess", f"fd00::1:{n:x}") for n in range(40)]
+    attempts = floki.core.config.security.lockout_attempts
+    assert len(checked) == attempts
+    assert outcomes[:attempts] == ["401 invalid username or password"] * attempts
+    assert all(o.startswith("429 ") for o in outcomes[attempts:]), outcomes
+    # Another /64 (another network) is not locked out by it.
+    assert await _try(floki, "test-admin", TEST_PASSWORD, "fd00:0:0:2::9") == "ok"
+
+
+async def test_an_ipv4_mapped_address_counts_as_the_ipv4_address(
+    floki: Floki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked = _count_password_checks(monkeypatch)
+    await floki.token_for("staff")
+    for source in ("192.0.2.7", "::ffff:192.0.2.7", "192.0.2.7", "::ffff:c000:207", "192.0.2.7"):
+        assert (await _try(floki, "test-staff", "guess", source)).startswith("401 ")
+    assert (await _try(floki, "test-staff", "guess", "::ffff:192.0.2.7")).startswith("429 ")
+    assert len(checked) == 5
+
+
+async def test_guesses_at_one_username_from_many_addresses_are_capped(
+    floki: Floki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """200 guesses in 20 s from 200 addresses: only ``username_failures`` of them get a
+    password check; the rest wait, the same way for a username that does not exist."""
+    checked = _count_password_checks(monkeypatch)
+    await floki.token_for("admin")
+    security = floki.core.config.security
+    cap = security.username_failures
+    answers = {}
+    for username in ("test-admin", "no-such-admin"):
+        floki.advance(security.username_failure_minutes * 60)  # a fresh window each
+        answers[username] = [
+            await _try(floki, username, "guess", f"10.1.{n // 200}.{n % 200 + 1}")
+            for n in range(200)
+        ]
+    real, unknown = answers["test-admin"], answers["no-such-admin"]
+    assert real == unknown
+    assert len(checked) == 2 * cap
+    assert real[:cap] == ["401 invalid username or password"] * cap
+    held = real[cap:]
+    assert all(a.startswith("429 too many failed logins for this username") for a in held)
+    waits = [float(a.rsplit("(wait ", 1)[1].split()[0]) for a in held]
+    assert min(waits) >= 1 and max(waits) <= security.username_failure_minutes * 60
+
+
+async def test_an_address_that_signed_in_as_the_user_is_not_held_back(
+    floki: Floki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _count_password_checks(monkeypatch)
+    await floki.token_for("admin")
+    assert await _try(floki, "test-admin", TEST_PASSWORD, "192.168.1.10") == "ok"
+    assert await _try(floki, "test-admin", TEST_PASSWORD, "fd00:0:0:7::10") == "ok"
+    floki.advance(7 * 24 * 3600)  # a week later, under attack from everywhere
+    cap = floki.core.config.security.username_failures
+    for n in range(cap + 5):
+        await _try(floki, "test-admin", "guess", f"10.2.{n // 200}.{n % 200 + 1}")
+    # The admin's own machine, and a new privacy address of the admin's own /64:
+    assert await _try(floki, "test-admin", TEST_PASSWORD, "192.168.1.10") == "ok"
+    assert await _try(floki, "test-admin", TEST_PASSWORD, "fd00:0:0:7::beef") == "ok"
+    # ... but an address that never signed in as the admin waits, right password or not,
+    held = await _try(floki, "test-admin", TEST_PASSWORD, "192.168.1.99")
+    assert held.startswith("429 too many failed logins for this username")
+    # ... and the admin's machine is not trusted for another username.
+    for n in range(cap):
+        await _try(floki, "no-such-user", "guess", f"10.3.{n // 200}.{n % 200 + 1}")
+    other = await _try(floki, "no-such-user", "guess", "192.168.1.10")
+    assert other.startswith("429 too many failed logins for this username")
+    # Once the window has passed, the new address may try again.
+    floki.advance(floki.core.config.security.username_failure_minutes * 60)
+    assert await _try(floki, "test-admin", TEST_PASSWORD, "192.168.1.99") == "ok"
+
+
+async def test_a_sign_in_long_ago_does_not_vouch_for_an_address(
+    floki: Floki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _count_password_checks(monkeypatch)
+    await floki.token_for("admin")
+    assert await _try(floki, "test-admin", TEST_PASSWORD, "192.168.1.10") == "ok"
+    floki.advance((floki.core.config.security.known_address_days + 1) * 24 * 3600)
+    for n in range(floki.core.config.security.username_failures):
+        await _try(floki, "test-admin", "guess", f"10.4.0.{n + 1}")
+    held = await _try(floki, "test-admin", TEST_PASSWORD, "192.168.1.10")
+    assert held.startswith("429 too many failed logins for this username")
+
+
+class TestUsernameCapOverHttp:
+    @pytest.fixture
+    def floki_config(self) -> AppConfig:
+        return parse_config(
+            {
+                "discovery": {"enabled": False},
+                "server": {"tls": False},
+                "security": {"username_failures": 3, "username_failure_minutes": 10},
+            }
+        )
+
+    async def test_429_with_retry_after_the_same_for_unknown_usernames(self, floki: Floki) -> None:
+        await floki.token_for("admin")
+        assert (await _login(floki, "test-admin", TEST_PASSWORD)).status == 200  # 127.0.0.1
+        answers = {}
+        for username in ("test-admin", "nobody-here"):
+            for n in (2, 3, 4):
+                async with _from_address(floki, f"127.0.0.{n}") as attacker:
+                    resp = await attacker.post(
+                        LOGIN, json={"username": username, "password": "Winter2026!"}
+                    )
+                    assert resp.status == 401
+            async with _from_address(floki, "127.0.0.5") as fresh:
+                resp = await fresh.post(LOGIN, json={"username": username, "password": "x"})
+                answers[username] = await _answer(resp)
+        assert answers["test-admin"] == answers["nobody-here"]
+        status, body, headers = answers["test-admin"]
+        assert status == 429
+        assert body["error"].startswith("too many failed logins for this username")
+        assert 1 <= int(headers["Retry-After"]) <= 601
+        # The admin's own machine signs in regardless.
+        assert (await _login(floki, "test-admin", TEST_PASSWORD)).status == 200
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("username_failures", 0),
+        ("username_failure_minutes", 0),
+        ("known_address_days", -1),
+    ],
+)
+def test_username_cap_settings_are_checked(setting: str, value: int) -> None:
+    from floki_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"security.{setting}"):
+        parse_config({"security": {setting: value}})

@@ -82,6 +82,9 @@ def lockout_policy(security: SecurityConfig) -> accounts.LockoutPolicy:
         minutes=security.lockout_minutes,
         address_failures_per_minute=security.address_failures_per_minute,
         failures_per_minute=security.failures_per_minute,
+        username_failures=security.username_failures,
+        username_failure_minutes=security.username_failure_minutes,
+        known_address_days=security.known_address_days,
     )
 
 
