@@ -663,6 +663,22 @@ async def test_an_address_that_signed_in_as_the_user_is_not_held_back(
     assert await _try(floki, "test-admin", TEST_PASSWORD, "192.168.1.99") == "ok"
 
 
+async def test_a_new_password_lets_a_new_machine_in_at_once(
+    floki: Floki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``floki-core user reset-password`` clears the username's count as well."""
+    _count_password_checks(monkeypatch)
+    await floki.token_for("admin")
+    for n in range(floki.core.config.security.username_failures):
+        await _try(floki, "test-admin", "guess", f"10.5.0.{n + 1}")
+    held = await _try(floki, "test-admin", TEST_PASSWORD, "192.168.1.99")
+    assert held.startswith("429 too many failed logins for this username")
+    await floki.core.write(
+        accounts.set_password, "test-admin", TEST_PASSWORD, actor=SYSTEM, now=floki.clock.now()
+    )
+    assert await _try(floki, "test-admin", TEST_PASSWORD, "192.168.1.99") == "ok"
+
+
 async def test_a_sign_in_long_ago_does_not_vouch_for_an_address(
     floki: Floki, monkeypatch: pytest.MonkeyPatch
 ) -> None:
