@@ -127,7 +127,13 @@ def reserve_audit_numbers(executor: Session | Connection, count: int) -> tuple[i
         .values(seq=_CHAIN.c.seq + count)
         .returning(_CHAIN.c.seq, _CHAIN.c.entry_hash)
     ).first()
-    if found is None:  # a database made before the chain: start it
+    if found is None:
+        # The migration that made the chain wrote this row: it was deleted. Writes go
+        # on, on a new chain; the log (kept off the box) and 'check' say what happened.
+        log.warning(
+            "the audit chain's record of its newest entry was missing (deleted from the "
+            "database); the audit chain starts again from its first number"
+        )
         executor.execute(insert(_CHAIN).values(id=1, seq=count, entry_hash=GENESIS))
         return 1, GENESIS
     return int(found[0]) - count + 1, str(found[1])

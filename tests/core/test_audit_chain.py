@@ -322,3 +322,18 @@ def test_the_head_is_logged_as_it_is_recorded(
     [record] = [r for r in caplog.records if "audit head" in r.getMessage()]
     assert record.levelno == logging.INFO
     assert f"audit head: {_head(database)}" in record.getMessage()
+
+
+def test_a_write_after_the_head_row_was_deleted_says_so_in_the_log(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    _write(database, 2)
+    _sql(database, "DELETE FROM audit_entries")
+    _sql(database, "DELETE FROM audit_chain")
+
+    with caplog.at_level(logging.WARNING):
+        _write(database, 1)  # the chain starts again; the log, off the box, keeps why
+
+    [record] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "audit chain's record of its newest entry was missing" in record.getMessage()
+    assert "starts again" in record.getMessage()
