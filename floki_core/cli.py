@@ -23,7 +23,7 @@ from floki_core.initialise import init_data_dir, is_initialised
 from floki_core.plugins.registry import CommandSpec
 from floki_core.storage import accounts
 from floki_core.storage.audit import AuditHead, parse_audit_head
-from floki_core.storage.database import RESTORE, Database, default_url
+from floki_core.storage.database import Database, default_url
 
 PROG = "floki-core"
 DEMO_SITE = "St Floki General Hospital"
@@ -239,8 +239,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     _out(f"config: ok ({args.data_dir / 'floki.toml'})")
     db = Database(config.database.url or default_url(args.data_dir))
     try:
-        # Missing, empty or not a file: the one problem to report (and nothing is created).
-        refused = _unopenable(db)
+        # Missing, empty, a directory, unwritable: the one problem to report (and nothing
+        # is created).
+        refused = db.start_problem(initialised=True, budget_seconds=0)
         if refused is not None:
             print(f"{PROG}: problem: {refused}", file=sys.stderr)
             return 1
@@ -257,13 +258,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"{PROG}: problem: {problem}", file=sys.stderr)
     return 1 if problems else 0
-
-
-def _unopenable(db: Database) -> str | None:
-    path = db.sqlite_file()
-    if path is not None and path.is_dir():
-        return f"database {path} is a directory, not a database file: move it aside and {RESTORE}"
-    return db.start_problem(initialised=True, budget_seconds=0)
 
 
 def _database_problems(db: Database, recorded: AuditHead | None) -> list[str]:
