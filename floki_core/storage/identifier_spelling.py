@@ -8,7 +8,10 @@ stored as typed. What is left is named here:
   not merge them without perhaps giving a tag to the wrong asset, so an engineer removes
   the wrong one; until then a sighting or a scan may be taken for either;
 - a single row in another spelling or of only spaces, which can only have been written
-  around the register.
+  around the register;
+- a tag, or an asset's GIAI, that the register now refuses (a value stored before the
+  register checked its kind, e.g. a GIAI with brackets): no scan or sighting finds it
+  reliably until it is corrected.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from floki_core.schemas import normalise_identifier
+from floki_core.schemas import giai_problem, identifier_problem, normalise_identifier
 from floki_core.storage.models import AssetRow, IdentifierRow, ReceiverRow
 
 _SPELLED_IN_WORDS = {2: "two", 3: "three"}
@@ -63,10 +66,32 @@ def identifier_spelling_problems(session: Session) -> list[str]:
             ReceiverRow.id, ReceiverRow.technology, ReceiverRow.identifier, ReceiverRow.name
         ).order_by(ReceiverRow.id)
     )
+    stored_tags = [_Stored(i, t, v, f"asset {n}") for i, t, v, n in tags]
     return [
-        *_problems(_TAGS, (_Stored(i, t, v, f"asset {n}") for i, t, v, n in tags)),
+        *_problems(_TAGS, stored_tags),
         *_problems(_RECEIVERS, (_Stored(i, t, v, name) for i, t, v, name in receivers)),
+        *_refused_now(session, stored_tags),
     ]
+
+
+def _refused_now(session: Session, tags: Iterable[_Stored]) -> list[str]:
+    problems = [
+        f"identifier {tag.id} ({tag.technology}, {tag.owner}): {problem}; correct it "
+        f"(delete it and add it again: {_TAGS.path}/{tag.id})"
+        for tag in tags
+        if (problem := identifier_problem(tag.technology, tag.value)) is not None
+    ]
+    giais = session.execute(
+        select(AssetRow.id, AssetRow.asset_number, AssetRow.giai)
+        .where(AssetRow.giai.is_not(None))
+        .order_by(AssetRow.id)
+    )
+    problems += [
+        f"asset {number}: {problem}; correct it (PATCH /api/v1/assets/{asset_id})"
+        for asset_id, number, giai in giais
+        if giai is not None and (problem := giai_problem(giai)) is not None
+    ]
+    return problems
 
 
 def _problems(kind: _Kind, rows: Iterable[_Stored]) -> list[str]:

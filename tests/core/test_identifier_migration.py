@@ -279,3 +279,21 @@ def test_check_names_a_row_written_around_the_register(database: Database) -> No
         f"'{ALT.upper()}': delete it and add it again (DELETE /api/v1/identifiers/1)",
         "receiver 1 (qr, receiver-1) is only spaces: correct or delete it (/api/v1/receivers/1)",
     ]
+
+
+def test_check_names_a_tag_and_a_giai_the_register_now_refuses(database: Database) -> None:
+    # Stored before the register checked their kind: a MAC with a stray colon and a
+    # GIAI with brackets (ambiguous when typed in the bracketed form).
+    _seed(database, [(1, "ble", "c0:ff:ee:00:aa:01:")], [])
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE assets SET giai = '50123456(10)ABC' WHERE id = 1"))
+    problems, _chain = _problems(database)
+    assert problems == [
+        "identifier 1 (ble, asset E1001): 'c0:ff:ee:00:aa:01:' is not a MAC address of 6 "
+        "bytes in hex, e.g. C0:FF:EE:00:AA:01 (any case; also with -, . or a space between "
+        "the bytes, or as C0FF.EE00.AA01 or C0FFEE00AA01); correct it (delete it and add it "
+        "again: /api/v1/identifiers/1)",
+        "asset E1001: GIAI '50123456(10)ABC' has '(', which would be ambiguous in the "
+        "bracketed form people type ((8004)50123456(10)ABC): brackets there mark the AIs; "
+        "correct it (PATCH /api/v1/assets/1)",
+    ]
