@@ -21,7 +21,7 @@ from floki_core.domain import SYSTEM, Role, TokenKind
 from floki_core.errors import FlokiError
 from floki_core.initialise import init_data_dir, is_initialised
 from floki_core.plugins.registry import CommandSpec
-from floki_core.storage import accounts
+from floki_core.storage import accounts, audit
 from floki_core.storage.audit import AuditHead, parse_audit_head
 from floki_core.storage.database import Database, default_url
 
@@ -274,7 +274,6 @@ def _database_problems(db: Database, recorded: AuditHead | None) -> list[str]:
 
 
 def _record_problems(db: Database, recorded: AuditHead | None) -> list[str]:
-    from floki_core.storage import audit
     from floki_core.storage.identifier_spelling import identifier_spelling_problems
 
     with db.sessions() as session:
