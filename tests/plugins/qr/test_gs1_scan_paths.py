@@ -148,6 +148,11 @@ async def test_the_phone_refuses_a_code_naming_two_assets_or_joining_fields_and_
         assert "Volumetric infusion pump" not in text and "Syringe driver" not in text, typed
     found = await floki.client.get("/phone/find", params={"code": TWO_KEYS[0]})
     assert "the code carries GIAI 50123456 (asset E10001) and UDI" in await found.text()
+    # The same Digital Link opened as a label by the phone's camera: its query is read too.
+    opened = await floki.client.get(f"/8004/{GIAI_PUMP}", params={"01": GTIN, "21": "SN9"})
+    text = await opened.text()
+    assert opened.status == 400, text
+    assert "Volumetric infusion pump" not in text and "not the query string" in text
     # Nothing was armed: the location label scanned next moves no asset.
     after = await floki.client.get(department.label(department.dirty_utility, zone=True))
     assert "Moved" not in await after.text()

@@ -31,8 +31,9 @@ _ZONE_LIST_LIMIT = 20
 
 
 def _label_text(request: web.Request) -> str:
-    # The URL as the phone opened it: a Floki label or a GS1 Digital Link.
-    return str(request.url.with_query(None))
+    # The URL as the phone opened it, query included: a GS1 Digital Link's query may hide
+    # a second key, which the reader refuses (a Floki label matches on its path alone).
+    return str(request.url)
 
 
 @signed_in(Role.VIEWER)
