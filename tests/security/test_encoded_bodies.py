@@ -42,12 +42,6 @@ SERVER_DECODES = (
     'handler_args={"auto_decompress": False}) so that floki_core/api/bodies.py '
     "decodes request bodies itself and an unread body is drained as raw bytes"
 )
-# Gateway uploads are read with request.read(), which raises on undecodable data.
-GATEWAYS = (
-    "plugins/ble/floki_ble/http_gateways.py: read the upload with "
-    "floki_core.api.bodies.read_raw(request, core.config.server.max_body_bytes) instead "
-    "of request.read(), so an undecodable body is a 400 with the reason"
-)
 
 
 def operation(route: ApiRoute) -> str:
@@ -63,8 +57,6 @@ def _body_routes() -> dict[str, ApiRoute]:
 def _marks(op: str, damage: str) -> list[pytest.MarkDecorator]:
     if damage == "truncated":
         return [pytest.mark.xfail(strict=True, reason=SERVER_DECODES)]
-    if "/ble/ingest/" in op:
-        return [pytest.mark.xfail(strict=True, reason=GATEWAYS)]
     return []
 
 

@@ -23,6 +23,7 @@ from floki_ble.adverts import BATTERY_MV, TEMPERATURE_C, TagIdentities, read_adv
 from floki_ble.decoders import Rejected, parse_ad_structures
 from floki_ble.dialects import DialectResult, GatewaySighting
 from floki_ble.technologies import BLE
+from floki_core.api.bodies import read_raw
 from floki_core.api.keys import CORE, PRINCIPAL
 from floki_core.observations import Extra, Observation
 
@@ -77,7 +78,7 @@ def handler(parse: Parser) -> Callable[[web.Request], Any]:
         core = request.app[CORE]
         who = request[PRINCIPAL]
         source = f"ble-http:{who.token_name or who.username}" if who else "ble-http"
-        raw = await request.read()
+        raw = await read_raw(request, core.config.server.max_body_bytes)
         result = parse(raw)
         now = core.clock.now()
         rejected: collections.Counter[str] = collections.Counter(result.rejections)
