@@ -24,6 +24,7 @@ from floki_core.location.service import LocationService
 from floki_core.plugins.host import PluginHost
 from floki_core.storage import resources
 from floki_core.storage.database import Database, default_url
+from floki_core.storage.health import StorageHealth
 from floki_core.storage.resources import Resource
 from floki_core.workflow import Workflow
 
@@ -48,6 +49,9 @@ class Core:
         self.config = config if config is not None else load_config(data_dir)
         self.clock: Clock = clock or SystemClock()
         self.db = Database(self.config.database.url or default_url(data_dir))
+        # Whether it can save: every writer (API requests and background ones) reports a
+        # full disk here, and health and metrics read it.
+        self.storage = StorageHealth(self.clock, data_dir, self.db.sqlite_file())
         self.events = EventBus()
         self.ingest = IngestQueue(self.config.ingest.queue_batches)
         self.plugins = PluginHost(

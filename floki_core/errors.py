@@ -23,3 +23,8 @@ class Forbidden(FlokiError):
 
 class Invalid(FlokiError):
     """The input is well-formed but not acceptable."""
+
+
+class NotSaved(FlokiError):
+    """The appliance could not save the change for want of space (503); the message
+    says what became of it."""

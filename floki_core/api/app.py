@@ -9,7 +9,6 @@ from aiohttp import web
 
 from floki_core.api import middleware
 from floki_core.api.keys import CORE, ROUTES, SOCKETS, TOKENS
-from floki_core.api.middleware import STORAGE, StorageHealth
 from floki_core.api.openapi import build_openapi
 from floki_core.api.routes import (
     accounts,
@@ -83,8 +82,6 @@ def create_app(core: Core) -> web.Application:
     app[ROUTES] = table = RouteTable()
     app[SOCKETS] = set()
     app[TOKENS] = TokenCache(core.clock)
-    # What health reports and the error middleware feeds: can the appliance save.
-    app[STORAGE] = StorageHealth()
     # Tokens' last-used stamps still in memory are written when the application stops.
     app.on_cleanup.append(middleware.flush_token_stamps)
     _add_core_routes(app, table, metrics_public=core.config.metrics.public)

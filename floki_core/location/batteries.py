@@ -224,16 +224,18 @@ class TagBatteries:
             self._task = None
         try:
             await self.flush()
-        except Exception:
-            log.exception("writing tag batteries on the way down failed")
+        except Exception as exc:
+            if self.core.storage.refused_write(exc, "writing tag batteries") is None:
+                log.exception("writing tag batteries on the way down failed")
 
     async def _flush_forever(self) -> None:
         while True:
             await asyncio.sleep(self.settings.write_seconds)
             try:
                 await self.flush()
-            except Exception:
-                log.exception("writing tag batteries failed; will retry")
+            except Exception as exc:
+                if self.core.storage.refused_write(exc, "writing tag batteries") is None:
+                    log.exception("writing tag batteries failed; will retry")
 
     # --- hot path ------------------------------------------------------------
 

@@ -159,8 +159,9 @@ class Calibrations:
             await asyncio.sleep(_TICK_SECONDS)
             try:
                 await self.poll()
-            except Exception:
-                log.exception("completing calibrations failed")
+            except Exception as exc:
+                if self.core.storage.refused_write(exc, "completing calibrations") is None:
+                    log.exception("completing calibrations failed")
 
     # --- hot path ------------------------------------------------------------
 

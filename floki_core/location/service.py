@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from floki_core.errors import NotSaved
 from floki_core.events import DomainEvent
 from floki_core.ingest import Batches
 from floki_core.location import store
@@ -77,6 +78,8 @@ class LocationService:
         }
         self._dirty: set[int] = set()
         self._changes: list[LocationChange] = []
+        # People's word on where things are, not yet written (a full disk): audit entries.
+        self._records: list[Callable[[Session], None]] = []
         self._late: list[LateSighting] = []
         self._stopping = False
         self._flush_wanted = asyncio.Event()
@@ -290,22 +293,28 @@ class LocationService:
             self._flush_wanted.clear()
             full = loop.time() - last_full >= interval
             try:
-                await self.flush(full=full)
-            except Exception:
-                log.exception("writing locations failed; will retry with the next batch")
+                wrote = await self.flush(full=full)
+            except Exception as exc:
+                if self.core.storage.refused_write(exc, "writing locations") is None:
+                    log.exception("writing locations failed; will retry with the next batch")
                 self._flush_wanted.set()
             else:
                 if full:
                     last_full = loop.time()
+                if wrote:
+                    await self.core.storage.wrote()
 
-    async def flush(self, full: bool = True) -> None:
-        """Write moves (and, when ``full``, every asset seen) since the last flush."""
+    async def flush(self, full: bool = True) -> bool:
+        """Write moves (and, when ``full``, every asset seen) since the last flush;
+        returns whether there was anything to write."""
         async with self._writing:
             moved = {c.asset_id for c in self._changes}
+            wrote = False
             if self.capture.enabled:
                 await self.core.db.run(self.capture.write, self.core.clock.now().date())
-            if moved or (full and self._dirty):
+            if moved or (full and self._dirty) or self._records:
                 await self._write_current(moved, full)
+                wrote = True
             if self._late:  # after the moves, so the stays they are checked against exist
                 late, self._late = self._late, []
                 try:
@@ -313,6 +322,8 @@ class LocationService:
                 except Exception:
                     self._late = late + self._late
                     raise
+                wrote = True
+            return wrote
 
     async def confirm(
         self, source: str, batch: Sequence[Observation], record: Callable[[Session], None]
@@ -323,17 +334,30 @@ class LocationService:
         before this returns. A page that then says "done" loses nothing to a crash."""
         async with self._writing:
             await self.core.ingest.apply_now(source, batch)
-            await self._write_current({c.asset_id for c in self._changes}, False, record)
+            self._records.append(record)
+            try:
+                await self._write_current({c.asset_id for c in self._changes}, False)
+            except Exception as exc:
+                reason = self.core.storage.refused_write(exc, "a person's word on where")
+                if reason is None:
+                    raise
+                self._flush_wanted.set()  # the location writer keeps trying
+                # Taken in already (the map shows it); it waits with the moves and is
+                # written, audit entry and all, by the first write that goes through.
+                raise NotSaved(
+                    f"{reason}. This is shown on the map now and is saved, with who said "
+                    "so, as soon as there is space; if the appliance restarts before "
+                    "then, it is lost"
+                ) from None
 
-    async def _write_current(
-        self, moved: set[int], full: bool, record: Callable[[Session], None] | None = None
-    ) -> None:
+    async def _write_current(self, moved: set[int], full: bool) -> None:
         """Write ``moved`` assets whole (and, when ``full``, last_seen of every asset seen);
-        with ``record``, also whatever it writes, durably: else as a batch, which the
-        sightings that keep arriving would rebuild."""
+        with a person's word waiting (``confirm``), also its audit entries, durably: else
+        as a batch, which the sightings that keep arriving would rebuild."""
         written = self._dirty if full else moved
         self._dirty = self._dirty - written
         changes, self._changes = self._changes, []
+        records, self._records = self._records, []
         tracks = self.resolver.tracks
         # Moved assets get their whole row, evidence included (what a restart resumes
         # from); the rest only last_seen and confidence. ``stop`` writes everything whole.
@@ -350,13 +374,14 @@ class LocationService:
         ]
         changes = [c for c in changes if c.asset_id in tracks]
         try:
-            if record is None:
-                await self.core.write_batch(store.write_locations, rows, changes, seen)
+            if records:
+                await self.core.write(_with_records, records, rows, changes, seen)
             else:
-                await self.core.write(_with_record, record, rows, changes, seen)
+                await self.core.write_batch(store.write_locations, rows, changes, seen)
         except Exception:
             self._dirty |= written
             self._changes = changes + self._changes
+            self._records = records + self._records
             raise
 
     def _stored(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -424,15 +449,16 @@ class LocationService:
         return short
 
 
-def _with_record(
+def _with_records(
     session: Session,
-    record: Callable[[Session], None],
+    records: Sequence[Callable[[Session], None]],
     rows: Sequence[dict[str, Any]],
     changes: Sequence[LocationChange],
     seen: Sequence[dict[str, Any]],
 ) -> None:
     store.write_locations(session, rows, changes, seen)
-    record(session)
+    for record in records:
+        record(session)
 
 
 class _Round:

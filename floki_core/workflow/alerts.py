@@ -132,8 +132,9 @@ class Alerts:
             self._wake.clear()
             try:
                 await self.evaluate()
-            except Exception:
-                log.exception("evaluating alert rules failed; trying again at the next sweep")
+            except Exception as exc:
+                if self.core.storage.refused_write(exc, "raising and resolving alerts") is None:
+                    log.exception("evaluating alert rules failed; trying again at the next sweep")
 
     # --- rules (kept by the rule book; changed under the engine's lock) ------
 
@@ -367,7 +368,13 @@ class Alerts:
                 self.outbox.offer(name, alert)
 
     async def _record_deliveries(self, rows: list[dict[str, Any]]) -> None:
-        await self.core.write(store.record_deliveries, rows)
+        try:
+            await self.core.write(store.record_deliveries, rows)
+        except Exception as exc:
+            # Delivered (or given up) all the same; on a full disk only the record of it
+            # is lost, and said so once with the rest.
+            if self.core.storage.refused_write(exc, "recording alert deliveries") is None:
+                raise
 
     # --- a person's word -----------------------------------------------------
 

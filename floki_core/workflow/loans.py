@@ -225,8 +225,9 @@ class Loans:
                 purged = await self.purge()
                 if purged:
                     log.info("personal fields purged from %d returned loans", len(purged))
-            except Exception:
-                log.exception("the loan sweep failed; it runs again at the next interval")
+            except Exception as exc:
+                if self.core.storage.refused_write(exc, "the loan sweep") is None:
+                    log.exception("the loan sweep failed; it runs again at the next interval")
 
     async def _publish(self, type_: str, loan: Loan) -> None:
         await self.core.events.publish([self._event(type_, loan)])

@@ -201,7 +201,13 @@ class Ppm:
 
     async def _on_events(self, events: Sequence[DomainEvent]) -> None:
         if any(_may_need_due_date(e) for e in events):
-            await self.fill_due_dates()
+            try:
+                await self.fill_due_dates()
+            except Exception as exc:
+                # On a full disk the next daily work fills them; anything else is logged
+                # with its traceback by the event bus.
+                if self.core.storage.refused_write(exc, "filling PPM due dates") is None:
+                    raise
 
     # --- the queue and compliance -------------------------------------------------
 
@@ -250,8 +256,9 @@ class Ppm:
             await asyncio.sleep(self.settings.check_seconds)
             try:
                 await self.daily()
-            except Exception:
-                log.exception("the daily PPM work failed; will retry")
+            except Exception as exc:
+                if self.core.storage.refused_write(exc, "the daily PPM work") is None:
+                    log.exception("the daily PPM work failed; will retry")
 
 
 def _may_need_due_date(event: DomainEvent) -> bool:

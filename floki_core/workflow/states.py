@@ -226,7 +226,13 @@ class EquipmentStates:
             else:
                 self._arrivals.pop(asset_id, None)
         if moved:
-            await self.check_dwell()  # a rule without dwell acts at once
+            try:
+                await self.check_dwell()  # a rule without dwell acts at once
+            except Exception as exc:
+                # On a full disk the arrivals wait for the next check; anything else is
+                # logged with its traceback by the event bus.
+                if self.core.storage.refused_write(exc, "applying location rules") is None:
+                    raise
 
     async def check_dwell(self) -> int:
         """Act on every stay that has lasted its rule's dwell; returns how many stays
@@ -266,8 +272,9 @@ class EquipmentStates:
             await asyncio.sleep(self.settings.check_seconds)
             try:
                 await self.check_dwell()
-            except Exception:
-                log.exception("checking stays against location rules failed")
+            except Exception as exc:
+                if self.core.storage.refused_write(exc, "applying location rules") is None:
+                    log.exception("checking stays against location rules failed")
 
     # --- events ------------------------------------------------------------------
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from floki_core.api.middleware import StorageHealth, disk_full_cause
+from floki_core.clock import ManualClock
+from floki_core.storage.health import StorageHealth, disk_full_cause
 
 
 def _wrapped(inner: BaseException) -> BaseException:
@@ -49,10 +51,13 @@ def test_a_full_disk_is_recognised_wherever_it_comes_from(
     assert disk_full_cause(exc) == where
 
 
-def test_a_full_database_server_is_named_as_such() -> None:
-    storage = StorageHealth()
-    reason = storage.record_full("postgresql", now=0.0)
-    assert "database server's disk is full" in reason
+async def test_a_full_database_server_is_named_as_such_and_a_write_there_ends_it(
+    tmp_path: Path,
+) -> None:
+    storage = StorageHealth(ManualClock(), tmp_path, None)
+    full = OperationalError("INSERT", {}, psycopg.errors.DiskFull("could not extend file"))
+    reason = storage.refused_write(full, "writing locations")
+    assert reason is not None and "database server's disk is full" in reason
     assert storage.degraded and storage.problems() == [reason]
-    storage.record_space()
+    await storage.wrote()  # the server's disk cannot be probed: a write is the sign
     assert not storage.degraded and storage.problems() == []

@@ -13,11 +13,14 @@ ENOSPC until the test "frees" space.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import errno
+import re
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,14 +29,33 @@ import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import event
 
-from floki_core.api import middleware
 from floki_core.api.app import create_app
 from floki_core.clock import ManualClock
 from floki_core.config import parse_config
 from floki_core.core import Core
+from floki_core.observations import Observation
+from floki_core.storage import health as storage_health
 from floki_core.testing import TEST_PASSWORD, Floki
 
 SIZE = "6m"
+# The background writers at a brisk pace, so that a test sees many of their rounds.
+CONFIG: dict[str, Any] = {
+    "discovery": {"enabled": False},
+    "server": {"tls": False},
+    "location": {
+        "flush_seconds": 0.01,
+        "battery": {"write_seconds": 0.05},
+        "resolver": {"dwell_seconds": {"default": 0}},  # every portal read a move
+    },
+    "workflow": {
+        "ppm": {"check_seconds": 0.05},
+        "alerts": {
+            "sweep_seconds": 0.05,
+            "settle_seconds": 0,
+            "rules": [{"name": "Tag batteries", "type": "low_battery"}],
+        },
+    },
+}
 
 
 class FullDisk(Protocol):
@@ -88,14 +110,14 @@ class InjectedFullDisk:
                 cur.close()
 
         event.listen(core.db.engine, "connect", limit)
-        real_probe = middleware.probe_free_space
+        real_probe = storage_health.probe_free_space
 
         def probe(directory: Path) -> None:
             if self.full:
                 raise OSError(errno.ENOSPC, "No space left on device")
             real_probe(directory)
 
-        monkeypatch.setattr(middleware, "probe_free_space", probe)
+        monkeypatch.setattr(storage_health, "probe_free_space", probe)
 
     def fill(self) -> None:
         self.full = True
@@ -133,7 +155,7 @@ async def appliance(
     """The appliance on a disk that the test fills: a real tmpfs where mounting works
     (else injected), and injected in any case, so the fallback is known to work too."""
     clock = ManualClock(dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC))
-    config = parse_config({"discovery": {"enabled": False}, "server": {"tls": False}})
+    config = parse_config(CONFIG)
     disk_path = tmp_path / "disk"
     mount = tmpfs(disk_path) if request.param == "tmpfs" else contextlib.nullcontext(False)
     with mount as mounted:
@@ -193,7 +215,7 @@ async def test_a_full_disk_is_503_and_degraded_until_space_is_freed(
     assert "floki_writes_refused_total" in metrics
 
     # Logged once, not once per refused request; no tracebacks.
-    said = [r for r in caplog.records if r.name == middleware.__name__]
+    said = [r for r in caplog.records if r.name == storage_health.__name__]
     assert len([r for r in said if "disk is full" in r.getMessage()]) == 1, disk.how
     assert not [r for r in caplog.records if r.exc_info]
     floki.advance(61)  # ... and again once the interval has passed, with the count
@@ -213,4 +235,152 @@ async def test_a_full_disk_is_503_and_degraded_until_space_is_freed(
         "/api/v1/auth/login", json={"username": "test-engineer", "password": TEST_PASSWORD}
     )
     assert login.status == 200
+    assert any("space" in r.getMessage() and "again" in r.getMessage() for r in caplog.records)
+
+
+# --- gateway traffic alone ------------------------------------------------------------
+
+EPC = "E28011606000020000000001"
+PORTALS = ("PORTAL-WARD-1", "PORTAL-WARD-2")
+
+
+async def _rfid_ward(floki: Floki, admin: dict[str, str]) -> int:
+    """Two zones with an RFID portal reader each, and one asset with an RFID tag."""
+
+    async def post(path: str, body: dict[str, Any]) -> int:
+        resp = await floki.client.post(f"/api/v1{path}", json=body, headers=admin)
+        assert resp.status == 201, await resp.text()
+        made: int = (await resp.json())["id"]
+        return made
+
+    site = await post("/sites", {"name": "General"})
+    for n, portal in enumerate(PORTALS, 1):
+        zone = await post("/zones", {"site_id": site, "name": f"Ward {n}"})
+        await post(
+            "/receivers",
+            {"name": portal, "technology": "rfid", "identifier": portal, "zone_id": zone},
+        )
+    asset = await post("/assets", {"asset_number": "PUMP-1"})
+    await post("/identifiers", {"asset_id": asset, "technology": "rfid", "value": EPC})
+    return asset
+
+
+def _read(floki: Floki, portal: str, battery: float) -> list[Observation]:
+    """One portal read of the tag, with the battery level the tag reports."""
+    return [
+        Observation(
+            technology="rfid",
+            tag=EPC,
+            receiver=portal,
+            observed_at=floki.clock.now(),
+            extras={"battery_pct": battery},
+        )
+    ]
+
+
+async def _status(floki: Floki) -> str:
+    status: str = (await (await floki.client.get("/api/v1/health")).json())["status"]
+    return status
+
+
+async def _refused_so_far(floki: Floki, admin: dict[str, str]) -> float:
+    text = await (await floki.client.get("/metrics", headers=admin)).text()
+    [line] = [x for x in text.splitlines() if x.startswith("floki_writes_refused_total")]
+    return float(line.rsplit(" ", 1)[1])
+
+
+async def _round(floki: Floki, portal: str, battery: float) -> None:
+    """A portal read a second later, and a moment for the writers."""
+    floki.advance(1)
+    await floki.core.ingest.put("rfid-gateway", _read(floki, portal, battery))
+    await floki.core.ingest.join()
+    await asyncio.sleep(0.02)
+
+
+async def _eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    for _ in range(250):
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_gateway_traffic_alone_shows_a_full_disk_logs_it_once_and_recovers(
+    appliance: tuple[Floki, FullDisk], caplog: pytest.LogCaptureFixture
+) -> None:
+    """No API writes at all: the background writers (locations, tag batteries, the alert
+    engine, the daily PPM work) meet the full disk, and say so as the API would."""
+    floki, disk = appliance
+    admin = await floki.headers("admin")
+    asset = await _rfid_ward(floki, admin)
+    await floki.inject(_read(floki, PORTALS[0], 90), source="rfid-gateway")
+    assert await _status(floki) == "ok"
+
+    moved_before = floki.core.locations.transitions
+    disk.fill()
+    caplog.clear()
+    floki.advance(15 * 3600)  # past midnight: the daily PPM work runs
+    # The tag goes back and forth between the wards, its battery running down.
+    reads = 0
+    while await _status(floki) == "ok":
+        reads += 1
+        assert reads < 30, f"health still ok after {reads} reads ({disk.how})"
+        await _round(floki, PORTALS[reads % 2], max(90 - reads * 10, 5))
+    health = await (await floki.client.get("/api/v1/health")).json()
+    assert any("disk is full" in p for p in health["problems"])
+    metrics = await (await floki.client.get("/metrics", headers=admin)).text()
+    assert 'floki_degraded{reason="disk_full"} 1' in metrics
+    refused = await _refused_so_far(floki, admin)
+
+    def still() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "still full" in r.getMessage()]
+
+    # Half a second of traffic on the full disk, reads a second apart on the appliance's
+    # clock: the writers meet it many times, and the log says so once ...
+    started = time.monotonic()
+    while time.monotonic() - started < 0.5:
+        reads += 1
+        await _round(floki, PORTALS[reads % 2], 5)
+    assert still() == []
+    # ... then once a minute, with the count and which writers were refused. Which
+    # they are depends on the space SQLite's files still have (a small write may fit);
+    # the location writer's batch only grows. tests/core/test_disk_full_writers.py
+    # shows each background writer refused, with a full disk injected.
+    floki.advance(61)
+    reads += 1
+    await _round(floki, PORTALS[reads % 2], 5)
+
+    async def said_again() -> bool:
+        return len(still()) == 1
+
+    await _eventually(said_again, "the disk still full line")
+    said = re.match(r"disk still full: (\d+) writes refused in the last \d+ s \(", still()[0])
+    assert said, still()
+    assert int(said.group(1)) >= 2  # refused many times, said once
+    if disk.how == "tmpfs":  # SQLite's page limit still lets a batch fit in its pages
+        assert "writing locations" in still()[0], still()
+    assert await _refused_so_far(floki, admin) > refused
+    said_by_health = [r for r in caplog.records if r.name == storage_health.__name__]
+    full = [r for r in said_by_health if "disk is full" in r.getMessage()]
+    assert len(full) == 1, [r.getMessage() for r in full]
+    others = [
+        r
+        for r in caplog.records
+        if r.exc_info or (r.levelname == "ERROR" and r not in said_by_health)
+    ]
+    assert not others, [r.getMessage() for r in others]
+
+    disk.free()
+
+    # What waited is written by the writers themselves, with no request to help them:
+    # a stay for every move the appliance made (the first fix too).
+    async def history_written() -> bool:
+        resp = await floki.client.get(f"/api/v1/assets/{asset}/history", headers=admin)
+        total: int = (await resp.json())["total"]
+        return total == floki.core.locations.transitions
+
+    await _eventually(history_written, "the moves to be written")
+    assert floki.core.locations.transitions > moved_before + 2
+    floki.advance(10)
+    assert await _status(floki) == "ok"
     assert any("space" in r.getMessage() and "again" in r.getMessage() for r in caplog.records)

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from aiohttp import web
 
 from floki_core.api.keys import CORE, SOCKETS
-from floki_core.api.middleware import DISK_FULL, STORAGE, StorageHealth, probe_directory
 from floki_core.api.routing import ApiRoute, RouteTable
 from floki_core.core import Core
+from floki_core.storage.health import DISK_FULL
 
 
 def _escape(value: str) -> str:
@@ -26,23 +26,23 @@ def _family(
     return lines
 
 
-def render(core: Core, websocket_clients: int, storage: StorageHealth | None = None) -> str:
+def render(core: Core, websocket_clients: int) -> str:
     stats = core.locations.admission.stats
     sources = sorted(stats.items())
-    lines: list[str] = []
-    if storage is not None:
-        lines += _family(
-            "floki_degraded",
-            "gauge",
-            "1 while the appliance cannot save what it is given, labelled with why",
-            [({"reason": DISK_FULL}, 1.0)] if storage.degraded else [({}, 0.0)],
-        )
-        lines += _family(
-            "floki_writes_refused_total",
-            "counter",
-            "Requests refused with 503 because the disk was full",
-            [({"reason": DISK_FULL}, storage.refused)],
-        )
+    storage = core.storage
+    lines = _family(
+        "floki_degraded",
+        "gauge",
+        "1 while the appliance cannot save what it is given, labelled with why",
+        [({"reason": DISK_FULL}, 1.0)] if storage.degraded else [({}, 0.0)],
+    )
+    lines += _family(
+        "floki_writes_refused_total",
+        "counter",
+        "Writes refused because the disk was full: API requests (answered 503) and "
+        "the background writers' rounds",
+        [({"reason": DISK_FULL}, storage.refused)],
+    )
     for field, help_ in (
         ("received", "Observations received"),
         ("accepted", "Observations admitted after replay and clock checks"),
@@ -132,10 +132,9 @@ def render(core: Core, websocket_clients: int, storage: StorageHealth | None = N
 
 
 async def metrics(request: web.Request) -> web.Response:
-    core, storage = request.app[CORE], request.app.get(STORAGE)
-    if storage is not None:
-        await storage.recheck(probe_directory(core, storage), core.clock.monotonic())
-    body = render(core, len(request.app[SOCKETS]), storage)
+    core = request.app[CORE]
+    await core.storage.recheck()
+    body = render(core, len(request.app[SOCKETS]))
     return web.Response(
         text=body,
         content_type="text/plain",

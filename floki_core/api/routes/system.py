@@ -7,7 +7,6 @@ from aiohttp import web
 from floki_core import __version__
 from floki_core.api.bodies import Page, json_response, page, page_response
 from floki_core.api.keys import CORE, ROUTES
-from floki_core.api.middleware import STORAGE, probe_directory
 from floki_core.api.openapi import build_openapi
 from floki_core.api.routing import PAGING, ApiRoute, Param, RouteTable
 from floki_core.domain import AuditEntry
@@ -19,8 +18,8 @@ PREFIX = "/api/v1"
 async def health(request: web.Request) -> web.Response:
     """Up, and ``degraded`` with the problems while it cannot save (a full disk)."""
     core = request.app[CORE]
-    storage = request.app[STORAGE]
-    await storage.recheck(probe_directory(core, storage), core.clock.monotonic())
+    storage = core.storage
+    await storage.recheck()
     return json_response(
         {
             "status": "degraded" if storage.degraded else "ok",

@@ -203,6 +203,15 @@ async def ensure_codes(
     (events; the location index is rebuilt before this returns, so a scan that follows
     at once is bound)."""
 
+    def known(session: Session) -> tuple[dict[int, str], dict[int, str]]:
+        return asset_codes(session, asset_ids), zone_codes(session, zone_ids)
+
+    # Labels printed already (the usual case) need no write: a scan then works even
+    # while the disk is full, and costs no durable commit.
+    assets, zones = await core.read(known)
+    if set(asset_ids) <= assets.keys() and set(zone_ids) <= zones.keys():
+        return assets, zones
+
     def work(session: Session) -> tuple[dict[int, str], dict[int, str], CreatedCodes]:
         now = core.clock.now()
         assets, made_assets = ensure_asset_codes(session, asset_ids, actor=actor, now=now)

@@ -21,7 +21,7 @@ from floki_core.api.bodies import ApiError, read_raw
 from floki_core.api.keys import CORE
 from floki_core.core import Core
 from floki_core.domain import Principal, Role
-from floki_core.errors import Conflict, FlokiError, Forbidden, Invalid, NotFound
+from floki_core.errors import Conflict, FlokiError, Forbidden, Invalid, NotFound, NotSaved
 from floki_core.storage.models import TokenRow, UserRow
 from floki_qr.pages import csrf
 from floki_qr.pages.responses import message_page, redirect
@@ -39,8 +39,17 @@ _STATUS: dict[type[FlokiError], int] = {
     Conflict: 409,
     Forbidden: 403,
     Invalid: 422,
+    NotSaved: 503,
 }
-_TITLES = {404: "Not found", 409: "Not possible now", 403: "Not allowed", 422: "Please check"}
+_TITLES = {
+    404: "Not found",
+    409: "Not possible now",
+    403: "Not allowed",
+    422: "Please check",
+    503: "Not saved",
+}
+# A write refused for want of space, as the appliance's health says it.
+_FULL_RETRY = {"Retry-After": "60"}
 
 
 @dataclass(frozen=True)
@@ -98,13 +107,36 @@ def error_status(exc: FlokiError | msgspec.ValidationError) -> int:
 
 def error_page(exc: FlokiError | msgspec.ValidationError, session: PageSession) -> web.Response:
     status = error_status(exc)
-    return message_page(
+    response = message_page(
         _TITLES.get(status, "Not possible"),
         str(exc),
         status=status,
         session=session,
         link=(HOME_PATH, "Back to the start"),
     )
+    if status == 503:
+        response.headers.update(_FULL_RETRY)
+    return response
+
+
+def not_saved_page(
+    state: PageState, exc: Exception, what: str, session: PageSession | None = None
+) -> web.Response | None:
+    """The page for a write a full disk refused (counted and logged by the appliance's
+    health, as an API request's is); None if ``exc`` is some other failure."""
+    reason = state.core.storage.refused_write(exc, what)
+    if reason is None:
+        return None
+    response = message_page(
+        "Not saved",
+        f"Floki could not save this: {reason}. Nothing was changed; please tell "
+        "Clinical Engineering.",
+        status=503,
+        session=session,
+        link=(HOME_PATH, "Back to the start"),
+    )
+    response.headers.update(_FULL_RETRY)
+    return response
 
 
 async def current_session(state: PageState, request: web.Request) -> PageSession | None:
@@ -265,6 +297,11 @@ def signed_in(
                 return await handler(request, Visit(state, session, form))
             except (FlokiError, msgspec.ValidationError) as exc:
                 return error_page(exc, session)
+            except Exception as exc:
+                page = not_saved_page(state, exc, f"{request.method} {request.path}", session)
+                if page is None:
+                    raise
+                return page
 
         return guarded
 

@@ -12,7 +12,7 @@ import msgspec
 from aiohttp import web
 
 from floki_core.domain import Role
-from floki_core.errors import FlokiError, Invalid, NotFound
+from floki_core.errors import FlokiError, Invalid, NotFound, NotSaved
 from floki_core.workflow.loan_records import LoanCreate, LoanReturn
 from floki_core.workflow.work_orders import WorkOrderComplete, WorkOrderCreate
 from floki_qr.pages.access import Visit, error_status, signed_in
@@ -54,6 +54,11 @@ async def _refused(
     reason = str(exc)
     if isinstance(exc, msgspec.ValidationError):
         reason = f"please check the form: {exc}"
+    if isinstance(exc, NotSaved):  # taken in, but waiting for room on the disk
+        notice = Notice(f"Not saved: {reason}", error=True)
+        response = asset_page(visit, facts, notices=[notice], status=503)
+        response.headers["Retry-After"] = "60"
+        return response
     notice = Notice(f"Not done: {reason}", error=True)
     return asset_page(visit, facts, notices=[notice], status=error_status(exc))
 

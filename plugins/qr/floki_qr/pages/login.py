@@ -20,6 +20,7 @@ from floki_qr.pages.access import (
     current_session,
     end_session,
     form_refused_page,
+    not_saved_page,
     read_form,
     safe_return,
     signed_in,
@@ -122,15 +123,21 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _login_page(
             request, state, target=target, username=username, notices=[notice], status=422
         )
-    result = await core.write(
-        _sign_in,
-        username,
-        password,
-        core.clock.now(),
-        lockout_policy(core.config.security),
-        request.remote or "",
-        state.settings.session_max_hours,
-    )
+    try:
+        result = await core.write(
+            _sign_in,
+            username,
+            password,
+            core.clock.now(),
+            lockout_policy(core.config.security),
+            request.remote or "",
+            state.settings.session_max_hours,
+        )
+    except Exception as exc:
+        page = not_saved_page(state, exc, "phone sign-in")
+        if page is None:
+            raise
+        return page
     if isinstance(result, accounts.LoginRefused):
         locked = result.retry_after is not None
         response = _login_page(
