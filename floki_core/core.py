@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from floki_core.initialise import is_initialised
 from floki_core.location.service import LocationService
 from floki_core.plugins.host import PluginHost
 from floki_core.storage import resources
+from floki_core.storage.audit import log_audit_head
 from floki_core.storage.database import Database, default_url
 from floki_core.storage.health import StorageHealth
 from floki_core.storage.resources import Resource
@@ -30,6 +32,7 @@ from floki_core.workflow import Workflow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+AUDIT_HEAD_CHECK_SECONDS = 300.0  # how often (real seconds) to look for a new day
 
 
 def event_name(resource: Resource, verb: str) -> str:
@@ -65,6 +68,7 @@ class Core:
         self.locations = LocationService(self)
         self.workflow = Workflow(self)
         self._tasks: list[asyncio.Task[None]] = []
+        self._audit_head_day: dt.date | None = None
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -91,6 +95,8 @@ class Core:
         await self.workflow.start()
         await self.plugins.startup()
         self._tasks.append(asyncio.create_task(self.ingest.drain_forever(), name="ingest"))
+        await self.log_audit_head()  # where the trail ends once started (seeding included)
+        self._tasks.append(asyncio.create_task(self._audit_head_daily(), name="audit-head"))
 
     async def stop(self) -> None:
         await self.plugins.shutdown()
@@ -102,6 +108,23 @@ class Core:
         await self.workflow.stop()
         await self.locations.stop()
         self.db.close()
+
+    async def log_audit_head(self) -> None:
+        """The audit trail's head into the log, at start and once a day: a log that
+        leaves the box (journald, syslog) keeps where the trail ended, out of reach of
+        whoever can write to the database (docs/security.md, Audit trail)."""
+        today = self.clock.now().date()
+        if self._audit_head_day != today:
+            await self.read(log_audit_head)
+            self._audit_head_day = today
+
+    async def _audit_head_daily(self) -> None:
+        while True:
+            await asyncio.sleep(AUDIT_HEAD_CHECK_SECONDS)
+            try:
+                await self.log_audit_head()
+            except Exception:
+                log.exception("the audit head could not be read for the log; will retry")
 
     # --- database work off the event loop ------------------------------------
 

@@ -77,7 +77,14 @@ def core_openapi() -> dict[str, Any]:
 def create_app(core: Core) -> web.Application:
     """Build the application; call after ``core.start()`` so plugin routes are known."""
     limit = max(core.config.server.max_body_bytes, core.config.server.max_upload_bytes)
-    app = web.Application(middlewares=[middleware.errors, middleware.policy], client_max_size=limit)
+    app = web.Application(
+        middlewares=[middleware.errors, middleware.policy],
+        client_max_size=limit,
+        # Bodies arrive as sent: api/bodies.py decodes them (and refuses a stream that is
+        # not what its Content-Encoding says), and a body left unread after a refusal is
+        # drained as raw bytes, never through a decoder outside any handler.
+        handler_args={"auto_decompress": False},
+    )
     app[CORE] = core
     app[ROUTES] = table = RouteTable()
     app[SOCKETS] = set()

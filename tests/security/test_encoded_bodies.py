@@ -33,15 +33,6 @@ BODIES = {
     ("gzip", "truncated"): gzip.compress(SAMPLE)[:-6],
     ("deflate", "truncated"): zlib.compress(SAMPLE)[:-3],
 }
-# While aiohttp decodes bodies as they arrive, the body reader cannot see a stream cut
-# short (a cut gzip stream reads as a shorter body; a cut deflate stream is answered by
-# aiohttp itself, or waited on), and a body left unread after a refusal is drained
-# through the decoder after the answer, which raises outside any handler.
-SERVER_DECODES = (
-    "floki_core/api/app.py: create_app must build web.Application(..., "
-    'handler_args={"auto_decompress": False}) so that floki_core/api/bodies.py '
-    "decodes request bodies itself and an unread body is drained as raw bytes"
-)
 
 
 def operation(route: ApiRoute) -> str:
@@ -54,20 +45,12 @@ def _body_routes() -> dict[str, ApiRoute]:
     }
 
 
-def _marks(op: str, damage: str) -> list[pytest.MarkDecorator]:
-    if damage == "truncated":
-        return [pytest.mark.xfail(strict=True, reason=SERVER_DECODES)]
-    return []
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if {"op", "encoding", "damage"} <= set(metafunc.fixturenames):
         metafunc.parametrize(
             ("op", "encoding", "damage"),
             [
-                pytest.param(
-                    op, encoding, damage, id=f"{op} {damage} {encoding}", marks=_marks(op, damage)
-                )
+                pytest.param(op, encoding, damage, id=f"{op} {damage} {encoding}")
                 for op in _body_routes()
                 for encoding, damage in BODIES
                 if damage == "garbage" or op == "POST /api/v1/sites"
@@ -102,7 +85,6 @@ def _refused_unread() -> list[str]:
     return [op for op, r in _body_routes().items() if r.policy != "public" or r.session_role]
 
 
-@pytest.mark.xfail(strict=True, reason=SERVER_DECODES)
 @pytest.mark.parametrize("refused_op", _refused_unread())
 def test_a_body_refused_unread_leaves_no_traceback(
     live: LiveAppliance, logged: _Logged, refused_op: str

@@ -9,6 +9,7 @@ from aiohttp import web
 from floki_core.api.keys import CORE, SOCKETS
 from floki_core.api.routing import ApiRoute, RouteTable
 from floki_core.core import Core
+from floki_core.storage.audit import AuditHead, read_audit_head
 from floki_core.storage.health import DISK_FULL
 
 
@@ -26,7 +27,7 @@ def _family(
     return lines
 
 
-def render(core: Core, websocket_clients: int) -> str:
+def render(core: Core, websocket_clients: int, audit_head: AuditHead | None = None) -> str:
     stats = core.locations.admission.stats
     sources = sorted(stats.items())
     storage = core.storage
@@ -42,6 +43,13 @@ def render(core: Core, websocket_clients: int) -> str:
         "Writes refused because the disk was full: API requests (answered 503) and "
         "the background writers' rounds",
         [({"reason": DISK_FULL}, storage.refused)],
+    )
+    lines += _family(
+        "floki_audit_head_seq",
+        "gauge",
+        "Number of the newest audit entry; it only grows, so a fall means entries were "
+        "removed (absent while the chain's record of its head is missing)",
+        [] if audit_head is None else [({}, float(audit_head.seq))],
     )
     for field, help_ in (
         ("received", "Observations received"),
@@ -134,7 +142,8 @@ def render(core: Core, websocket_clients: int) -> str:
 async def metrics(request: web.Request) -> web.Response:
     core = request.app[CORE]
     await core.storage.recheck()
-    body = render(core, len(request.app[SOCKETS]))
+    head = await core.read(read_audit_head)
+    body = render(core, len(request.app[SOCKETS]), head)
     return web.Response(
         text=body,
         content_type="text/plain",
