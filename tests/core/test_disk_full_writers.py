@@ -10,19 +10,16 @@ tests/reliability/test_disk_full.py does the same on a real full filesystem.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from floki_core.config import AppConfig, parse_config
-from floki_core.observations import Observation
 from floki_core.storage import health as storage_health
 from floki_core.testing import Floki
-from tests.fixtures.full_disk import FullDisk
+from tests.fixtures.full_disk import FullDisk, eventually, portal_read
 
 EPC = "E28011606000020000000002"
 WARD, DIRTY = "PORTAL-WARD", "PORTAL-DIRTY-UTILITY"
@@ -91,37 +88,12 @@ async def _department(floki: Floki, admin: dict[str, str]) -> int:
     return asset
 
 
-async def _read(floki: Floki, portal: str, battery: float) -> None:
-    """A portal read a second later, and a moment for the writers."""
-    floki.advance(1)
-    batch = [
-        Observation(
-            technology="rfid",
-            tag=EPC,
-            receiver=portal,
-            observed_at=floki.clock.now(),
-            extras={"battery_pct": battery},
-        )
-    ]
-    await floki.core.ingest.put("rfid-gateway", batch)
-    await floki.core.ingest.join()
-    await asyncio.sleep(0.02)
-
-
-async def _eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    for _ in range(250):
-        if await check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def test_every_background_writer_reports_a_full_disk_once_and_catches_up(
     floki: Floki, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     admin = await floki.headers("admin")
     asset = await _department(floki, admin)
-    await _read(floki, WARD, 90)
+    await portal_read(floki, EPC, WARD, 90)
     await floki.settle()
     disk = FullDisk(floki, monkeypatch)
     health = await (await floki.client.get("/api/v1/health")).json()
@@ -135,8 +107,8 @@ async def test_every_background_writer_reports_a_full_disk_once_and_catches_up(
     started, reads = time.monotonic(), 0
     while time.monotonic() - started < 0.5:
         reads += 1
-        await _read(floki, (DIRTY, WARD)[reads % 2], 5)
-    await _read(floki, DIRTY, 5)
+        await portal_read(floki, EPC, (DIRTY, WARD)[reads % 2], 5)
+    await portal_read(floki, EPC, DIRTY, 5)
 
     health = await (await floki.client.get("/api/v1/health")).json()
     assert health["status"] == "degraded"
@@ -158,7 +130,7 @@ async def test_every_background_writer_reports_a_full_disk_once_and_catches_up(
 
     assert still() == []
     floki.advance(61)
-    await _read(floki, WARD, 5)
+    await portal_read(floki, EPC, WARD, 5)
     said = []
 
     async def said_again() -> bool:
@@ -166,12 +138,12 @@ async def test_every_background_writer_reports_a_full_disk_once_and_catches_up(
         said = [r for r in caplog.records if r.name == storage_health.__name__]
         return len(still()) == 1
 
-    await _eventually(said_again, "the disk still full line")
+    await eventually(said_again, "the disk still full line")
     for writer in WRITERS:
         assert writer in first or writer in still()[0], (writer, first, still())
 
     disk.full = False
-    await _read(floki, DIRTY, 5)
+    await portal_read(floki, EPC, DIRTY, 5)
 
     # The writers catch up by themselves: the moves in history, the rule's state.
     async def caught_up() -> bool:
@@ -182,7 +154,7 @@ async def test_every_background_writer_reports_a_full_disk_once_and_catches_up(
         ]
         return total == floki.core.locations.transitions and state == "dirty"
 
-    await _eventually(caught_up, "the writers to catch up")
+    await eventually(caught_up, "the writers to catch up")
     floki.advance(10)
     health = await (await floki.client.get("/api/v1/health")).json()
     assert health["status"] == "ok", health

@@ -13,14 +13,13 @@ ENOSPC until the test "frees" space.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import errno
 import re
 import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,9 +32,9 @@ from floki_core.api.app import create_app
 from floki_core.clock import ManualClock
 from floki_core.config import parse_config
 from floki_core.core import Core
-from floki_core.observations import Observation
 from floki_core.storage import health as storage_health
 from floki_core.testing import TEST_PASSWORD, Floki
+from tests.fixtures.full_disk import eventually, no_room_for_probe, portal_read
 
 SIZE = "6m"
 # The background writers at a brisk pace, so that a test sees many of their rounds.
@@ -74,19 +73,17 @@ class TmpfsDisk:
         self.filler = mount / "filler"
 
     def fill(self) -> None:
-        with self.filler.open("ab") as out:
-            chunk = b"\0" * 65536
-            while True:
-                try:
-                    out.write(chunk)
-                    out.flush()
-                except OSError as exc:
-                    assert exc.errno == errno.ENOSPC
-                    break
-        # Small writes may still fit in the last partly used block: use those up too.
-        with contextlib.suppress(OSError), self.filler.open("ab", buffering=0) as out:
-            while out.write(b"\0" * 512):
-                pass
+        # Unbuffered, so that nothing is left to flush (and fail) on close; big writes,
+        # then small ones to use up the last partly used block too.
+        with self.filler.open("ab", buffering=0) as out:
+            for size in (65536, 512):
+                while True:
+                    try:
+                        if not out.write(b"\0" * size):
+                            break
+                    except OSError as exc:
+                        assert exc.errno == errno.ENOSPC
+                        break
 
     def free(self) -> None:
         self.filler.unlink(missing_ok=True)
@@ -110,14 +107,7 @@ class InjectedFullDisk:
                 cur.close()
 
         event.listen(core.db.engine, "connect", limit)
-        real_probe = storage_health.probe_free_space
-
-        def probe(directory: Path) -> None:
-            if self.full:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            real_probe(directory)
-
-        monkeypatch.setattr(storage_health, "probe_free_space", probe)
+        no_room_for_probe(monkeypatch, lambda: self.full)
 
     def fill(self) -> None:
         self.full = True
@@ -265,19 +255,6 @@ async def _rfid_ward(floki: Floki, admin: dict[str, str]) -> int:
     return asset
 
 
-def _read(floki: Floki, portal: str, battery: float) -> list[Observation]:
-    """One portal read of the tag, with the battery level the tag reports."""
-    return [
-        Observation(
-            technology="rfid",
-            tag=EPC,
-            receiver=portal,
-            observed_at=floki.clock.now(),
-            extras={"battery_pct": battery},
-        )
-    ]
-
-
 async def _status(floki: Floki) -> str:
     status: str = (await (await floki.client.get("/api/v1/health")).json())["status"]
     return status
@@ -289,22 +266,6 @@ async def _refused_so_far(floki: Floki, admin: dict[str, str]) -> float:
     return float(line.rsplit(" ", 1)[1])
 
 
-async def _round(floki: Floki, portal: str, battery: float) -> None:
-    """A portal read a second later, and a moment for the writers."""
-    floki.advance(1)
-    await floki.core.ingest.put("rfid-gateway", _read(floki, portal, battery))
-    await floki.core.ingest.join()
-    await asyncio.sleep(0.02)
-
-
-async def _eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    for _ in range(250):
-        if await check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def test_gateway_traffic_alone_shows_a_full_disk_logs_it_once_and_recovers(
     appliance: tuple[Floki, FullDisk], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -313,7 +274,7 @@ async def test_gateway_traffic_alone_shows_a_full_disk_logs_it_once_and_recovers
     floki, disk = appliance
     admin = await floki.headers("admin")
     asset = await _rfid_ward(floki, admin)
-    await floki.inject(_read(floki, PORTALS[0], 90), source="rfid-gateway")
+    await portal_read(floki, EPC, PORTALS[0], 90)
     assert await _status(floki) == "ok"
 
     moved_before = floki.core.locations.transitions
@@ -325,7 +286,7 @@ async def test_gateway_traffic_alone_shows_a_full_disk_logs_it_once_and_recovers
     while await _status(floki) == "ok":
         reads += 1
         assert reads < 30, f"health still ok after {reads} reads ({disk.how})"
-        await _round(floki, PORTALS[reads % 2], max(90 - reads * 10, 5))
+        await portal_read(floki, EPC, PORTALS[reads % 2], max(90 - reads * 10, 5))
     health = await (await floki.client.get("/api/v1/health")).json()
     assert any("disk is full" in p for p in health["problems"])
     metrics = await (await floki.client.get("/metrics", headers=admin)).text()
@@ -340,7 +301,7 @@ async def test_gateway_traffic_alone_shows_a_full_disk_logs_it_once_and_recovers
     started = time.monotonic()
     while time.monotonic() - started < 0.5:
         reads += 1
-        await _round(floki, PORTALS[reads % 2], 5)
+        await portal_read(floki, EPC, PORTALS[reads % 2], 5)
     assert still() == []
     # ... then once a minute, with the count and which writers were refused. Which
     # they are depends on the space SQLite's files still have (a small write may fit);
@@ -348,12 +309,12 @@ async def test_gateway_traffic_alone_shows_a_full_disk_logs_it_once_and_recovers
     # shows each background writer refused, with a full disk injected.
     floki.advance(61)
     reads += 1
-    await _round(floki, PORTALS[reads % 2], 5)
+    await portal_read(floki, EPC, PORTALS[reads % 2], 5)
 
     async def said_again() -> bool:
         return len(still()) == 1
 
-    await _eventually(said_again, "the disk still full line")
+    await eventually(said_again, "the disk still full line")
     said = re.match(r"disk still full: (\d+) writes refused in the last \d+ s \(", still()[0])
     assert said, still()
     assert int(said.group(1)) >= 2  # refused many times, said once
@@ -379,7 +340,7 @@ async def test_gateway_traffic_alone_shows_a_full_disk_logs_it_once_and_recovers
         total: int = (await resp.json())["total"]
         return total == floki.core.locations.transitions
 
-    await _eventually(history_written, "the moves to be written")
+    await eventually(history_written, "the moves to be written")
     assert floki.core.locations.transitions > moved_before + 2
     floki.advance(10)
     assert await _status(floki) == "ok"

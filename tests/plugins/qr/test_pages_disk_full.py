@@ -4,14 +4,13 @@ who said it once there is room."""
 
 from __future__ import annotations
 
-import asyncio
 import html
 from typing import Any
 
 import pytest
 
 from floki_core.testing import Floki
-from tests.fixtures.full_disk import FullDisk
+from tests.fixtures.full_disk import FullDisk, eventually
 from tests.plugins.qr.pages_fixtures import (  # noqa: F401  (fixtures are found by name)
     STAFF,
     Department,
@@ -74,10 +73,11 @@ async def test_its_here_on_a_full_disk_says_so_and_is_saved_with_who_when_there_
     assert health["status"] == "degraded"
 
     disk.full = False
-    for _ in range(250):  # the location writer keeps trying, with no request to help it
-        if await _confirmations(floki):
-            break
-        await asyncio.sleep(0.02)
+
+    async def saved() -> bool:  # by the location writer, with no request to help it
+        return bool(await _confirmations(floki))
+
+    await eventually(saved, "the confirmation to be saved")
     [entry] = await _confirmations(floki)
     assert entry["actor"] == STAFF
     assert entry["detail"].startswith("in Ward 5 dirty utility (zone picked")
