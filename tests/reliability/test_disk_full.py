@@ -317,7 +317,7 @@ async def test_gateway_traffic_alone_shows_a_full_disk_logs_it_once_and_recovers
     await eventually(said_again, "the disk still full line")
     said = re.match(r"disk still full: (\d+) writes refused in the last \d+ s \(", still()[0])
     assert said, still()
-    assert int(said.group(1)) >= 2  # refused many times, said once
+    assert int(said.group(1)) >= 1  # refused again since, and said once for all of them
     if disk.how == "tmpfs":  # SQLite's page limit still lets a batch fit in its pages
         assert "writing locations" in still()[0], still()
     assert await _refused_so_far(floki, admin) > refused
