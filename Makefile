@@ -38,6 +38,7 @@ $(STAMP): constraints.txt pyproject.toml plugins/*/pyproject.toml console/pyproj
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy

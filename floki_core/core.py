@@ -107,6 +107,7 @@ class Core:
         self._tasks.clear()
         await self.workflow.stop()
         await self.locations.stop()
+        await self.events.close()
         self.db.close()
 
     async def log_audit_head(self) -> None:

@@ -71,3 +71,6 @@ class EventBus:
             except Exception:
                 # One observer's bug must not stop the others or the writer.
                 log.exception("event observer of plugin %s failed", name)
+
+    async def close(self) -> None:
+        """Stop delivering: called once by the core as it stops."""
