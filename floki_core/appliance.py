@@ -15,7 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 from floki_core import __version__
-from floki_core.api.app import create_app
+from floki_core.api.app import core_route_keys, create_app
 from floki_core.config import AppConfig, load_config
 from floki_core.core import Core
 from floki_core.discovery import ApplianceAdvertiser
@@ -64,7 +64,7 @@ async def serve(
     host = host or config.server.host
     port = config.server.port if port is None else port
     ssl_context, fingerprint = _ssl(data_dir, config)
-    core = Core(data_dir, config)
+    core = Core(data_dir, config, reserved_routes=core_route_keys())
     await core.start()
     runner = web.AppRunner(create_app(core), access_log=None)
     await runner.setup()

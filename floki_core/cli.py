@@ -215,12 +215,13 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
+    from floki_core.api.app import core_route_keys
     from floki_core.core import Core
 
     config = load_config(args.data_dir) if is_initialised(args.data_dir) else AppConfig()
-    core = Core(args.data_dir, config)
+    core = Core(args.data_dir, config, reserved_routes=core_route_keys())
     core.plugins.load()
-    asyncio.run(core.plugins.register(core))
+    asyncio.run(core.plugins.register(core, set(core.reserved_routes)))
     core.db.close()
     _out(f"{'NAME':<16} {'VERSION':<10} {'STATUS':<9} DETAIL")
     for info in core.plugins.infos():

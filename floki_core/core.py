@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,16 +27,12 @@ from floki_core.storage import resources
 from floki_core.storage.audit import log_audit_head
 from floki_core.storage.database import Database, default_url
 from floki_core.storage.health import StorageHealth
-from floki_core.storage.resources import Resource
+from floki_core.storage.resources import Resource, event_name
 from floki_core.workflow import Workflow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 AUDIT_HEAD_CHECK_SECONDS = 300.0  # how often (real seconds) to look for a new day
-
-
-def event_name(resource: Resource, verb: str) -> str:
-    return f"{resource.label.replace(' ', '_')}.{verb}"
 
 
 class Core:
@@ -47,8 +43,12 @@ class Core:
         *,
         clock: Clock | None = None,
         extra_plugins: Sequence[tuple[str, object]] = (),
+        reserved_routes: Collection[tuple[str, str]] = (),
     ) -> None:
+        """``reserved_routes``: (method, path) of the routes the API serves itself, which
+        no plugin may claim (``floki_core.api.app.core_route_keys()``)."""
         self.data_dir = data_dir
+        self.reserved_routes = frozenset(reserved_routes)
         self.config = config if config is not None else load_config(data_dir)
         self.clock: Clock = clock or SystemClock()
         self.db = Database(self.config.database.url or default_url(data_dir))
@@ -87,10 +87,9 @@ class Core:
         applied = await self.db.run(self.db.migrate)
         if applied:
             log.info("database upgraded: %s", ", ".join(applied))
-        from floki_core.api.app import core_route_keys  # the API module imports this one
 
         self.plugins.load()
-        await self.plugins.register(self, core_route_keys())
+        await self.plugins.register(self, set(self.reserved_routes))
         await self.locations.start()  # before sources start delivering
         await self.workflow.start()
         await self.plugins.startup()

@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from floki_core.config import ImportConfig
+from floki_core.csv_cells import neutralise_cell
 from floki_core.domain import Principal
 from floki_core.errors import Invalid
 from floki_core.register_rows import (
     COLUMNS,
     DEFAULT_HEADERS,
-    FORMULA_START,
     HeaderError,
     ParsedRegister,
     RegisterRow,
@@ -214,15 +214,6 @@ def export_assets(session: Session, out: TextIO, *, actor: Principal, now: dt.da
         detail=f"{count} assets exported as CSV",
     )
     return count
-
-
-def neutralise_cell(value: object) -> str:
-    # A number cannot carry a formula, and "-3" (days overdue) must stay a number.
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    text = "" if value is None else value.isoformat() if isinstance(value, dt.date) else str(value)
-    # OWASP CSV injection: a spreadsheet would run a cell starting like this as a formula.
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def _load(source: str | bytes | os.PathLike[str]) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from floki_core.config import ImportConfig
+from floki_core.csv_cells import FORMULA_START
 from floki_core.domain import Criticality
 from floki_core.schemas import EARLIEST_DATE, LATEST_DATE, giai_problem
 
@@ -37,7 +38,6 @@ DEFAULT_HEADERS: dict[str, tuple[str, ...]] = {
 }
 COLUMNS = tuple(DEFAULT_HEADERS)
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%b-%Y")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # The most each text column may hold: what the register's columns store.
 TEXT_LIMITS = {
     "description": 500,

@@ -41,6 +41,7 @@ from floki_core.storage import resources
 from floki_core.storage.audit import write_audit
 from floki_core.storage.models import ReceiverRow, ZoneRow
 from floki_core.storage.register import RECEIVERS
+from floki_core.storage.resources import event_name
 
 if TYPE_CHECKING:
     from floki_core.core import Core
@@ -291,8 +292,6 @@ class Calibrations:
             changed = await self.core.write(_write_offsets, session, chosen, actor, now)
         finally:
             session.applying = False
-        from floki_core.core import event_name  # core imports this module
-
         await self.core.events.publish(
             [
                 DomainEvent(

@@ -280,10 +280,3 @@ class TagBatteryRow(Base):
     # Whether the tag needs a battery, kept so a restart does not announce it again.
     low: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     low_since: Mapped[dt.datetime | None]
-
-
-# The workflow engine's tables live in their own modules; importing them here puts them
-# in Base.metadata wherever the models are used (migrations, tests).
-from floki_core.storage import models_alerts, models_loans, models_ppm  # noqa: E402
-
-__all__ = ["Base", "models_alerts", "models_loans", "models_ppm"]

@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from floki_core.errors import Conflict, NotFound
-from floki_core.storage import audit  # a module: audit imports the models that import this
+from floki_core.storage import audit
 from floki_core.storage.models import Base
 
 OPEN_STATUSES = ("raised", "acknowledged")

@@ -44,6 +44,12 @@ class Resource:
         return msgspec.convert(values, self.record, from_attributes=True, strict=False)
 
 
+def event_name(resource: Resource, verb: str) -> str:
+    """The domain event for a change to one of ``resource``: ``zone.created``,
+    ``asset_class.updated``."""
+    return f"{resource.label.replace(' ', '_')}.{verb}"
+
+
 def fetch_row(session: Session, resource: Resource, record_id: int) -> Any:
     row = session.get(resource.row, record_id)
     if row is None:

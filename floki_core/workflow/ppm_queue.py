@@ -14,6 +14,7 @@ import msgspec
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from floki_core.csv_cells import neutralise_cell as neutralise
 from floki_core.domain import AssetState, Principal
 from floki_core.storage.audit import write_audit
 from floki_core.storage.models import AssetClassRow, AssetRow, FloorRow, ZoneRow
@@ -359,7 +360,6 @@ CSV_HEADERS = (
 def queue_csv(session: Session, queue: PpmQueue, *, actor: Principal, now: dt.datetime) -> str:
     """The queue as CSV for a spreadsheet or a printed round; the export is audited."""
     # Imported here: register_csv reads the config, whose [workflow] section is ours.
-    from floki_core.register_csv import neutralise_cell as neutralise
 
     out = io.StringIO(newline="")
     writer = csv.writer(out)

@@ -24,7 +24,7 @@ from reportlab.platypus import (  # type: ignore[import-untyped, unused-ignore]
     TableStyle,
 )
 
-from floki_core.register_csv import neutralise_cell as neutralise
+from floki_core.csv_cells import neutralise_cell as neutralise
 from floki_core.workflow.utilisation import GroupReport, PpmCompliance, UtilisationReport
 from floki_core.workflow.utilisation_metrics import HEADLINE_STATES
 

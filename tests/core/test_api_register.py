@@ -16,7 +16,7 @@ from floki_core.api.app import create_app
 from floki_core.clock import ManualClock
 from floki_core.config import AppConfig, parse_config
 from floki_core.core import Core
-from floki_core.storage.models import Base
+from floki_core.storage.schema import METADATA
 from floki_core.testing import Floki
 
 API = "/api/v1"
@@ -80,7 +80,7 @@ def _dump(session: Session) -> dict[str, list[tuple[Any, ...]]]:
     # last_used_at; neither is a register write. Creating a user moves the audit chain's
     # head, and failed logins are counted: neither is a register write either.
     dump = {}
-    for table in Base.metadata.sorted_tables:
+    for table in METADATA.sorted_tables:
         if table.name in ("users", "tokens", "audit_chain", "login_failures"):
             continue
         rows = session.execute(select(table)).mappings()

@@ -692,7 +692,7 @@ def test_a_failure_on_the_last_of_five_thousand_rows_leaves_nothing(db: Database
 
 
 def test_numbers_stay_numbers_while_formula_text_is_neutralised() -> None:
-    from floki_core.register_csv import neutralise_cell
+    from floki_core.csv_cells import neutralise_cell
 
     assert neutralise_cell(-3) == "-3"  # days overdue, still a number in a spreadsheet
     assert neutralise_cell(2.5) == "2.5"

@@ -2,14 +2,14 @@
 
 from alembic import context
 
-from floki_core.storage.models import Base
+from floki_core.storage.schema import METADATA
 
 engine = context.config.attributes["engine"]
 
 with engine.begin() as connection:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=METADATA,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -16,12 +16,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from floki_core.core import event_name
 from floki_core.domain import Identifier, Principal, Receiver, to_plain
 from floki_core.events import DomainEvent
 from floki_core.storage import register as reg
 from floki_core.storage.models import AssetRow, IdentifierRow, ReceiverRow
-from floki_core.storage.resources import create_record
+from floki_core.storage.resources import create_record, event_name
 
 __all__ = [
     "CODE_ALPHABET",
