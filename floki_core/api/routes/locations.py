@@ -9,18 +9,22 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from floki_core.api.bodies import (
-    ApiError,
     id_param,
     json_response,
     page,
     page_response,
     path_id,
-    principal,
-    read_raw,
 )
 from floki_core.api.keys import CORE
 from floki_core.api.routes.register import STATE_FILTER, state_filter
 from floki_core.api.routing import PAGING, ApiRoute, Param, RouteTable, id_query
+from floki_core.api.uploads import (
+    Decoded,
+    UploadReceipt,
+    UploadRefused,
+    accept_upload,
+    upload_source,
+)
 from floki_core.location import store
 from floki_core.observations import Observation
 from floki_core.storage import resources
@@ -33,34 +37,18 @@ class IngestBatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     observations: Annotated[list[Observation], msgspec.Meta(max_length=100_000)]
 
 
-class IngestReceipt(msgspec.Struct, kw_only=True):
-    queued: int
-    queue_depth: int
-
-
-async def ingest(request: web.Request) -> web.Response:
-    core = request.app[CORE]
-    who = principal(request)
-    raw = await read_raw(request, core.config.server.max_upload_bytes)
-    source = f"http:{who.token_name or who.username}"
+def _decode_batch(raw: bytes) -> Decoded:
     try:
         batch = msgspec.json.decode(raw, type=IngestBatch).observations
     except msgspec.ValidationError as exc:
-        core.locations.admission.reject(source, "invalid")
-        raise ApiError(422, f"invalid batch: {exc}") from None
+        raise UploadRefused(422, f"invalid batch: {exc}", "invalid") from None
     except msgspec.DecodeError as exc:
-        core.locations.admission.reject(source, "malformed")
-        raise ApiError(400, f"malformed JSON: {exc}") from None
-    if len(batch) > core.config.ingest.max_batch:
-        core.locations.admission.reject(source, "batch_too_large", len(batch))
-        raise ApiError(
-            413, f"{len(batch)} observations; at most {core.config.ingest.max_batch} per batch"
-        )
-    if not core.ingest.try_put(source, batch):
-        # Backpressure made visible: the gateway keeps its data and retries.
-        core.locations.admission.reject(source, "queue_full", len(batch))
-        raise ApiError(503, "the appliance is busy; retry this batch", {"Retry-After": "1"})
-    return json_response(IngestReceipt(queued=len(batch), queue_depth=core.ingest.depth), 202)
+        raise UploadRefused(400, f"malformed JSON: {exc}", "malformed") from None
+    return Decoded(batch)
+
+
+async def ingest(request: web.Request) -> web.Response:
+    return await accept_upload(request, upload_source(request, "http"), _decode_batch)
 
 
 async def _asset_exists(request: web.Request, asset_id: int) -> None:
@@ -166,7 +154,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 "yet applied or stored; 503 + Retry-After when the appliance is saturated",
                 "ingest",
                 body=IngestBatch,
-                response=IngestReceipt,
+                response=UploadReceipt,
                 status=202,
             ),
             ingest,

@@ -23,8 +23,8 @@ from floki_ble.adverts import BATTERY_MV, TEMPERATURE_C, TagIdentities, read_adv
 from floki_ble.decoders import Rejected, parse_ad_structures
 from floki_ble.dialects import DialectResult, GatewaySighting
 from floki_ble.technologies import BLE
-from floki_core.api.bodies import read_raw
-from floki_core.api.keys import CORE, PRINCIPAL
+from floki_core.api.keys import CORE
+from floki_core.api.uploads import Decoded, accept_upload, upload_source
 from floki_core.observations import Extra, Observation
 
 Parser = Callable[[bytes], DialectResult]
@@ -72,32 +72,25 @@ def to_observation(
 
 
 def handler(parse: Parser) -> Callable[[web.Request], Any]:
+    """The route for one dialect: the upload taken as the core's own ingest takes one
+    (limits, counters, answers), decoded by ``parse``."""
     identities = TagIdentities()
 
     async def ingest(request: web.Request) -> web.Response:
-        core = request.app[CORE]
-        who = request[PRINCIPAL]
-        source = f"ble-http:{who.token_name or who.username}" if who else "ble-http"
-        raw = await read_raw(request, core.config.server.max_body_bytes)
-        result = parse(raw)
-        now = core.clock.now()
-        rejected: collections.Counter[str] = collections.Counter(result.rejections)
-        batch: list[Observation] = []
-        for sighting in result.sightings:
-            made = to_observation(sighting, now, identities)
-            if isinstance(made, str):
-                rejected[made] += 1
-            else:
-                batch.append(made)
-        for reason, count in rejected.items():
-            core.locations.admission.reject(source, reason, count)
-        if batch and not core.ingest.try_put(source, batch):
-            core.locations.admission.reject(source, "queue_full", len(batch))
-            return web.json_response(
-                {"error": "the appliance is busy; retry this batch", "status": 503},
-                status=503,
-                headers={"Retry-After": "1"},
-            )
-        return web.json_response({"queued": len(batch), "rejected": dict(rejected)}, status=202)
+        now = request.app[CORE].clock.now()
+
+        def decode(raw: bytes) -> Decoded:
+            result = parse(raw)
+            rejected: collections.Counter[str] = collections.Counter(result.rejections)
+            batch: list[Observation] = []
+            for sighting in result.sightings:
+                made = to_observation(sighting, now, identities)
+                if isinstance(made, str):
+                    rejected[made] += 1
+                else:
+                    batch.append(made)
+            return Decoded(batch, rejected)
+
+        return await accept_upload(request, upload_source(request, "ble-http"), decode)
 
     return ingest

@@ -75,7 +75,8 @@ async def test_json_batch_locates_an_ibeacon_and_counts_bad_entries(floki: Floki
     )
     assert resp.status == 202, await resp.text()
     receipt = await resp.json()
-    assert receipt == {"queued": 1, "rejected": {"ad_length_past_end": 1}}
+    assert (receipt["queued"], receipt["rejected"]) == (1, {"ad_length_past_end": 1})
+    assert receipt["queue_depth"] >= 0  # the answer /api/v1/ingest gives
     await floki.settle()
     where = await _where(floki, asset_id)
     assert where["located"] is True and where["zone"]["name"] == "Ward 7 Bay 1"
