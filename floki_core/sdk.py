@@ -1,0 +1,173 @@
+"""Everything a plugin may import from the core, and nothing else.
+
+A technology plugin (a source of sightings, a locator, a rule type, a notifier, routes,
+commands) is written against this module only: ``from floki_core.sdk import ...``. What
+is here keeps its name and meaning within a major version of the plugin API
+(``PLUGIN_API``); anything else in ``floki_core`` may change in any release. The import
+contract in pyproject.toml (``lint-imports``) holds the built-in plugins to it, so they
+are shaped exactly as a third party's.
+
+The test kit is part of the surface too, kept apart so that a plugin's runtime never
+imports pytest: ``floki_core.testing`` (the in-process appliance fixture) and
+``floki_core.conformance`` (the tests every source, notifier and rule type passes).
+See docs/plugins.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Protocol
+
+import msgspec
+
+from floki_core import hookimpl
+from floki_core.api.bodies import ApiError, json_response, read_raw
+from floki_core.api.uploads import (
+    Decoded,
+    Decoder,
+    UploadReceipt,
+    UploadRefused,
+    accept_upload,
+    upload_source,
+)
+from floki_core.clock import Clock, SystemClock
+from floki_core.domain import (
+    Asset,
+    AssetClass,
+    AssetState,
+    Floor,
+    Identifier,
+    Principal,
+    Receiver,
+    Role,
+    Zone,
+    to_plain,
+)
+from floki_core.errors import (
+    ConfigError,
+    Conflict,
+    FlokiError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    NotSaved,
+)
+from floki_core.events import DomainEvent
+from floki_core.location.evidence import Locator, ReceiverInfo, Sighting, ZoneEvidence
+from floki_core.location.register_view import RegisterView, ZoneNode
+from floki_core.observations import Extra, Observation, ObservationSink
+from floki_core.plugins.context import PluginContext
+from floki_core.plugins.registry import (
+    Answer,
+    CommandContext,
+    CommandRegistry,
+    ConfigRegistry,
+    LocatorRegistry,
+    Notifier,
+    NotifierRegistry,
+    Param,
+    RegistrationError,
+    RouteRegistry,
+    RuleTypeRegistry,
+    Source,
+    SourceRegistry,
+)
+from floki_core.schemas import (
+    gs1_check_digit,
+    identifier_problem,
+    normalise_identifier,
+    spell_altbeacon,
+    spell_eddystone,
+    spell_ibeacon,
+    spell_mac,
+    udi_value,
+)
+from floki_core.storage.models_alerts import Alert
+from floki_core.workflow.alert_routing import DeliveryRefused
+from floki_core.workflow.rule_facts import Condition, Facts, RuleType, Severity
+
+
+class PluginSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The base of a plugin's ``[plugin.<name>]`` settings (``ConfigRegistry.section``):
+    a misspelt key is refused at start with its name, not silently ignored. Give every
+    field a default, and say what it is for in a comment beside it."""
+
+
+class Command(Protocol):
+    """What ``CommandRegistry.add(name, help, configure, run)`` takes as ``run``: the
+    parsed arguments and the appliance's configuration and database; the exit status."""
+
+    def __call__(self, args: argparse.Namespace, context: CommandContext) -> int: ...
+
+
+__all__ = [
+    "Alert",
+    "Answer",
+    "ApiError",
+    "Asset",
+    "AssetClass",
+    "AssetState",
+    "Clock",
+    "Command",
+    "CommandContext",
+    "CommandRegistry",
+    "Condition",
+    "ConfigError",
+    "ConfigRegistry",
+    "Conflict",
+    "Decoded",
+    "Decoder",
+    "DeliveryRefused",
+    "DomainEvent",
+    "Extra",
+    "Facts",
+    "FlokiError",
+    "Floor",
+    "Forbidden",
+    "Identifier",
+    "Invalid",
+    "Locator",
+    "LocatorRegistry",
+    "NotFound",
+    "NotSaved",
+    "Notifier",
+    "NotifierRegistry",
+    "Observation",
+    "ObservationSink",
+    "Param",
+    "PluginContext",
+    "PluginSettings",
+    "Principal",
+    "Receiver",
+    "ReceiverInfo",
+    "RegisterView",
+    "RegistrationError",
+    "Role",
+    "RouteRegistry",
+    "RuleType",
+    "RuleTypeRegistry",
+    "Severity",
+    "Sighting",
+    "Source",
+    "SourceRegistry",
+    "SystemClock",
+    "UploadReceipt",
+    "UploadRefused",
+    "Zone",
+    "ZoneEvidence",
+    "ZoneNode",
+    "accept_upload",
+    "gs1_check_digit",
+    "hookimpl",
+    "identifier_problem",
+    "json_response",
+    "normalise_identifier",
+    "read_raw",
+    "spell_altbeacon",
+    "spell_eddystone",
+    "spell_ibeacon",
+    "spell_mac",
+    "to_plain",
+    "udi_value",
+    "upload_source",
+]
