@@ -1,12 +1,20 @@
-"""Every hook a Floki plugin can implement.
+"""Every hook a Floki plugin can implement: plugin API 1.0 (``floki_core.PLUGIN_API``).
 
 A plugin is any module or object with functions marked ``@floki_core.hookimpl``,
 named in the ``floki`` entry-point group of its distribution. Hooks are called
-by the core's supervisor one plugin at a time, so one plugin's exception is
-recorded against that plugin and never reaches the others.
+through pluggy, so ``tryfirst``, ``trylast`` and wrappers (``wrapper=True``,
+``hookwrapper=True``) mean what pluggy documents; without them plugins are called
+in load order. Each plugin's implementation is supervised: one that raises or
+outlives the setup timeout is recorded against that plugin, gives no result, and
+the call goes on with the others.
 
 Registration hooks receive a registry bound to the calling plugin; names must be
-unique across plugins, and a clash is reported at start-up naming both.
+unique across plugins, and a clash is reported at start-up naming both. Every hook
+that runs in a started appliance may also take ``context``, the plugin's own
+``PluginContext``.
+
+``.. versionadded::`` and ``.. versionchanged::`` name plugin API versions (see
+``floki_core.plugins.contract.hook_versions``).
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ def floki_startup(context: PluginContext) -> Awaitable[None] | None:
     :param context: the plugin's view of the core (config section, clock, events, log).
     :returns: nothing (or an awaitable).
 
-    .. versionadded:: 0.1
+    .. versionadded:: 1.0
     """
 
 
@@ -58,7 +66,7 @@ def floki_shutdown(context: PluginContext) -> Awaitable[None] | None:
 
     :param context: the same context ``floki_startup`` received.
 
-    .. versionadded:: 0.1
+    .. versionadded:: 1.0
     """
 
 
@@ -73,7 +81,7 @@ def floki_register_config(registry: ConfigRegistry) -> None:
     takes a ``msgspec.Struct`` whose fields (with defaults) are the settings;
     unknown keys and wrong types are a start-up error naming the key.
 
-    .. versionadded:: 0.1
+    .. versionadded:: 1.0
     """
 
 
@@ -86,22 +94,25 @@ def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> 
     and ``async stop()``. Each source runs in its own supervised task and delivers
     observation batches to ``sink.submit``.
 
-    .. versionadded:: 0.1
+    .. versionadded:: 1.0
     """
 
 
 @hookspec
-def floki_register_locators(registry: LocatorRegistry) -> None:
+def floki_register_locators(registry: LocatorRegistry, context: PluginContext) -> None:
     """Add a locator: turns one technology's observation batches into zone evidence.
 
     ``registry.add(name, technology, locator)``.
 
-    .. versionadded:: 0.1
+    :param registry: where to add locators.
+    :param context: the plugin's context (settings, clock, state shared between hooks).
+
+    .. versionadded:: 1.0
     """
 
 
 @hookspec
-def floki_register_routes(registry: RouteRegistry) -> None:
+def floki_register_routes(registry: RouteRegistry, context: PluginContext) -> None:
     """Add HTTP routes to the appliance (pages, gateway endpoints, plugin APIs).
 
     ``registry.add(method, path, handler, policy=...)``: every route names its role
@@ -112,8 +123,11 @@ def floki_register_routes(registry: RouteRegistry) -> None:
     ``response``, ``produces``, ``answers``, ``rate_limited``, ``session_role``; see
     ``RouteRegistry.add``); a description that cannot be right is refused at start-up.
 
-    .. versionadded:: 0.1
-    .. versionchanged:: 0.1 routes describe their answers and parameters
+    :param registry: where to add routes.
+    :param context: the plugin's context: settings, and ``state`` for what a handler
+        reports on (e.g. a source registered by ``floki_register_sources``).
+
+    .. versionadded:: 1.0
     """
 
 
@@ -133,12 +147,12 @@ def floki_register_notifiers(registry: NotifierRegistry, context: PluginContext)
     :param registry: where to add notifiers.
     :param context: the plugin's context (settings, data directory) for configuring them.
 
-    .. versionadded:: 0.1
+    .. versionadded:: 1.0
     """
 
 
 @hookspec
-def floki_register_rule_types(registry: RuleTypeRegistry) -> None:
+def floki_register_rule_types(registry: RuleTypeRegistry, context: PluginContext) -> None:
     """Add a rule type that alert rules (configuration file or API) can name.
 
     ``registry.add(name, rule_type)`` where ``rule_type`` has ``description`` (str),
@@ -150,7 +164,10 @@ def floki_register_rule_types(registry: RuleTypeRegistry) -> None:
     Conditions are judged level-triggered: one alert per condition key while it holds,
     resolved when it is no longer returned. Built-in names cannot be taken.
 
-    .. versionadded:: 0.1
+    :param registry: where to add rule types.
+    :param context: the plugin's context.
+
+    .. versionadded:: 1.0
     """
 
 
@@ -165,7 +182,7 @@ def floki_register_commands(registry: CommandRegistry) -> None:
     A ``FlokiError`` is printed as one line and exits 1. A plugin that fails here loses
     only its commands; a name the core uses is ignored with a warning.
 
-    .. versionadded:: 0.1
+    .. versionadded:: 1.0
     """
 
 
@@ -173,13 +190,16 @@ def floki_register_commands(registry: CommandRegistry) -> None:
 
 
 @hookspec
-def floki_events(events: Sequence[DomainEvent]) -> Awaitable[None] | None:
+def floki_events(events: Sequence[DomainEvent], context: PluginContext) -> Awaitable[None] | None:
     """Observe domain events, delivered in batches (never one call per event).
 
     Fires after the change is committed. May be a coroutine function. An exception
     is logged against the plugin and does not reach the writer or other observers.
+    Each plugin observes on its own, so a wrapper of this hook wraps only its own
+    plugin's implementation.
 
     :param events: the batch, oldest first.
+    :param context: the plugin's context.
 
-    .. versionadded:: 0.1
+    .. versionadded:: 1.0
     """

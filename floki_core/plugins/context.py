@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,10 @@ class PluginContext:
     data_dir: Path  # <data-dir>/plugins/<name>, created on first use
     log: logging.Logger
     core: Any = None  # the running Core, for plugins that need the register
+    # The plugin's own objects for this run of the appliance, shared between its hooks
+    # (a source a route reports on), instead of module-level globals: every appliance,
+    # e.g. two in one test process, has its own.
+    state: dict[str, Any] = field(default_factory=dict)
 
     def sink(self, source: str) -> SourceSink:
         return self.ingest.sink(source)

@@ -23,8 +23,9 @@ from floki_core.config import AppConfig, plugin_section
 from floki_core.events import DomainEvent, EventBus
 from floki_core.ingest import IngestQueue
 from floki_core.plugins import registry as reg
-from floki_core.plugins.calls import call_one, implementation
+from floki_core.plugins.calls import HookRound, call_hook
 from floki_core.plugins.context import PluginContext
+from floki_core.plugins.hookimpls import supervised_plugin
 from floki_core.plugins.supervisor import SourceRunner, SourceStatus
 
 log = logging.getLogger("floki_core.plugins")
@@ -85,7 +86,6 @@ class PluginHost:
         self.contexts: dict[str, PluginContext] = {}
         self.runners: list[SourceRunner] = []
         self._extra = list(extra_plugins)
-        self._bound: list[reg._Bound[Any]] = []
 
     @property
     def policy(self) -> Any:
@@ -96,6 +96,7 @@ class PluginHost:
     def load(self) -> None:
         """Import every plugin named in the entry-point group (and any given directly)."""
         disabled = set(self.config.plugins.disabled)
+        loaded: list[tuple[str, object]] = []
         for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=_ep_key):
             version = ep.dist.version if ep.dist else None
             if ep.name in self.plugins:
@@ -108,19 +109,30 @@ class PluginHost:
                 continue
             try:
                 module = ep.load()
-                self.pm.register(module, name=ep.name)
             except Exception as exc:
                 log.exception("plugin %s failed to load", ep.name)
                 self._fail(ep.name, f"failed to load: {type(exc).__name__}: {exc}", version)
                 self.plugins[ep.name].module = ep.value
                 continue
             self.plugins[ep.name] = PluginInfo(ep.name, version, "loaded", module=ep.value)
+            loaded.append((ep.name, module))
         for name, obj in self._extra:
+            if name in self.plugins:
+                log.error("plugin %s is given twice; keeping the first", name)
+                continue
             if name in disabled:
                 self.plugins[name] = PluginInfo(name, None, "disabled", "disabled in configuration")
                 continue
-            self.pm.register(obj, name=name)
             self.plugins[name] = PluginInfo(name, None, "loaded", module=repr(obj))
+            loaded.append((name, obj))
+        # pluggy calls the implementation registered last first; registering in reverse
+        # keeps plugins without tryfirst/trylast in load order.
+        for name, obj in reversed(loaded):
+            try:
+                self.pm.register(supervised_plugin(self.pm, obj, name), name=name)
+            except Exception as exc:
+                log.exception("plugin %s failed to load", name)
+                self._fail(name, f"failed to load: {type(exc).__name__}: {exc}")
 
     def _fail(self, name: str, reason: str, version: str | None = None) -> None:
         info = self.plugins.get(name)
@@ -140,16 +152,11 @@ class PluginHost:
     ) -> None:
         """Run every registration hook; ``reserved_routes`` are (method, path) pairs
         plugins may not claim (the core's own routes)."""
-        timeout = self.policy.setup_timeout
-        for name in self.active():
-            await self._call(name, "floki_register_config", reg.ConfigRegistry, "config", timeout)
+        await self._registration("floki_register_config", reg.ConfigRegistry, "config")
         for name in self.active():
             self.contexts[name] = self._context(name, core)
-        for name in self.active():
-            for hook, attr, view in _REGISTRATION_HOOKS:
-                if name not in self.active():
-                    break
-                await self._call(name, hook, view, attr, timeout)
+        for hook, attr, view in _REGISTRATION_HOOKS:
+            await self._registration(hook, view, attr)
         for registration in self.registries.routes:
             spec = registration.item
             if (spec.method, spec.path) in (reserved_routes or set()):
@@ -178,39 +185,47 @@ class PluginHost:
             core=core,
         )
 
-    async def _call(
-        self,
-        name: str,
-        hook: str,
-        view: type[reg._Bound[Any]],
-        attr: str,
-        timeout: float,
-    ) -> None:
-        impl = implementation(self.pm, hook, name)
-        if impl is None:
-            return
-        bound = view(getattr(self.registries, attr), name)
-        self._bound.append(bound)
-        kwargs = {"registry": bound, "context": self.contexts.get(name)}
-        try:
-            await call_one(impl, kwargs, timeout)
-        except Exception as exc:
-            self._fail(name, f"{hook}: {type(exc).__name__}: {exc}")
-        finally:
+    def _round(self, hook: str, admitted: set[str], **kwargs: Any) -> HookRound:
+        return HookRound(hook, self.policy.setup_timeout, admitted, **kwargs)
+
+    async def _registration(self, hook: str, view: type[reg._Bound[Any]], attr: str) -> None:
+        """One registration hook for every active plugin, each with its own registry view.
+
+        A plugin that fails has what it registered taken back at once, before the next
+        plugin is called, so a name it held is free for the others.
+        """
+        views: dict[str, reg._Bound[Any]] = {}
+
+        def arguments(plugin: str) -> dict[str, Any]:
+            if plugin not in views:
+                views[plugin] = view(getattr(self.registries, attr), plugin)
+            return {"registry": views[plugin], "context": self.contexts.get(plugin)}
+
+        def taken_back(plugin: str, error: Exception) -> None:
             # A hook still running on its thread after a timeout must not register late.
-            bound._registry = reg.NamedRegistry("closed")
+            if plugin in views:
+                views[plugin].close()
+            self.registries.discard_plugin(plugin)
+
+        hook_round = self._round(
+            hook, set(self.active()), arguments=arguments, on_failure=taken_back
+        )
+        try:
+            await call_hook(getattr(self.pm.hook, hook), _placeholders(self.pm, hook), hook_round)
+        finally:
+            for bound in views.values():
+                bound.close()
+        for plugin, error in hook_round.failures:
+            self._fail(plugin, f"{hook}: {type(error).__name__}: {error}")
 
     async def startup(self) -> None:
+        hook_round = self._round("floki_startup", set(self.active()), arguments=self._context_of)
+        await call_hook(
+            self.pm.hook.floki_startup, _placeholders(self.pm, "floki_startup"), hook_round
+        )
+        for plugin, error in hook_round.failures:
+            self._fail(plugin, f"floki_startup: {type(error).__name__}: {error}")
         for name in self.active():
-            impl = implementation(self.pm, "floki_startup", name)
-            if impl is not None:
-                try:
-                    await call_one(
-                        impl, {"context": self.contexts[name]}, self.policy.setup_timeout
-                    )
-                except Exception as exc:
-                    self._fail(name, f"floki_startup: {type(exc).__name__}: {exc}")
-                    continue
             self.plugins[name].status = "running"
         for registration in self.registries.sources:
             if registration.plugin not in self.active():
@@ -229,14 +244,34 @@ class PluginHost:
             runner.start()
         self._observe_events()
 
-    def _observe_events(self) -> None:
-        for name in self.active():
-            impl = implementation(self.pm, "floki_events", name)
-            if impl is None:
-                continue
+    def _context_of(self, plugin: str) -> dict[str, Any]:
+        return {"context": self.contexts.get(plugin)}
 
-            async def observe(events: Sequence[DomainEvent], impl: Any = impl) -> None:
-                await call_one(impl, {"events": events}, self.policy.setup_timeout)
+    def _observe_events(self) -> None:
+        """Each plugin observes events on its own: a subset caller holding only its
+        implementations (its own wrappers included), so one plugin never waits on
+        another's."""
+        hook = "floki_events"
+        observing = {
+            impl.plugin_name
+            for impl in self.pm.hook.floki_events.get_hookimpls()
+            if not (impl.wrapper or impl.hookwrapper)
+        }
+        for name in self.active():
+            if name not in observing:
+                continue
+            others = [p for n, p in self.pm.list_name_plugin() if n != name and p is not None]
+            caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
+
+            async def observe(
+                events: Sequence[DomainEvent],
+                name: str = name,
+                caller: pluggy.HookCaller = caller,
+            ) -> None:
+                hook_round = self._round(hook, {name}, arguments=self._context_of, solo=True)
+                await call_hook(caller, {"events": events, "context": None}, hook_round)
+                for _plugin, error in hook_round.failures:
+                    raise error  # the event bus logs it against this plugin
 
             self.events.add_observer(name, observe)
 
@@ -260,16 +295,17 @@ class PluginHost:
         timeout = self.policy.setup_timeout
         for runner in self.runners:
             await runner.stop(timeout)
-        for name, info in self.plugins.items():
-            if info.status != "running" or name not in self.contexts:
-                continue
-            impl = implementation(self.pm, "floki_shutdown", name)
-            if impl is None:
-                continue
-            try:
-                await call_one(impl, {"context": self.contexts[name]}, timeout)
-            except Exception:
-                log.exception("plugin %s: floki_shutdown failed", name)
+        running = {
+            name
+            for name, info in self.plugins.items()
+            if info.status == "running" and name in self.contexts
+        }
+        hook_round = self._round("floki_shutdown", running, arguments=self._context_of)
+        await call_hook(
+            self.pm.hook.floki_shutdown, _placeholders(self.pm, "floki_shutdown"), hook_round
+        )
+        for plugin, error in hook_round.failures:
+            log.error("plugin %s: floki_shutdown failed: %s", plugin, error, exc_info=error)
 
     def infos(self) -> list[PluginInfo]:
         return sorted(self.plugins.values(), key=lambda p: p.name)
@@ -277,3 +313,9 @@ class PluginHost:
 
 def _ep_key(ep: importlib.metadata.EntryPoint) -> str:
     return ep.name
+
+
+def _placeholders(pm: pluggy.PluginManager, hook: str) -> dict[str, Any]:
+    """Every argument the hook's spec names; each plugin gets its own values instead."""
+    spec = getattr(pm.hook, hook).spec
+    return dict.fromkeys(spec.argnames if spec else ())

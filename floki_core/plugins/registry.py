@@ -90,6 +90,10 @@ class _Bound(Generic[T]):
         self._registry = registry
         self.plugin = plugin
 
+    def close(self) -> None:
+        """Once the hook is over, whatever is still added here goes nowhere."""
+        self._registry = NamedRegistry("closed")
+
 
 class SourceRegistry(_Bound[Source]):
     def add(self, name: str, source: Source) -> None:

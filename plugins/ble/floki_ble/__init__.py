@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -27,10 +28,9 @@ class GatewayReceipt(msgspec.Struct):
 
 
 LOCAL_RADIO = "ble-local-radio"
-
-# The ESPresense source of the running appliance, for the gateway health route. Set (or
-# cleared) at every start, since registration runs before routes are served.
-_espresense: EspresenseSource | None = None
+# Where the ESPresense source of this appliance is kept in the plugin's context, for the
+# gateway health route.
+ESPRESENSE = "espresense"
 
 
 @hookimpl
@@ -40,7 +40,6 @@ def floki_register_config(registry: ConfigRegistry) -> None:
 
 @hookimpl
 def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> None:
-    global _espresense
     settings: BleSettings = context.settings
     if settings.local_radio:
         core = context.core
@@ -59,11 +58,10 @@ def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> 
                 on_rejected=rejected,
             ),
         )
-    _espresense = None
     if settings.espresense_host:
         source = EspresenseSource(settings, context.clock, context.log, context.events)
         registry.add(SOURCE_NAME, source)
-        _espresense = source
+        context.state[ESPRESENSE] = source
     if settings.simulate:
         core = context.core
         if core is None:
@@ -74,24 +72,27 @@ def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> 
         )
 
 
-async def _gateways(request: web.Request) -> web.Response:
-    source = _espresense
-    body: dict[str, Any] = {"items": [], "connected": False, "rejected": {}}
-    if source is not None:
-        body = {
-            "items": source.gateways(),
-            "connected": source.connected,
-            "rejected": dict(source.rejections),
-        }
-    return web.json_response(body)
+def _gateway_health(context: PluginContext) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def gateways(request: web.Request) -> web.Response:
+        source: EspresenseSource | None = context.state.get(ESPRESENSE)
+        body: dict[str, Any] = {"items": [], "connected": False, "rejected": {}}
+        if source is not None:
+            body = {
+                "items": source.gateways(),
+                "connected": source.connected,
+                "rejected": dict(source.rejections),
+            }
+        return web.json_response(body)
+
+    return gateways
 
 
 @hookimpl
-def floki_register_routes(registry: RouteRegistry) -> None:
+def floki_register_routes(registry: RouteRegistry, context: PluginContext) -> None:
     registry.add(
         "GET",
         "/api/v1/ble/gateways",
-        _gateways,
+        _gateway_health(context),
         policy="viewer",
         summary="ESPresense gateway health: online, last heard, adverts per second",
     )
