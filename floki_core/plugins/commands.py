@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 
+from floki_core.plugins.contract import judge
 from floki_core.plugins.host import ENTRY_POINT_GROUP
 from floki_core.plugins.registry import (
     CommandRegistry,
@@ -29,6 +30,10 @@ def plugin_commands(core_commands: set[str]) -> list[tuple[str, CommandSpec]]:
     ):
         try:
             module = ep.load()
+            refusal = judge(module).refusal
+            if refusal is not None:
+                log.warning("plugin %s: its commands are unavailable: %s", ep.name, refusal)
+                continue
             register = getattr(module, "floki_register_commands", None)
             if register is not None:
                 register(registry=CommandRegistry(registry, ep.name))

@@ -22,6 +22,7 @@ from floki_core.clock import Clock
 from floki_core.config import AppConfig, plugin_section
 from floki_core.events import DomainEvent, EventBus
 from floki_core.ingest import IngestQueue
+from floki_core.plugins import contract
 from floki_core.plugins import registry as reg
 from floki_core.plugins.calls import HookRound, call_hook
 from floki_core.plugins.context import PluginContext
@@ -48,6 +49,7 @@ class PluginInfo:
     reason: str | None = None
     module: str | None = None
     sources: list[SourceStatus] = field(default_factory=list)
+    api: str | None = None  # the plugin API range it declares (FLOKI_PLUGIN_API), if any
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +58,7 @@ class PluginInfo:
             "status": self.status,
             "reason": self.reason,
             "module": self.module,
+            "api": self.api,
             "sources": [
                 {"name": s.name, "status": s.status, "restarts": s.restarts, "reason": s.reason}
                 for s in self.sources
@@ -115,7 +118,8 @@ class PluginHost:
                 self.plugins[ep.name].module = ep.value
                 continue
             self.plugins[ep.name] = PluginInfo(ep.name, version, "loaded", module=ep.value)
-            loaded.append((ep.name, module))
+            if self._compatible(ep.name, module):
+                loaded.append((ep.name, module))
         for name, obj in self._extra:
             if name in self.plugins:
                 log.error("plugin %s is given twice; keeping the first", name)
@@ -124,7 +128,8 @@ class PluginHost:
                 self.plugins[name] = PluginInfo(name, None, "disabled", "disabled in configuration")
                 continue
             self.plugins[name] = PluginInfo(name, None, "loaded", module=repr(obj))
-            loaded.append((name, obj))
+            if self._compatible(name, obj):
+                loaded.append((name, obj))
         # pluggy calls the implementation registered last first; registering in reverse
         # keeps plugins without tryfirst/trylast in load order.
         for name, obj in reversed(loaded):
@@ -133,6 +138,18 @@ class PluginHost:
             except Exception as exc:
                 log.exception("plugin %s failed to load", name)
                 self._fail(name, f"failed to load: {type(exc).__name__}: {exc}")
+
+    def _compatible(self, name: str, plugin: object) -> bool:
+        """Whether the plugin API range ``plugin`` declares holds this appliance's; if
+        not, it is failed with both named, before any of its hooks is registered."""
+        verdict = contract.judge(plugin)
+        self.plugins[name].api = verdict.declared
+        if verdict.warning is not None:
+            log.warning("plugin %s %s", name, verdict.warning)
+        if verdict.refusal is not None:
+            self._fail(name, verdict.refusal)
+            return False
+        return True
 
     def _fail(self, name: str, reason: str, version: str | None = None) -> None:
         info = self.plugins.get(name)

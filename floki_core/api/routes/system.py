@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from floki_core import __version__
+from floki_core import PLUGIN_API, __version__
 from floki_core.api.bodies import Page, json_response, page, page_response
 from floki_core.api.keys import CORE, ROUTES
 from floki_core.api.openapi import build_openapi
 from floki_core.api.routing import PAGING, ApiRoute, Param, RouteTable
 from floki_core.domain import AuditEntry
+from floki_core.plugins.listing import PluginListing
 from floki_core.storage.audit import list_audit
 
 PREFIX = "/api/v1"
@@ -36,7 +37,9 @@ async def openapi(request: web.Request) -> web.Response:
 
 async def plugins(request: web.Request) -> web.Response:
     infos = request.app[CORE].plugins.infos()
-    return json_response({"items": [p.as_dict() for p in infos]})
+    return json_response(
+        {"items": [p.as_dict() for p in infos], "plugin_api": "{}.{}".format(*PLUGIN_API)}
+    )
 
 
 async def audit(request: web.Request) -> web.Response:
@@ -80,6 +83,7 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
             "viewer",
             "Plugins with version, status and, when failed, the reason",
             "system",
+            response=PluginListing,
         ),
         plugins,
     )

@@ -20,6 +20,8 @@ from floki_core.plugins.context import PluginContext
 from floki_core.plugins.registry import ConfigRegistry, RouteRegistry, SourceRegistry
 
 __version__ = "0.1.0"
+# The plugin API versions (floki_core.PLUGIN_API) this plugin is written for.
+FLOKI_PLUGIN_API = ">=1.0,<2"
 
 
 class GatewayReceipt(msgspec.Struct):

@@ -10,6 +10,8 @@ from floki_notify.email import EmailNotifier
 from floki_notify.webhook import WebhookNotifier, webhook_secret
 
 __version__ = "0.1.0"
+# The plugin API versions (floki_core.PLUGIN_API) this plugin is written for.
+FLOKI_PLUGIN_API = ">=1.0,<2"
 
 
 @hookimpl

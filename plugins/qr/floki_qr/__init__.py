@@ -16,6 +16,8 @@ from floki_qr.pages import register_page_routes
 from floki_qr.scanner import serial_sources
 
 __version__ = "0.1.0"
+# The plugin API versions (floki_core.PLUGIN_API) this plugin is written for.
+FLOKI_PLUGIN_API = ">=1.0,<2"
 
 
 @hookimpl

@@ -188,10 +188,12 @@ class ContextEverywhere:
 
 
 class Declares:
-    """A plugin declaring ``FLOKI_PLUGIN_API``; remembers whether any hook ran."""
+    """A plugin declaring ``FLOKI_PLUGIN_API`` (unless ``api`` is None); it remembers
+    whether any of its hooks ran."""
 
-    def __init__(self, api: object) -> None:
-        self.FLOKI_PLUGIN_API = api
+    def __init__(self, api: object = None) -> None:
+        if api is not None:
+            self.FLOKI_PLUGIN_API = api
         self.source = WaitingSource()
         self.called: list[str] = []
 
