@@ -15,9 +15,9 @@ from typing import Annotated, Any, TypeVar
 import msgspec
 
 from floki_core.errors import ConfigError
-from floki_core.location.batteries import BatterySettings
 from floki_core.location.locators.rssi import RssiSettings
 from floki_core.location.resolver import ResolverSettings
+from floki_core.location.settings import BatterySettings
 from floki_core.workflow.settings import WorkflowSettings
 
 CONFIG_FILE = "floki.toml"

@@ -16,15 +16,15 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
-from msgspec import Meta
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from floki_core.events import DomainEvent
+from floki_core.location.settings import MAX_MILLIVOLTS, BatterySettings
 from floki_core.observations import Extra, Observation
 from floki_core.schemas import normalise_identifier
 from floki_core.storage.models import AssetRow, TagBatteryRow
@@ -40,25 +40,9 @@ EXTRA_MILLIVOLTS = "battery_mv"
 
 MAX_TAGS = 100_000  # readings kept; when full, the tag heard longest ago makes room
 MAX_PENDING = 50_000  # distinct tags waiting for one flush
-MAX_MILLIVOLTS = 10_000  # no tag runs on more than 10 V: a bigger number is not millivolts
 
 _TABLE = cast(Table, TagBatteryRow.__table__)
 Key = tuple[str, str]
-
-
-class BatterySettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``[location.battery]``: when a tag needs a new battery. 0 switches a check off."""
-
-    low_percent: Annotated[float, Meta(ge=0, le=100)] = 20.0
-    # Coin-cell (CR2032, CR2477) and 2xAA/AAA tags read about 3000 mV new, sit near 2900 mV
-    # for most of their life and fall steeply below about 2500 mV; they stop advertising
-    # around 2000-2200 mV. 2500 mV leaves weeks of warning, not hours.
-    low_millivolts: Annotated[int, Meta(ge=0, le=MAX_MILLIVOLTS)] = 2500
-    # A low tag counts as fixed only once it reads this far above the threshold (a new
-    # battery), so a level wobbling around the line with temperature is announced once.
-    recover_percent: Annotated[float, Meta(ge=0, le=100)] = 5.0
-    recover_millivolts: Annotated[int, Meta(ge=0, le=MAX_MILLIVOLTS)] = 100
-    write_seconds: Annotated[float, Meta(gt=0, le=3600)] = 5.0
 
 
 class BatteryReading(msgspec.Struct, kw_only=True):

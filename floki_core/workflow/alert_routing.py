@@ -12,44 +12,21 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, Literal
-
-import msgspec
-from msgspec import Meta
+from typing import Any
 
 from floki_core.plugins.registry import Notifier
 from floki_core.storage.models_alerts import Alert
-from floki_core.workflow.rules import SEVERITIES, Severity
+from floki_core.workflow.rules import SEVERITIES
+from floki_core.workflow.settings import DeliverySettings, RouteSettings
 
 log = logging.getLogger(__name__)
 
-Change = Literal["raised", "acknowledged", "resolved"]
-NotifierName = Annotated[str, Meta(min_length=1, max_length=100)]
 MAX_BATCH = 100
 
 
 class DeliveryRefused(Exception):
     """Raised by a notifier when retrying cannot help: the receiver refused the message
     (a 4xx from a webhook, a recipient the mail server rejects)."""
-
-
-class RouteSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``[[workflow.alerts.routes]]``: every alert at or above a severity goes to a notifier."""
-
-    notifier: NotifierName
-    min_severity: Severity = "info"
-    rule_types: list[str] = msgspec.field(default_factory=list)  # empty: every type
-    events: list[Change] = msgspec.field(default_factory=lambda: ["raised"])
-
-
-class DeliverySettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``[workflow.alerts.delivery]``"""
-
-    attempts: Annotated[int, Meta(ge=1, le=20)] = 6
-    first_retry_seconds: Annotated[float, Meta(ge=0, le=3600)] = 10.0
-    max_retry_seconds: Annotated[float, Meta(ge=0, le=86400)] = 900.0
-    timeout_seconds: Annotated[float, Meta(gt=0, le=600)] = 30.0
-    queue_size: Annotated[int, Meta(ge=1, le=1_000_000)] = 10_000
 
 
 def severity_rank(severity: str) -> int:

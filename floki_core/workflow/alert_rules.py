@@ -12,17 +12,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from msgspec import Meta
 from sqlalchemy.orm import Session
 
 from floki_core.errors import ConfigError, Conflict, Invalid, NotFound
 from floki_core.storage import models_alerts as store
 from floki_core.storage.models_alerts import Alert, AlertRule
-from floki_core.workflow.alert_routing import NotifierName
-from floki_core.workflow.rules import BUILTIN_RULE_TYPES, Facts, RuleType, Severity
+from floki_core.workflow.rules import BUILTIN_RULE_TYPES, Facts, RuleType
+from floki_core.workflow.settings import RuleSettings
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -33,22 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RuleName = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"^[^\x00]*$")]
-RuleTypeName = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
 FILE_ACTOR = "configuration file"
-
-
-class RuleSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``[[workflow.alerts.rules]]``; also the body of ``POST /api/v1/alert-rules``."""
-
-    name: RuleName
-    type: RuleTypeName
-    severity: Severity | None = None  # the rule type's default
-    params: dict[str, Any] = msgspec.field(default_factory=dict)
-    notify: list[NotifierName] = msgspec.field(default_factory=list)
-    enabled: bool = True
-    # False: a cleared condition leaves the alert open for a person to resolve.
-    auto_resolve: bool = True
 
 
 @dataclass

@@ -14,10 +14,9 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from msgspec import Meta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,13 +26,11 @@ from floki_core.storage.models import AssetClassRow, AssetRow
 from floki_core.storage.models_alerts import Alert, AlertChanges, AlertRule
 from floki_core.workflow.alert_routing import (
     AlertRouter,
-    Change,
-    DeliverySettings,
     NotifierOutbox,
-    RouteSettings,
 )
-from floki_core.workflow.alert_rules import AlertRuleBook, LiveRule, RuleSettings
+from floki_core.workflow.alert_rules import AlertRuleBook, LiveRule
 from floki_core.workflow.rules import AssetFacts, Condition, Facts, GatewayStatus
+from floki_core.workflow.settings import AlertSettings, RuleSettings
 
 if TYPE_CHECKING:
     from floki_core.core import Core
@@ -45,19 +42,6 @@ log = logging.getLogger(__name__)
 
 GATEWAY_EVENTS = frozenset({"gateway.offline", "gateway.silent", "gateway.online"})
 _WAKING_PREFIXES = ("asset.", "asset_class.", "loan.", "ppm.", "zone.", "tag.")
-
-
-class AlertSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``[workflow.alerts]``"""
-
-    sweep_seconds: Annotated[float, Meta(gt=0, le=3600)] = 30.0
-    # Events arriving this close together are judged in one evaluation.
-    settle_seconds: Annotated[float, Meta(ge=0, le=60)] = 1.0
-    # Which changes the notifiers a rule names hear of (routes say their own).
-    notify_events: list[Change] = msgspec.field(default_factory=lambda: ["raised"])
-    rules: list[RuleSettings] = msgspec.field(default_factory=list)
-    routes: list[RouteSettings] = msgspec.field(default_factory=list)
-    delivery: DeliverySettings = msgspec.field(default_factory=DeliverySettings)
 
 
 def load_asset_facts(session: Session) -> tuple[dict[int, AssetFacts], dict[int, str]]:

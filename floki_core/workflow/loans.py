@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Annotated, Any
-
-import msgspec
+from typing import TYPE_CHECKING, Any
 
 from floki_core.domain import Principal
 from floki_core.errors import Conflict, FlokiError, Invalid
@@ -22,23 +20,12 @@ from floki_core.workflow.loan_records import (
     LoanReturn,
     LoanStatus,
 )
+from floki_core.workflow.settings import LoanSettings
 
 if TYPE_CHECKING:
     from floki_core.core import Core
 
 log = logging.getLogger(__name__)
-
-
-class LoanSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    # Name, address and phone of the recipient; off by default (the reference suffices).
-    personal_fields: bool = False
-    # Days after the return when those personal fields are deleted.
-    purge_after_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 30
-    # Show a loaned asset's GPS coordinates rather than "in community, loan L-123".
-    precise_location: bool = False
-    max_loan_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 366
-    # How often the overdue sweep and the purge run.
-    sweep_minutes: Annotated[float, msgspec.Meta(gt=0, le=1440)] = 15.0
 
 
 class Loans:

@@ -14,9 +14,8 @@ import datetime as dt
 import logging
 import zoneinfo
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import msgspec
 from sqlalchemy import ColumnElement
 
 from floki_core import domain
@@ -34,6 +33,7 @@ from floki_core.workflow.ppm_rules import (
     state_condition,
 )
 from floki_core.workflow.ppm_schedules import AssetPpm, ScheduleInput, ScheduleList, Target
+from floki_core.workflow.settings import PpmSettings
 from floki_core.workflow.states import asset_updated_event
 from floki_core.workflow.work_orders import WorkOrders
 
@@ -41,38 +41,6 @@ if TYPE_CHECKING:
     from floki_core.core import Core
 
 log = logging.getLogger(__name__)
-
-Days = Annotated[int, msgspec.Meta(ge=0, le=3650)]
-
-
-def _known_zone(name: str) -> str:
-    zoneinfo.ZoneInfo(name)  # raises for an unknown zone: a config error naming the key
-    return name
-
-
-class PpmSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    # The local day decides what is due "today".
-    timezone: str = "Europe/London"
-    # Tolerance window where neither the class nor the asset sets one: a PPM done this
-    # many days before or after its due date counts as on time, and an asset this
-    # many days past due still counts as in date.
-    tolerance_before_days: Days = 0
-    tolerance_after_days: Days = 0
-    default_within_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 30
-    # Not seen for this many days: in the queue's "can't find" section ...
-    cant_find_after_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 7
-    # ... and escalated after this many.
-    escalate_after_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 28
-    # How often (real seconds) the daily work is checked for a new day.
-    check_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 300.0
-
-    def __post_init__(self) -> None:
-        try:
-            _known_zone(self.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{self.timezone!r} is not a known time zone") from None
-        if self.escalate_after_days < self.cant_find_after_days:
-            raise ValueError("escalate_after_days is shorter than cant_find_after_days")
 
 
 class Ppm:

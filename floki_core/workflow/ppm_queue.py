@@ -23,7 +23,7 @@ from floki_core.workflow.ppm_rules import ScheduleBook, effective_due, ppm_overd
 
 if TYPE_CHECKING:
     from floki_core.location.service import LocationService
-    from floki_core.workflow.ppm import PpmSettings
+    from floki_core.workflow.settings import PpmSettings
 
 _PLACES = ("site", "building", "floor")
 

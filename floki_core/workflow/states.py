@@ -15,71 +15,28 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from floki_core import domain
-from floki_core.domain import AssetState, Principal, ZoneType, to_plain
+from floki_core.domain import Principal, ZoneType, to_plain
 from floki_core.events import DomainEvent
 from floki_core.workflow import states_store
 from floki_core.workflow.ppm_rules import PRESENTED_ONLY
+from floki_core.workflow.settings import LocationRule
 from floki_core.workflow.states_store import (
     Applied,
     DueArrival,
     StateChange,
     StateSuggestion,
 )
-from floki_core.workflow.states_table import TRANSITIONS, StateTable, state_table
+from floki_core.workflow.states_table import StateTable, state_table
 
 if TYPE_CHECKING:
     from floki_core.core import Core
 
 log = logging.getLogger(__name__)
-
-
-class LocationRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """A stay of ``dwell_seconds`` in a zone of this type moves an asset that is in one
-    of ``from_states`` to ``to_state``: as a suggestion someone confirms, or at once."""
-
-    to_state: AssetState
-    from_states: list[AssetState]
-    dwell_seconds: Annotated[float, msgspec.Meta(ge=0, le=7 * 86400)] = 300.0
-    mode: Literal["suggest", "set"] = "suggest"
-
-    def __post_init__(self) -> None:
-        for state in self.from_states:
-            if self.to_state not in TRANSITIONS.get(state, {}):
-                raise ValueError(
-                    f"{state.value} -> {self.to_state.value} is not an allowed state change"
-                )
-
-
-def _default_rules() -> dict[ZoneType, LocationRule]:
-    return {
-        ZoneType.DIRTY_UTILITY: LocationRule(
-            to_state=AssetState.DIRTY,
-            from_states=[AssetState.AVAILABLE, AssetState.IN_USE],
-            dwell_seconds=300.0,
-        ),
-        # Only from dirty: arriving in the library is evidence of decontamination,
-        # never a reason to release a faulty or quarantined device.
-        ZoneType.EQUIPMENT_LIBRARY: LocationRule(
-            to_state=AssetState.AVAILABLE, from_states=[AssetState.DIRTY], dwell_seconds=120.0
-        ),
-        ZoneType.WORKSHOP: LocationRule(
-            to_state=AssetState.IN_MAINTENANCE,
-            from_states=[AssetState.AVAILABLE, AssetState.IN_USE, AssetState.FAULTY],
-            dwell_seconds=300.0,
-        ),
-    }
-
-
-class StateSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    # zone type -> rule; an empty table turns location suggestions off
-    location_rules: dict[ZoneType, LocationRule] = msgspec.field(default_factory=_default_rules)
-    # How often (real seconds) stays are checked against their dwell time.
-    check_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
 
 
 @dataclass(frozen=True)

@@ -5,30 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import msgspec
 from sqlalchemy.orm import Session
 
 from floki_core.workflow import utilisation_metrics as m
+from floki_core.workflow.settings import UtilisationSettings
 from floki_core.workflow.utilisation_data import install_day, load_facts, site_name
 from floki_core.workflow.utilisation_metrics import AssetFacts
 
 if TYPE_CHECKING:
     from floki_core.core import Core
 
-MAX_PERIOD_DAYS = 800
 IDLE_LISTED = 200  # per group; the count covers them all
-
-
-class UtilisationSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    # Assets not moved for this many days are idle.
-    idle_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 14
-    # The period a report covers when none is asked for.
-    default_days: Annotated[int, msgspec.Meta(ge=1, le=MAX_PERIOD_DAYS)] = 90
-    # The day the appliance went live, for PPM compliance before and after; default the
-    # day of the first entry in the audit trail (the install).
-    go_live: dt.date | None = None
 
 
 class IdleAsset(msgspec.Struct, frozen=True, kw_only=True):

@@ -25,9 +25,8 @@ from floki_core.api.routing import PAGING, ApiRoute, Param, RouteTable
 from floki_core.schemas import Input, Notes
 from floki_core.storage import models_alerts as store
 from floki_core.storage.models_alerts import Alert, AlertDelivery, AlertRule
-from floki_core.workflow.alert_routing import NotifierName
-from floki_core.workflow.alert_rules import RuleName, RuleSettings, RuleTypeName
 from floki_core.workflow.rules import SEVERITIES, Severity
+from floki_core.workflow.settings import NotifierName, RuleName, RuleSettings, RuleTypeName
 
 PREFIX = "/api/v1"
 STATUS_FILTERS = {

@@ -11,7 +11,8 @@ from floki_core.api.bodies import ApiError, id_param, json_response, principal
 from floki_core.api.keys import CORE
 from floki_core.api.routing import ApiRoute, Param, RouteTable
 from floki_core.storage.audit import write_audit
-from floki_core.workflow.utilisation import MAX_PERIOD_DAYS, UtilisationReport
+from floki_core.workflow.settings import MAX_PERIOD_DAYS
+from floki_core.workflow.utilisation import UtilisationReport
 from floki_core.workflow.utilisation_report import report_csv, report_pdf
 
 PREFIX = "/api/v1/reports/utilisation"

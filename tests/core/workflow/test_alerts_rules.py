@@ -19,8 +19,8 @@ from floki_core.domain import SYSTEM
 from floki_core.errors import ConfigError
 from floki_core.plugins.registry import RuleTypeRegistry
 from floki_core.testing import Floki
-from floki_core.workflow.alert_rules import RuleSettings
 from floki_core.workflow.rules import Condition, Facts
+from floki_core.workflow.settings import RuleSettings
 from tests.core.location.register_builder import API, get_json
 from tests.core.workflow.test_alerts import (
     alerts_config,
