@@ -2,14 +2,20 @@
 
 When sources outrun the consumer the queue fills and ``submit`` waits (backpressure);
 nothing is dropped silently. The resolver consumes the batches.
+
+A source also says what it could not use (``sink.reject(reason, count)``): counted by
+reason against it (``GET /api/v1/sources``) and logged once per reason per minute, so a
+device sending rubbish all day is visible without burying the log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from floki_core.observations import Observation
 
@@ -18,6 +24,7 @@ log = logging.getLogger(__name__)
 # A handler gets every batch waiting when it is called, each with its source's name.
 Batches = Sequence[tuple[str, Sequence[Observation]]]
 BatchHandler = Callable[[Batches], Awaitable[None]]
+REJECTION_LOG_SECONDS = 60.0
 
 
 @dataclass
@@ -25,6 +32,45 @@ class SourceCounters:
     received: int = 0
     batches: int = 0
     processed: int = 0
+    # Input the source could not use, by reason (a short snake_case word).
+    rejected: collections.Counter[str] = field(default_factory=collections.Counter)
+
+
+class RejectionLog:
+    """Logs refused input once per source and reason per ``interval`` seconds, with how
+    much was refused since the last line; the counts themselves are kept elsewhere."""
+
+    def __init__(
+        self,
+        interval: float = REJECTION_LOG_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+        logger: logging.Logger = log,
+    ) -> None:
+        self.interval = interval
+        self._monotonic = monotonic
+        self._log = logger
+        self._last: dict[tuple[str, str], float] = {}
+        self._unlogged: collections.Counter[tuple[str, str]] = collections.Counter()
+
+    def note(self, source: str, reason: str, count: int = 1) -> None:
+        key = (source, reason)
+        self._unlogged[key] += count
+        now = self._monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < self.interval:
+            return
+        self._last[key] = now
+        refused = self._unlogged.pop(key)
+        self._log.warning(
+            "source %s refused %d input%s as %s%s (counted in GET /api/v1/sources; this "
+            "reason is logged at most once every %g s)",
+            source,
+            refused,
+            "" if refused == 1 else "s",
+            reason,
+            "" if last is None else " since it was last logged",
+            self.interval,
+        )
 
 
 class IngestQueue:
@@ -32,6 +78,7 @@ class IngestQueue:
         self._queue: asyncio.Queue[tuple[str, Sequence[Observation]]] = asyncio.Queue(maxsize)
         self.merge_limit = merge_limit
         self.counters: dict[str, SourceCounters] = {}
+        self.rejections = RejectionLog()
         self._handlers: list[BatchHandler] = []
 
     def add_handler(self, handler: BatchHandler) -> None:
@@ -40,6 +87,14 @@ class IngestQueue:
     def sink(self, source: str) -> SourceSink:
         self.counters.setdefault(source, SourceCounters())
         return SourceSink(self, source)
+
+    def reject(self, source: str, reason: str, count: int = 1) -> None:
+        """Count ``count`` inputs of ``source`` refused for ``reason``, and log it (once
+        per reason per minute)."""
+        if count <= 0:
+            return
+        self.counters.setdefault(source, SourceCounters()).rejected[reason] += count
+        self.rejections.note(source, reason, count)
 
     async def put(self, source: str, batch: Sequence[Observation]) -> None:
         if not batch:
@@ -123,3 +178,8 @@ class SourceSink:
 
     async def submit(self, batch: Sequence[Observation]) -> None:
         await self._queue.put(self.source, batch)
+
+    def reject(self, reason: str, count: int = 1) -> None:
+        """Input this source could not use: counted by ``reason`` (a short snake_case
+        word) in ``GET /api/v1/sources`` and logged once per reason per minute."""
+        self._queue.reject(self.source, reason, count)

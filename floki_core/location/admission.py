@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from floki_core.ingest import RejectionLog
 from floki_core.observations import Observation
 
 
@@ -83,6 +84,7 @@ class Admission:
         self._seen: set[int] = set()
         self._order: collections.deque[tuple[dt.datetime, list[int]]] = collections.deque()
         self._remembered = 0
+        self.rejections = RejectionLog()
 
     def source(self, name: str) -> SourceStats:
         stats = self.stats.get(name)
@@ -127,7 +129,9 @@ class Admission:
         return admitted
 
     def reject(self, source: str, reason: str, count: int = 1) -> None:
+        """Count refused input against ``source`` and log it (once per reason per minute)."""
         self.source(source).rejected[reason] += count
+        self.rejections.note(source, reason, count)
 
     def _forget_before(self, cutoff: dt.datetime) -> None:
         while self._order and self._order[0][0] < cutoff:

@@ -26,6 +26,7 @@ from floki_core.api.uploads import (
     upload_source,
 )
 from floki_core.location import store
+from floki_core.location.admission import SourceStats
 from floki_core.observations import Observation
 from floki_core.storage import resources
 from floki_core.storage.register import ASSETS, ZONES
@@ -115,14 +116,17 @@ async def zone_assets(request: web.Request) -> web.Response:
 async def sources(request: web.Request) -> web.Response:
     core = request.app[CORE]
     queue = core.ingest.counters
-    items = [
-        {
-            "name": name,
-            **stats.as_dict(),
-            "processed": queue[name].processed if name in queue else 0,
-        }
-        for name, stats in sorted(core.locations.admission.stats.items())
-    ]
+    admitted = core.locations.admission.stats
+    # A source that has only refused input so far (sink.reject) is listed too.
+    names = sorted({*admitted, *(n for n, c in queue.items() if c.rejected)})
+    items = []
+    for name in names:
+        held = admitted.get(name) or SourceStats()
+        stats = held.as_dict()
+        counters = queue.get(name)
+        if counters is not None and counters.rejected:
+            stats["rejected"] = dict(held.rejected + counters.rejected)
+        items.append({"name": name, **stats, "processed": counters.processed if counters else 0})
     return json_response(
         {
             "items": items,

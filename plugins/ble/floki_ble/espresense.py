@@ -228,6 +228,7 @@ class EspresenseSource:
         self._devices = f"{self.prefix}/devices/"
         self.rooms: dict[str, RoomHealth] = {}
         self.rejections: Counter[str] = Counter()
+        self._unreported: Counter[str] = Counter()  # not yet handed to the sink's counters
         self.received = 0  # MQTT messages handled
         self.connected = False
         self._stop = asyncio.Event()
@@ -337,7 +338,7 @@ class EspresenseSource:
                     retained = bool(message.retain)
                     self.handle(message.topic.value, bytes(payload), retained=retained)
                 else:
-                    self.rejections["bad_payload"] += 1
+                    self._reject("bad_payload")
                 if len(self._pending) >= MAX_BATCH:
                     await self._flush(sink)
                 try:
@@ -359,10 +360,10 @@ class EspresenseSource:
         if record is None:
             record = parse_espresense(topic, payload, prefix=self.prefix)
         if isinstance(record, Rejected):
-            self.rejections[record.reason] += 1
+            self._reject(record.reason)
             return
         if len(record.room) > MAX_VALUE_LENGTH:
-            self.rejections["room_too_long"] += 1
+            self._reject("room_too_long")
             return
         now = self.clock.now()
         if isinstance(record, RoomStatus):
@@ -375,9 +376,13 @@ class EspresenseSource:
         self._heard(record.room, health, now)
         identity = self._identity(record)
         if isinstance(identity, Rejected):
-            self.rejections[identity.reason] += 1
+            self._reject(identity.reason)
             return
         self._pending.append(self._observation(record, identity, now))
+
+    def _reject(self, reason: str) -> None:
+        self.rejections[reason] += 1
+        self._unreported[reason] += 1
 
     def _mac(self, text: str) -> str | None:
         found = self._macs.get(text, "")
@@ -434,7 +439,7 @@ class EspresenseSource:
         health = self.rooms.get(room)
         if health is None:
             if len(self.rooms) >= MAX_ROOMS:
-                self.rejections["too_many_rooms"] += 1
+                self._reject("too_many_rooms")
                 return None
             health = self.rooms[room] = RoomHealth(online=True, last_heard=None, since=now)
         return health
@@ -533,11 +538,22 @@ class EspresenseSource:
         now = self.clock.now()
         self._sample_rates(now)
         self._check_silence(now)
+        self._report_rejections(sink)
         await self._flush(sink)
         if self._pending_events:
             events, self._pending_events = self._pending_events, []
             if self.events is not None:
                 await self.events.publish(events)
+
+    def _report_rejections(self, sink: ObservationSink) -> None:
+        """What could not be used since the last tick, to the core's counters by reason
+        (``GET /api/v1/sources``; logged there once per reason per minute)."""
+        reject = getattr(sink, "reject", None)  # a bare sink in a unit test has none
+        if not self._unreported or reject is None:
+            return
+        unreported, self._unreported = self._unreported, Counter()
+        for reason, count in unreported.items():
+            reject(reason, count)
 
     async def _flush(self, sink: ObservationSink) -> None:
         if not self._pending:

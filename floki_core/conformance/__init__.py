@@ -1,0 +1,22 @@
+"""Conformance kits for Floki plugins: inherit a kit, say what your plugin takes and what
+it must make of it, and the inherited tests check it against the plugin contract in a
+real in-process appliance (docs/plugin-kit.md).
+"""
+
+from floki_core.conformance.appliance import ConformanceFailure, Watched, watched_appliance
+from floki_core.conformance.common import PluginConformance
+from floki_core.conformance.sources import Sighting, SourceConformance, SourceDevice
+from floki_core.conformance.watch import LoopStallDetector, left_behind, resources
+
+__all__ = [
+    "ConformanceFailure",
+    "LoopStallDetector",
+    "PluginConformance",
+    "Sighting",
+    "SourceConformance",
+    "SourceDevice",
+    "Watched",
+    "left_behind",
+    "resources",
+    "watched_appliance",
+]
