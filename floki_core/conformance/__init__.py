@@ -3,12 +3,13 @@ it must make of it, and the inherited tests check it against the plugin contract
 real in-process appliance (docs/plugin-kit.md).
 """
 
-from floki_core.conformance.appliance import ConformanceFailure, Watched, watched_appliance
+from floki_core.conformance.appliance import START, ConformanceFailure, Watched, watched_appliance
 from floki_core.conformance.common import PluginConformance
 from floki_core.conformance.sources import Sighting, SourceConformance, SourceDevice
 from floki_core.conformance.watch import LoopStallDetector, left_behind, resources
 
 __all__ = [
+    "START",
     "ConformanceFailure",
     "LoopStallDetector",
     "PluginConformance",

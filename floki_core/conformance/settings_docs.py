@@ -2,8 +2,9 @@
 
 A key counts as documented when a documentation page shows it as a user would write it:
 in backticks (`` `poll_seconds` `` or `` `poll_seconds = 5` ``), as a line of a TOML
-example (``poll_seconds = 5``, commented out or not), or as a table header
-(``[plugin.ward.sensors]``); or when its type carries ``msgspec.Meta(description=...)``.
+example (``poll_seconds = 5``, commented out or not), or in a table header
+(``[plugin.ward.sensors]``; ``[[plugin.ward.sensors.serial]]`` names both keys); or when
+its type carries ``msgspec.Meta(description=...)``.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def documented_in(key: str, text: str) -> bool:
     patterns = (
         rf"`{k}(?:`|\s*=)",  # `key` or `key = value`
         rf"^[ \t]*#?[ \t]*{k}[ \t]*=",  # a TOML example line
-        rf"^[ \t]*\[\[?[\w.-]*\b{k}\]\]?",  # a table header ending in the key
+        rf"^[ \t]*\[\[?[\w.-]*\b{k}(?:\.[\w.-]+)?\]\]?",  # a table header naming the key
     )
     return any(re.search(p, text, re.MULTILINE) for p in patterns)
 

@@ -231,6 +231,7 @@ class SourceConformance(PluginConformance):
         async with self.session(tmp_path, floki_migrated_database, source_device) as run:
             assets = await self.register(run)
             await self.running(run)
+            restarts = await self._restarts(run)
             for times in (1, 2):
                 await source_device.send_bad(run.floki)
                 await self._counted(run, times)
@@ -244,7 +245,7 @@ class SourceConformance(PluginConformance):
                 assert not where.get("located"), f"bad input placed {technology} {tag}"
             if self.supervised:
                 entry = await run.source_entry(self.source)
-                assert entry["status"] == "running" and entry["restarts"] == 0, (
+                assert entry["status"] == "running" and entry["restarts"] == restarts, (
                     f"bad input stopped source {self.source}: {entry}"
                 )
             self._logged_once(run)
@@ -275,6 +276,7 @@ class SourceConformance(PluginConformance):
     ) -> None:
         # The appliance checks a stop under two seconds, with nothing left behind, itself.
         async with self.session(tmp_path, floki_migrated_database, source_device) as run:
+            await self.register(run)
             await self.running(run)
             await self.good_arrives(run, source_device, resend=False)
             await source_device.send_good(run.floki)
@@ -349,6 +351,11 @@ class SourceConformance(PluginConformance):
                 f"{self.log_interval_seconds:g} s and logged {len(lines)} times at WARNING "
                 f"or above (once per reason per interval): {lines}"
             )
+
+    async def _restarts(self, run: Watched) -> int:
+        if not self.supervised:
+            return 0
+        return int((await run.source_entry(self.source))["restarts"])
 
     async def _down(self, run: Watched) -> str:
         found: dict[str, Any] = {}

@@ -4,8 +4,10 @@ A fixed scanner stands in one place, registered as a receiver in that zone. Ever
 asset code it reads (a Floki label, a GIAI, a UDI, an asset number) is a fixed-point
 sighting of that asset at the scanner's receiver, so the asset is placed in the
 scanner's zone. A location label read by a fixed scanner says nothing (the scanner
-does not move) and is ignored; an unreadable or unknown code is logged with its
-reason and published as a ``qr.scan_rejected`` event.
+does not move) and is ignored; an unreadable or unknown code is counted against the
+scanner's source (``unreadable_code``, ``unknown_code`` in ``GET /api/v1/sources``, logged
+once per reason per minute) and published, with what was read and why it names nothing,
+as a ``qr.scan_rejected`` event.
 
 The port is read on a thread of its own (pyserial blocks), which hands complete lines
 to the event loop; all the lines waiting make one batch.
@@ -14,6 +16,7 @@ to the event loop; all the lines waiting make one batch.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import re
 import threading
@@ -33,7 +36,7 @@ from floki_core.observations import Observation, ObservationSink
 from floki_core.plugins.context import PluginContext
 from floki_core.storage.models import ReceiverRow
 from floki_qr.label_codes import QR, ensure_codes
-from floki_qr.resolve import Resolved, resolve_texts
+from floki_qr.resolve import UNREADABLE, Resolved, resolve_texts
 
 __all__ = [
     "ScannerError",
@@ -249,6 +252,7 @@ class SerialScannerSource:
         now = self.context.clock.now()
         batch: list[Observation] = []
         rejected: list[DomainEvent] = []
+        refused: collections.Counter[str] = collections.Counter()
         for text, resolved in zip(texts, found, strict=True):
             self.counts.scans += 1
             if resolved.kind == "asset" and resolved.asset_id is not None:
@@ -273,7 +277,9 @@ class SerialScannerSource:
                 )
             else:
                 self.counts.rejected += 1
-                self.context.log.warning("%s: %r: %s", self.label, text, resolved.error)
+                reason = "unreadable_code" if resolved.read_as == UNREADABLE else "unknown_code"
+                refused[reason] += 1
+                self.context.log.debug("%s: %r: %s", self.label, text, resolved.error)
                 rejected.append(
                     DomainEvent(
                         type="qr.scan_rejected",
@@ -283,6 +289,10 @@ class SerialScannerSource:
                         data={"scanner": self.scanner.name, "text": text, "reason": resolved.error},
                     )
                 )
+        reject = getattr(sink, "reject", None)  # a bare sink in a unit test has none
+        if reject is not None:
+            for reason, count in refused.items():
+                reject(reason, count)
         if rejected:
             await self.context.events.publish(rejected)
         if batch:
