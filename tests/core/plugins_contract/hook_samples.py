@@ -77,6 +77,13 @@ class StartsLast(Starts):
         return f"{self.name} ready"
 
 
+class StartsLastAsync(Starts):
+    @hookimpl(trylast=True)
+    async def floki_startup(self) -> str:  # type: ignore[override]
+        self.started.append(self.name)
+        return f"{self.name} ready"
+
+
 class RaisesAtStartup(Starts):
     @hookimpl
     def floki_startup(self) -> str:

@@ -31,6 +31,7 @@ from tests.core.plugins_contract.hook_samples import (
     StartsAsync,
     StartsFirst,
     StartsLast,
+    StartsLastAsync,
     WrapperHangs,
     WrapperRaisesAfter,
     WrapperThatIsNotAGenerator,
@@ -94,7 +95,23 @@ def ordered_startups() -> Plugins:
     ]
 
 
-@with_plugins(ordered_startups)
+def ordered_coroutine_startups() -> Plugins:
+    """All coroutine functions: the call is made on the event loop, with no thread."""
+    STARTED.clear()
+    return [
+        ("last", StartsLastAsync("last", STARTED)),
+        ("plain", StartsAsync("plain", STARTED)),
+        ("coroutine", StartsAsync("coroutine", STARTED)),
+        ("first", StartsFirst("first", STARTED)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "floki_plugins",
+    [ordered_startups, ordered_coroutine_startups],
+    indirect=True,
+    ids=["mixed", "coroutines"],
+)
 async def test_startup_runs_tryfirst_then_load_order_then_trylast(floki: Floki) -> None:
     # Unmarked implementations keep the order plugins were loaded in.
     assert STARTED == ["first", "plain", "coroutine", "last"]
