@@ -102,7 +102,9 @@ class LocationService:
         await self.calibrations.start()
         self.resolver.tracks = await self.core.read(store.load_tracks)
         self.core.ingest.add_handler(self.handle)
-        self.core.events.add_observer("core.location", self._on_events)
+        # Inline (it is quick): a deleted asset's track and unwritten moves are gone
+        # before the delete returns, so no write that follows puts them back.
+        self.core.events.add_observer("core.location", self._on_events, inline=True)
         self._tasks = [
             asyncio.create_task(self._flush_forever(), name="location-writer"),
             asyncio.create_task(self._reindex_forever(), name="location-reindex"),
@@ -247,11 +249,23 @@ class LocationService:
         was_clean = not self._dirty
         self._dirty |= seen
         if changes:
+            # Announced by the writer once written (``_announce``), not here: an observer
+            # reading the database on ``location.changed`` must find the move there.
             self._changes.extend(changes)
             self.transitions += len(changes)
-            await self.core.events.publish([self._event(c) for c in changes])
         if changes or (seen and was_clean) or self.capture.enabled:
             self._flush_wanted.set()  # the writer also needs waking to time last_seen
+
+    async def _announce(self, written: Sequence[LocationChange]) -> None:
+        """Publish the moves a write has just committed, in the order they happened.
+
+        Called after the write lock is let go (an inline observer may write, or flush),
+        with no wait between the commit and the publish, so writes' batches reach each
+        observer in commit order. A move whose write fails stays waiting in
+        ``_changes`` and is announced by the write that finally keeps it; if the
+        appliance stops before that, it is neither written nor announced."""
+        if written:
+            await self.core.events.publish([self._event(c) for c in written])
 
     def _event(self, change: LocationChange) -> DomainEvent:
         zone = self.index.zones.get(change.to_zone_id) if change.to_zone_id else None
@@ -307,23 +321,27 @@ class LocationService:
     async def flush(self, full: bool = True) -> bool:
         """Write moves (and, when ``full``, every asset seen) since the last flush;
         returns whether there was anything to write."""
-        async with self._writing:
-            moved = {c.asset_id for c in self._changes}
-            wrote = False
-            if self.capture.enabled:
-                await self.core.db.run(self.capture.write, self.core.clock.now().date())
-            if moved or (full and self._dirty) or self._records:
-                await self._write_current(moved, full)
-                wrote = True
-            if self._late:  # after the moves, so the stays they are checked against exist
-                late, self._late = self._late, []
-                try:
-                    self.late_stays += await self.core.write_batch(store.write_late_stays, late)
-                except Exception:
-                    self._late = late + self._late
-                    raise
-                wrote = True
-            return wrote
+        written: list[LocationChange] = []
+        try:
+            async with self._writing:
+                moved = {c.asset_id for c in self._changes}
+                wrote = False
+                if self.capture.enabled:
+                    await self.core.db.run(self.capture.write, self.core.clock.now().date())
+                if moved or (full and self._dirty) or self._records:
+                    written = await self._write_current(moved, full)
+                    wrote = True
+                if self._late:  # after the moves, so the stays they are checked against exist
+                    late, self._late = self._late, []
+                    try:
+                        self.late_stays += await self.core.write_batch(store.write_late_stays, late)
+                    except Exception:
+                        self._late = late + self._late
+                        raise
+                    wrote = True
+                return wrote
+        finally:
+            await self._announce(written)  # kept even if the late stays then failed
 
     async def confirm(
         self, source: str, batch: Sequence[Observation], record: Callable[[Session], None]
@@ -336,7 +354,7 @@ class LocationService:
             await self.core.ingest.apply_now(source, batch)
             self._records.append(record)
             try:
-                await self._write_current({c.asset_id for c in self._changes}, False)
+                written = await self._write_current({c.asset_id for c in self._changes}, False)
             except Exception as exc:
                 reason = self.core.storage.refused_write(exc, "a person's word on where")
                 if reason is None:
@@ -349,11 +367,13 @@ class LocationService:
                     "so, as soon as there is space; if the appliance restarts before "
                     "then, it is lost"
                 ) from None
+        await self._announce(written)
 
-    async def _write_current(self, moved: set[int], full: bool) -> None:
+    async def _write_current(self, moved: set[int], full: bool) -> list[LocationChange]:
         """Write ``moved`` assets whole (and, when ``full``, last_seen of every asset seen);
         with a person's word waiting (``confirm``), also its audit entries, durably: else
-        as a batch, which the sightings that keep arriving would rebuild."""
+        as a batch, which the sightings that keep arriving would rebuild. Returns the
+        moves written, for the caller to announce once it lets go of the write lock."""
         written = self._dirty if full else moved
         self._dirty = self._dirty - written
         changes, self._changes = self._changes, []
@@ -383,6 +403,7 @@ class LocationService:
             self._changes = changes + self._changes
             self._records = records + self._records
             raise
+        return changes
 
     def _stored(self, row: dict[str, Any]) -> dict[str, Any]:
         # A loaned asset's GPS fix may be a patient's home: unless the trust chose precise

@@ -133,8 +133,29 @@ def render(core: Core, websocket_clients: int, audit_head: AuditHead | None = No
     lines += _family(
         "floki_events_dropped_total",
         "counter",
-        "Event batches a slow client missed",
+        "Event batches slow WebSocket clients missed (observers: "
+        "floki_event_observer_dropped_total)",
         [({}, core.events.dropped)],
+    )
+    observers = core.events.observer_stats()
+    lines += _family(
+        "floki_event_observer_lag",
+        "gauge",
+        "Event batches handed to the observer and not yet handled (the one in hand and "
+        "those waiting in its queue); always 0 for the core's inline observers",
+        (({"observer": o.name}, o.lag) for o in observers),
+    )
+    lines += _family(
+        "floki_event_observer_dropped_total",
+        "counter",
+        "Event batches the observer lost because its queue was full (oldest first)",
+        (({"observer": o.name}, o.dropped) for o in observers),
+    )
+    lines += _family(
+        "floki_event_observer_failures_total",
+        "counter",
+        "Event batches on which the observer raised (logged with its name)",
+        (({"observer": o.name}, o.failures) for o in observers),
     )
     return "\n".join(lines) + "\n"
 
