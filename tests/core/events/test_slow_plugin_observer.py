@@ -75,3 +75,39 @@ async def test_a_plugin_sleeping_on_its_events_does_not_slow_ingest(
         assert lag == 5  # the batch it sleeps on and a full queue of 4
         assert dropped is not None and dropped >= BATCHES - 4
         assert await metric(baseline, "floki_event_observer_lag", observer="sleepy") is None
+
+
+class RaisingObserver:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @hookimpl
+    def floki_events(self, events: Sequence[DomainEvent]) -> None:
+        self.calls += 1
+        raise ValueError("observer bug")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.moves: list[int] = []
+
+    @hookimpl
+    async def floki_events(self, events: Sequence[DomainEvent]) -> None:
+        self.moves += [e.data["asset_id"] for e in events if e.type == "location.changed"]
+
+
+async def test_a_raising_plugin_observer_is_counted_and_the_others_carry_on(
+    tmp_path: Path, floki_migrated_database: Path
+) -> None:
+    grumpy, listener = RaisingObserver(), Recorder()
+    plugins = [("grumpy", grumpy), ("listener", listener)]
+    async with appliance(tmp_path / "data", floki_migrated_database, plugins) as floki:
+        ward = await build_ward(floki, 2)
+        for room in ("room_a", "room_b", "room_a"):
+            await ingest_time(floki, ward, room)
+        await asyncio.wait_for(floki.core.events.drain(), 10)
+        assert sorted(listener.moves) == sorted(3 * list(ward.pumps.values()))
+        failures = await metric(floki, "floki_event_observer_failures_total", observer="grumpy")
+        assert failures is not None and failures == grumpy.calls >= 3
+        assert await metric(floki, "floki_event_observer_failures_total", observer="listener") == 0
+        assert await metric(floki, "floki_event_observer_lag", observer="grumpy") == 0
