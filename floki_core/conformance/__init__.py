@@ -4,15 +4,21 @@ real in-process appliance (docs/plugin-kit.md).
 """
 
 from floki_core.conformance.appliance import START, ConformanceFailure, Watched, watched_appliance
-from floki_core.conformance.common import PluginConformance
+from floki_core.conformance.common import DecoderConformance, PluginConformance
+from floki_core.conformance.notifiers import NotifierConformance, NotifierPeer
+from floki_core.conformance.routes import RouteConformance
 from floki_core.conformance.sources import Sighting, SourceConformance, SourceDevice
 from floki_core.conformance.watch import LoopStallDetector, left_behind, resources
 
 __all__ = [
     "START",
     "ConformanceFailure",
+    "DecoderConformance",
     "LoopStallDetector",
+    "NotifierConformance",
+    "NotifierPeer",
     "PluginConformance",
+    "RouteConformance",
     "Sighting",
     "SourceConformance",
     "SourceDevice",

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from floki_core.api.app import core_route_keys, create_app
@@ -146,6 +147,7 @@ class Watched:
     delivered: Delivered
     log: WarningLog
     plugin: str
+    app: web.Application
 
     @property
     def core(self) -> Core:
@@ -244,10 +246,11 @@ async def watched_appliance(
         started = True
         delivered = Delivered()
         core.ingest.add_handler(delivered.handle)
-        client = TestClient(TestServer(create_app(core)))
+        app = create_app(core)
+        client = TestClient(TestServer(app))
         await client.start_server()
         detector.start()
-        yield Watched(Floki(core, client, clock), delivered, log, plugin)
+        yield Watched(Floki(core, client, clock), delivered, log, plugin, app)
         stopping = time.monotonic()
         await client.close()
         client = None

@@ -16,6 +16,7 @@ from floki_core.conformance.appliance import (
     Watched,
     appliance_config,
     installed_plugins,
+    merged,
     watched_appliance,
 )
 from floki_core.conformance.settings_docs import distribution_readme, undocumented
@@ -36,13 +37,10 @@ class PluginConformance:
     also_load: ClassVar[Sequence[str]] = ()
     # Other sections of the configuration file, merged over the kit's.
     config_extra: ClassVar[Mapping[str, Any]] = {}
-    # Pure entry point of the plugin's input (bytes or text in, records out), the errors
-    # it is documented to raise (none: it reports bad input in what it returns), and the
-    # inputs to try (a hypothesis strategy; default: any bytes).
-    decoder: ClassVar[Callable[[Any], Any] | None] = None
-    decoder_errors: ClassVar[tuple[type[BaseException], ...]] = ()
-    decoder_inputs: ClassVar[Any] = None
-    decoder_examples: ClassVar[int] = 300
+
+    def kit_config(self) -> Mapping[str, Any]:
+        """Sections a kit needs in the configuration (``config_extra`` goes over them)."""
+        return {}
 
     def plugin_settings(self) -> Mapping[str, Any]:
         """``[plugin.<plugin>]`` for the inherited tests; override to configure it."""
@@ -67,7 +65,7 @@ class PluginConformance:
             self.plugin,
             self.plugin_settings() if settings is None else settings,
             also=self.also_load,
-            extra=self.config_extra,
+            extra=merged(self.kit_config(), self.config_extra),
         )
         async with watched_appliance(
             tmp_path / "appliance",
@@ -117,6 +115,19 @@ class PluginConformance:
             f"[plugin.{self.plugin}] settings documented nowhere: {', '.join(missing)} "
             f"(looked in the README and {[str(p) for p in self.documentation]})"
         )
+
+
+class DecoderConformance:
+    """A property test of a pure decoder: whatever it is given, it returns or raises one
+    of the errors it declares. Mixed into the source kit; usable on its own."""
+
+    # Pure entry point of the plugin's input (bytes or text in, records out), the errors
+    # it is documented to raise (none: it reports bad input in what it returns), and the
+    # inputs to try (a hypothesis strategy; default: any bytes).
+    decoder: ClassVar[Callable[[Any], Any] | None] = None
+    decoder_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    decoder_inputs: ClassVar[Any] = None
+    decoder_examples: ClassVar[int] = 200
 
     def test_decoder_raises_only_its_declared_errors(self) -> None:
         decoder = type(self).decoder

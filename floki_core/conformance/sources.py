@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Protocol
 import pytest
 
 from floki_core.conformance.appliance import ConformanceFailure, Watched
-from floki_core.conformance.common import PluginConformance
+from floki_core.conformance.common import DecoderConformance, PluginConformance
 from floki_core.conformance.watch import resources
 from floki_core.observations import Observation
 from floki_core.testing import Floki
@@ -83,7 +83,7 @@ class SourceDevice(Protocol):
     async def close(self) -> None: ...
 
 
-class SourceConformance(PluginConformance):
+class SourceConformance(PluginConformance, DecoderConformance):
     """Inherited tests for one source of a plugin. See the module docstring."""
 
     source: ClassVar[str]  # the source's name in GET /api/v1/sources (and /plugins)

@@ -2,10 +2,12 @@
 left behind once the appliance has stopped (tasks, threads, sockets, files).
 
 A stall is time the event loop spends in one callback instead of serving everything else
-(every other source, every HTTP request). The watchdog thread counts it only while the
-process itself is being given the CPU and the garbage collector is not running, so a
-loaded machine or a collection does not fail a plugin that is not at fault; the loop
-thread's stack is sampled while it is stuck, so the failure names the frame it was in.
+(every other source, every HTTP request). A watchdog thread notices when the loop has not
+come round for a while and samples its thread's stack, so the failure names the frame it
+was in. It counts time blocked in a call in full, but of time the thread was ready to
+run only what the machine let it run, and nothing spent in the garbage collector or
+waiting for events: a loaded machine or a collection does not fail a plugin that is not
+at fault.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ STALL_LIMIT_SECONDS = 0.1
 STACK_SHOWN = 12  # innermost frames shown with a stall
 _BEAT_SECONDS = 0.01  # how often the loop proves it is free
 _SAMPLE_SECONDS = 0.005  # how often the watchdog looks
-_LATE_WAKE_SECONDS = 0.02  # a watchdog this late was not given the CPU itself
 _STDLIB = sysconfig.get_paths()["stdlib"]
 
 
@@ -74,6 +75,7 @@ class LoopStallDetector:
         self.stalls: list[Stall] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
+        self._loop_native_id = 0
         self._cpu_clock: int | None = None
         self._beat = 0.0
         self._beat_handle: asyncio.TimerHandle | None = None
@@ -85,6 +87,7 @@ class LoopStallDetector:
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+        self._loop_native_id = threading.get_native_id()
         with contextlib.suppress(AttributeError, OSError):
             self._cpu_clock = time.pthread_getcpuclockid(self._loop_thread)
         self._beat = time.monotonic()
@@ -144,25 +147,29 @@ class LoopStallDetector:
         woke, cpu, collected = time.monotonic(), self._cpu(), self._collected
         while not self._halt.wait(_SAMPLE_SECONDS):
             now, now_cpu, now_collected = time.monotonic(), self._cpu(), self._collected
-            if now - self._beat <= _BEAT_SECONDS * 2:
+            frame = None
+            if now - self._beat > _BEAT_SECONDS * 2:
+                frame = sys._current_frames().get(self._loop_thread)
+            if frame is None or _waiting_for_events(frame):
+                # The loop is free (or only late to wake from its wait for events): any
+                # stall has ended.
                 if stuck > self.limit and stack is not None:
                     self._record(stuck, stack)
                 stuck, stack = 0.0, None
             else:
                 elapsed = now - woke
-                if elapsed - _SAMPLE_SECONDS > _LATE_WAKE_SECONDS:
-                    # The watchdog itself waited for the CPU (or for the GIL): only the
-                    # time the loop's thread really ran is the plugin's.
+                if _runnable(self._loop_native_id):
+                    # Running, or ready to run but not given a CPU by a busy machine:
+                    # only the time it really ran is the plugin's.
                     ran = (now_cpu - cpu) if now_cpu is not None and cpu is not None else 0.0
                     elapsed = min(elapsed, max(ran, 0.0))
+                # else blocked (a sleep, a read, a join): every moment counts.
                 in_gc = now_collected - collected
                 if self._collecting_since is not None:
                     in_gc += now - max(self._collecting_since, woke)
                 stuck += max(elapsed - in_gc, 0.0)
                 if stuck > self.limit / 2:
-                    frame = sys._current_frames().get(self._loop_thread)
-                    if frame is not None:
-                        stack = _stack(frame)
+                    stack = _stack(frame)
             woke, cpu, collected = now, now_cpu, now_collected
         if stuck > self.limit and stack is not None:
             self._record(stuck, stack)
@@ -173,6 +180,22 @@ class LoopStallDetector:
 
 def _stack(frame: FrameType) -> traceback.StackSummary:
     return traceback.extract_stack(frame)
+
+
+def _waiting_for_events(frame: FrameType) -> bool:
+    """Whether the loop's thread is in the selector's wait: idle, not stuck."""
+    code = frame.f_code
+    return code.co_name in ("select", "poll") and code.co_filename.endswith("selectors.py")
+
+
+def _runnable(native_id: int) -> bool:
+    """Whether the thread is running or waiting for a CPU (Linux state R), as opposed to
+    blocked in a call; True where /proc cannot tell."""
+    try:
+        stat = Path(f"/proc/self/task/{native_id}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] == ["R"]
 
 
 # --- what is left behind ------------------------------------------------------------------
