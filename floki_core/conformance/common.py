@@ -28,6 +28,9 @@ class PluginConformance:
     configure it; the inherited tests start it in a real appliance.
 
     Test classes must be named ``Test...`` for pytest to collect them; this base is not.
+    Several classes checking one plugin may leave the plugin-wide tests to one of them by
+    setting ``test_loads_through_its_entry_point = None`` (and the settings test) in the
+    others.
     """
 
     plugin: ClassVar[str]
@@ -127,7 +130,7 @@ class DecoderConformance:
     decoder: ClassVar[Callable[[Any], Any] | None] = None
     decoder_errors: ClassVar[tuple[type[BaseException], ...]] = ()
     decoder_inputs: ClassVar[Any] = None
-    decoder_examples: ClassVar[int] = 200
+    decoder_examples: ClassVar[int] = 100
 
     def test_decoder_raises_only_its_declared_errors(self) -> None:
         decoder = type(self).decoder

@@ -84,6 +84,10 @@ class Broker:
 
 
 class TestEspresenseConformance(SourceConformance):
+    # The plugin-wide checks (entry point, settings) run once, in test_ble_local_radio.py.
+    test_loads_through_its_entry_point = None
+    test_config_defaults_validate_and_every_key_is_documented = None
+
     plugin = "ble"
     source = "ble-espresense"
     documentation = ("docs/gateways.md", "docs/performance.md")

@@ -91,6 +91,10 @@ JSON_BAD = json.dumps(
 
 
 class TestJsonGatewayConformance(SourceConformance):
+    # The plugin-wide checks (entry point, settings) run once, in test_ble_local_radio.py.
+    test_loads_through_its_entry_point = None
+    test_config_defaults_validate_and_every_key_is_documented = None
+
     plugin = "ble"
     source = "ble-http:test"  # the device token's name
     supervised = False
@@ -139,6 +143,10 @@ INGICS_BAD = (
 
 
 class TestIngicsGatewayConformance(SourceConformance):
+    # The plugin-wide checks (entry point, settings) run once, in test_ble_local_radio.py.
+    test_loads_through_its_entry_point = None
+    test_config_defaults_validate_and_every_key_is_documented = None
+
     plugin = "ble"
     source = "ble-http:test"
     supervised = False

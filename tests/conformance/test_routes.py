@@ -11,11 +11,19 @@ from floki_core.conformance import RouteConformance
 
 
 class TestBleRoutes(RouteConformance):
+    # The plugin-wide checks (entry point, settings) run once, in test_ble_local_radio.py.
+    test_loads_through_its_entry_point = None
+    test_config_defaults_validate_and_every_key_is_documented = None
+
     plugin = "ble"
     documentation = ("docs/gateways.md", "docs/performance.md")
 
 
 class TestQrRoutes(RouteConformance):
+    # The plugin-wide checks (entry point, settings) run once, in test_qr_serial_scanner.py.
+    test_loads_through_its_entry_point = None
+    test_config_defaults_validate_and_every_key_is_documented = None
+
     plugin = "qr"
     documentation = ("docs/qr.md",)
     path_values: ClassVar[Mapping[str, str]] = {
