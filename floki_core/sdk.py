@@ -52,9 +52,9 @@ from floki_core.errors import (
     NotFound,
     NotSaved,
 )
-from floki_core.events import DomainEvent
+from floki_core.events import DomainEvent, EventBus
 from floki_core.location.evidence import Locator, ReceiverInfo, Sighting, ZoneEvidence
-from floki_core.location.register_view import RegisterView, ZoneNode
+from floki_core.location.register_view import RegisterSnapshot, RegisterView, ZoneNode
 from floki_core.observations import Extra, Observation, ObservationSink
 from floki_core.plugins.context import PluginContext
 from floki_core.plugins.registry import (
@@ -119,6 +119,7 @@ __all__ = [
     "Decoder",
     "DeliveryRefused",
     "DomainEvent",
+    "EventBus",
     "Extra",
     "Facts",
     "FlokiError",
@@ -140,6 +141,7 @@ __all__ = [
     "Principal",
     "Receiver",
     "ReceiverInfo",
+    "RegisterSnapshot",
     "RegisterView",
     "RegistrationError",
     "Role",

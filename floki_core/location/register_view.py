@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from floki_core.domain import Asset, Receiver
+from floki_core.domain import Asset, Floor, Identifier, Receiver, Zone
 from floki_core.location.register_index import RegisterIndex
 from floki_core.storage import resources
-from floki_core.storage.register import ASSETS, RECEIVERS
+from floki_core.storage.register import ASSETS, FLOORS, IDENTIFIERS, RECEIVERS, ZONES
 
 T = TypeVar("T")
 Reader = Callable[..., Awaitable[Any]]
@@ -31,6 +31,35 @@ class ZoneNode(msgspec.Struct, frozen=True, kw_only=True):
     type: str
     site_id: int
     children: tuple[ZoneNode, ...] = ()
+
+
+class RegisterSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """The site as the register holds it now, read in one transaction."""
+
+    floors: list[Floor]
+    zones: list[Zone]
+    receivers: list[Receiver]
+    assets: list[Asset]
+    identifiers: list[Identifier]
+
+
+def _everything(session: Any, resource: resources.Resource) -> list[Any]:
+    found: list[Any] = []
+    while True:
+        page, total = resources.list_records(session, resource, limit=10_000, offset=len(found))
+        found += page
+        if not page or len(found) >= total:
+            return found
+
+
+def _snapshot(session: Any) -> RegisterSnapshot:
+    return RegisterSnapshot(
+        floors=_everything(session, FLOORS),
+        zones=_everything(session, ZONES),
+        receivers=_everything(session, RECEIVERS),
+        assets=_everything(session, ASSETS),
+        identifiers=_everything(session, IDENTIFIERS),
+    )
 
 
 class RegisterView:
@@ -80,3 +109,9 @@ class RegisterView:
 
         roots = [z for z in index.zones.values() if z.parent_id not in index.zones]
         return tuple(node(z.id) for z in sorted(roots, key=lambda z: (z.site_id, z.name)))
+
+    async def snapshot(self) -> RegisterSnapshot:
+        """Every floor, zone, receiver, asset and identifier, as one consistent read (a
+        simulation builds its site from it)."""
+        found: RegisterSnapshot = await self._read(_snapshot)
+        return found

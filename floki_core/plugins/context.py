@@ -10,6 +10,7 @@ from typing import Any
 from floki_core.clock import Clock
 from floki_core.events import EventBus
 from floki_core.ingest import IngestQueue, SourceSink
+from floki_core.location.register_view import RegisterView
 
 
 @dataclass
@@ -21,7 +22,13 @@ class PluginContext:
     ingest: IngestQueue
     data_dir: Path  # <data-dir>/plugins/<name>, created on first use
     log: logging.Logger
-    core: Any = None  # the running Core, for plugins that need the register
+    # The register, read-only, as plain records (None outside a running appliance, e.g.
+    # for a plugin's CLI command).
+    register: RegisterView | None = None
+    # The running Core. Not part of the plugin surface (floki_core.sdk): what a plugin
+    # may use of it is offered above; this remains for the QR plugin's pages until
+    # their workflow calls are offered too.
+    core: Any = None
     # The plugin's own objects for this run of the appliance, shared between its hooks
     # (a source a route reports on), instead of module-level globals: every appliance,
     # e.g. two in one test process, has its own.

@@ -22,6 +22,7 @@ from floki_core.clock import Clock
 from floki_core.config import AppConfig, plugin_section
 from floki_core.events import DomainEvent, EventBus
 from floki_core.ingest import IngestQueue
+from floki_core.location.register_view import RegisterView
 from floki_core.plugins import contract
 from floki_core.plugins import registry as reg
 from floki_core.plugins.calls import HookRound, call_hook
@@ -199,6 +200,7 @@ class PluginHost:
             ingest=self.ingest,
             data_dir=self.data_dir / "plugins" / name,
             log=logging.getLogger(f"floki.plugin.{name}"),
+            register=None if core is None else _register_view(core),
             core=core,
         )
 
@@ -336,3 +338,7 @@ def _placeholders(pm: pluggy.PluginManager, hook: str) -> dict[str, Any]:
     """Every argument the hook's spec names; each plugin gets its own values instead."""
     spec = getattr(pm.hook, hook).spec
     return dict.fromkeys(spec.argnames if spec else ())
+
+
+def _register_view(core: Any) -> RegisterView:
+    return RegisterView(lambda: core.locations.index, core.read)

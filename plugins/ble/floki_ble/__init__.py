@@ -15,9 +15,7 @@ from floki_ble.espresense import SOURCE_NAME, EspresenseSource
 from floki_ble.simulator import SOURCE_NAME as SIMULATOR_NAME
 from floki_ble.simulator import SimulatedGateways, read_register
 from floki_ble.sources import LocalRadioSource
-from floki_core import hookimpl
-from floki_core.plugins.context import PluginContext
-from floki_core.plugins.registry import ConfigRegistry, RouteRegistry, SourceRegistry
+from floki_core.sdk import ConfigRegistry, PluginContext, RouteRegistry, SourceRegistry, hookimpl
 
 __version__ = "0.1.0"
 # The plugin API versions (floki_core.PLUGIN_API) this plugin is written for.
@@ -44,13 +42,8 @@ def floki_register_config(registry: ConfigRegistry) -> None:
 def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> None:
     settings: BleSettings = context.settings
     if settings.local_radio:
-        core = context.core
-
-        def rejected(reason: str, count: int) -> None:
-            # Counted with the pipeline's own refusals, so /api/v1/sources shows them.
-            if core is not None:
-                core.locations.admission.reject(LOCAL_RADIO, reason, count)
-
+        # Counted with the pipeline's own refusals, so /api/v1/sources shows them.
+        rejected = context.sink(LOCAL_RADIO).reject
         registry.add(
             LOCAL_RADIO,
             LocalRadioSource(
@@ -65,12 +58,14 @@ def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> 
         registry.add(SOURCE_NAME, source)
         context.state[ESPRESENSE] = source
     if settings.simulate:
-        core = context.core
-        if core is None:
-            raise RuntimeError("simulate = true needs the running core to read the site from")
+        register = context.register
+        if register is None:
+            raise RuntimeError("simulate = true needs the running appliance to read the site from")
         registry.add(
             SIMULATOR_NAME,
-            SimulatedGateways(settings, context.clock, lambda: read_register(core), context.log),
+            SimulatedGateways(
+                settings, context.clock, lambda: read_register(register), context.log
+            ),
         )
 
 
@@ -102,7 +97,7 @@ def floki_register_routes(registry: RouteRegistry, context: PluginContext) -> No
         registry.add(
             "POST",
             f"/api/v1/ble/ingest/{dialect}",
-            http_gateways.handler(parse),
+            http_gateways.handler(parse, context.clock),
             policy="device",
             summary=f"Sightings from a BLE gateway speaking the {dialect} dialect "
             "(docs/gateways.md); 202 with counts of refused entries by reason",

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from floki_ble.decoders import AdStructure, Rejected, decode_frames
 from floki_ble.technologies import BEACONS, BLE
-from floki_core.observations import Extra
+from floki_core.sdk import Extra
 
 # The core's extras keys for a battery reading (floki_core.location.batteries).
 BATTERY_MV = "battery_mv"

@@ -18,7 +18,7 @@ import msgspec
 
 from floki_ble.decoders import Rejected, decode_hex, normalise_mac
 from floki_ble.stated_fields import judge_stated, stated_field, stated_value
-from floki_core.observations import Extra
+from floki_core.sdk import Extra
 
 # The same bounds the ingest pipeline checks observations against.
 RSSI_MIN, RSSI_MAX = -150.0, 50.0

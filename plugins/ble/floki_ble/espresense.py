@@ -31,10 +31,17 @@ from floki_ble.dialects import (
     usual_report,
 )
 from floki_ble.technologies import ALTBEACON, BLE, EDDYSTONE, ESPRESENSE, IBEACON
-from floki_core.clock import Clock
-from floki_core.events import DomainEvent, EventBus
-from floki_core.observations import Extra, Observation, ObservationSink
-from floki_core.schemas import spell_altbeacon, spell_eddystone, spell_ibeacon
+from floki_core.sdk import (
+    Clock,
+    DomainEvent,
+    EventBus,
+    Extra,
+    Observation,
+    ObservationSink,
+    spell_altbeacon,
+    spell_eddystone,
+    spell_ibeacon,
+)
 
 if TYPE_CHECKING:
     import aiomqtt

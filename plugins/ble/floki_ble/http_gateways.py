@@ -23,9 +23,7 @@ from floki_ble.adverts import BATTERY_MV, TEMPERATURE_C, TagIdentities, read_adv
 from floki_ble.decoders import Rejected, parse_ad_structures
 from floki_ble.dialects import DialectResult, GatewaySighting
 from floki_ble.technologies import BLE
-from floki_core.api.keys import CORE
-from floki_core.api.uploads import Decoded, accept_upload, upload_source
-from floki_core.observations import Extra, Observation
+from floki_core.sdk import Clock, Decoded, Extra, Observation, accept_upload, upload_source
 
 Parser = Callable[[bytes], DialectResult]
 
@@ -71,13 +69,13 @@ def to_observation(
     )
 
 
-def handler(parse: Parser) -> Callable[[web.Request], Any]:
+def handler(parse: Parser, clock: Clock) -> Callable[[web.Request], Any]:
     """The route for one dialect: the upload taken as the core's own ingest takes one
     (limits, counters, answers), decoded by ``parse``."""
     identities = TagIdentities()
 
     async def ingest(request: web.Request) -> web.Response:
-        now = request.app[CORE].clock.now()
+        now = clock.now()
 
         def decode(raw: bytes) -> Decoded:
             result = parse(raw)

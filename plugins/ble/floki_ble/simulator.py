@@ -29,17 +29,22 @@ import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from floki_ble.config import BleSettings
 from floki_ble.movement import Gateway, Link, Place, Rect, Routine, Site, Tags
-from floki_core.clock import Clock
-from floki_core.domain import Asset, AssetState, Floor, Identifier, Receiver, Zone
-from floki_core.observations import Extra, Observation, ObservationSink
-from floki_core.storage import register as reg
-from floki_core.storage.resources import list_records
+from floki_core.sdk import (
+    AssetState,
+    Clock,
+    Extra,
+    Floor,
+    Observation,
+    ObservationSink,
+    RegisterSnapshot,
+    RegisterView,
+    Zone,
+)
 
 SOURCE_NAME = "ble-simulator"
 TECHNOLOGY = "ibeacon"
@@ -76,39 +81,13 @@ _DWELL: dict[str, tuple[float, float]] = {
 }
 
 
-@dataclass(frozen=True)
-class SiteRecords:
-    """The parts of the register the simulation is built from."""
-
-    floors: list[Floor]
-    zones: list[Zone]
-    receivers: list[Receiver]
-    assets: list[Asset]
-    identifiers: list[Identifier]
+# The parts of the register the simulation is built from.
+SiteRecords = RegisterSnapshot
 
 
-async def read_register(core: Any) -> SiteRecords:
-    """Read the register through the core's storage boundary (plain records only)."""
-
-    def everything(session: Any, resource: Any) -> list[Any]:
-        found: list[Any] = []
-        while True:
-            page, total = list_records(session, resource, limit=10_000, offset=len(found))
-            found += page
-            if not page or len(found) >= total:
-                return found
-
-    def read(session: Any) -> SiteRecords:
-        return SiteRecords(
-            floors=everything(session, reg.FLOORS),
-            zones=everything(session, reg.ZONES),
-            receivers=everything(session, reg.RECEIVERS),
-            assets=everything(session, reg.ASSETS),
-            identifiers=everything(session, reg.IDENTIFIERS),
-        )
-
-    result: SiteRecords = await core.read(read)
-    return result
+async def read_register(register: RegisterView) -> SiteRecords:
+    """Read the register through the plugin surface (plain records only)."""
+    return await register.snapshot()
 
 
 # ------------------------------------------------------------ the site, from the register

@@ -28,8 +28,7 @@ from floki_ble.decoders import (
     normalise_mac,
 )
 from floki_ble.dialects import RSSI_MAX, RSSI_MIN
-from floki_core.clock import Clock
-from floki_core.observations import Observation, ObservationSink
+from floki_core.sdk import Clock, Observation, ObservationSink
 
 if TYPE_CHECKING:
     from bleak import BleakScanner

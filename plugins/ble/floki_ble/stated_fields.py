@@ -21,8 +21,7 @@ from typing import NamedTuple
 from floki_ble.adverts import BATTERY_MV, TEMPERATURE_C
 from floki_ble.decoders import Rejected
 from floki_ble.technologies import EDDYSTONE, IBEACON
-from floki_core.observations import Extra
-from floki_core.schemas import spell_eddystone, spell_ibeacon
+from floki_core.sdk import Extra, spell_eddystone, spell_ibeacon
 
 # Folded field name (lower case, no "_" or "-") -> what it states.
 FIELDS: Mapping[str, str] = {

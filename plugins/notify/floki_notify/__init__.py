@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from floki_core import hookimpl
-from floki_core.plugins.context import PluginContext
-from floki_core.plugins.registry import ConfigRegistry, NotifierRegistry, RegistrationError
+from floki_core.sdk import (
+    ConfigRegistry,
+    NotifierRegistry,
+    PluginContext,
+    RegistrationError,
+    hookimpl,
+)
 from floki_notify.config import NotifySettings
 from floki_notify.email import EmailNotifier
 from floki_notify.webhook import WebhookNotifier, webhook_secret

@@ -10,9 +10,7 @@ from email.utils import format_datetime, make_msgid
 
 import aiosmtplib
 
-from floki_core.clock import Clock
-from floki_core.workflow.alert_routing import DeliveryRefused
-from floki_core.workflow.alerts import Alert
+from floki_core.sdk import Alert, Clock, DeliveryRefused
 from floki_notify.config import EmailSettings
 from floki_notify.webhook import alert_link
 

@@ -21,9 +21,7 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from floki_core.clock import Clock
-from floki_core.workflow.alert_routing import DeliveryRefused
-from floki_core.workflow.alerts import Alert
+from floki_core.sdk import Alert, Clock, DeliveryRefused
 from floki_notify.config import WebhookSettings
 
 log = logging.getLogger("floki.plugin.notify")

@@ -32,6 +32,8 @@ from floki_core.config import parse_config
 from floki_core.core import Core
 from floki_core.demo import SIMULATOR_SETTINGS, load_demo
 from floki_core.domain import AssetState
+from floki_core.location.register_index import RegisterIndex
+from floki_core.location.register_view import RegisterView
 from floki_core.observations import Observation
 from floki_core.storage.database import Database, default_url
 from floki_core.testing import Floki
@@ -40,15 +42,15 @@ START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 API = "/api/v1"
 
 
-class DatabaseReader:
-    """Just enough of the core for ``read_register``."""
+async def _read_from(db: Database, fn: Any) -> Any:
+    with db.sessions() as session:
+        return fn(session)
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
 
-    async def read(self, fn: Any) -> Any:
-        with self.db.sessions() as session:
-            return fn(session)
+def register_of(db: Database) -> RegisterView:
+    """The plugin surface's register view over a database (no index: the simulation
+    reads only the snapshot)."""
+    return RegisterView(RegisterIndex, lambda fn: _read_from(db, fn))
 
 
 def load_demo_database(data_dir: Path) -> Database:
@@ -64,7 +66,7 @@ def load_demo_database(data_dir: Path) -> Database:
 def demo_records(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteRecords]:
     db = load_demo_database(tmp_path_factory.mktemp("demo"))
     try:
-        yield asyncio.run(read_register(DatabaseReader(db)))
+        yield asyncio.run(read_register(register_of(db)))
     finally:
         db.close()
 
