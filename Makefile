@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
 APT_PACKAGES := postgresql mosquitto chromium zbar-tools libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3 xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
-DISTRIBUTIONS := -e .[test] -e plugins/ble -e plugins/notify -e plugins/qr -e console
+# The core, every plugin under plugins/ (each its own distribution) and the console.
+DISTRIBUTIONS := -e .[test] $(foreach p,$(sort $(dir $(wildcard plugins/*/pyproject.toml))),-e $(p)) -e console
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test lint typecheck pytest bench console setup system-packages clean
