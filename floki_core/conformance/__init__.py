@@ -7,6 +7,7 @@ from floki_core.conformance.appliance import START, ConformanceFailure, Watched,
 from floki_core.conformance.common import DecoderConformance, PluginConformance
 from floki_core.conformance.notifiers import NotifierConformance, NotifierPeer
 from floki_core.conformance.routes import RouteConformance
+from floki_core.conformance.rules import RuleTypeConformance, empty_facts
 from floki_core.conformance.sources import Sighting, SourceConformance, SourceDevice
 from floki_core.conformance.watch import LoopStallDetector, left_behind, resources
 
@@ -19,10 +20,12 @@ __all__ = [
     "NotifierPeer",
     "PluginConformance",
     "RouteConformance",
+    "RuleTypeConformance",
     "Sighting",
     "SourceConformance",
     "SourceDevice",
     "Watched",
+    "empty_facts",
     "left_behind",
     "resources",
     "watched_appliance",
