@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+from collections.abc import Iterator
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from floki_core.errors import Invalid
 
+# argon2-cffi's defaults (RFC 9106's low-memory profile: 64 MiB, three passes, four
+# lanes). An appliance never changes them; only the test kit does, in its own process.
 _hasher = PasswordHasher()
 MIN_LENGTH = 10
 # Ambiguous characters (0/O, 1/l/I) left out: admins read these off a terminal.
@@ -29,6 +33,20 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@contextlib.contextmanager
+def hashing_with(parameters: Parameters) -> Iterator[None]:
+    """Hash new passwords in this process with ``parameters`` until the block ends. For
+    the test kit, which picks argon2's cheapest profile because a production hash costs
+    about half a second; a stored hash carries its own parameters, so it verifies
+    whichever are in use."""
+    global _hasher
+    before, _hasher = _hasher, PasswordHasher.from_parameters(parameters)
+    try:
+        yield
+    finally:
+        _hasher = before
 
 
 def generate_password(length: int = 20) -> str:

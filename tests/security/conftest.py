@@ -14,21 +14,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 
-from floki_core.security import passwords
 from tests.security.live import LiveAppliance
 
 _started: list[LiveAppliance] = []
-_production_hasher = passwords._hasher
 
 
 def appliance() -> LiveAppliance:
     """The suite's appliance, started on first use."""
     if not _started:
-        # The cheapest argon2 parameters: logins and user creation are fuzzed too, and the
-        # production cost (about half a second each here) would eat the time budget.
-        passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        # Logins and user creation are fuzzed too: the test kit's cheapest argon2
+        # parameters (floki_core.testing) keep them inside the time budget.
         live = LiveAppliance(Path(tempfile.mkdtemp(prefix="floki-security-")) / "data")
         _started.append(live)
         atexit.register(_stop)
@@ -42,7 +38,6 @@ def _stop() -> None:
         live = _started.pop()
         live.stop()
         shutil.rmtree(live.data_dir.parent, ignore_errors=True)
-    passwords._hasher = _production_hasher
 
 
 @pytest.fixture(scope="session")
