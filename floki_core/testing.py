@@ -8,20 +8,40 @@ appliance on a temporary data directory with a manual clock::
         resp = await floki.client.get("/api/v1/assets", headers=floki.auth(token))
 
 Override ``floki_config`` or ``floki_plugins`` in a test module to change the
-configuration or add plugin objects (registered as if from an entry point).
+configuration or add plugin objects (registered as if from an entry point). Every
+installed plugin (the ``floki`` entry points) loads unless a test says which::
+
+    @pytest.mark.floki_entry_points("qr")   # only floki-qr; no arguments: none at all
+    async def test_label_page(floki): ...
+
+or a module overrides the ``floki_entry_points`` fixture. The others are listed as
+``disabled`` by ``GET /api/v1/plugins``, as ``[plugins] disabled`` would list them.
+
+Work the appliance does on its own tasks (a source's reconnect, a background writer)
+is waited for with ``await floki.eventually(check, "what it waits for")``.
+
+While pytest runs with this plugin, passwords are hashed with argon2's cheapest
+parameters (a production hash costs about half a second); an appliance started any
+other way keeps the production ones.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import importlib.metadata
+import inspect
 import shutil
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
+from argon2 import profiles
 
 from floki_core.api.app import create_app
 from floki_core.clock import ManualClock
@@ -29,10 +49,34 @@ from floki_core.config import AppConfig, parse_config
 from floki_core.core import Core
 from floki_core.domain import SYSTEM, Role, TokenKind
 from floki_core.observations import Observation
+from floki_core.plugins.host import ENTRY_POINT_GROUP
+from floki_core.security import passwords
 from floki_core.storage import accounts
 from floki_core.storage.database import DB_FILE, Database, default_url
 
 TEST_PASSWORD = "test-password-123"
+EVENTUALLY_SECONDS = 10.0  # generous for a loaded CI box; a passing check returns at once
+_POLL_SECONDS = 0.01
+_PASSWORD_HASHING = pytest.StashKey[contextlib.ExitStack]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "floki_entry_points(*names): the installed plugins the floki fixture loads "
+        "(default: all of them)",
+    )
+    # Every hash in the run (token_for, logins, users made through the API) is cheap; a
+    # stored hash keeps its parameters, so verifying works as in production.
+    stack = contextlib.ExitStack()
+    stack.enter_context(passwords.hashing_with(profiles.CHEAPEST))
+    config.stash[_PASSWORD_HASHING] = stack
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stack = config.stash.get(_PASSWORD_HASHING, None)
+    if stack is not None:
+        stack.close()
 
 
 class Floki:
@@ -92,6 +136,31 @@ class Floki:
     def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
 
+    @staticmethod
+    async def eventually(
+        check: Callable[[], bool | Awaitable[bool]],
+        what: str,
+        timeout: float = EVENTUALLY_SECONDS,
+    ) -> None:
+        """Wait until ``check()`` (plain or async) is true, polling every 10 ms of real
+        time; after ``timeout`` real seconds raise ``AssertionError`` naming ``what``.
+
+        For work on the appliance's own tasks (sources, supervisors, background writers,
+        anything across a socket); the manual clock does not move while it waits. Also
+        callable as ``Floki.eventually(...)`` in a test without the ``floki`` fixture.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            result = check()
+            if inspect.isawaitable(result):
+                result = await result
+            if result:
+                return
+            if loop.time() >= deadline:
+                raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+            await asyncio.sleep(_POLL_SECONDS)
+
 
 @pytest.fixture
 def floki_config() -> AppConfig:
@@ -103,6 +172,41 @@ def floki_config() -> AppConfig:
 def floki_plugins() -> list[tuple[str, object]]:
     """Extra plugin objects as (name, object); override to add yours."""
     return []
+
+
+@pytest.fixture
+def floki_entry_points(request: pytest.FixtureRequest) -> Sequence[str] | None:
+    """Names of the installed plugins the ``floki`` fixture loads, from the test's
+    ``floki_entry_points`` marker; ``None`` (no marker) loads every one. Override to
+    choose for a whole module."""
+    marker = request.node.get_closest_marker("floki_entry_points")
+    if marker is None:
+        return None
+    names = [str(name) for name in marker.args]
+    installed = sorted(ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    missing = [name for name in names if name not in installed]
+    if missing:
+        raise pytest.UsageError(
+            f"floki_entry_points names {', '.join(missing)}, which "
+            f"{'is' if len(missing) == 1 else 'are'} not installed "
+            f"(installed: {', '.join(installed) or 'none'})"
+        )
+    return names
+
+
+def _loading_only(config: AppConfig, names: Sequence[str] | None) -> AppConfig:
+    """``config`` with every installed plugin not in ``names`` disabled."""
+    if names is None:
+        return config
+    others = [
+        ep.name
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        if ep.name not in names and ep.name not in config.plugins.disabled
+    ]
+    plugins = msgspec.structs.replace(
+        config.plugins, disabled=[*config.plugins.disabled, *sorted(others)]
+    )
+    return msgspec.structs.replace(config, plugins=plugins)
 
 
 @pytest.fixture
@@ -126,10 +230,12 @@ async def floki(
     tmp_path: Path,
     floki_config: AppConfig,
     floki_plugins: list[tuple[str, object]],
+    floki_entry_points: Sequence[str] | None,
     floki_clock: ManualClock,
     floki_migrated_database: Path,
 ) -> AsyncIterator[Floki]:
     data_dir = tmp_path / "data"
+    floki_config = _loading_only(floki_config, floki_entry_points)
     if floki_config.database.url is None:
         data_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(floki_migrated_database, data_dir / DB_FILE)
