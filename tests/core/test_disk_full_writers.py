@@ -19,7 +19,7 @@ import pytest
 from floki_core.config import AppConfig, parse_config
 from floki_core.storage import health as storage_health
 from floki_core.testing import Floki
-from tests.fixtures.full_disk import FullDisk, eventually, portal_read
+from tests.fixtures.full_disk import FullDisk, portal_read
 
 EPC = "E28011606000020000000002"
 WARD, DIRTY = "PORTAL-WARD", "PORTAL-DIRTY-UTILITY"
@@ -138,7 +138,7 @@ async def test_every_background_writer_reports_a_full_disk_once_and_catches_up(
         said = [r for r in caplog.records if r.name == storage_health.__name__]
         return len(still()) == 1
 
-    await eventually(said_again, "the disk still full line")
+    await floki.eventually(said_again, "the disk still full line")
     for writer in WRITERS:
         assert writer in first or writer in still()[0], (writer, first, still())
 
@@ -154,7 +154,7 @@ async def test_every_background_writer_reports_a_full_disk_once_and_catches_up(
         ]
         return total == floki.core.locations.transitions and state == "dirty"
 
-    await eventually(caught_up, "the writers to catch up")
+    await floki.eventually(caught_up, "the writers to catch up")
     floki.advance(10)
     health = await (await floki.client.get("/api/v1/health")).json()
     assert health["status"] == "ok", health

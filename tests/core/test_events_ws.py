@@ -29,14 +29,6 @@ async def next_events(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, Any
     return batch
 
 
-async def wait_for(condition: Any, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.01)
-
-
 @pytest.mark.parametrize(
     ("headers", "status"),
     [
@@ -67,7 +59,7 @@ async def test_viewer_sees_assets_created_and_updated(floki: Floki) -> None:
     engineer = floki.auth(await floki.token_for("engineer"))
     ws = await floki.client.ws_connect(EVENTS, headers=viewer)
     try:
-        await wait_for(lambda: floki.core.events.subscriber_count == 1)
+        await floki.eventually(lambda: floki.core.events.subscriber_count == 1, "one listener")
         resp = await floki.client.post(
             "/api/v1/assets",
             json={"asset_number": "CE-0042", "description": "Bladder scanner"},
@@ -102,7 +94,7 @@ async def test_viewer_sees_assets_created_and_updated(floki: Floki) -> None:
             await ws.receive(timeout=0.2)
     finally:
         await ws.close()
-    await wait_for(lambda: floki.core.events.subscriber_count == 0)
+    await floki.eventually(lambda: floki.core.events.subscriber_count == 0, "no listener")
     assert floki.client.app[SOCKETS] == set()
 
 
@@ -112,7 +104,7 @@ async def test_every_listener_gets_the_event(floki: Floki) -> None:
         for role in ("viewer", "staff", "admin")
     ]
     try:
-        await wait_for(lambda: floki.core.events.subscriber_count == 3)
+        await floki.eventually(lambda: floki.core.events.subscriber_count == 3, "three listeners")
         resp = await floki.client.post(
             "/api/v1/sites", json={"name": "General"}, headers=await floki.headers("admin")
         )
@@ -127,7 +119,7 @@ async def test_every_listener_gets_the_event(floki: Floki) -> None:
 
 async def test_listener_is_closed_cleanly_on_shutdown(floki: Floki) -> None:
     ws = await floki.client.ws_connect(EVENTS, headers=await floki.headers("viewer"))
-    await wait_for(lambda: floki.core.events.subscriber_count == 1)
+    await floki.eventually(lambda: floki.core.events.subscriber_count == 1, "one listener")
     # Stopping the server runs the app's shutdown, which must close open sockets
     # rather than leave clients hanging until the heartbeat notices.
     closing = asyncio.create_task(floki.client.server.close())
@@ -164,7 +156,7 @@ async def _closed_for_policy(ws: aiohttp.ClientWebSocketResponse, within: float 
 async def _viewer_socket(floki: Floki) -> tuple[aiohttp.ClientWebSocketResponse, int]:
     """A viewer's events socket, opened with their API token; and the viewer's user id."""
     ws = await floki.client.ws_connect(EVENTS, headers=await floki.headers("viewer"))
-    await wait_for(lambda: floki.core.events.subscriber_count >= 1)
+    await floki.eventually(lambda: floki.core.events.subscriber_count >= 1, "a listener")
     users = await (await floki.client.get("/api/v1/users", headers=await floki.headers())).json()
     return ws, next(u["id"] for u in users["items"] if u["username"] == "test-viewer")
 
@@ -191,7 +183,7 @@ async def test_a_password_reset_closes_the_users_sockets(floki: Floki) -> None:
         assert "sign in again" in reason
     finally:
         await ws.close()
-    await wait_for(lambda: floki.core.events.subscriber_count == 0)
+    await floki.eventually(lambda: floki.core.events.subscriber_count == 0, "no listener")
 
 
 async def test_disabling_a_user_closes_their_sockets(floki: Floki) -> None:
@@ -209,7 +201,7 @@ async def test_disabling_a_user_closes_their_sockets(floki: Floki) -> None:
 async def test_revoking_the_token_closes_its_socket_and_no_other(floki: Floki) -> None:
     ws, uid = await _viewer_socket(floki)
     staff = await floki.client.ws_connect(EVENTS, headers=await floki.headers("staff"))
-    await wait_for(lambda: floki.core.events.subscriber_count == 2)
+    await floki.eventually(lambda: floki.core.events.subscriber_count == 2, "two listeners")
     try:
         admin = await floki.headers()
         tokens = await (await floki.client.get("/api/v1/tokens", headers=admin)).json()

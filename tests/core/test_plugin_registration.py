@@ -33,7 +33,6 @@ from tests.core.plugin_samples import (
     WaitingSource,
     WardSettings,
     appliance_config,
-    eventually,
     health,
     listed_plugins,
 )
@@ -154,7 +153,7 @@ async def test_second_plugin_claiming_a_source_name_is_failed_naming_both(
     assert "'ward-7-gateway'" in reason
     assert "'first'" in reason and "'second'" in reason
     assert listing["first"]["status"] == "running"
-    await eventually(lambda: plugins["first"].source.runs == 1)
+    await floki.eventually(lambda: plugins["first"].source.runs == 1, "the first source")
     assert plugins["second"].source.runs == 0
 
 

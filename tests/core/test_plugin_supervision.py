@@ -39,7 +39,6 @@ from tests.core.plugin_samples import (
     SourcePlugin,
     WaitingSource,
     appliance_config,
-    eventually,
     health,
     listed_plugins,
 )
@@ -87,7 +86,7 @@ async def test_plugin_raising_in_startup_is_failed_and_the_rest_keep_serving(
     assert (status, body["status"]) == (200, "ok")
 
     # The healthy plugin's source starts; the failed plugin's source never does.
-    await eventually(lambda: plugins["healthy"].source.runs == 1, what="healthy source")
+    await floki.eventually(lambda: plugins["healthy"].source.runs == 1, "the healthy source")
     assert plugins["broken"].source.runs == 0
     assert broken["sources"] == []
     assert [s["status"] for s in listing["healthy"]["sources"]] == ["running"]
@@ -108,7 +107,9 @@ async def test_source_crashing_every_time_is_restarted_then_left_stopped_as_fail
 ) -> None:
     plugins = dict(floki_plugins)
     source = plugins["crashy"].source
-    await eventually(lambda: floki.core.plugins.plugins["crashy"].status == "failed")
+    await floki.eventually(
+        lambda: floki.core.plugins.plugins["crashy"].status == "failed", "crashy to fail"
+    )
 
     listing = await listed_plugins(floki)
     crashy = listing["crashy"]
@@ -147,7 +148,7 @@ async def test_source_crashing_once_is_restarted_and_stays_running(
     floki: Floki, floki_plugins: Plugins
 ) -> None:
     source = dict(floki_plugins)["flaky"].source
-    await eventually(lambda: source.runs == 2, what="the restart")
+    await floki.eventually(lambda: source.runs == 2, "the restart")
     await asyncio.sleep(0.1)  # past backoff_max: no further restart
 
     flaky = (await listed_plugins(floki))["flaky"]
@@ -165,13 +166,13 @@ async def test_failures_further_apart_than_the_window_never_add_up(
     floki: Floki, floki_plugins: Plugins
 ) -> None:
     source: CommandedSource = dict(floki_plugins)["spread"].source
-    await eventually(lambda: source.runs == 1)
+    await floki.eventually(lambda: source.runs == 1, "the first run")
     info = floki.core.plugins.plugins["spread"]
 
     # Five crashes, each 61 s after the last (window 60 s, max_failures 3): kept running.
     for n in range(1, 6):
         source.crash_now.put_nowait(f"crash {n}")
-        await eventually(lambda n=n: source.runs == n + 1, what=f"restart {n}")  # type: ignore[misc]
+        await floki.eventually(lambda n=n: source.runs == n + 1, f"restart {n}")  # type: ignore[misc]
         floki.advance(61)
     assert info.status == "running"
     assert info.sources[0].restarts == 5
@@ -179,7 +180,7 @@ async def test_failures_further_apart_than_the_window_never_add_up(
     # Three within the window: now it is failed.
     for crash in ("burst 1", "burst 2", "burst 3"):
         source.crash_now.put_nowait(crash)
-    await eventually(lambda: info.status == "failed")
+    await floki.eventually(lambda: info.status == "failed", "the plugin to fail")
     assert info.sources[0].restarts == 7
     assert "failed 3 times in 60 s; last error: RuntimeError: burst 3" in (info.reason or "")
 
@@ -232,7 +233,7 @@ async def test_runner_waits_longer_before_each_restart() -> None:
         rand=random.Random(3),
     )
     runner.start()
-    await eventually(lambda: runner.status.status == "failed")
+    await Floki.eventually(lambda: runner.status.status == "failed", "the runner to fail")
     await runner.stop(1.0)
 
     assert source.runs == 5
@@ -288,7 +289,7 @@ async def test_hanging_plugin_is_failed_at_the_timeout_and_the_appliance_serves(
             assert listing["stuck"]["reason"] == reason
             assert listing["healthy"]["status"] == "running"
             assert (await health(floki))[0] == 200
-            await eventually(lambda: ok.source.runs == 1)
+            await floki.eventually(lambda: ok.source.runs == 1, "the healthy source")
             resp = await client.post(
                 "/api/v1/assets",
                 json={"asset_number": "VIP-0001"},
@@ -360,7 +361,7 @@ async def test_shutdown_stops_every_source_before_floki_shutdown(tmp_path: Path)
         extra_plugins=[("ward7", recorder), ("ward8", SourcePlugin("ward-8-reader", second))],
     )
     await core.start()
-    await eventually(lambda: first.runs == 1 and second.runs == 1)
+    await Floki.eventually(lambda: first.runs == 1 and second.runs == 1, "both sources")
     await core.stop()
 
     assert (first.stop_calls, second.stop_calls) == (1, 1)
@@ -385,7 +386,7 @@ async def test_a_source_whose_stop_hangs_does_not_hold_up_shutdown(tmp_path: Pat
         extra_plugins=[("stuck", SourcePlugin("stuck-reader", source))],
     )
     await core.start()
-    await eventually(lambda: source.runs == 1)
+    await Floki.eventually(lambda: source.runs == 1, "the source to run")
     started = time.monotonic()
     await asyncio.wait_for(core.stop(), 5)
     assert time.monotonic() - started < 2.0

@@ -34,7 +34,7 @@ from floki_core.config import parse_config
 from floki_core.core import Core
 from floki_core.storage import health as storage_health
 from floki_core.testing import TEST_PASSWORD, Floki
-from tests.fixtures.full_disk import eventually, no_room_for_probe, portal_read
+from tests.fixtures.full_disk import no_room_for_probe, portal_read
 
 SIZE = "6m"
 # The background writers at a brisk pace, so that a test sees many of their rounds.
@@ -314,7 +314,7 @@ async def test_gateway_traffic_alone_shows_a_full_disk_logs_it_once_and_recovers
     async def said_again() -> bool:
         return len(still()) == 1
 
-    await eventually(said_again, "the disk still full line")
+    await floki.eventually(said_again, "the disk still full line")
     said = re.match(r"disk still full: (\d+) writes refused in the last \d+ s \(", still()[0])
     assert said, still()
     assert int(said.group(1)) >= 1  # refused again since, and said once for all of them
@@ -340,7 +340,7 @@ async def test_gateway_traffic_alone_shows_a_full_disk_logs_it_once_and_recovers
         total: int = (await resp.json())["total"]
         return total == floki.core.locations.transitions
 
-    await eventually(history_written, "the moves to be written")
+    await floki.eventually(history_written, "the moves to be written")
     assert floki.core.locations.transitions > moved_before + 2
     floki.advance(10)
     assert await _status(floki) == "ok"

@@ -21,6 +21,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from floki_core.testing import Floki
 from tests.reliability.appliance import Client, Served, cli, copy_data_dir, serve
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -189,8 +190,7 @@ async def test_state_changes_acknowledged_during_ingest_survive_kill_9(running: 
 
     workers = [asyncio.create_task(toggle(a)) for a in ward.assets]
     workers.append(asyncio.create_task(ingest()))
-    while len(acknowledged) < 60:
-        await asyncio.sleep(0.05)
+    await Floki.eventually(lambda: len(acknowledged) >= 60, "60 acknowledged changes", timeout=60)
     served.kill9()  # in the middle of it all
     stop.set()
     await asyncio.gather(*workers)

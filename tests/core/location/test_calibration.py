@@ -4,7 +4,6 @@ per receiver with a reason, applied (audited), and assets then found in the righ
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -364,11 +363,10 @@ async def test_completion_is_announced_once(floki: Floki, reg: Register) -> None
     await hear(floki, reg, 65, LEVELS)  # completes on the hot path, at the 60 s mark
     await calibration(floki, session["id"])
 
-    async def announced() -> None:
-        while not any(e.type == "calibration.completed" for e in seen):
-            await asyncio.sleep(0)  # the announcement goes out from the ingest round
-
-    await asyncio.wait_for(announced(), 5)
+    # The announcement goes out from the ingest round.
+    await floki.eventually(
+        lambda: any(e.type == "calibration.completed" for e in seen), "the announcement"
+    )
     completed = [e for e in seen if e.type == "calibration.completed"]
     assert len(completed) == 1
     event = completed[0]

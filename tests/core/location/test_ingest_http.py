@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -274,7 +274,9 @@ async def test_a_source_plugin_waits_instead_of_losing_batches(floki: Floki, reg
     ]
     producer = asyncio.create_task(_submit_all(sink, batches))
     await asyncio.wait_for(gate.entered.wait(), 5)
-    await until(lambda: floki.core.ingest.depth == QUEUE_BATCHES)
+    await floki.eventually(
+        lambda: floki.core.ingest.depth == QUEUE_BATCHES, "the ingest queue to fill"
+    )
     assert not producer.done()  # it waits for room rather than dropping
 
     gate.open.set()
@@ -285,14 +287,6 @@ async def test_a_source_plugin_waits_instead_of_losing_batches(floki: Floki, reg
     stats = await source_stats(floki, "ble-scanner")
     assert stats["rejected"] == {}
     assert stats["accepted"] == len(batches)
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0)
-
-    await asyncio.wait_for(poll(), 5)
 
 
 async def _submit_all(sink: Any, batches: list[list[Observation]]) -> None:

@@ -8,7 +8,6 @@ import asyncio
 import datetime as dt
 import itertools
 import json
-from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -43,14 +42,6 @@ async def reg(floki: Floki) -> Register:
 async def scan_at(floki: Floki, reg: Register, asset: str, reader: str, after: float = 10) -> None:
     floki.clock.advance(after)
     await floki.inject([scan(reg, asset, reader, floki.clock.now())], source="reader")
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0)
-
-    await asyncio.wait_for(poll(), 5)
 
 
 def when(text: str) -> dt.datetime:
@@ -262,7 +253,7 @@ async def test_moves_reach_websocket_listeners(floki: Floki, reg: Register) -> N
     await scan_at(floki, reg, "PUMP-001", "qr-7a")
     ws = await floki.client.ws_connect(f"{API}/events", headers=await floki.headers("viewer"))
     try:
-        await until(lambda: floki.core.events.subscriber_count == 1)
+        await floki.eventually(lambda: floki.core.events.subscriber_count == 1, "the listener")
         await scan_at(floki, reg, "PUMP-001", "qr-7b")
         events = await next_location_events(ws)
         assert len(events) == 1

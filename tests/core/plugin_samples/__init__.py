@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -44,13 +43,8 @@ def appliance_config(**sections: Any) -> AppConfig:
     )
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
-    """Wait until ``check()`` holds; supervision happens on its own tasks."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await asyncio.sleep(0.005)
+# The test kit's; supervision happens on its own tasks. Prefer ``floki.eventually``.
+eventually = Floki.eventually
 
 
 async def listed_plugins(floki: Floki) -> dict[str, dict[str, Any]]:

@@ -5,7 +5,6 @@ Mosquitto.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 from typing import Any
@@ -19,7 +18,6 @@ from floki_core.testing import Floki
 from tests.fixtures.mosquitto import MosquittoBroker
 
 API = "/api/v1"
-WAIT_SECONDS = 10.0
 GATEWAY = "AC:23:3F:C0:00:01"
 TAG_MAC = "C3A1B2C3D4E5"
 NAMESPACE, INSTANCE = "EDD1EBEAC04E5DEFA017", "0123456789AB"
@@ -128,22 +126,18 @@ async def test_an_espresense_report_with_batt_reports_the_tags_battery(floki: Fl
     device_id = "iBeacon:f7826da6-4fa2-4e98-8024-bc5b71e0893e-100-7"
     report = {"id": device_id, "rssi": -63, "batt": 14, "mac": "c3a1b2c3d4e5"}
 
-    async def listed() -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = (await batteries(floki))["items"]
-        return items
+    items: list[dict[str, Any]] = []
+
+    async def listed() -> bool:
+        items[:] = (await batteries(floki))["items"]
+        return bool(items)
 
     # The source and the broker work on their own; wait for them, bounded.
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_SECONDS
     settings = source.settings
     async with aiomqtt.Client(settings.espresense_host or "", settings.espresense_port) as mqtt:
-        while not source.connected:
-            assert loop.time() < deadline, "the ESPresense source did not subscribe"
-            await asyncio.sleep(0.01)
+        await floki.eventually(lambda: source.connected, "the ESPresense source to subscribe")
         await mqtt.publish(f"espresense/devices/{device_id}/ward7_bay3", json.dumps(report))
-        while not (items := await listed()):
-            assert loop.time() < deadline, "the battery reading did not arrive"
-            await asyncio.sleep(0.01)
+        await floki.eventually(listed, "the battery reading")
     [row] = items
     assert (row["technology"], row["tag"], row["level"]) == ("ibeacon", beacon, 14)
     assert row["low"] is True and row["receiver"] == "ward7_bay3"

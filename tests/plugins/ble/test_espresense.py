@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import inspect
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aiohttp
@@ -66,22 +65,6 @@ def device_topic(room: str, device_id: str = BEACON_ID) -> str:
 
 def status_topic(room: str) -> str:
     return f"{PREFIX}/rooms/{room}/status"
-
-
-async def eventually(
-    condition: Callable[[], bool | Awaitable[bool]], what: str, timeout: float = WAIT_SECONDS
-) -> None:
-    """Wait for something that crosses a real network; bounded, polled in short sleeps."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = condition()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 # --- identities (pure) -------------------------------------------------------------------
@@ -329,7 +312,7 @@ async def source(floki: Floki) -> EspresenseSource:
     assert registration is not None
     found = registration.item
     assert isinstance(found, EspresenseSource)
-    await eventually(lambda: found.connected, "the source to subscribe")
+    await floki.eventually(lambda: found.connected, "the source to subscribe")
     return found
 
 
@@ -352,11 +335,11 @@ async def test_a_burst_is_cut_into_batches_of_5000_and_stop_is_prompt(
     sink = Collect()
     running = asyncio.create_task(source.run(sink))
     try:
-        await eventually(lambda: source.connected, "the source to subscribe")
+        await Floki.eventually(lambda: source.connected, "the source to subscribe")
         for minor in range(MAX_BATCH * 2 + 1):
             device = f"iBeacon:f7826da6-4fa2-4e98-8024-bc5b71e0893e-1-{minor}"
             await publisher.publish(device_topic(BAY1, device), b'{"rssi": -70}')
-        await eventually(lambda: source.received == MAX_BATCH * 2 + 1, "the burst")
+        await Floki.eventually(lambda: source.received == MAX_BATCH * 2 + 1, "the burst")
         assert [len(b) for b in sink.batches] == [MAX_BATCH, MAX_BATCH]
     finally:
         await source.stop()
@@ -422,7 +405,7 @@ async def second_of_reports(
     expected = source.received + len(levels)
     for room, rssi in levels.items():
         await publisher.publish(device_topic(room), report(round(rssi, 1)))
-    await eventually(lambda: source.received >= expected, "the reports to arrive")
+    await floki.eventually(lambda: source.received >= expected, "the reports to arrive")
 
 
 async def zone_of(floki: Floki, asset: int) -> int | None:
@@ -492,7 +475,7 @@ async def test_reports_through_mosquitto_move_the_pump_and_a_last_will_flips_the
         async def in_bay(room: str) -> bool:
             return await zone_of(floki, pump) == zones[room]
 
-        await eventually(lambda: in_bay(BAY1), "the pump to be placed in bay 1")
+        await floki.eventually(lambda: in_bay(BAY1), "the pump to be placed in bay 1")
         answer = await get(floki, f"/assets/{pump}/location")
         assert answer["zone"]["name"] == "Ward 7 Bay 1"
 
@@ -500,21 +483,21 @@ async def test_reports_through_mosquitto_move_the_pump_and_a_last_will_flips_the
         for _ in range(40):
             levels = {BAY1: rng.gauss(-81.0, 2.0), BAY2: rng.gauss(-60.0, 2.0)}
             await second_of_reports(floki, source, publisher, levels)
-        await eventually(lambda: in_bay(BAY2), "the pump to move to bay 2")
+        await floki.eventually(lambda: in_bay(BAY2), "the pump to move to bay 2")
         history = await get(floki, f"/assets/{pump}/history")
         stays = [s["zone_id"] for s in reversed(history["items"])]
         assert stays == [zones[BAY1], zones[BAY2]], history  # one move, no flapping
 
         # Reports went in as batches, not one hand-over per message.
         counters = floki.core.ingest.counters[SOURCE]
-        await eventually(lambda: counters.received == 140, "the last batch")
+        await floki.eventually(lambda: counters.received == 140, "the last batch")
         assert counters.batches < counters.received
         assert source.rejections == {}
 
         viewer = floki.auth(await floki.token_for("viewer"))
         listening = await floki.client.ws_connect(f"{API}/events", headers=viewer)
         try:
-            await eventually(lambda: floki.core.events.subscriber_count == 1, "the listener")
+            await floki.eventually(lambda: floki.core.events.subscriber_count == 1, "the listener")
             # Bay 2's gateway loses power: the broker publishes its last will.
             gateway.vanish()
             offline = await next_event(listening, "gateway.offline")
@@ -570,8 +553,8 @@ async def test_malformed_messages_are_counted_and_the_appliance_runs_on(
         await publisher.publish(topic, payload)
     floki.advance(1)
     await publisher.publish(device_topic(BAY1), report(-60.0))
-    await eventually(lambda: source.received == len(bad) + 1, "every message to arrive")
-    await eventually(
+    await floki.eventually(lambda: source.received == len(bad) + 1, "every message to arrive")
+    await floki.eventually(
         lambda: floki.core.ingest.counters[SOURCE].received == 1, "the good report to be handed on"
     )
 
@@ -604,20 +587,20 @@ async def test_a_lost_broker_is_reconnected_to(
 ) -> None:
     async with aiomqtt.Client(broker.host, broker.port) as publisher:
         await publisher.publish(device_topic(BAY1), report(-60.0))
-        await eventually(lambda: source.received == 1, "the first report")
+        await floki.eventually(lambda: source.received == 1, "the first report")
 
     broker.stop()
-    await eventually(lambda: not source.connected, "the source to notice")
+    await floki.eventually(lambda: not source.connected, "the source to notice")
     listing = await plugin_source(floki)
     assert listing["status"] in ("backoff", "running")
     assert listing["reason"] and "ESPresense broker" in listing["reason"]
 
     broker.start()
-    await eventually(lambda: source.connected, "the source to reconnect")
+    await floki.eventually(lambda: source.connected, "the source to reconnect")
     floki.advance(1)
     async with aiomqtt.Client(broker.host, broker.port) as publisher:
         await publisher.publish(device_topic(BAY1), report(-61.0))
-        await eventually(lambda: source.received == 2, "a report after the reconnect")
+        await floki.eventually(lambda: source.received == 2, "a report after the reconnect")
     listing = await plugin_source(floki)
     assert listing["status"] == "running" and listing["restarts"] >= 1
     plugins = {p["name"]: p for p in (await get(floki, "/plugins"))["items"]}

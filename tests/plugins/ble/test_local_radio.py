@@ -6,9 +6,7 @@ machine without an adapter or without BlueZ shows why while the appliance carrie
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 import pytest
@@ -31,7 +29,6 @@ APPLE = 0x004C
 EDDYSTONE = "0000feaa-0000-1000-8000-00805f9b34fb"
 TLM = bytes.fromhex("2000" + "0992" + "1800" + "0000002A" + "00000064")  # 2450 mV
 TAG_ADDRESS = "C3:A1:B2:C3:D4:E5"
-WAIT_SECONDS = 10.0
 
 
 # --- a bleak backend that plays synthetic adverts ------------------------------------------
@@ -159,22 +156,6 @@ def floki_plugins(
     return [("radio", RadioPlugin(radio))]
 
 
-async def eventually(
-    condition: Callable[[], bool | Awaitable[bool]], what: str, timeout: float = WAIT_SECONDS
-) -> None:
-    """Wait for the source's own task (it batches on real time); bounded, polled."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = condition()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
-
-
 async def get(floki: Floki, path: str) -> Any:
     resp = await floki.client.get(API + path, headers=await floki.headers("viewer"))
     assert resp.status == 200, (path, resp.status, await resp.text())
@@ -217,7 +198,7 @@ def scanner_of(radio: type[SyntheticScanner]) -> SyntheticScanner:
 
 
 async def scanning(floki: Floki, radio: type[SyntheticScanner]) -> SyntheticScanner:
-    await eventually(lambda: any(s.running for s in radio.scanners), "the scan to start")
+    await floki.eventually(lambda: any(s.running for s in radio.scanners), "the scan to start")
     return scanner_of(radio)
 
 
@@ -248,7 +229,7 @@ async def test_an_ibeacon_heard_by_the_appliance_places_its_asset_and_tlm_gives_
         answer = await get(floki, f"/assets/{pump}/location")
         return bool(answer["located"])
 
-    await eventually(located, "the pump to be located")
+    await floki.eventually(located, "the pump to be located")
     answer = await get(floki, f"/assets/{pump}/location")
     assert answer["zone"]["id"] == zone and answer["zone"]["name"] == "Ward 7 Bay 4"
     assert answer["technology"] == "ibeacon"
@@ -266,7 +247,7 @@ async def test_an_ibeacon_heard_by_the_appliance_places_its_asset_and_tlm_gives_
     async def battery_listed() -> bool:
         return bool((await get(floki, "/tags/batteries"))["items"])
 
-    await eventually(battery_listed, "the battery reading")
+    await floki.eventually(battery_listed, "the battery reading")
     [row] = (await get(floki, "/tags/batteries?low=true"))["items"]
     assert (row["technology"], row["tag"], row["millivolts"]) == ("ibeacon", BEACON, 2450)
     assert row["asset"]["asset_number"] == "PUMP-011"
@@ -292,8 +273,8 @@ async def test_malformed_and_anonymous_adverts_are_counted_and_the_scan_goes_on(
     async def counted() -> bool:
         return SOURCE_NAME in await sources(floki)
 
-    await eventually(counted, "the local radio's counters")
-    await eventually(
+    await floki.eventually(counted, "the local radio's counters")
+    await floki.eventually(
         lambda: floki.core.locations.resolver.tracks.get(pump) is not None, "the good advert"
     )
     stats = (await sources(floki))[SOURCE_NAME]
@@ -330,7 +311,9 @@ async def test_where_passive_scanning_is_refused_the_radio_scans_actively(
     assert (source.mode, source.passive_refused) == ("active", PASSIVE_REFUSED)
     floki.advance(1)
     scanner.advertise(TAG_ADDRESS, -60, manufacturer_data={APPLE: IBEACON})
-    await eventually(lambda: floki.core.locations.resolver.tracks.get(pump) is not None, "the pump")
+    await floki.eventually(
+        lambda: floki.core.locations.resolver.tracks.get(pump) is not None, "the pump"
+    )
 
 
 # --- no radio ----------------------------------------------------------------------------------
@@ -341,7 +324,7 @@ async def failed_reason(floki: Floki, plugin_name: str) -> str:
         listed = {p["name"]: p for p in (await get(floki, "/plugins"))["items"]}
         return bool(listed[plugin_name]["status"] == "failed")
 
-    await eventually(failed, f"plugin {plugin_name} to be marked failed")
+    await floki.eventually(failed, f"plugin {plugin_name} to be marked failed")
     listed = {p["name"]: p for p in (await get(floki, "/plugins"))["items"]}
     plugin = listed[plugin_name]
     [source] = plugin["sources"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from floki_core.testing import Floki
-from tests.fixtures.full_disk import FullDisk, eventually
+from tests.fixtures.full_disk import FullDisk
 from tests.plugins.qr.pages_fixtures import (  # noqa: F401  (fixtures are found by name)
     STAFF,
     Department,
@@ -77,7 +77,7 @@ async def test_its_here_on_a_full_disk_says_so_and_is_saved_with_who_when_there_
     async def saved() -> bool:  # by the location writer, with no request to help it
         return bool(await _confirmations(floki))
 
-    await eventually(saved, "the confirmation to be saved")
+    await floki.eventually(saved, "the confirmation to be saved")
     [entry] = await _confirmations(floki)
     assert entry["actor"] == STAFF
     assert entry["detail"].startswith("in Ward 5 dirty utility (zone picked")

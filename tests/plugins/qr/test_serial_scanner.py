@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,14 +84,6 @@ def _source(floki: Floki) -> SerialScannerSource:
     return registration.item
 
 
-async def _until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.01)):
-        if check():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def _connected(floki: Floki) -> SerialScannerSource:
     source = _source(floki)
     await asyncio.wait_for(source.connected.wait(), 10)
@@ -126,7 +118,7 @@ async def test_scans_at_the_library_door_place_assets_in_the_library(
         b"]C14145012345000016",  # a GLN with a wrong check digit
         b"]C1414" + GLN_WARD.encode(),  # a location label: the scanner does not move
     )
-    await _until(lambda: source.counts.scans == 5, "five scans")
+    await floki.eventually(lambda: source.counts.scans == 5, "five scans")
     await floki.settle()
     assert (source.counts.located, source.counts.ignored, source.counts.rejected) == (3, 1, 1)
     for number in ("E1001", "E1002", "E1003"):
@@ -164,7 +156,7 @@ async def test_codes_split_across_reads_and_line_ends(
     os.write(scanner_port.master, b"02\r")
     await asyncio.sleep(0.05)
     os.write(scanner_port.master, b"\nE1001\n\r\n")
-    await _until(lambda: source.counts.scans == 2, "two scans")
+    await floki.eventually(lambda: source.counts.scans == 2, "two scans")
     await floki.settle()
     where = await _location(floki, qr_register.assets["E1002"])
     assert where["zone"]["name"] == "Equipment library"
@@ -179,10 +171,12 @@ async def test_a_lost_port_fails_with_the_reason_and_the_scanner_comes_back(
     source = await _connected(floki)
     caplog.set_level(logging.ERROR, logger="floki_core.plugins")
     scanner_port.unplug()
-    await _until(lambda: not source.connected.is_set(), "the scanner to notice")
-    await _until(lambda: _source_restarts(floki) >= 2, "restarts")
+    await floki.eventually(lambda: not source.connected.is_set(), "the scanner to notice")
+    await floki.eventually(lambda: _source_restarts(floki) >= 2, "restarts")
     # A restart counts as it begins; its failure to reopen is the reason once it ends.
-    await _until(lambda: "cannot open the port" in (_source_reason(floki) or ""), "a reopen")
+    await floki.eventually(
+        lambda: "cannot open the port" in (_source_reason(floki) or ""), "a reopen"
+    )
     status = await _source_status(floki)
     assert status["status"] in {"backoff", "running"}
     assert f"serial scanner library ({scanner_port.link}): cannot open the port" in status["reason"]
@@ -195,7 +189,7 @@ async def test_a_lost_port_fails_with_the_reason_and_the_scanner_comes_back(
     scanner_port.plug_in()
     await _connected(floki)
     scanner_port.scan(b"E1002")
-    await _until(lambda: source.counts.scans == 1, "the scan after reconnecting")
+    await floki.eventually(lambda: source.counts.scans == 1, "the scan after reconnecting")
     await floki.settle()
     where = await _location(floki, qr_register.assets["E1002"])
     assert where["zone"]["name"] == "Equipment library"
@@ -217,7 +211,7 @@ def _source_restarts(floki: Floki) -> int:
 
 
 async def test_a_scanner_whose_receiver_is_not_registered_says_so(floki: Floki) -> None:
-    await _until(lambda: _source_restarts(floki) >= 1, "a failed start")
+    await floki.eventually(lambda: _source_restarts(floki) >= 1, "a failed start")
     status = await _source_status(floki)
     assert status["reason"] == (
         f"ScannerError: serial scanner library ({_source(floki).scanner.port}): receiver "
