@@ -91,7 +91,7 @@ class Alerts:
         await self.book.load()
         await self._announce(closed, "resolved")
         self._running = True
-        self.core.events.add_observer("workflow.alerts", self._on_events)
+        self.core.events.add_observer("workflow.alerts", self._on_events, inline=True)
         await self.evaluate()
         self._task = asyncio.create_task(self._run(), name="alert-rules")
 

@@ -61,7 +61,7 @@ class Ppm:
     async def start(self) -> None:
         await self.reload()
         if not self._observing:
-            self.core.events.add_observer("core.workflow.ppm", self._on_events)
+            self.core.events.add_observer("core.workflow.ppm", self._on_events, inline=True)
             self._observing = True
         await self.daily()
         if self._timer is None:

@@ -57,7 +57,7 @@ class EquipmentStates:
     async def start(self) -> None:
         self._seed_arrivals()
         if not self._observing:
-            self.core.events.add_observer("core.workflow.states", self._on_events)
+            self.core.events.add_observer("core.workflow.states", self._on_events, inline=True)
             self._observing = True
         if self._timer is None and self.settings.location_rules:
             self._timer = asyncio.create_task(self._check_forever(), name="state-dwell")
