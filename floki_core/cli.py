@@ -20,6 +20,7 @@ from floki_core.config import AppConfig, load_config
 from floki_core.domain import SYSTEM, Role, TokenKind
 from floki_core.errors import FlokiError
 from floki_core.initialise import init_data_dir, is_initialised
+from floki_core.new_plugin import KINDS
 from floki_core.plugins.registry import CommandSpec
 from floki_core.storage import accounts, audit
 from floki_core.storage.audit import AuditHead, parse_audit_head
@@ -132,6 +133,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from bench.cli import main as bench_main
 
     return bench_main(list(args.bench_args))
+
+
+def cmd_new_plugin(args: argparse.Namespace) -> int:
+    from floki_core.new_plugin import NewPluginError, generate
+
+    try:
+        target = generate(args.name, args.kind, args.directory)
+    except NewPluginError as exc:
+        # A name or place that cannot be used: said in one line, nothing written.
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    _out(f"Wrote the {args.kind} plugin {target.name} in {target}")
+    _out(f"Next: pip install -e '{target}[test]' && cd {target} && pytest")
+    return 0
 
 
 def cmd_version(args: argparse.Namespace) -> int:
@@ -408,6 +423,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("bench", cmd_bench, "run a benchmark scenario (see docs/performance.md)")
     p.add_argument("bench_args", nargs=argparse.REMAINDER, help="--scenario NAME --rate N|max ...")
     command("version", cmd_version, "print the version")
+    p = command(
+        "new-plugin",
+        cmd_new_plugin,
+        "write a new plugin distribution that passes its own tests (docs/plugin-kit.md)",
+    )
+    p.add_argument("name", help="the plugin's name: lower-case words joined by '-', e.g. demo-gw")
+    p.add_argument("--kind", required=True, choices=KINDS, help="what the plugin adds")
+    p.add_argument(
+        "--directory", type=Path, help="where to write it (default: ./floki-NAME); must not exist"
+    )
 
     from floki_core.plugins.commands import plugin_commands
 

@@ -35,6 +35,12 @@ class Observation(msgspec.Struct, frozen=True, kw_only=True, gc=False, forbid_un
 
 
 class ObservationSink(Protocol):
-    """What a source is handed: it delivers batches, never single sightings."""
+    """What a source is handed: it delivers batches, never single sightings, and says
+    what it could not use."""
 
     async def submit(self, batch: Sequence[Observation]) -> None: ...
+
+    def reject(self, reason: str, count: int = 1) -> None:
+        """``count`` inputs refused for ``reason`` (a short snake_case word): counted in
+        ``GET /api/v1/sources`` and logged once per reason per minute."""
+        ...

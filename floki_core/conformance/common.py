@@ -112,8 +112,8 @@ class PluginConformance:
             return  # no settings: nothing to document
         schema = declared.item.schema
         msgspec.convert({}, schema)  # every setting has a default
-        module = installed_plugins()[self.plugin].value
-        missing = undocumented(schema, self.documentation, distribution_readme(module))
+        readme = distribution_readme(installed_plugins()[self.plugin].dist)
+        missing = undocumented(schema, self.documentation, readme)
         assert not missing, (
             f"[plugin.{self.plugin}] settings documented nowhere: {', '.join(missing)} "
             f"(looked in the README and {[str(p) for p in self.documentation]})"

@@ -66,15 +66,12 @@ def documented_in(key: str, text: str) -> bool:
     return any(re.search(p, text, re.MULTILINE) for p in patterns)
 
 
-def distribution_readme(module: str) -> str:
-    """The long description (README) of the distribution that installs ``module``."""
-    top = module.split(":")[0].split(".")[0]
-    for dist in importlib.metadata.packages_distributions().get(top, []):
-        meta: Any = importlib.metadata.metadata(dist)  # an email.message.Message
-        text = str(meta.get_payload() or meta.get("Description") or "")
-        if text.strip():
-            return text
-    return ""
+def distribution_readme(dist: importlib.metadata.Distribution | None) -> str:
+    """The long description (README) of the distribution (of a plugin's entry point)."""
+    if dist is None:
+        return ""
+    meta: Any = dist.metadata  # an email.message.Message
+    return str(meta.get_payload() or meta.get("Description") or "")
 
 
 def undocumented(
