@@ -125,6 +125,12 @@ class IngestConfig(_Section):
     max_batch: Annotated[int, msgspec.Meta(ge=1)] = 50_000
 
 
+class EventsConfig(_Section):
+    # Event batches each observer (a plugin's floki_events, the WebSocket fan-out) may
+    # have waiting; a slower one loses its oldest (floki_event_observer_dropped_total).
+    observer_queue_batches: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1000
+
+
 class MetricsConfig(_Section):
     public: bool = False  # true: /metrics without a token (for a scraper on the LAN)
 
@@ -139,6 +145,7 @@ class AppConfig(_Section):
     import_: ImportConfig = msgspec.field(default_factory=ImportConfig, name="import")
     location: LocationConfig = msgspec.field(default_factory=LocationConfig)
     ingest: IngestConfig = msgspec.field(default_factory=IngestConfig)
+    events: EventsConfig = msgspec.field(default_factory=EventsConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     workflow: WorkflowSettings = msgspec.field(default_factory=WorkflowSettings)
     # [plugin.<name>] sections, validated later against what each plugin declares

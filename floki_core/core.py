@@ -55,7 +55,9 @@ class Core:
         # Whether it can save: every writer (API requests and background ones) reports a
         # full disk here, and health and metrics read it.
         self.storage = StorageHealth(self.clock, data_dir, self.db.sqlite_file())
-        self.events = EventBus()
+        self.events = EventBus(
+            observer_queue_size=self.config.events.observer_queue_batches, clock=self.clock
+        )
         self.ingest = IngestQueue(self.config.ingest.queue_batches)
         self.plugins = PluginHost(
             self.config,
