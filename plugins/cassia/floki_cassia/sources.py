@@ -16,6 +16,7 @@ connects again after its backoff.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import Sequence
 
@@ -87,10 +88,11 @@ class CassiaScan:
         if not self.settings.client_id:
             return None
         url = self.settings.url.rstrip("/") + "/oauth2/token"
-        auth = aiohttp.BasicAuth(self.settings.client_id, self.settings.client_secret)
+        pair = f"{self.settings.client_id}:{self.settings.client_secret}".encode()
+        auth = {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
         try:
             async with session.post(
-                url, auth=auth, json={"grant_type": "client_credentials"}
+                url, headers=auth, json={"grant_type": "client_credentials"}
             ) as resp:
                 if resp.status != 200:
                     raise GatewayUnreachable(
