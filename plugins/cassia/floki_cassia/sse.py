@@ -51,11 +51,10 @@ class SseParser:
 def _line_end(buffer: bytes) -> tuple[int, int] | None:
     """(end of the first line, start of the next), or None if no line is complete. A CR
     at the very end may be the first half of a CRLF: wait for more."""
-    for at, byte in enumerate(buffer):
-        if byte == 0x0A:
-            return at, at + 1
-        if byte == 0x0D:
-            if at + 1 == len(buffer):
-                return None
-            return at, at + 2 if buffer[at + 1] == 0x0A else at + 1
-    return None
+    lf = buffer.find(b"\n")
+    cr = buffer.find(b"\r", 0, lf if lf >= 0 else len(buffer))
+    if cr < 0:
+        return None if lf < 0 else (lf, lf + 1)
+    if cr + 1 == len(buffer):
+        return None
+    return cr, cr + 2 if buffer[cr + 1 : cr + 2] == b"\n" else cr + 1
