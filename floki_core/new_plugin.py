@@ -91,9 +91,19 @@ def core_requirement() -> str:
     return f"floki-core>={__version__},<{major}.{minor + 1}"
 
 
+# What each kind imports besides floki-core (msgspec for its settings).
+REQUIREMENTS = {
+    "source": ("msgspec>=0.18",),
+    "notifier": ("msgspec>=0.18", "aiohttp>=3.10"),
+    "rule": ("msgspec>=0.18",),
+}
+
+
 def substitutions(names: PluginNames, kind: str) -> dict[str, str]:
     api_major = PLUGIN_API[0]
+    requirements = (core_requirement(), *REQUIREMENTS[kind])
     return {
+        "dependencies": ", ".join(f'"{r}"' for r in requirements),
         "plugin": names.plugin,
         "package": names.package,
         "distribution": names.distribution,

@@ -73,7 +73,7 @@ class RuleTypeConformance(PluginConformance):
                 "type": self.rule_type,
                 "params": params,
             },
-            headers=await run.floki.headers("engineer"),
+            headers=await run.floki.headers("admin"),
         )
         return resp.status, await resp.json()
 
@@ -97,7 +97,11 @@ class RuleTypeConformance(PluginConformance):
             assert entry["plugin"] == self.plugin, entry
             assert entry["description"].strip(), f"{self.rule_type} has no description"
             assert entry["default_severity"] in SEVERITIES, entry
-            assert entry["params"].get("type") == "object", entry["params"]
+            schema = entry["params"]
+            ref = str(schema.get("$ref", ""))
+            if ref.startswith("#/$defs/"):
+                schema = schema["$defs"][ref.removeprefix("#/$defs/")]
+            assert schema.get("type") == "object", f"params schema: {entry['params']}"
 
     async def test_params_are_checked_when_a_rule_is_made(
         self, tmp_path: Path, floki_migrated_database: Path

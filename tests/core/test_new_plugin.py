@@ -82,7 +82,7 @@ def run_its_tests(project: Path, venv: Path) -> subprocess.CompletedProcess[str]
     )
 
 
-@pytest.mark.parametrize("kind", ["source"])
+@pytest.mark.parametrize("kind", ["source", "notifier", "rule"])
 def test_a_new_plugin_installs_and_passes_its_own_tests(
     kind: str, tmp_path: Path, throwaway_venv: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -101,3 +101,50 @@ def test_a_new_plugin_installs_and_passes_its_own_tests(
     ran = run_its_tests(target, throwaway_venv)
     assert ran.returncode == 0, ran.stdout[-6000:] + ran.stderr[-3000:]
     assert " passed" in ran.stdout and "failed" not in ran.stdout, ran.stdout[-3000:]
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("9lives", "'9lives' is not a plugin name: use lower-case letters and digits"),
+        ("demo gw", "'demo gw' is not a plugin name"),
+        ("demo--gw", "'demo--gw' is not a plugin name"),
+        ("", "'' is not a plugin name"),
+        ("class", "'class' is not a plugin name: 'class' is no Python name"),
+        ("ble", "plugin 'ble' is already installed (from floki-ble); choose another name"),
+        ("floki-qr", "plugin 'qr' is already installed (from floki-qr); choose another name"),
+        ("Notify", "plugin 'notify' is already installed (from floki-notify)"),
+    ],
+)
+def test_a_bad_or_taken_name_is_one_line_exit_2_and_nothing_written(
+    name: str, reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "plugin"
+    assert main(["new-plugin", name, "--kind", "source", "--directory", str(target)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith(f"floki-core: error: {reason}"), err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_directory_is_refused_and_left_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "floki-demo-gw"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    assert main(["new-plugin", "demo-gw", "--kind", "rule", "--directory", str(target)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"floki-core: error: {target} already exists; choose another directory\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["floki-demo-gw"]
+    assert [p.name for p in target.iterdir()] == ["notes.txt"]
+
+
+def test_the_default_directory_is_floki_name_in_the_current_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["new-plugin", "ward_sensors", "--kind", "notifier"]) == 0
+    assert (tmp_path / "floki-ward-sensors" / "floki_ward_sensors" / "notifiers.py").is_file()
+    assert "Wrote the notifier plugin floki-ward-sensors" in capsys.readouterr().out
