@@ -78,6 +78,10 @@ class SupervisionConfig(_Section):
     failure_window: float = 300.0
     backoff_initial: float = 1.0
     backoff_max: float = 60.0
+    # A source marked failed is tried again this often (0: left stopped until the
+    # appliance restarts), so a gateway back after an outage is picked up by itself; it
+    # counts as recovered once a run lasts backoff_max seconds.
+    retry_failed_seconds: Annotated[float, msgspec.Meta(ge=0)] = 300.0
 
 
 class PluginsConfig(_Section):

@@ -257,6 +257,7 @@ class PluginHost:
                 policy=self.policy,
                 clock=self.clock,
                 on_failed=self._source_failed,
+                on_recovered=self._source_recovered,
             )
             self.plugins[registration.plugin].sources.append(runner.status)
             self.runners.append(runner)
@@ -306,6 +307,23 @@ class PluginHost:
                     entity="plugins",
                     entity_id=status.plugin,
                     data={"source": status.name, "reason": status.reason},
+                )
+            ]
+        )
+
+    async def _source_recovered(self, status: SourceStatus) -> None:
+        info = self.plugins[status.plugin]
+        if any(s.status == "failed" for s in info.sources):
+            return  # another of its sources is still failing
+        info.status, info.reason = "running", None
+        await self.events.publish(
+            [
+                DomainEvent(
+                    type="plugin.recovered",
+                    at=self.clock.now(),
+                    entity="plugins",
+                    entity_id=status.plugin,
+                    data={"source": status.name},
                 )
             ]
         )

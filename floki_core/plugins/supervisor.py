@@ -1,7 +1,9 @@
 """Keeps each source running in its own task, restarting it with backoff and jitter.
 
-A source that fails ``max_failures`` times within ``failure_window`` seconds is
-marked failed and left stopped, with the last error as the reason.
+A source that fails ``max_failures`` times within ``failure_window`` seconds is marked
+failed, with the last error as the reason, and tried again every
+``retry_failed_seconds`` (a gateway down for an hour comes back by itself); once a run
+lasts ``backoff_max`` seconds it is running again.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class SourceRunner:
         policy: SupervisionConfig,
         clock: Clock,
         on_failed: Callable[[SourceStatus], Awaitable[None]] | None = None,
+        on_recovered: Callable[[SourceStatus], Awaitable[None]] | None = None,
         sleep: Sleep = asyncio.sleep,
         rand: random.Random | None = None,
     ) -> None:
@@ -60,6 +63,7 @@ class SourceRunner:
         self.status = SourceStatus(name=name, plugin=plugin)
         self._failures: collections.deque[float] = collections.deque()
         self._on_failed = on_failed
+        self._on_recovered = on_recovered
         self._sleep = sleep
         self._rand = rand or random.Random()
         self._task: asyncio.Task[None] | None = None
@@ -70,9 +74,11 @@ class SourceRunner:
 
     async def _supervise(self) -> None:
         while not self._stopping:
-            self.status.status = "running"
+            failed = self.status.status == "failed"
+            if not failed:
+                self.status.status = "running"
             try:
-                await self.source.run(self.sink)
+                await self._run(failed)
                 if self._stopping:
                     break
                 error = "run() returned while the appliance was still running"
@@ -86,21 +92,34 @@ class SourceRunner:
             while self._failures and now - self._failures[0] > self.policy.failure_window:
                 self._failures.popleft()
             self.status.reason = error
-            if len(self._failures) >= self.policy.max_failures:
-                self.status.status = "failed"
-                self.status.reason = (
-                    f"failed {len(self._failures)} times in "
-                    f"{self.policy.failure_window:g} s; last error: {error}"
-                )
-                log.error(
-                    "plugin %s: source %s stopped: %s",
+            if failed or len(self._failures) >= self.policy.max_failures:
+                if not failed:
+                    self.status.status = "failed"
+                    self.status.reason = (
+                        f"failed {len(self._failures)} times in "
+                        f"{self.policy.failure_window:g} s; last error: {error}"
+                    )
+                    log.error(
+                        "plugin %s: source %s failed: %s",
+                        self.status.plugin,
+                        self.status.name,
+                        self.status.reason,
+                    )
+                    if self._on_failed is not None:
+                        await self._on_failed(self.status)
+                else:
+                    self.status.reason = f"still failing; last error: {error}"
+                retry = self.policy.retry_failed_seconds
+                if not retry:
+                    return
+                log.warning(
+                    "plugin %s: trying failed source %s again in %g s",
                     self.status.plugin,
                     self.status.name,
-                    self.status.reason,
+                    retry,
                 )
-                if self._on_failed is not None:
-                    await self._on_failed(self.status)
-                return
+                await self._sleep(retry)
+                continue
             delay = backoff_delay(len(self._failures), self.policy, self._rand)
             self.status.status = "backoff"
             self.status.restarts += 1
@@ -112,6 +131,32 @@ class SourceRunner:
             )
             await self._sleep(delay)
         self.status.status = "stopped"
+
+    async def _run(self, failed: bool) -> None:
+        """One run of the source; for a failed one, it counts as recovered once the run
+        has lasted ``backoff_max`` seconds."""
+        if not failed:
+            await self.source.run(self.sink)
+            return
+        run = asyncio.ensure_future(self.source.run(self.sink))
+        try:
+            done, _ = await asyncio.wait({run}, timeout=self.policy.backoff_max)
+        except asyncio.CancelledError:
+            run.cancel()
+            raise
+        if not done:
+            self._failures.clear()
+            self.status.status, self.status.reason = "running", None
+            log.warning(
+                "plugin %s: source %s is running again", self.status.plugin, self.status.name
+            )
+            if self._on_recovered is not None:
+                await self._on_recovered(self.status)
+        try:
+            await run
+        except asyncio.CancelledError:
+            run.cancel()
+            raise
 
     async def stop(self, timeout: float) -> None:
         self._stopping = True
