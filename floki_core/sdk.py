@@ -31,6 +31,7 @@ from floki_core.api.uploads import (
     upload_source,
 )
 from floki_core.clock import Clock, SystemClock
+from floki_core.config import AppConfig, parse_config
 from floki_core.domain import (
     Asset,
     AssetClass,
@@ -104,6 +105,7 @@ __all__ = [
     "Alert",
     "Answer",
     "ApiError",
+    "AppConfig",
     "Asset",
     "AssetClass",
     "AssetState",
@@ -164,6 +166,7 @@ __all__ = [
     "identifier_problem",
     "json_response",
     "normalise_identifier",
+    "parse_config",
     "read_raw",
     "spell_altbeacon",
     "spell_eddystone",
