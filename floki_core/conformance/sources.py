@@ -96,6 +96,8 @@ class SourceConformance(PluginConformance, DecoderConformance):
     lost_before_start: ClassVar[bool] = False
     # How long a reason is logged only once for (the plugin's own interval).
     log_interval_seconds: ClassVar[float] = 60.0
+    # How long bad input may take to show in GET /api/v1/sources.
+    counted_within_seconds: ClassVar[float] = 5.0
 
     @pytest.fixture
     def source_device(self) -> SourceDevice:
@@ -331,7 +333,9 @@ class SourceConformance(PluginConformance, DecoderConformance):
             return all(rejected.get(r, 0) >= n for r, n in want.items())
 
         try:
-            await Floki.eventually(counted, f"bad input counted by reason ({want})", 5.0)
+            await Floki.eventually(
+                counted, f"bad input counted by reason ({want})", self.counted_within_seconds
+            )
         except AssertionError:
             counters = await run.counters(self.source)
             raise ConformanceFailure(
