@@ -43,7 +43,7 @@ import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import profiles
 
-from floki_core.api.app import create_app
+from floki_core.api.app import core_route_keys, create_app
 from floki_core.clock import ManualClock
 from floki_core.config import AppConfig, parse_config
 from floki_core.core import Core
@@ -239,7 +239,13 @@ async def floki(
     if floki_config.database.url is None:
         data_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(floki_migrated_database, data_dir / DB_FILE)
-    core = Core(data_dir, floki_config, clock=floki_clock, extra_plugins=floki_plugins)
+    core = Core(
+        data_dir,
+        floki_config,
+        clock=floki_clock,
+        extra_plugins=floki_plugins,
+        reserved_routes=core_route_keys(),
+    )
     await core.start()
     try:
         async with TestClient(TestServer(create_app(core))) as client:
