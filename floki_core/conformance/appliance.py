@@ -37,7 +37,6 @@ from floki_core.testing import Floki
 
 API = "/api/v1"
 STOP_SECONDS = 2.0
-WAIT_SECONDS = 10.0  # for what the appliance does on its own tasks; a loaded CI box is slow
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 # Restarts in a blink, and never given up on within a test.
 FAST_SUPERVISION: dict[str, Any] = {
@@ -85,22 +84,6 @@ def appliance_config(
         "plugin": {plugin: dict(settings)} if settings else {},
     }
     return merged(base, extra or {})
-
-
-async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], what: str, timeout: float = WAIT_SECONDS
-) -> None:
-    """Wait (real time) until ``check()`` holds; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        if time.monotonic() >= deadline:
-            raise ConformanceFailure(f"timed out after {timeout:g} s waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 # --- what the test sees -------------------------------------------------------------------
