@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Iterable
 
 from aiohttp import web
@@ -25,6 +26,17 @@ def _family(
         shown = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
         lines.append(f"{name}{{{shown}}} {value:g}" if shown else f"{name} {value:g}")
     return lines
+
+
+def _rejected(core: Core) -> list[tuple[str, collections.Counter[str]]]:
+    """Refusals by source and reason: the pipeline's (admission) and what sources said
+    they could not use (``sink.reject``), as ``GET /api/v1/sources`` lists them."""
+    merged: dict[str, collections.Counter[str]] = {}
+    for name, stats in core.locations.admission.stats.items():
+        merged.setdefault(name, collections.Counter()).update(stats.rejected)
+    for name, counters in core.ingest.counters.items():
+        merged.setdefault(name, collections.Counter()).update(counters.rejected)
+    return sorted((n, c) for n, c in merged.items() if c)
 
 
 def render(core: Core, websocket_clients: int, audit_head: AuditHead | None = None) -> str:
@@ -67,7 +79,11 @@ def render(core: Core, websocket_clients: int, audit_head: AuditHead | None = No
         "floki_observations_rejected_total",
         "counter",
         "Observations refused, by reason",
-        (({"source": n, "reason": r}, c) for n, s in sources for r, c in s.rejected.items()),
+        (
+            ({"source": n, "reason": r}, c)
+            for n, reasons in _rejected(core)
+            for r, c in sorted(reasons.items())
+        ),
     )
     lines += _family(
         "floki_observations_quarantined_total",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from aiohttp import web
 
 from floki_core import PLUGIN_API, __version__
@@ -31,8 +34,16 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
+# The document, built once per application (off the event loop): the routes do not
+# change while it serves, and building it takes long enough (100+ ms) to stall the loop.
+_OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document", dict)
+
+
 async def openapi(request: web.Request) -> web.Response:
-    return json_response(build_openapi(request.app[ROUTES].routes))
+    cache = request.app[_OPENAPI]
+    if "document" not in cache:
+        cache["document"] = await asyncio.to_thread(build_openapi, request.app[ROUTES].routes)
+    return json_response(cache["document"])
 
 
 async def plugins(request: web.Request) -> web.Response:
@@ -57,6 +68,7 @@ async def audit(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application, table: RouteTable) -> None:
+    app[_OPENAPI] = {}
     table.add(
         app,
         ApiRoute(
