@@ -15,7 +15,6 @@ from tests.plugins.qr.test_serial_scanner import (  # noqa: F401  (fixtures are 
     PtyPort,
     _connected,
     _location,
-    _until,
     qr_config_extra,
     qr_settings,
     scanner_port,
@@ -44,7 +43,7 @@ async def test_a_fixed_scanner_refuses_an_over_long_giai_and_keeps_separators(
         GS + b"8004" + GIAI_E1003.encode() + GS,  # FNC1 sent as GS, first and last
         b"10023" + GS,  # a batch number (AI 10), not the hoist numbered 10023
     )
-    await _until(lambda: source.counts.scans == 3, "three scans")
+    await floki.eventually(lambda: source.counts.scans == 3, "three scans")
     await floki.settle()
     assert (source.counts.located, source.counts.rejected) == (1, 2)
     assert (await _location(floki, qr_register.assets["E1003"]))["zone"]["name"] == (
