@@ -11,7 +11,6 @@ import asyncio
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from floki_core import hookimpl
 from floki_core.api.app import create_app
 from floki_core.clock import ManualClock
-from floki_core.config import AppConfig
 from floki_core.core import Core
 from floki_core.testing import Floki
-from tests.core.plugin_samples import (
+from tests.core.plugin_samples import (  # noqa: F401  (fixtures are found by name)
     ConfiguredPlugin,
     PlainWardSettings,
+    Plugins,
     RoutePlugin,
     SourcePlugin,
     WaitingSource,
@@ -35,25 +34,12 @@ from tests.core.plugin_samples import (
     appliance_config,
     health,
     listed_plugins,
+    parametrised_config,
+    parametrised_plugins,
+    with_plugins,
 )
 
 REPO = Path(__file__).resolve().parents[2]
-Plugins = list[tuple[str, Any]]
-
-
-@pytest.fixture
-def floki_config(request: pytest.FixtureRequest) -> AppConfig:
-    return appliance_config(**getattr(request, "param", {}))
-
-
-@pytest.fixture
-def floki_plugins(request: pytest.FixtureRequest) -> Plugins:
-    make: Callable[[], Plugins] = getattr(request, "param", list)
-    return make()
-
-
-def with_plugins(make: Callable[[], Plugins]) -> pytest.MarkDecorator:
-    return pytest.mark.parametrize("floki_plugins", [make], indirect=True, ids=["plugins"])
 
 
 def with_config(**sections: Any) -> pytest.MarkDecorator:

@@ -20,11 +20,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from floki_core.api.app import create_app
 from floki_core.clock import ManualClock
-from floki_core.config import AppConfig, SupervisionConfig
+from floki_core.config import SupervisionConfig
 from floki_core.core import Core
 from floki_core.plugins.supervisor import SourceRunner, backoff_delay
 from floki_core.testing import Floki
-from tests.core.plugin_samples import (
+from tests.core.plugin_samples import (  # noqa: F401  (fixtures are found by name)
     AsyncRaisingObserver,
     AwaitingRegistration,
     AwaitingStartup,
@@ -34,6 +34,7 @@ from tests.core.plugin_samples import (
     CrashingSource,
     EventRecorder,
     LifecycleRecorder,
+    Plugins,
     RaisingObserver,
     RaisingStartup,
     SourcePlugin,
@@ -41,25 +42,10 @@ from tests.core.plugin_samples import (
     appliance_config,
     health,
     listed_plugins,
+    parametrised_config,
+    parametrised_plugins,
+    with_plugins,
 )
-
-Plugins = list[tuple[str, Any]]
-
-
-@pytest.fixture
-def floki_config(request: pytest.FixtureRequest) -> AppConfig:
-    return appliance_config(**getattr(request, "param", {}))
-
-
-@pytest.fixture
-def floki_plugins(request: pytest.FixtureRequest) -> Plugins:
-    make: Callable[[], Plugins] = getattr(request, "param", list)
-    return make()
-
-
-def with_plugins(make: Callable[[], Plugins]) -> pytest.MarkDecorator:
-    """Give one test its own fresh plugin objects."""
-    return pytest.mark.parametrize("floki_plugins", [make], indirect=True, ids=["plugins"])
 
 
 def healthy() -> tuple[str, SourcePlugin]:

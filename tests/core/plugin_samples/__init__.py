@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
+import pytest
 from aiohttp import web
 
 from floki_core import hookimpl
@@ -41,6 +42,28 @@ def appliance_config(**sections: Any) -> AppConfig:
             **sections,
         }
     )
+
+
+Plugins = list[tuple[str, Any]]
+
+
+@pytest.fixture(name="floki_config")
+def parametrised_config(request: pytest.FixtureRequest) -> AppConfig:
+    """The appliance's configuration for a plugin test: ``appliance_config``, with the
+    sections a test passes as the fixture's parameter merged in."""
+    return appliance_config(**getattr(request, "param", {}))
+
+
+@pytest.fixture(name="floki_plugins")
+def parametrised_plugins(request: pytest.FixtureRequest) -> Plugins:
+    """The plugin objects a test names with ``with_plugins`` (none by default)."""
+    make: Callable[[], Plugins] = getattr(request, "param", list)
+    return make()
+
+
+def with_plugins(make: Callable[[], Plugins]) -> pytest.MarkDecorator:
+    """Run a test with the plugins ``make()`` returns, fresh for the test."""
+    return pytest.mark.parametrize("floki_plugins", [make], indirect=True, ids=["plugins"])
 
 
 # The test kit's; supervision happens on its own tasks. Prefer ``floki.eventually``.

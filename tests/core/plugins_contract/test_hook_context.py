@@ -7,34 +7,27 @@ appliances in one process (the test kit, a hub beside a site) each see their own
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from floki_core.api.app import create_app
 from floki_core.clock import ManualClock
-from floki_core.config import AppConfig, parse_config
+from floki_core.config import parse_config
 from floki_core.core import Core
 from floki_core.testing import Floki
-from tests.core.plugin_samples import appliance_config, eventually, listed_plugins
+from tests.core.plugin_samples import (  # noqa: F401  (fixtures are found by name)
+    Plugins,
+    appliance_config,
+    eventually,
+    listed_plugins,
+    parametrised_config,
+    parametrised_plugins,
+    with_plugins,
+)
 from tests.core.plugins_contract.hook_samples import ContextEverywhere, WardBoard
 from tests.fixtures.mosquitto import MosquittoBroker, mosquitto_broker  # noqa: F401
-
-Plugins = list[tuple[str, Any]]
-
-
-@pytest.fixture
-def floki_config(request: pytest.FixtureRequest) -> AppConfig:
-    return appliance_config(**getattr(request, "param", {}))
-
-
-@pytest.fixture
-def floki_plugins(request: pytest.FixtureRequest) -> Plugins:
-    make: Callable[[], Plugins] = getattr(request, "param", list)
-    return make()
 
 
 @pytest.mark.parametrize(

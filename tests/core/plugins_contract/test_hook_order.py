@@ -10,17 +10,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from floki_core.api.app import create_app
 from floki_core.clock import ManualClock
-from floki_core.config import AppConfig
 from floki_core.core import Core
 from floki_core.testing import Floki
-from tests.core.plugin_samples import appliance_config, eventually, health, listed_plugins
+from tests.core.plugin_samples import (  # noqa: F401  (fixtures are found by name)
+    Plugins,
+    appliance_config,
+    eventually,
+    health,
+    listed_plugins,
+    parametrised_config,
+    parametrised_plugins,
+    with_plugins,
+)
 from tests.core.plugins_contract.hook_samples import (
     ClaimsGateway,
     ClaimsGatewayFirst,
@@ -37,24 +44,6 @@ from tests.core.plugins_contract.hook_samples import (
     WrapperThatIsNotAGenerator,
     WrapsStartup,
 )
-
-Plugins = list[tuple[str, Any]]
-
-
-@pytest.fixture
-def floki_config() -> AppConfig:
-    return appliance_config()
-
-
-@pytest.fixture
-def floki_plugins(request: pytest.FixtureRequest) -> Plugins:
-    make: Callable[[], Plugins] = getattr(request, "param", list)
-    return make()
-
-
-def with_plugins(make: Callable[[], Plugins]) -> pytest.MarkDecorator:
-    return pytest.mark.parametrize("floki_plugins", [make], indirect=True, ids=["plugins"])
-
 
 # --- call order ---------------------------------------------------------------------------
 

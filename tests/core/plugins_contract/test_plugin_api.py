@@ -21,30 +21,22 @@ from packaging.requirements import Requirement
 
 import floki_core
 from floki_core import cli, hookimpl
-from floki_core.config import AppConfig
 from floki_core.initialise import init_data_dir
 from floki_core.plugins.contract import hook_versions
 from floki_core.testing import Floki
-from tests.core.plugin_samples import appliance_config, eventually, health, listed_plugins
+from tests.core.plugin_samples import (  # noqa: F401  (fixtures are found by name)
+    Plugins,
+    appliance_config,
+    eventually,
+    health,
+    listed_plugins,
+    parametrised_config,
+    parametrised_plugins,
+    with_plugins,
+)
 from tests.core.plugins_contract.hook_samples import Declares
 
 REPO = Path(__file__).resolve().parents[3]
-Plugins = list[tuple[str, Any]]
-
-
-@pytest.fixture
-def floki_config() -> AppConfig:
-    return appliance_config()
-
-
-@pytest.fixture
-def floki_plugins(request: pytest.FixtureRequest) -> Plugins:
-    make: Callable[[], Plugins] = getattr(request, "param", list)
-    return make()
-
-
-def with_plugins(make: Callable[[], Plugins]) -> pytest.MarkDecorator:
-    return pytest.mark.parametrize("floki_plugins", [make], indirect=True, ids=["plugins"])
 
 
 def test_the_core_provides_plugin_api_1_0() -> None:
