@@ -10,7 +10,7 @@ APT_PACKAGES := postgresql mosquitto chromium zbar-tools libegl1 libfontconfig1 
 DISTRIBUTIONS := -e .[test] $(foreach p,$(sort $(dir $(wildcard plugins/*/pyproject.toml))),-e $(p)) -e console
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck pytest bench console setup system-packages clean
+.PHONY: run test test-quick lint typecheck pytest bench console setup system-packages clean
 
 run: setup
 	$(BIN)/floki-core --data-dir $(DATA_DIR) demo
@@ -48,6 +48,10 @@ typecheck: setup
 PYTEST_WORKERS ?= auto
 pytest: setup
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
+
+# The inner loop: everything but the product-level tests (docs/development.md).
+test-quick: setup
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not product"
 
 bench: setup
 	$(BIN)/python -m bench

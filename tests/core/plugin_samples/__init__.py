@@ -66,10 +66,6 @@ def with_plugins(make: Callable[[], Plugins]) -> pytest.MarkDecorator:
     return pytest.mark.parametrize("floki_plugins", [make], indirect=True, ids=["plugins"])
 
 
-# The test kit's; supervision happens on its own tasks. Prefer ``floki.eventually``.
-eventually = Floki.eventually
-
-
 async def listed_plugins(floki: Floki) -> dict[str, dict[str, Any]]:
     """``GET /api/v1/plugins`` as a viewer would see it, keyed by plugin name."""
     resp = await floki.client.get("/api/v1/plugins", headers=await floki.headers("viewer"))

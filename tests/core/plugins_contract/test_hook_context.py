@@ -20,7 +20,6 @@ from floki_core.testing import Floki
 from tests.core.plugin_samples import (  # noqa: F401  (fixtures are found by name)
     Plugins,
     appliance_config,
-    eventually,
     listed_plugins,
     parametrised_config,
     parametrised_plugins,
@@ -53,7 +52,7 @@ async def test_locator_rule_type_and_event_hooks_get_the_plugins_context(
         "/api/v1/assets", json={"asset_number": "VIP-0001"}, headers=await floki.headers("engineer")
     )
     assert resp.status == 201
-    await eventually(lambda: "floki_events" in plugin.seen, what="the event batch")
+    await floki.eventually(lambda: "floki_events" in plugin.seen, "the event batch")
     assert plugin.seen == {
         "floki_register_locators": "everywhere",
         "floki_register_rule_types": "everywhere",

@@ -21,7 +21,6 @@ from floki_core.testing import Floki
 from tests.core.plugin_samples import (  # noqa: F401  (fixtures are found by name)
     Plugins,
     appliance_config,
-    eventually,
     health,
     listed_plugins,
     parametrised_config,
@@ -57,7 +56,7 @@ async def test_tryfirst_plugin_loaded_later_is_called_first_and_keeps_the_name(
     assert listing["eager"]["status"] == "running"
     assert listing["early"]["status"] == "failed"
     assert "'ward-7-gateway' registered by both 'eager' and 'early'" in listing["early"]["reason"]
-    await eventually(lambda: plugins["eager"].source.runs == 1, what="the tryfirst source")
+    await floki.eventually(lambda: plugins["eager"].source.runs == 1, "the tryfirst source")
     assert plugins["early"].source.runs == 0
 
 

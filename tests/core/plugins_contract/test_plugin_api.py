@@ -27,7 +27,6 @@ from floki_core.testing import Floki
 from tests.core.plugin_samples import (  # noqa: F401  (fixtures are found by name)
     Plugins,
     appliance_config,
-    eventually,
     health,
     listed_plugins,
     parametrised_config,
@@ -69,7 +68,7 @@ async def test_plugin_for_a_newer_api_is_refused_naming_both_and_the_rest_run(
     assert listing["current"]["status"] == "running"
     assert listing["current"]["api"] == ">=1.0,<2"
     assert listing["ble"]["status"] == "running"
-    await eventually(lambda: plugins["current"].source.runs == 1, what="the compatible source")
+    await floki.eventually(lambda: plugins["current"].source.runs == 1, "the compatible source")
     assert plugins["future"].source.runs == 0
     # The appliance serves on.
     assert (await health(floki))[0] == 200
