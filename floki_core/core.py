@@ -109,7 +109,7 @@ class Core:
         await self.workflow.stop()
         await self.locations.stop()
         await self.events.close()
-        await self.db.run(self.db.close)  # closing the pool waits on its connections
+        await self.db.aclose()
 
     async def log_audit_head(self) -> None:
         """The audit trail's head into the log, at start and once a day: a log that

@@ -11,6 +11,7 @@ import os
 import pwd
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -207,6 +208,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Work handed to threads by ``run`` and not finished: a task cancelled while
+        # awaiting it does not stop the thread, which still holds its connection.
+        self._busy = 0
+        self._busy_lock = threading.Lock()
 
     @property
     def backend(self) -> str:
@@ -394,7 +399,26 @@ class Database:
             yield conn
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.to_thread(fn, *args)
+        return await asyncio.to_thread(self._counted, fn, *args)
+
+    def _counted(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._busy_lock:
+            self._busy += 1
+        try:
+            return fn(*args)
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
+
+    async def aclose(self, timeout: float = 5.0) -> None:
+        """Close once the work already handed to threads is done (at most ``timeout``
+        seconds), off the event loop: a connection still checked out when the pool is
+        disposed would stay open, with its files, until garbage collection."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._busy and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        await asyncio.to_thread(self.close)
 
     def close(self) -> None:
         self.engine.dispose()
