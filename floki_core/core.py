@@ -28,7 +28,7 @@ from floki_core.storage.audit import log_audit_head
 from floki_core.storage.database import Database, default_url
 from floki_core.storage.health import StorageHealth
 from floki_core.storage.resources import Resource, event_name
-from floki_core.workflow import Workflow
+from floki_core.workflow.engine import Workflow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -51,8 +51,19 @@ def _described(graph: grimp.ImportGraph, group: list[str]) -> str:
     return f"{len(group)} modules: {' -> '.join(there)} -> ... {' -> '.join(back[1:])}"
 
 
+def _with_parents(graph: grimp.ImportGraph) -> grimp.ImportGraph:
+    """Importing ``a.b.c`` runs ``a/b/__init__.py`` first: count it as importing ``a.b``."""
+    for importer in list(graph.modules):
+        for imported in list(graph.find_modules_directly_imported_by(importer)):
+            parent = imported.rpartition(".")[0]
+            while parent and parent in graph.modules and not importer.startswith(parent + "."):
+                graph.add_import(importer=importer, imported=parent)
+                parent = parent.rpartition(".")[0]
+    return graph
+
+
 def test_the_core_has_no_import_cycle() -> None:
-    graph = grimp.build_graph("floki_core", exclude_type_checking_imports=True)
+    graph = _with_parents(grimp.build_graph("floki_core", exclude_type_checking_imports=True))
     assert len(graph.modules) > 100  # the whole core was read
     cycles = _cycles(graph)
     assert cycles == [], "\n".join(_described(graph, group) for group in cycles)
