@@ -10,7 +10,7 @@ read of the database.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 
@@ -19,7 +19,6 @@ from floki_core.location.register_index import RegisterIndex
 from floki_core.storage import resources
 from floki_core.storage.register import ASSETS, FLOORS, IDENTIFIERS, RECEIVERS, ZONES
 
-T = TypeVar("T")
 Reader = Callable[..., Awaitable[Any]]
 
 

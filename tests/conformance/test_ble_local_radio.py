@@ -9,13 +9,13 @@ from typing import Any, ClassVar
 
 import bleak
 import pytest
-from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakError
 from hypothesis import strategies as st
 
 from floki_ble.decoders import parse_ad_structures
 from floki_core.conformance import Sighting, SourceConformance
 from floki_core.testing import Floki
+from tests.fixtures.bleak_backend import AdvertisingScanner
 
 RECEIVER = "appliance-ward7"
 UUID = "F7826DA64FA24E988024BC5B71E0893E"
@@ -32,7 +32,7 @@ def beacon(minor: int) -> str:
     return f"F7826DA6-4FA2-4E98-8024-BC5B71E0893E:100:{minor}"
 
 
-class SyntheticRadio(BaseBleakScanner):
+class SyntheticRadio(AdvertisingScanner):
     """A bleak backend without a radio, built by ``BleakScanner`` as BlueZ's is."""
 
     device: ClassVar[SyntheticRadioDevice]
@@ -51,30 +51,6 @@ class SyntheticRadio(BaseBleakScanner):
     async def stop(self) -> None:
         self.running = False
         self.device.scanners.remove(self)
-
-    def advertise(
-        self,
-        address: str,
-        rssi: int,
-        *,
-        manufacturer_data: dict[int, bytes] | None = None,
-        service_data: dict[str, bytes] | None = None,
-        address_type: str = "public",
-    ) -> None:
-        advert = AdvertisementData(
-            local_name=None,
-            manufacturer_data=manufacturer_data or {},
-            service_data=service_data or {},
-            service_uuids=list(service_data or {}),
-            tx_power=None,
-            rssi=rssi,
-            platform_data=(),
-        )
-        props = {"Address": address, "AddressType": address_type, "RSSI": rssi}
-        device = self.create_or_update_device(
-            address, address, None, {"path": address, "props": props}, advert
-        )
-        self.call_detection_callbacks(device, advert)
 
 
 class SyntheticRadioDevice:

@@ -10,7 +10,6 @@ import datetime as dt
 from typing import Any, ClassVar
 
 import pytest
-from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 from bleak.exc import BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason, BleakError
 
 from floki_ble.config import BleSettings
@@ -19,6 +18,7 @@ from floki_core import hookimpl
 from floki_core.config import AppConfig, parse_config
 from floki_core.plugins.context import PluginContext
 from floki_core.testing import Floki
+from tests.fixtures.bleak_backend import AdvertisingScanner
 
 API = "/api/v1"
 RECEIVER = "appliance-ward7"
@@ -34,7 +34,7 @@ TAG_ADDRESS = "C3:A1:B2:C3:D4:E5"
 # --- a bleak backend that plays synthetic adverts ------------------------------------------
 
 
-class SyntheticScanner(BaseBleakScanner):
+class SyntheticScanner(AdvertisingScanner):
     """A bleak scanner backend without a radio: the test says what it hears.
 
     Built by bleak's own ``BleakScanner`` exactly as the BlueZ backend is, and delivering
@@ -70,30 +70,6 @@ class SyntheticScanner(BaseBleakScanner):
 
     async def stop(self) -> None:
         self.running = False
-
-    def advertise(
-        self,
-        address: str,
-        rssi: int,
-        *,
-        manufacturer_data: dict[int, bytes] | None = None,
-        service_data: dict[str, bytes] | None = None,
-        address_type: str = "public",
-    ) -> None:
-        advert = AdvertisementData(
-            local_name=None,
-            manufacturer_data=manufacturer_data or {},
-            service_data=service_data or {},
-            service_uuids=list(service_data or {}),
-            tx_power=None,
-            rssi=rssi,
-            platform_data=(),
-        )
-        props = {"Address": address, "AddressType": address_type, "RSSI": rssi}
-        device = self.create_or_update_device(
-            address, address, None, {"path": address, "props": props}, advert
-        )
-        self.call_detection_callbacks(device, advert)
 
 
 def backend(**behaviour: Any) -> type[SyntheticScanner]:
