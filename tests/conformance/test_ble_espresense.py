@@ -52,7 +52,7 @@ class Broker:
             "espresense_host": self.broker.host,
             "espresense_port": self.broker.port,
             "espresense_prefix": PREFIX,
-            "espresense_batch_seconds": 0.05,
+            "espresense_batch_seconds": 0.2,
         }
 
     async def publish(self, *messages: tuple[str, bytes]) -> None:

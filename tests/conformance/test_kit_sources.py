@@ -64,7 +64,7 @@ FAULTS = [
     pytest.param(
         "one_per_batch",
         "test_good_input_arrives_batched_with_its_claims_and_binds",
-        r"delivered 2 observations in 2 batches: deliver what arrives together as one batch",
+        r"delivered 2 observations in 2 batches, 3 times: deliver what arrives together",
         id="unbatched",
     ),
     pytest.param(
