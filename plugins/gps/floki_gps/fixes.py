@@ -1,0 +1,79 @@
+"""One position report from any tracker protocol, and the observation it becomes.
+
+Every decoder in this package turns bytes into :class:`Fix` records; the sources batch
+them into the core as observations of technology ``gps``, the tracker's id as the tag."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import msgspec
+
+from floki_core.sdk import Observation
+
+__all__ = ["TECHNOLOGY", "Fix", "observation"]
+
+TECHNOLOGY = "gps"
+# A fix that gives HDOP but no accuracy is taken as this many metres per unit of HDOP
+# (a common receiver's user-equivalent range error).
+METRES_PER_HDOP = 5.0
+
+
+class Fix(msgspec.Struct, frozen=True, kw_only=True):
+    """What a tracker said at one moment. Positions are WGS 84 degrees; a record with no
+    usable position (a heartbeat, a fix the receiver marked invalid) has ``lat``/``lon``
+    of None and still says the tracker is alive and what its battery is."""
+
+    device: str  # the tracker's id as registered on an asset: IMEI, Traccar Client id
+    protocol: str  # "teltonika", "gt06", "osmand", "nmea", "gpsd", "traccar"
+    at: dt.datetime  # the device's time of the fix, aware (UTC)
+    lat: float | None = None
+    lon: float | None = None
+    accuracy_m: float | None = None  # radius of the position's uncertainty
+    hdop: float | None = None
+    satellites: int | None = None
+    speed_kmh: float | None = None
+    course_deg: float | None = None
+    altitude_m: float | None = None
+    battery_pct: float | None = None
+    battery_mv: int | None = None
+    charging: bool | None = None
+    external_mv: int | None = None  # supply voltage, for a tracker wired to a vehicle
+    moving: bool | None = None
+    ignition: bool | None = None
+    alarm: str | None = None  # a tracker's alarm (e.g. "sos", "power_cut"), as a word
+
+
+def observation(fix: Fix, received_at: dt.datetime | None = None) -> Observation:
+    """The core's observation of ``fix``: technology ``gps``, the tracker as the tag."""
+    accuracy = fix.accuracy_m
+    if accuracy is None and fix.hdop is not None:
+        accuracy = fix.hdop * METRES_PER_HDOP
+    extras: dict[str, str | int | float | bool | None] = {"protocol": fix.protocol}
+    for key, value in (
+        ("battery_pct", fix.battery_pct),
+        ("battery_mv", fix.battery_mv),
+        ("charging", fix.charging),
+        ("external_mv", fix.external_mv),
+        ("moving", fix.moving),
+        ("ignition", fix.ignition),
+        ("speed_kmh", fix.speed_kmh),
+        ("course_deg", fix.course_deg),
+        ("altitude_m", fix.altitude_m),
+        ("satellites", fix.satellites),
+        ("hdop", fix.hdop),
+        ("alarm", fix.alarm),
+    ):
+        if value is not None:
+            extras[key] = value
+    has_position = fix.lat is not None and fix.lon is not None
+    return Observation(
+        technology=TECHNOLOGY,
+        tag=fix.device,
+        observed_at=fix.at,
+        received_at=received_at,
+        lat=fix.lat if has_position else None,
+        lon=fix.lon if has_position else None,
+        accuracy_m=accuracy if has_position else None,
+        extras=extras,
+    )
