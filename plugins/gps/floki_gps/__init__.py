@@ -3,6 +3,10 @@ Hook implementations only; see README.md."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
 from floki_core.sdk import (
     ConfigRegistry,
     PluginContext,
@@ -12,8 +16,17 @@ from floki_core.sdk import (
 )
 from floki_gps import http_trackers, receivers, tcp_trackers
 from floki_gps.config import GpsSettings
+from floki_gps.devices import DeviceBook
 
 FLOKI_PLUGIN_API = ">=1.0,<2"
+
+
+def _devices(context: PluginContext) -> DeviceBook:
+    """The run's one picture of the trackers, shared by the sources and the routes."""
+    book: DeviceBook | None = context.state.get("devices")
+    if book is None:
+        book = context.state["devices"] = DeviceBook(context.clock.now)
+    return book
 
 
 @hookimpl
@@ -24,11 +37,27 @@ def floki_register_config(registry: ConfigRegistry) -> None:
 @hookimpl
 def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> None:
     settings: GpsSettings = context.settings
-    tcp_trackers.register_sources(registry, context, settings)
-    http_trackers.register_sources(registry, context, settings)
-    receivers.register_sources(registry, context, settings)
+    devices = _devices(context)
+    tcp_trackers.register_sources(registry, context, settings, devices)
+    http_trackers.register_sources(registry, context, settings, devices)
+    receivers.register_sources(registry, context, settings, devices)
+
+
+def _device_listing(context: PluginContext) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def devices(request: web.Request) -> web.Response:
+        return web.json_response({"items": _devices(context).listing()})
+
+    return devices
 
 
 @hookimpl
 def floki_register_routes(registry: RouteRegistry, context: PluginContext) -> None:
+    registry.add(
+        "GET",
+        "/api/v1/gps/devices",
+        _device_listing(context),
+        policy="engineer",
+        summary="GPS trackers: protocol, connection, last fix age, battery; trackers "
+        "refused because no asset has them registered are listed after, newest first",
+    )
     http_trackers.register_routes(registry, context)

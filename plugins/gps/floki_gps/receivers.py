@@ -1,12 +1,15 @@
-"""Sources of this family, registered from the plugin's hooks."""
+"""NMEA 0183 receivers (serial or TCP) and gpsd: their sources, registered from the
+plugin's hooks."""
 
 from __future__ import annotations
 
 from floki_core.sdk import PluginContext, SourceRegistry
 from floki_gps.config import GpsSettings
+from floki_gps.devices import DeviceBook
 
 
 def register_sources(
-    registry: SourceRegistry, context: PluginContext, settings: GpsSettings
+    registry: SourceRegistry, context: PluginContext, settings: GpsSettings, devices: DeviceBook
 ) -> None:
-    """Add this family's sources for what settings switches on."""
+    """Add this family's sources for what the settings switch on; each keeps the device
+    book up to date with the trackers it hears."""
