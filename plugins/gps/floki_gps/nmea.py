@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-import pynmea2
+import pynmea2  # type: ignore[import-untyped, unused-ignore]
 
 from floki_gps.fixes import Fix
 

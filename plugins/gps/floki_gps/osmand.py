@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import urllib.parse
 from collections.abc import Sequence
 from typing import Annotated
@@ -50,6 +51,7 @@ MAX_DEVICE_ID = 200  # the core's longest tag
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 _MILLISECONDS_FROM = 2**31 - 1  # as Traccar: a larger number is milliseconds
+_EPOCH = re.compile(r"[0-9]{1,20}(\.[0-9]{1,9})?")  # seconds or milliseconds
 READ = frozenset(
     [
         "id",
@@ -133,18 +135,18 @@ def iso_time(name: str, text: str) -> dt.datetime:
     return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
 
 
-def _epoch_time(name: str, number: int) -> dt.datetime:
-    seconds = number / 1000 if number > _MILLISECONDS_FROM else float(number)
+def _epoch_time(name: str, number: float) -> dt.datetime:
+    seconds = number / 1000 if number > _MILLISECONDS_FROM else number
     try:
         return dt.datetime.fromtimestamp(seconds, dt.UTC)
     except (OverflowError, OSError, ValueError):
-        raise DecodeError(f"{name}: {number} is not a plausible time", "bad_timestamp") from None
+        raise DecodeError(f"{name}: {number:g} is not a plausible time", "bad_timestamp") from None
 
 
 def _timestamp(text: str) -> dt.datetime:
     stripped = text.strip()
-    if stripped.isdigit() and stripped.isascii():
-        return _epoch_time("timestamp", int(stripped))
+    if _EPOCH.fullmatch(stripped):
+        return _epoch_time("timestamp", float(stripped))
     return iso_time("timestamp", stripped)
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import functools
 import operator
+from typing import Any
+
+from floki_core.sdk import AppConfig, parse_config
+from floki_core.testing import Floki
 
 
 def nmea_sentence(body: str) -> bytes:
@@ -12,3 +16,87 @@ def nmea_sentence(body: str) -> bytes:
     raw = body.encode("utf-8", "replace")
     checksum = functools.reduce(operator.xor, raw, 0)
     return b"$" + raw + f"*{checksum:02X}\r\n".encode()
+
+
+# --- an appliance with the GPS plugin ------------------------------------------------------
+
+# Every listener off unless a test switches it on, so tests never race for fixed ports.
+QUIET: dict[str, Any] = {
+    "listen_host": "127.0.0.1",
+    "osmand_port": 0,
+    "teltonika_port": 0,
+    "gt06_port": 0,
+    "nmea_tcp_port": 0,
+    "traccar_forward": False,
+    "batch_seconds": 0.05,
+}
+# The community hub of the tests: a square about 1.1 km a side in north London.
+HUB_LON, HUB_LAT, HUB_SIZE = -0.15, 51.55, 0.01
+HUB_POINT = (HUB_LAT + HUB_SIZE / 2, HUB_LON + HUB_SIZE / 2)  # (lat, lon) of its middle
+
+
+def gps_config(**settings: Any) -> AppConfig:
+    """The appliance's configuration with ``[plugin.gps]`` = the quiet defaults + ``settings``."""
+    return parse_config(
+        {
+            "discovery": {"enabled": False},
+            "server": {"tls": False},
+            "plugins": {"supervision": {"backoff_initial": 0.02, "backoff_max": 0.1}},
+            "plugin": {"gps": {**QUIET, **settings}},
+        }
+    )
+
+
+def square(lon: float, lat: float, size: float) -> list[list[float]]:
+    return [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size]]
+
+
+async def tracked_asset(floki: Floki, device: str, number: str = "HOIST-1") -> tuple[int, int]:
+    """An asset carrying ``device`` as its gps identifier and the hub zone drawn on the
+    map; returns (asset id, zone id)."""
+    headers = await floki.headers("admin")
+
+    async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        resp = await floki.client.post(f"/api/v1{path}", json=body, headers=headers)
+        assert resp.status == 201, await resp.text()
+        made: dict[str, Any] = await resp.json()
+        return made
+
+    sites = await (await floki.client.get("/api/v1/sites", headers=headers)).json()
+    site = sites["items"][0] if sites["items"] else await post("/sites", {"name": "Community"})
+    zones = await (await floki.client.get("/api/v1/zones", headers=headers)).json()
+    hub = next((z for z in zones["items"] if z["name"] == "North Community Hub"), None)
+    if hub is None:
+        hub = await post(
+            "/zones",
+            {
+                "site_id": site["id"],
+                "name": "North Community Hub",
+                "geo_polygon": square(HUB_LON, HUB_LAT, HUB_SIZE),
+            },
+        )
+    asset = await post("/assets", {"asset_number": number, "description": "Ceiling hoist"})
+    await post("/identifiers", {"asset_id": asset["id"], "technology": "gps", "value": device})
+    await floki.core.locations.reindex()
+    return asset["id"], hub["id"]
+
+
+async def located_in(floki: Floki, asset_id: int, zone_id: int) -> None:
+    """Wait until GET /api/v1/assets/{id}/location places the asset in ``zone_id``."""
+    headers = await floki.headers("viewer")
+
+    async def there() -> bool:
+        resp = await floki.client.get(f"/api/v1/assets/{asset_id}/location", headers=headers)
+        body = await resp.json()
+        return bool(body.get("located")) and (body.get("zone") or {}).get("id") == zone_id
+
+    await Floki.eventually(there, f"asset {asset_id} located in zone {zone_id}")
+
+
+async def source_counters(floki: Floki, source: str) -> dict[str, Any]:
+    resp = await floki.client.get("/api/v1/sources", headers=await floki.headers("viewer"))
+    for item in (await resp.json())["items"]:
+        if item["name"] == source:
+            found: dict[str, Any] = item
+            return found
+    return {}

@@ -1,0 +1,59 @@
+"""What the plugin's HTTP and receiver sources share: fixes handed to the core in batches
+every ``batch_seconds``, refusals counted at once, and which trackers are registered."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import Callable
+
+from floki_core.sdk import Observation, ObservationSink, PluginContext
+from floki_gps.fixes import TECHNOLOGY, Fix, observation
+
+__all__ = ["FixBatcher", "is_registered"]
+
+Flush = Callable[[], list[Fix]]
+
+
+def is_registered(context: PluginContext, device: str) -> bool:
+    """Whether an asset carries ``device`` as a gps identifier (every device counts as
+    registered outside a running appliance, which has no register to ask)."""
+    register = context.register
+    return register is None or register.asset_id_for(TECHNOLOGY, device) is not None
+
+
+class FixBatcher:
+    """Observations waiting for the sink. ``add`` is cheap and never waits; ``run``
+    hands them over every ``every`` seconds until ``stopping`` is set, then once more.
+    ``before_flush`` callbacks give fixes a source held back (a receiver's cycle)."""
+
+    def __init__(self, sink: ObservationSink, now: Callable[[], dt.datetime], every: float):
+        self._sink = sink
+        self._now = now
+        self.every = every
+        self._pending: list[Observation] = []
+        self.before_flush: list[Flush] = []
+
+    def add(self, fix: Fix, received_at: dt.datetime | None = None) -> None:
+        self._pending.append(observation(fix, received_at or self._now()))
+
+    def reject(self, reason: str, count: int = 1) -> None:
+        reject = getattr(self._sink, "reject", None)  # a bare sink in a unit test has none
+        if reject is not None and count > 0:
+            reject(reason, count)
+
+    async def flush(self) -> None:
+        now = self._now()
+        for held in self.before_flush:
+            for fix in held():
+                self._pending.append(observation(fix, now))
+        batch, self._pending = self._pending, []
+        if batch:
+            await self._sink.submit(batch)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self.every)
+            await self.flush()
