@@ -1,0 +1,191 @@
+"""Teltonika and GT06 trackers against a running appliance: real frames over loopback
+locate registered assets by geofence, unregistered trackers are refused and listed, bad
+frames are counted by reason and answered as the protocols require."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from floki_gps.teltonika import teltonika_encode
+
+from floki_core.config import AppConfig, parse_config
+from floki_core.conformance.appliance import appliance_config, watched_appliance
+from floki_core.testing import Floki
+from tests.fixtures.gps_trackers import Gt06Tracker, TeltonikaTracker, fix_at, free_port
+
+pytestmark = pytest.mark.floki_entry_points("gps")
+
+NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+API = "/api/v1"
+TELTONIKA_IMEI = "356307042441013"
+GT06_IMEI = "864717003283581"
+STRANGER = "490154203237518"
+# The community hub, a square of about 700 m around (0.1218 E, 52.2053 N).
+HUB = [[0.117, 52.202], [0.127, 52.202], [0.127, 52.209], [0.117, 52.209]]
+IN_HUB = {"lat": 52.2053, "lon": 0.1218}
+
+
+@pytest.fixture
+def ports() -> dict[str, int]:
+    return {"teltonika_port": free_port(), "gt06_port": free_port()}
+
+
+@pytest.fixture
+def floki_config(ports: dict[str, int]) -> AppConfig:
+    return parse_config(
+        {
+            "discovery": {"enabled": False},
+            "server": {"tls": False},
+            "plugin": {
+                "gps": {
+                    "listen_host": "127.0.0.1",
+                    "osmand_port": 0,
+                    "batch_seconds": 0.05,
+                    **ports,
+                }
+            },
+        }
+    )
+
+
+async def api(floki: Floki, method: str, path: str, body: Any = None) -> Any:
+    resp = await floki.client.request(
+        method, API + path, json=body, headers=await floki.headers("admin")
+    )
+    assert resp.status < 300, f"{method} {path}: {resp.status} {await resp.text()}"
+    return await resp.json()
+
+
+async def register(floki: Floki, *imeis: str) -> tuple[dict[str, int], int]:
+    """An asset per tracker, and the hub zone drawn on the map; (asset ids, hub id)."""
+    site = await api(floki, "POST", "/sites", {"name": "Community services"})
+    hub = await api(
+        floki, "POST", "/zones", {"site_id": site["id"], "name": "Hub", "geo_polygon": HUB}
+    )
+    assets = {}
+    for number, imei in enumerate(imeis, 1):
+        asset = await api(
+            floki, "POST", "/assets", {"asset_number": f"HOIST-{number}", "description": "Hoist"}
+        )
+        await api(
+            floki,
+            "POST",
+            "/identifiers",
+            {"asset_id": asset["id"], "technology": "gps", "value": imei},
+        )
+        assets[imei] = asset["id"]
+    await floki.core.locations.reindex()
+    return assets, hub["id"]
+
+
+async def located_in(floki: Floki, asset_id: int, zone_id: int) -> None:
+    async def there() -> bool:
+        where = await api(floki, "GET", f"/assets/{asset_id}/location")
+        return bool(where.get("located") and where["zone"]["id"] == zone_id)
+
+    await Floki.eventually(there, f"asset {asset_id} in zone {zone_id}")
+
+
+async def rejected(floki: Floki, source: str) -> dict[str, int]:
+    for item in (await api(floki, "GET", "/sources"))["items"]:
+        if item["name"] == source:
+            found: dict[str, int] = item.get("rejected", {})
+            return found
+    return {}
+
+
+async def tracker_entry(floki: Floki, device: str) -> dict[str, Any]:
+    listing = (await api(floki, "GET", "/gps/devices"))["items"]
+    return next(entry for entry in listing if entry["device"] == device)
+
+
+async def test_a_teltonika_tracker_locates_its_asset_in_the_hub(
+    floki: Floki, ports: dict[str, int]
+) -> None:
+    assets, hub = await register(floki, TELTONIKA_IMEI)
+    async with TeltonikaTracker(TELTONIKA_IMEI, "127.0.0.1", ports["teltonika_port"]) as tracker:
+        assert await tracker.log_in()
+        fix = fix_at(
+            TELTONIKA_IMEI, "teltonika", NOW - dt.timedelta(seconds=30), battery_pct=64.0, **IN_HUB
+        )
+        assert await tracker.send([fix]) == 1
+        await located_in(floki, assets[TELTONIKA_IMEI], hub)
+        entry = await tracker_entry(floki, TELTONIKA_IMEI)
+        assert (entry["protocol"], entry["connected"], entry["battery_pct"]) == (
+            "teltonika",
+            True,
+            64.0,
+        )
+        assert entry["last_fix_at"] == fix.at.isoformat()
+
+
+async def test_a_gt06_tracker_logs_in_is_answered_and_locates_its_asset(
+    floki: Floki, ports: dict[str, int]
+) -> None:
+    assets, hub = await register(floki, GT06_IMEI)
+    async with Gt06Tracker(GT06_IMEI, "127.0.0.1", ports["gt06_port"]) as tracker:
+        assert await tracker.log_in()
+        assert await tracker.send(fix_at(GT06_IMEI, "gt06", NOW, **IN_HUB)) is None
+        await located_in(floki, assets[GT06_IMEI], hub)
+        sos = fix_at(GT06_IMEI, "gt06", NOW, alarm="sos", battery_pct=17.0, **IN_HUB)
+        answer = await tracker.send(sos)
+        assert answer is not None and answer[3] == 0x16  # the alarm, acknowledged
+        assert answer[4:6] == tracker.serial.to_bytes(2, "big")  # its serial echoed
+
+        async def battery_seen() -> bool:
+            entry = await tracker_entry(floki, GT06_IMEI)
+            return bool(entry["battery_pct"] == 16.0)  # voltage level 1 of 6
+
+        await Floki.eventually(battery_seen, "the alarm's battery level")
+
+
+async def test_unregistered_trackers_are_refused_counted_and_listed(
+    floki: Floki, ports: dict[str, int]
+) -> None:
+    await register(floki, TELTONIKA_IMEI)
+    async with TeltonikaTracker(STRANGER, "127.0.0.1", ports["teltonika_port"]) as tracker:
+        assert not await tracker.log_in()
+        assert await tracker.closed_by_server()
+    async with Gt06Tracker(STRANGER, "127.0.0.1", ports["gt06_port"]) as tracker:
+        assert not await tracker.log_in()
+    assert await rejected(floki, "gps-teltonika") == {"unknown_device": 1}
+    assert await rejected(floki, "gps-gt06") == {"unknown_device": 1}
+    entry = await tracker_entry(floki, STRANGER)
+    assert (entry["registered"], entry["refused"]) == (False, 2)
+
+
+async def test_a_bad_crc_is_answered_zero_and_counted_and_the_resend_is_taken(
+    floki: Floki, ports: dict[str, int]
+) -> None:
+    assets, hub = await register(floki, TELTONIKA_IMEI)
+    async with TeltonikaTracker(TELTONIKA_IMEI, "127.0.0.1", ports["teltonika_port"]) as tracker:
+        assert await tracker.log_in()
+        packet = teltonika_encode([fix_at(TELTONIKA_IMEI, "teltonika", NOW, **IN_HUB)])
+        await tracker.write(packet[:-1] + bytes([packet[-1] ^ 0xFF]))
+        assert await tracker.acknowledged() == 0
+        await tracker.write(packet)
+        assert await tracker.acknowledged() == 1
+    await located_in(floki, assets[TELTONIKA_IMEI], hub)
+    assert await rejected(floki, "gps-teltonika") == {"bad_crc": 1}
+
+
+async def test_gt06_data_before_login_is_refused(floki: Floki, ports: dict[str, int]) -> None:
+    await register(floki, GT06_IMEI)
+    async with Gt06Tracker(GT06_IMEI, "127.0.0.1", ports["gt06_port"]) as tracker:
+        await tracker.send(fix_at(GT06_IMEI, "gt06", NOW, **IN_HUB))
+        assert await tracker.closed_by_server()
+    assert await rejected(floki, "gps-gt06") == {"not_logged_in": 1}
+
+
+@pytest.mark.parametrize("port", ["teltonika_port", "gt06_port"])
+async def test_a_port_of_0_runs_no_listener(port: str, tmp_path: Any) -> None:
+    config = appliance_config(
+        "gps",
+        {"listen_host": "127.0.0.1", "osmand_port": 0, "teltonika_port": 0, "gt06_port": 0}
+        | ({port: free_port()}),
+    )
+    async with watched_appliance(tmp_path, config, plugin="gps") as run:
+        sources = {s["name"] for s in (await run.plugin_entry())["sources"]}
+    assert sources == {"gps-teltonika" if port == "teltonika_port" else "gps-gt06"}
