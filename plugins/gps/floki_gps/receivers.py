@@ -6,6 +6,12 @@ from __future__ import annotations
 from floki_core.sdk import PluginContext, SourceRegistry
 from floki_gps.config import GpsSettings
 from floki_gps.devices import DeviceBook
+from floki_gps.gpsd_client import GpsdClient
+from floki_gps.nmea_sources import NmeaSerialSource, NmeaTcpListener
+
+NMEA_SERIAL_SOURCE = "gps-nmea-serial"
+NMEA_TCP_SOURCE = "gps-nmea-tcp"
+GPSD_SOURCE = "gps-gpsd"
 
 
 def register_sources(
@@ -13,3 +19,9 @@ def register_sources(
 ) -> None:
     """Add this family's sources for what the settings switch on; each keeps the device
     book up to date with the trackers it hears."""
+    if settings.nmea_serial.strip():
+        registry.add(NMEA_SERIAL_SOURCE, NmeaSerialSource(settings, context, devices))
+    if settings.nmea_tcp_port:
+        registry.add(NMEA_TCP_SOURCE, NmeaTcpListener(settings, context, devices))
+    if settings.gpsd.strip():
+        registry.add(GPSD_SOURCE, GpsdClient(settings, context, devices))

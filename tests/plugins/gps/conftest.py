@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import operator
+import os
+from pathlib import Path
 from typing import Any
 
 from floki_core.sdk import AppConfig, parse_config
@@ -100,3 +103,53 @@ async def source_counters(floki: Floki, source: str) -> dict[str, Any]:
             found: dict[str, Any] = item
             return found
     return {}
+
+
+def _degrees(value: float, width: int, hemispheres: str) -> tuple[str, str]:
+    whole = int(abs(value))
+    minutes = (abs(value) - whole) * 60
+    return f"{whole:0{width}d}{minutes:07.4f}", hemispheres[0 if value >= 0 else 1]
+
+
+def nmea_cycle(at: dt.datetime, lat: float, lon: float, talker: str = "GP") -> bytes:
+    """One second of a receiver: GGA (8 satellites, HDOP 0.9, 45.2 m up), a GSV Floki
+    ignores, and RMC (12.5 knots, course 84.4) at ``at``."""
+    lat_text, ns = _degrees(lat, 2, "NS")
+    lon_text, ew = _degrees(lon, 3, "EW")
+    time = at.strftime("%H%M%S.") + f"{at.microsecond // 10000:02d}"
+    date = at.strftime("%d%m%y")
+    return b"".join(
+        [
+            nmea_sentence(
+                f"{talker}GGA,{time},{lat_text},{ns},{lon_text},{ew},1,08,0.9,45.2,M,47.0,M,,"
+            ),
+            nmea_sentence("GPGSV,1,1,02,01,40,083,46,02,17,308,41"),
+            nmea_sentence(
+                f"{talker}RMC,{time},A,{lat_text},{ns},{lon_text},{ew},12.5,84.4,{date},,,A"
+            ),
+        ]
+    )
+
+
+class PtyReceiver:
+    """A receiver on a serial port: Floki opens the pty's slave through a stable symlink
+    (as it would /dev/serial/by-id/...), the test writes sentences into the master."""
+
+    def __init__(self, folder: Path) -> None:
+        self.link = folder / "gps-receiver"
+        self.master = self.slave = -1
+
+    def open(self) -> None:
+        self.master, self.slave = os.openpty()
+        if self.link.is_symlink():
+            self.link.unlink()
+        self.link.symlink_to(os.ttyname(self.slave))
+
+    def write(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def close(self) -> None:
+        for fd in (self.master, self.slave):
+            if fd >= 0:
+                os.close(fd)
+        self.master = self.slave = -1
