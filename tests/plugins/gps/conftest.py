@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import functools
 import operator
@@ -153,3 +155,75 @@ class PtyReceiver:
             if fd >= 0:
                 os.close(fd)
         self.master = self.slave = -1
+
+
+# --- gpsd -------------------------------------------------------------------------------------
+
+GPSD_VERSION = (
+    b'{"class":"VERSION","release":"3.25","rev":"3.25","proto_major":3,"proto_minor":15}\n'
+)
+GPSD_DEVICES = (
+    b'{"class":"DEVICES","devices":[{"class":"DEVICE","path":"/dev/ttyACM0",'
+    b'"driver":"u-blox","activated":"2026-01-05T08:00:00.000Z","native":1,"bps":9600}]}\n'
+)
+GPSD_WATCH = b'{"class":"WATCH","enable":true,"json":true,"nmea":false,"raw":0,"scaled":false}\n'
+
+
+def tpv(at: dt.datetime, lat: float, lon: float, device: str = "/dev/ttyACM0") -> bytes:
+    """A 3D TPV report as gpsd 3.x writes it."""
+    stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        f'{{"class":"TPV","device":"{device}","mode":3,"time":"{stamp}","ept":0.005,'
+        f'"lat":{lat:.9f},"lon":{lon:.9f},"altHAE":45.2,"altMSL":0.1,"epx":6.1,"epy":7.9,'
+        f'"eph":9.8,"track":84.4,"speed":6.43,"climb":0.0}}\n'
+    ).encode()
+
+
+class FakeGpsd:
+    """A loopback double of gpsd (Debian's gpsfake is not installed here): it greets with
+    VERSION, answers ``?WATCH`` with DEVICES and WATCH as gpsd does, and then streams what
+    the test sends to every client watching."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.watches: list[bytes] = []
+        self._server: asyncio.Server | None = None
+        self._clients: set[asyncio.StreamWriter] = set()
+
+    async def open(self) -> None:
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", self.port)
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(GPSD_VERSION)
+        try:
+            command = await reader.readline()
+            if not command.startswith(b"?WATCH="):
+                return
+            self.watches.append(command)
+            writer.write(GPSD_DEVICES + GPSD_WATCH)
+            await writer.drain()
+            self._clients.add(writer)
+            while await reader.read(1024):
+                pass
+        except OSError:
+            pass
+        finally:
+            self._clients.discard(writer)
+            writer.close()
+
+    def watching(self) -> bool:
+        return bool(self._clients)
+
+    async def send(self, data: bytes) -> None:
+        for writer in list(self._clients):
+            writer.write(data)
+            with contextlib.suppress(OSError):
+                await writer.drain()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in list(self._clients):
+                writer.close()
+            await self._server.wait_closed()
+            self._server = None
