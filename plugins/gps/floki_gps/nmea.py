@@ -162,6 +162,7 @@ class NmeaReader:
         self.device = device
         self._cycle: _Cycle | None = None
         self._last_time: dt.time | None = None  # of the last cycle made into a fix
+        self._last_kinds: frozenset[str] = frozenset()  # the sentences it had
         self._last_date: dt.date | None = None  # from the last RMC
 
     def feed(self, line: bytes | str, now: dt.datetime) -> list[Fix]:
@@ -178,8 +179,10 @@ class NmeaReader:
             made += self._close(now)
             cycle = None
         if cycle is None:
-            if reading.time == self._last_time:
+            if reading.time == self._last_time and reading.kind not in self._last_kinds:
                 return made  # a straggler of a cycle already made into a fix
+            # (A sentence the cycle had already is the cycle sent again: the same fix
+            # again, which the core's replay admission recognises.)
             cycle = self._cycle = _Cycle(reading.time)
         cycle.readings.setdefault(reading.kind, reading)
         if "RMC" in cycle.readings and "GGA" in cycle.readings:
@@ -194,8 +197,8 @@ class NmeaReader:
         cycle, self._cycle = self._cycle, None
         if cycle is None:
             return []
-        self._last_time = cycle.time
         readings = cycle.readings
+        self._last_time, self._last_kinds = cycle.time, frozenset(readings)
         if not all(r.valid for r in readings.values()):
             return []  # the receiver says it has no position
         rmc, gga = readings.get("RMC"), readings.get("GGA")

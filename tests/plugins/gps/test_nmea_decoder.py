@@ -42,8 +42,16 @@ def test_other_sentences_of_the_cycle_are_ignored_and_stragglers_make_no_second_
     assert reader.feed(RMC, NOW) == []
     assert reader.feed(GSV, NOW) == []
     assert len(reader.feed(GGA, NOW)) == 1
-    assert reader.feed(RMC, NOW) == []  # the same second again
+    gll = nmea_sentence("GPGLL,4807.038,N,01131.000,E,123519,A,")
+    assert reader.feed(gll, NOW) == []  # late in the same second
     assert reader.flush(NOW) == []
+
+
+def test_a_cycle_sent_again_is_the_same_fix_again_for_the_core_to_recognise() -> None:
+    reader = NmeaReader("VAN-1")
+    (first,) = reader.feed(GGA, NOW) + reader.feed(RMC, NOW)
+    (again,) = reader.feed(GGA, NOW) + reader.feed(RMC, NOW)
+    assert again == first
 
 
 def test_an_rmc_alone_is_a_fix_once_the_next_second_starts_or_the_batch_is_handed_over() -> None:
