@@ -21,7 +21,8 @@ from typing import Protocol
 import msgspec
 
 from floki_core import hookimpl
-from floki_core.api.bodies import ApiError, json_response, read_raw
+from floki_core.api.bodies import MAX_ID, ApiError, json_response, read_raw
+from floki_core.api.bodies import principal as principal_of
 from floki_core.api.uploads import (
     Decoded,
     Decoder,
@@ -31,7 +32,7 @@ from floki_core.api.uploads import (
     upload_source,
 )
 from floki_core.clock import Clock, SystemClock
-from floki_core.config import AppConfig, parse_config
+from floki_core.config import AppConfig, ServerConfig, parse_config, plugin_section
 from floki_core.domain import (
     Asset,
     AssetClass,
@@ -41,6 +42,7 @@ from floki_core.domain import (
     Principal,
     Receiver,
     Role,
+    Site,
     Zone,
     to_plain,
 )
@@ -55,9 +57,12 @@ from floki_core.errors import (
 )
 from floki_core.events import DomainEvent, EventBus
 from floki_core.location.evidence import Locator, ReceiverInfo, Sighting, ZoneEvidence
+from floki_core.location.register_index import RegisterIndex, ZoneInfo
 from floki_core.location.register_view import RegisterSnapshot, RegisterView, ZoneNode
 from floki_core.observations import Extra, Observation, ObservationSink
 from floki_core.plugins.context import PluginContext
+from floki_core.plugins.location_actions import LocationActions
+from floki_core.plugins.register_records import RegisterReading, RegisterRecords, RegisterWriting
 from floki_core.plugins.registry import (
     Answer,
     CommandContext,
@@ -73,7 +78,10 @@ from floki_core.plugins.registry import (
     Source,
     SourceRegistry,
 )
+from floki_core.plugins.sign_ins import LoginRefused, SignedIn, SignIns
+from floki_core.plugins.workflow_actions import PresentedState, WorkflowActions, state_labels
 from floki_core.schemas import (
+    giai_problem,
     gs1_check_digit,
     identifier_problem,
     normalise_identifier,
@@ -85,7 +93,11 @@ from floki_core.schemas import (
 )
 from floki_core.storage.models_alerts import Alert
 from floki_core.workflow.alert_routing import DeliveryRefused
+from floki_core.workflow.loan_records import Loan, LoanCreate, LoanReturn
+from floki_core.workflow.ppm_rules import PPM_OVERDUE
 from floki_core.workflow.rule_facts import Condition, Facts, RuleType, Severity
+from floki_core.workflow.states_store import StateChange
+from floki_core.workflow.work_orders import WorkOrder, WorkOrderComplete, WorkOrderCreate
 
 
 class PluginSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -102,6 +114,8 @@ class Command(Protocol):
 
 
 __all__ = [
+    "MAX_ID",
+    "PPM_OVERDUE",
     "Alert",
     "Answer",
     "ApiError",
@@ -129,8 +143,13 @@ __all__ = [
     "Forbidden",
     "Identifier",
     "Invalid",
+    "Loan",
+    "LoanCreate",
+    "LoanReturn",
+    "LocationActions",
     "Locator",
     "LocatorRegistry",
+    "LoginRefused",
     "NotFound",
     "NotSaved",
     "Notifier",
@@ -140,38 +159,57 @@ __all__ = [
     "Param",
     "PluginContext",
     "PluginSettings",
+    "PresentedState",
     "Principal",
     "Receiver",
     "ReceiverInfo",
+    "RegisterIndex",
+    "RegisterReading",
+    "RegisterRecords",
     "RegisterSnapshot",
     "RegisterView",
+    "RegisterWriting",
     "RegistrationError",
     "Role",
     "RouteRegistry",
     "RuleType",
     "RuleTypeRegistry",
+    "ServerConfig",
     "Severity",
     "Sighting",
+    "SignIns",
+    "SignedIn",
+    "Site",
     "Source",
     "SourceRegistry",
+    "StateChange",
     "SystemClock",
     "UploadReceipt",
     "UploadRefused",
+    "WorkOrder",
+    "WorkOrderComplete",
+    "WorkOrderCreate",
+    "WorkflowActions",
     "Zone",
     "ZoneEvidence",
+    "ZoneInfo",
     "ZoneNode",
     "accept_upload",
+    "giai_problem",
     "gs1_check_digit",
     "hookimpl",
     "identifier_problem",
     "json_response",
     "normalise_identifier",
     "parse_config",
+    "plugin_section",
+    "principal_of",
     "read_raw",
     "spell_altbeacon",
     "spell_eddystone",
     "spell_ibeacon",
     "spell_mac",
+    "state_labels",
     "to_plain",
     "udi_value",
     "upload_source",

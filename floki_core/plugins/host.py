@@ -22,12 +22,12 @@ from floki_core.clock import Clock
 from floki_core.config import AppConfig, plugin_section
 from floki_core.events import DomainEvent, EventBus
 from floki_core.ingest import IngestQueue
-from floki_core.location.register_view import RegisterView
 from floki_core.plugins import contract
 from floki_core.plugins import registry as reg
 from floki_core.plugins.calls import HookRound, call_hook
 from floki_core.plugins.context import PluginContext
 from floki_core.plugins.hookimpls import supervised_plugin
+from floki_core.plugins.services import PluginServices, plugin_services_of
 from floki_core.plugins.supervisor import SourceRunner, SourceStatus
 
 log = logging.getLogger("floki_core.plugins")
@@ -171,8 +171,9 @@ class PluginHost:
         """Run every registration hook; ``reserved_routes`` are (method, path) pairs
         plugins may not claim (the core's own routes)."""
         await self._registration("floki_register_config", reg.ConfigRegistry, "config")
+        services = None if core is None else plugin_services_of(core)
         for name in self.active():
-            self.contexts[name] = self._context(name, core)
+            self.contexts[name] = self._context(name, core, services)
         for hook, attr, view in _REGISTRATION_HOOKS:
             await self._registration(hook, view, attr)
         for registration in self.registries.routes:
@@ -182,7 +183,7 @@ class PluginHost:
                     registration.plugin, f"route {spec.method} {spec.path} clashes with the core's"
                 )
 
-    def _context(self, name: str, core: Any) -> PluginContext:
+    def _context(self, name: str, core: Any, services: PluginServices | None) -> PluginContext:
         settings = None
         declared = self.registries.config.get(name)
         if declared is not None:
@@ -200,8 +201,9 @@ class PluginHost:
             ingest=self.ingest,
             data_dir=self.data_dir / "plugins" / name,
             log=logging.getLogger(f"floki.plugin.{name}"),
-            register=None if core is None else _register_view(core),
+            register=None if services is None else services.register,
             core=core,
+            services=services,
         )
 
     def _round(self, hook: str, admitted: set[str], **kwargs: Any) -> HookRound:
@@ -356,7 +358,3 @@ def _placeholders(pm: pluggy.PluginManager, hook: str) -> dict[str, Any]:
     """Every argument the hook's spec names; each plugin gets its own values instead."""
     spec = getattr(pm.hook, hook).spec
     return dict.fromkeys(spec.argnames if spec else ())
-
-
-def _register_view(core: Any) -> RegisterView:
-    return RegisterView(lambda: core.locations.index, core.read)

@@ -8,16 +8,21 @@ everything a plugin registered if its registration fails half-way.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import msgspec
 
 from floki_core.errors import FlokiError
 from floki_core.observations import Observation, ObservationSink
+
+if TYPE_CHECKING:
+    from floki_core.plugins.register_records import RegisterWriting
 
 T = TypeVar("T")
 POLICIES = ("public", "device", "viewer", "staff", "engineer", "admin")
@@ -333,6 +338,16 @@ class CommandContext:
     data_dir: Path
     config: Any  # the appliance's AppConfig
     db: Any  # the appliance's Database, migrated
+
+    @contextlib.contextmanager
+    def register_writing(self, now: dt.datetime) -> Iterator[RegisterWriting]:
+        """The register to read and add to in one durable transaction, every addition
+        audited at ``now``; no appliance runs, so none is told (its next start reads
+        the register afresh)."""
+        from floki_core.plugins.register_records import RegisterWriting
+
+        with self.db.transaction() as session:
+            yield RegisterWriting(session, now)
 
 
 @dataclass(frozen=True)

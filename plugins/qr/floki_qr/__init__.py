@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from floki_core import hookimpl
-from floki_core.plugins.context import PluginContext
-from floki_core.plugins.registry import (
+from floki_core.sdk import (
     CommandRegistry,
     ConfigRegistry,
+    PluginContext,
     RouteRegistry,
     SourceRegistry,
+    hookimpl,
 )
 from floki_qr.config import QrSettings
 from floki_qr.labels import register_label_commands, register_label_routes
@@ -26,9 +26,9 @@ def floki_register_config(registry: ConfigRegistry) -> None:
 
 
 @hookimpl
-def floki_register_routes(registry: RouteRegistry) -> None:
-    register_label_routes(registry)
-    register_page_routes(registry)
+def floki_register_routes(registry: RouteRegistry, context: PluginContext) -> None:
+    register_label_routes(registry, context)
+    register_page_routes(registry, context)
 
 
 @hookimpl

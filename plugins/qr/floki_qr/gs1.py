@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from biip import ParseError
 from biip.symbology import SymbologyIdentifier
 
-from floki_core.schemas import gs1_check_digit, udi_value
+from floki_core.sdk import gs1_check_digit, udi_value
 from floki_qr.gs1_fields import (
     GS,
     Gs1Field,

@@ -40,7 +40,7 @@ from biip.gs1_application_identifiers import (
     GS1ApplicationIdentifier,
 )
 
-from floki_core.schemas import gs1_check_digit
+from floki_core.sdk import gs1_check_digit
 
 __all__ = [
     "GS",

@@ -1,30 +1,27 @@
 """Which assets and places get labels, and what each label says.
 
-Shared by the API and ``floki-core labels``: plain functions of a database session,
-so the command line (no appliance running) and the API (in the core's writer) do the
-same thing, codes and audit trail included.
+Shared by the API and ``floki-core labels``: plain functions of the register in one
+transaction (``RegisterWriting``), so the command line (no appliance running) and the
+API do the same thing, codes and audit trail included.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
 from urllib.parse import quote
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from floki_core.domain import Principal
-from floki_core.errors import Invalid
-from floki_core.schemas import giai_problem
-from floki_core.storage.audit import write_audit
-from floki_core.storage.models import AssetClassRow, AssetRow, SiteRow, ZoneRow
+from floki_core.sdk import (
+    Asset,
+    Invalid,
+    Principal,
+    RegisterReading,
+    RegisterWriting,
+    Zone,
+    giai_problem,
+)
 from floki_qr.label_codes import CreatedCodes, ensure_asset_codes, ensure_zone_codes
 from floki_qr.label_sheets import LabelContent
-
-RowT = TypeVar("RowT", AssetRow, ZoneRow)
 
 __all__ = [
     "LabelOptions",
@@ -87,29 +84,28 @@ def _gs1_url(base_url: str, ai: str, value: str) -> str:
 
 
 def prepare_labels(
-    session: Session,
+    register: RegisterWriting,
     selection: LabelSelection,
     options: LabelOptions,
     *,
     actor: Principal,
-    now: dt.datetime,
 ) -> PreparedLabels:
     """The labels' contents, creating the codes that are missing, and an audit entry."""
     if selection.is_empty():
         raise Invalid("say which labels: assets, zones, a class, a zone's assets, or all")
-    assets = _assets(session, selection)
-    zones = _zones(session, selection)
+    assets = _assets(register, selection)
+    zones = _zones(register, selection)
     count = len(assets) + len(zones)
     if count == 0:
         raise Invalid("the selection has no assets or zones to label")
     if count > options.max_labels:
         raise Invalid(f"{count} labels asked for; at most {options.max_labels} at a time")
-    asset_codes, created = ensure_asset_codes(session, [a.id for a in assets], actor=actor, now=now)
-    zone_codes, made_zones = ensure_zone_codes(session, [z.id for z in zones], actor=actor, now=now)
+    asset_codes, created = ensure_asset_codes(register, [a.id for a in assets], actor=actor)
+    zone_codes, made_zones = ensure_zone_codes(register, [z.id for z in zones], actor=actor)
     created.receivers = made_zones.receivers
-    sites = _site_names(session, options)
-    zone_rows = {z.id: z for z in session.scalars(select(ZoneRow))}
-    classes = {i: n for i, n in session.execute(select(AssetClassRow.id, AssetClassRow.name))}
+    sites = _site_names(register, options)
+    zone_rows = {z.id: z for z in register.all_zones()}
+    classes = {c.id: c.name for c in register.asset_classes()}
     prepared = PreparedLabels([], len(assets), len(zones), created)
     for asset in assets:
         code = asset_codes[asset.id]
@@ -149,10 +145,8 @@ def prepare_labels(
                 site=sites.for_site(zone.site_id),
             )
         )
-    write_audit(
-        session,
-        at=now,
-        actor=actor.label,
+    register.audit(
+        actor=actor,
         action="export",
         entity="labels",
         after={
@@ -182,16 +176,16 @@ class _SiteNames:
         return self.fallback
 
 
-def _site_names(session: Session, options: LabelOptions) -> _SiteNames:
-    names = {i: n for i, n in session.execute(select(SiteRow.id, SiteRow.name))}
+def _site_names(register: RegisterReading, options: LabelOptions) -> _SiteNames:
+    names = {site.id: site.name for site in register.sites()}
     return _SiteNames(names, options.site_name, options.fallback_site)
 
 
-def _zone_tree(session: Session, root: int) -> list[int]:
+def _zone_tree(register: RegisterReading, root: int) -> list[int]:
     children: dict[int, list[int]] = {}
-    for zone_id, parent_id in session.execute(select(ZoneRow.id, ZoneRow.parent_id)):
-        if parent_id is not None:
-            children.setdefault(parent_id, []).append(zone_id)
+    for zone in register.all_zones():
+        if zone.parent_id is not None:
+            children.setdefault(zone.parent_id, []).append(zone.id)
     found: list[int] = []
     stack = [root]
     while stack:
@@ -202,99 +196,91 @@ def _zone_tree(session: Session, root: int) -> list[int]:
     return found
 
 
-def _require_zone(session: Session, what: str, zone_id: int) -> None:
-    if session.get(ZoneRow, zone_id) is None:
+def _require_zone(register: RegisterReading, what: str, zone_id: int) -> None:
+    if register.zone(zone_id) is None:
         raise Invalid(f"{what}: zone {zone_id} does not exist")
 
 
-def _assets(session: Session, selection: LabelSelection) -> list[AssetRow]:
-    chosen: dict[int, AssetRow] = {}
+def _assets(register: RegisterReading, selection: LabelSelection) -> list[Asset]:
+    chosen: dict[int, Asset] = {}
     if selection.asset_ids:
-        rows = {r.id: r for r in _in(session, AssetRow, selection.asset_ids)}
+        found = {a.id: a for a in register.assets(selection.asset_ids)}
         for asset_id in selection.asset_ids:
-            if asset_id not in rows:
+            if asset_id not in found:
                 raise Invalid(f"assets: asset {asset_id} does not exist")
-            chosen.setdefault(asset_id, rows[asset_id])
-    query = select(AssetRow).order_by(AssetRow.asset_number)
+            chosen.setdefault(asset_id, found[asset_id])
     if selection.all_assets:
-        chosen.update((r.id, r) for r in session.scalars(query) if r.id not in chosen)
+        chosen.update((a.id, a) for a in register.all_assets() if a.id not in chosen)
         return list(chosen.values())
     if selection.class_id is not None:
-        if session.get(AssetClassRow, selection.class_id) is None:
+        if register.asset_class(selection.class_id) is None:
             raise Invalid(f"class_id: asset class {selection.class_id} does not exist")
-        for row in session.scalars(query.where(AssetRow.class_id == selection.class_id)):
-            chosen.setdefault(row.id, row)
+        for asset in register.assets_of_class(selection.class_id):
+            chosen.setdefault(asset.id, asset)
     if selection.assets_in_zone is not None:
-        _require_zone(session, "zone_id", selection.assets_in_zone)
-        tree = _zone_tree(session, selection.assets_in_zone)
-        for row in session.scalars(query.where(AssetRow.home_zone_id.in_(tree))):
-            chosen.setdefault(row.id, row)
+        _require_zone(register, "zone_id", selection.assets_in_zone)
+        tree = _zone_tree(register, selection.assets_in_zone)
+        for asset in register.assets_at_home_in(tree):
+            chosen.setdefault(asset.id, asset)
     return list(chosen.values())
 
 
-def _zones(session: Session, selection: LabelSelection) -> list[ZoneRow]:
-    chosen: dict[int, ZoneRow] = {}
+def _zones(register: RegisterReading, selection: LabelSelection) -> list[Zone]:
+    chosen: dict[int, Zone] = {}
     if selection.zone_ids:
-        rows = {r.id: r for r in _in(session, ZoneRow, selection.zone_ids)}
+        found = {z.id: z for z in register.zones(selection.zone_ids)}
         for zone_id in selection.zone_ids:
-            if zone_id not in rows:
+            if zone_id not in found:
                 raise Invalid(f"zones: zone {zone_id} does not exist")
-            chosen.setdefault(zone_id, rows[zone_id])
+            chosen.setdefault(zone_id, found[zone_id])
     if selection.zones_in is not None:
-        _require_zone(session, "zones_in", selection.zones_in)
-        tree = _zone_tree(session, selection.zones_in)
-        rows = {r.id: r for r in _in(session, ZoneRow, tree)}
+        _require_zone(register, "zones_in", selection.zones_in)
+        tree = _zone_tree(register, selection.zones_in)
+        found = {z.id: z for z in register.zones(tree)}
         for zone_id in tree:
-            chosen.setdefault(zone_id, rows[zone_id])
+            chosen.setdefault(zone_id, found[zone_id])
     return list(chosen.values())
-
-
-def _in(session: Session, table: type[RowT], ids: Sequence[int]) -> list[RowT]:
-    found: list[RowT] = []
-    for start in range(0, len(ids), 500):
-        found.extend(session.scalars(select(table).where(table.id.in_(ids[start : start + 500]))))
-    return found
 
 
 # --- names, for the command line ---------------------------------------------------
 
 
-def asset_ids_by_number(session: Session, numbers: Iterable[str]) -> tuple[int, ...]:
+def asset_ids_by_number(register: RegisterReading, numbers: Iterable[str]) -> tuple[int, ...]:
     wanted = list(dict.fromkeys(numbers))
-    query = select(AssetRow.asset_number, AssetRow.id).where(AssetRow.asset_number.in_(wanted))
-    found = {number: asset_id for number, asset_id in session.execute(query)}
+    found = register.asset_ids_by_number(wanted)
     missing = [n for n in wanted if n not in found]
     if missing:
         raise Invalid(f"--assets: no asset numbered {', '.join(missing)}")
     return tuple(found[n] for n in wanted)
 
 
-def zone_ids_by_name(session: Session, names: Iterable[str], option: str) -> tuple[int, ...]:
+def zone_ids_by_name(
+    register: RegisterReading, names: Iterable[str], option: str
+) -> tuple[int, ...]:
     """Zones by name (or id); a name used on two sites must be given as an id."""
     ids: list[int] = []
+    sites = {site.id: site.name for site in register.sites()}
     for name in dict.fromkeys(names):
-        rows = session.execute(
-            select(ZoneRow.id, SiteRow.name).join(SiteRow).where(ZoneRow.name == name)
-        ).all()
-        if not rows and _is_id(name) and session.get(ZoneRow, int(name)) is not None:
+        zones = register.zones_named(name)
+        if not zones and _is_id(name) and register.zone(int(name)) is not None:
             ids.append(int(name))
             continue
-        if not rows:
+        if not zones:
             raise Invalid(f"{option}: no zone named {name!r}")
-        if len(rows) > 1:
-            where = ", ".join(f"{site} (id {zone_id})" for zone_id, site in rows)
+        if len(zones) > 1:
+            where = ", ".join(f"{sites.get(z.site_id)} (id {z.id})" for z in zones)
             raise Invalid(
                 f"{option}: {name!r} is a zone on more than one site: {where}; give the id"
             )
-        ids.append(rows[0][0])
+        ids.append(zones[0].id)
     return tuple(ids)
 
 
-def class_id_by_name(session: Session, name: str) -> int:
-    found = session.scalar(select(AssetClassRow.id).where(AssetClassRow.name == name))
+def class_id_by_name(register: RegisterReading, name: str) -> int:
+    found = register.asset_class_named(name)
     if found is None:
         raise Invalid(f"--class: no asset class named {name!r}")
-    return found
+    return found.id
 
 
 def _is_id(text: str) -> bool:

@@ -15,13 +15,23 @@ from typing import Annotated, Any, Literal
 import msgspec
 from aiohttp import web
 
-from floki_core.api.bodies import MAX_ID, ApiError, principal
-from floki_core.api.keys import CORE
-from floki_core.clock import SystemClock
-from floki_core.config import ServerConfig, plugin_section
-from floki_core.domain import Principal, Role
-from floki_core.errors import FlokiError
-from floki_core.plugins.registry import CommandContext, CommandRegistry, Param, RouteRegistry
+from floki_core.sdk import (
+    MAX_ID,
+    ApiError,
+    CommandContext,
+    CommandRegistry,
+    FlokiError,
+    Param,
+    PluginContext,
+    Principal,
+    RegisterWriting,
+    Role,
+    RouteRegistry,
+    ServerConfig,
+    SystemClock,
+    plugin_section,
+    principal_of,
+)
 from floki_qr.label_sheets import LAYOUTS, SheetLayout, render_labels, single_label
 from floki_qr.label_subjects import (
     LabelOptions,
@@ -179,20 +189,16 @@ def parse_label_query(
     return selection, layout, _flag(query, "gs1"), int(raw_skip)
 
 
-def register_label_routes(registry: RouteRegistry) -> None:
-    plugin = registry.plugin
-
+def register_label_routes(registry: RouteRegistry, context: PluginContext) -> None:
     async def labels_pdf(request: web.Request) -> web.Response:
-        core = request.app[CORE]
-        settings: LabelSettings = core.plugins.contexts[plugin].settings.labels
+        settings: LabelSettings = context.settings.labels
         selection, layout, gs1, skip = parse_label_query(request.query, settings)
-        options = label_options(settings, core.config, gs1=gs1)
-        prepared: PreparedLabels = await core.write(
-            prepare_labels, selection, options, actor=principal(request), now=core.clock.now()
+        options = label_options(settings, context.config, gs1=gs1)
+        # New codes are announced and bound before this returns: a scan straight after
+        # printing finds its asset.
+        prepared = await context.records.write(
+            prepare_labels, selection, options, actor=principal_of(request)
         )
-        if prepared.created:
-            await core.events.publish(prepared.created.events(core.clock.now()))
-            await core.locations.reindex()  # a scan straight after printing is bound
         pdf = await asyncio.to_thread(
             render_labels,
             prepared.labels,
@@ -248,7 +254,7 @@ def register_label_routes(registry: RouteRegistry) -> None:
         ),
         answers={422: "a selected asset, zone or class does not exist"},
     )
-    register_resolve_route(registry)
+    register_resolve_route(registry, context)
 
 
 # --- command line -------------------------------------------------------------------
@@ -308,22 +314,20 @@ def register_label_commands(registry: CommandRegistry) -> None:
                 f"--base-url must look like https://floki.example.org, got {args.base_url!r}"
             )
         options = label_options(settings, context.config, gs1=args.gs1, base_url=args.base_url)
-        with context.db.transaction() as session:
+        with context.register_writing(SystemClock().now()) as register:
             selection = LabelSelection(
-                asset_ids=asset_ids_by_number(session, _names(args.assets)),
-                zone_ids=zone_ids_by_name(session, _names(args.zones), "--zones"),
-                class_id=class_id_by_name(session, args.class_name) if args.class_name else None,
-                assets_in_zone=_single_zone(session, args.in_zone, "--in-zone"),
-                zones_in=_single_zone(session, args.zones_in, "--zones-in"),
+                asset_ids=asset_ids_by_number(register, _names(args.assets)),
+                zone_ids=zone_ids_by_name(register, _names(args.zones), "--zones"),
+                class_id=class_id_by_name(register, args.class_name) if args.class_name else None,
+                assets_in_zone=_single_zone(register, args.in_zone, "--in-zone"),
+                zones_in=_single_zone(register, args.zones_in, "--zones-in"),
                 all_assets=args.all,
             )
             if selection.is_empty():
                 raise FlokiError(
                     "say which labels: --assets, --zones, --class, --in-zone, --zones-in or --all"
                 )
-            prepared = prepare_labels(
-                session, selection, options, actor=_cli_actor(), now=SystemClock().now()
-            )
+            prepared = prepare_labels(register, selection, options, actor=_cli_actor())
         pdf = render_labels(
             prepared.labels, layout, skip=args.skip, error=settings.error_correction
         )
@@ -339,5 +343,5 @@ def register_label_commands(registry: CommandRegistry) -> None:
     )
 
 
-def _single_zone(session: Any, name: str | None, option: str) -> int | None:
-    return zone_ids_by_name(session, [name], option)[0] if name else None
+def _single_zone(register: RegisterWriting, name: str | None, option: str) -> int | None:
+    return zone_ids_by_name(register, [name], option)[0] if name else None

@@ -22,20 +22,25 @@ case names what the register and the location pipeline name by it, and nothing e
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 from aiohttp import web
-from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.orm import Session
 
-from floki_core.api.bodies import ApiError, json_response
-from floki_core.api.keys import CORE
-from floki_core.plugins.registry import Answer, Param, RouteRegistry
-from floki_core.schemas import normalise_identifier, udi_value
-from floki_core.storage.models import AssetRow, IdentifierRow, ReceiverRow, ZoneRow
+from floki_core.sdk import (
+    Answer,
+    ApiError,
+    Asset,
+    Param,
+    PluginContext,
+    RegisterReading,
+    RouteRegistry,
+    Zone,
+    json_response,
+    udi_value,
+)
 from floki_qr.gs1 import RejectedScan, Scan, ScanForm, ScanKind, ScannedCode, read_scan
-from floki_qr.label_codes import QR, asset_codes, zone_codes
+from floki_qr.label_codes import QR
 
 __all__ = [
     "UNREADABLE",
@@ -76,67 +81,66 @@ class Resolved(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     error: str | None = None  # why nothing was found (kind "unknown")
 
 
-def resolve_code_sync(session: Session, text: str) -> Resolved:
-    return resolve_scan(session, read_scan(text))
+def resolve_code_sync(register: RegisterReading, text: str) -> Resolved:
+    return resolve_scan(register, read_scan(text))
 
 
-def resolve_texts(session: Session, texts: Sequence[str]) -> list[Resolved]:
-    return [resolve_code_sync(session, text) for text in texts]
+def resolve_texts(register: RegisterReading, texts: Sequence[str]) -> list[Resolved]:
+    return [resolve_code_sync(register, text) for text in texts]
 
 
-async def resolve_code(core: Any, text: str) -> Resolved:
+async def resolve_code(context: PluginContext, text: str) -> Resolved:
     """What ``text`` (a scan, a label URL, a typed code) names; for the running appliance."""
-    result: Resolved = await core.read(resolve_code_sync, text)
-    return result
+    return await context.records.read(resolve_code_sync, text)
 
 
-def resolve_scan(session: Session, scan: Scan) -> Resolved:
+def resolve_scan(register: RegisterReading, scan: Scan) -> Resolved:
     if isinstance(scan, RejectedScan):
         found = Resolved(kind="unknown", read_as=UNREADABLE, value=scan.text, error=scan.reason)
     else:
-        found = _look_up(session, scan)
+        found = _look_up(register, scan)
     if found.kind == "unknown" and scan.may_be_plain:
         # Unmarked digits that read as GS1 may still be an asset number.
-        plain = _plain(session, scan.text)
+        plain = _plain(register, scan.text)
         if plain is not None:
             return plain
     return found
 
 
-def _look_up(session: Session, scan: ScannedCode) -> Resolved:
-    refusal = _stored_with_brackets(session, scan) or _keys_disagree(session, scan)
+def _look_up(register: RegisterReading, scan: ScannedCode) -> Resolved:
+    refusal = _stored_with_brackets(register, scan) or _keys_disagree(register, scan)
     if refusal is not None:
         return Resolved(kind="unknown", read_as=UNREADABLE, value=scan.text, error=refusal)
-    found, missing = _by_key(session, scan.kind, scan.value)
+    found, missing = _by_key(register, scan.kind, scan.value)
     if found is None:
         return Resolved(kind="unknown", read_as=READ_AS[scan.kind], value=scan.value, error=missing)
     return found
 
 
-def _by_key(session: Session, kind: ScanKind, value: str) -> tuple[Resolved | None, str]:
+def _by_key(register: RegisterReading, kind: ScanKind, value: str) -> tuple[Resolved | None, str]:
     """What one key names, or None and why nothing."""
     read_as = READ_AS[kind]
     if kind is ScanKind.FLOKI_CODE:
-        found = _floki_code(session, value)
+        found = _floki_code(register, value)
         return found, f"no asset or location has the label code {value}"
     if kind is ScanKind.GIAI:
-        found = _asset_by_field(session, AssetRow.giai, value, "giai", read_as)
+        found = _asset_by_field(register, "giai", value, "giai", read_as)
         return found, f"no asset has GIAI {value}"
     if kind is ScanKind.GLN:
-        return _zone_by_gln(session, value), f"no location has GLN {value}"
+        return _zone_by_gln(register, value), f"no location has GLN {value}"
     if kind is ScanKind.UDI:
-        found = _asset_by_identifier(session, ("udi",), value, read_as)
+        found = _asset_by_identifier(register, ("udi",), value, read_as)
         return found, f"no asset has UDI {value}"
-    found = _plain(session, value)
+    found = _plain(register, value)
     return found, f"{value!r} is neither an asset number nor a label code in the register"
 
 
-def _keys_disagree(session: Session, scan: ScannedCode) -> str | None:
+def _keys_disagree(register: RegisterReading, scan: ScannedCode) -> str | None:
     """Why a code carrying a GIAI and a UDI names no one asset, or None if it does: a
     key that names another asset, or none, leaves it in doubt which device is in hand."""
     if len(scan.keys) < 2:
         return None
-    named = [(kind, value, _by_key(session, kind, value)[0]) for kind, value in scan.keys]
+    named = [(kind, value, _by_key(register, kind, value)[0]) for kind, value in scan.keys]
     assets = {found.asset_id if found is not None else None for *_, found in named}
     if len(assets) == 1 and None not in assets:
         return None
@@ -148,7 +152,7 @@ def _keys_disagree(session: Session, scan: ScannedCode) -> str | None:
     return f"the code carries {each}; its keys must name one asset"
 
 
-def _stored_with_brackets(session: Session, scan: ScannedCode) -> str | None:
+def _stored_with_brackets(register: RegisterReading, scan: ScannedCode) -> str | None:
     """Why a bracketed code is ambiguous here, or None.
 
     The register refuses brackets in GIAIs and UDI serial numbers, but an earlier release
@@ -160,18 +164,16 @@ def _stored_with_brackets(session: Session, scan: ScannedCode) -> str | None:
         return None  # only the bracketed form loses brackets into field boundaries
     giais = _joined(scan.fields, "8004")
     if giais:
-        found = session.execute(
-            select(AssetRow.asset_number, AssetRow.giai).where(AssetRow.giai.in_(giais)).limit(1)
-        ).first()
-        stored = (found[0], str(found[1])) if found is not None else None
-        stored = stored or _stored_identifier(session, "giai", giais)
+        found = register.asset_with_giai_in(giais)
+        stored = (found.asset_number, str(found.giai)) if found is not None else None
+        stored = stored or _stored_identifier(register, "giai", giais)
         if stored is not None:
             return _ambiguous(*stored, "GIAI", "GIAIs")
     gtin = dict(scan.fields).get("01")
     serials = _joined(scan.fields, "21") if gtin is not None else []
     if gtin is not None and serials:
         udis = [udi_value(gtin, serial) for serial in serials]
-        stored = _stored_identifier(session, "udi", udis)
+        stored = _stored_identifier(register, "udi", udis)
         if stored is not None:
             return _ambiguous(*stored, "UDI", "serial numbers")
     return None
@@ -191,15 +193,11 @@ def _joined(fields: Sequence[tuple[str, str]], ai: str) -> list[str]:
 
 
 def _stored_identifier(
-    session: Session, technology: str, values: Sequence[str]
+    register: RegisterReading, technology: str, values: Sequence[str]
 ) -> tuple[str, str] | None:
-    found = session.execute(
-        select(AssetRow.asset_number, IdentifierRow.value)
-        .join(IdentifierRow, IdentifierRow.asset_id == AssetRow.id)
-        .where(IdentifierRow.technology == technology, IdentifierRow.value.in_(values))
-        .limit(1)
-    ).first()
-    return None if found is None else (found[0], found[1])
+    found = register.identifier_with_value_in(technology, values)
+    asset = None if found is None else register.asset(found.asset_id)
+    return None if found is None or asset is None else (asset.asset_number, found.value)
 
 
 def _ambiguous(asset_number: str, stored: str, key: str, where: str) -> str:
@@ -210,79 +208,68 @@ def _ambiguous(asset_number: str, stored: str, key: str, where: str) -> str:
     )
 
 
-def _floki_code(session: Session, code: str) -> Resolved | None:
+def _floki_code(register: RegisterReading, code: str) -> Resolved | None:
     read_as = READ_AS[ScanKind.FLOKI_CODE]
-    return _asset_by_identifier(session, (QR,), code, read_as) or _zone_by_receiver(
-        session, (QR,), code, read_as
+    return _asset_by_identifier(register, (QR,), code, read_as) or _zone_by_receiver(
+        register, (QR,), code, read_as
     )
 
 
-def _plain(session: Session, text: str) -> Resolved | None:
+def _plain(register: RegisterReading, text: str) -> Resolved | None:
     read_as = READ_AS[ScanKind.PLAIN]
     # Asset numbers are no tag identifiers and are kept as typed; one typed or scanned in
     # lower case still finds a number the register keeps in upper case.
     for number in dict.fromkeys((text, text.upper())):
-        found = _asset_by_field(session, AssetRow.asset_number, number, None, read_as)
+        found = _asset_by_field(register, "asset_number", number, None, read_as)
         if found is not None:
             return found
-    return _asset_by_identifier(session, PLAIN_TECHNOLOGIES, text, read_as) or _zone_by_receiver(
-        session, PLAIN_TECHNOLOGIES, text, read_as
+    return _asset_by_identifier(register, PLAIN_TECHNOLOGIES, text, read_as) or _zone_by_receiver(
+        register, PLAIN_TECHNOLOGIES, text, read_as
     )
 
 
-def _in_register_spelling(
-    technology: Any, identifier: Any, technologies: Sequence[str], text: str
-) -> ColumnElement[bool]:
-    """Rows of ``technologies`` whose identifier is ``text`` spelled as the register
-    spells that technology's identifiers."""
-    return or_(
-        *(
-            and_(technology == name, identifier == normalise_identifier(name, text))
-            for name in technologies
-        )
-    )
-
-
-def _asset(session: Session, row: AssetRow, read_as: str, value: str) -> Resolved:
+def _asset(register: RegisterReading, asset: Asset, read_as: str, value: str) -> Resolved:
     return Resolved(
         kind="asset",
         read_as=read_as,
         value=value,
-        asset_id=row.id,
-        asset_number=row.asset_number,
-        description=row.description,
-        tag=asset_codes(session, [row.id]).get(row.id),
+        asset_id=asset.id,
+        asset_number=asset.asset_number,
+        description=asset.description,
+        tag=register.identifiers_of([asset.id], QR).get(asset.id),
     )
 
 
 def _asset_by_field(
-    session: Session, column: Any, value: str, technology: str | None, read_as: str
+    register: RegisterReading,
+    field: Literal["asset_number", "giai"],
+    value: str,
+    technology: str | None,
+    read_as: str,
 ) -> Resolved | None:
-    row = session.scalar(select(AssetRow).where(column == value))
-    if row is not None:
-        return _asset(session, row, read_as, value)
+    """The asset whose own ``field`` is ``value``, else (given ``technology``) the asset
+    with such an identifier."""
+    if field == "asset_number":
+        found = register.asset_by_number(value)
+    else:
+        found = register.asset_by_giai(value)
+    if found is not None:
+        return _asset(register, found, read_as, value)
     if technology is not None:
-        return _asset_by_identifier(session, (technology,), value, read_as)
+        return _asset_by_identifier(register, (technology,), value, read_as)
     return None
 
 
 def _asset_by_identifier(
-    session: Session, technologies: Sequence[str], text: str, read_as: str
+    register: RegisterReading, technologies: Sequence[str], text: str, read_as: str
 ) -> Resolved | None:
-    found = session.execute(
-        select(AssetRow, IdentifierRow.value)
-        .join(IdentifierRow, IdentifierRow.asset_id == AssetRow.id)
-        .where(
-            _in_register_spelling(IdentifierRow.technology, IdentifierRow.value, technologies, text)
-        )
-        .order_by(IdentifierRow.id)
-        .limit(1)
-    ).first()
-    return None if found is None else _asset(session, found[0], read_as, found[1])
+    found = register.find_identifier(technologies, text)
+    asset = None if found is None else register.asset(found.asset_id)
+    return None if found is None or asset is None else _asset(register, asset, read_as, found.value)
 
 
 def _zone(
-    session: Session, zone: ZoneRow, read_as: str, value: str, receiver: str | None
+    register: RegisterReading, zone: Zone, read_as: str, value: str, receiver: str | None
 ) -> Resolved:
     return Resolved(
         kind="zone",
@@ -290,45 +277,45 @@ def _zone(
         value=value,
         zone_id=zone.id,
         zone_name=zone.name,
-        receiver=receiver or zone_codes(session, [zone.id]).get(zone.id),
+        receiver=receiver or register.receivers_of([zone.id], QR).get(zone.id),
     )
 
 
 def _zone_by_receiver(
-    session: Session, technologies: Sequence[str], text: str, read_as: str
+    register: RegisterReading, technologies: Sequence[str], text: str, read_as: str
 ) -> Resolved | None:
-    found = session.execute(
-        select(ZoneRow, ReceiverRow.identifier)
-        .join(ReceiverRow, ReceiverRow.zone_id == ZoneRow.id)
-        .where(
-            _in_register_spelling(
-                ReceiverRow.technology, ReceiverRow.identifier, technologies, text
-            )
-        )
-        .order_by(ReceiverRow.id)
-        .limit(1)
-    ).first()
-    if found is None:
+    found = register.find_receiver(technologies, text)
+    zone = None if found is None else register.zone(found.zone_id)
+    if found is None or zone is None:
         return None
-    zone, receiver = found
-    return _zone(session, zone, read_as, receiver, receiver)
+    return _zone(register, zone, read_as, found.identifier, found.identifier)
 
 
-def _zone_by_gln(session: Session, gln: str) -> Resolved | None:
-    zone = session.scalar(select(ZoneRow).where(ZoneRow.gln == gln))
+def _zone_by_gln(register: RegisterReading, gln: str) -> Resolved | None:
+    zone = register.zone_by_gln(gln)
     if zone is not None:
-        return _zone(session, zone, READ_AS[ScanKind.GLN], gln, None)
-    return _zone_by_receiver(session, ("gln",), gln, READ_AS[ScanKind.GLN])
+        return _zone(register, zone, READ_AS[ScanKind.GLN], gln, None)
+    return _zone_by_receiver(register, ("gln",), gln, READ_AS[ScanKind.GLN])
 
 
 # --- API ----------------------------------------------------------------------
 
 
-def register_resolve_route(registry: RouteRegistry) -> None:
+def register_resolve_route(registry: RouteRegistry, context: PluginContext) -> None:
+    async def resolve_handler(request: web.Request) -> web.Response:
+        text = request.query.get("text")
+        if text is None or not text.strip():
+            raise ApiError(400, "query parameter text is required: the scanned code")
+        if len(text) > 500:
+            raise ApiError(400, "query parameter text is longer than 500 characters")
+        found = await resolve_code(context, text)
+        # A code that cannot be read is the caller's to fix (a scanner's settings, a typo).
+        return json_response(found, status=422 if found.read_as == UNREADABLE else 200)
+
     registry.add(
         "GET",
         "/api/v1/qr/resolve",
-        _resolve_handler,
+        resolve_handler,
         policy="viewer",
         summary=(
             "What a scanned code names: ?text=<label URL, GS1 code or asset number>. "
@@ -348,14 +335,3 @@ def register_resolve_route(registry: RouteRegistry) -> None:
         ),
         answers={422: Answer("the code cannot be used; error names what is wrong", Resolved)},
     )
-
-
-async def _resolve_handler(request: web.Request) -> web.Response:
-    text = request.query.get("text")
-    if text is None or not text.strip():
-        raise ApiError(400, "query parameter text is required: the scanned code")
-    if len(text) > 500:
-        raise ApiError(400, "query parameter text is longer than 500 characters")
-    found = await resolve_code(request.app[CORE], text)
-    # A code that cannot be read is the caller's to fix (a scanner's settings, a typo).
-    return json_response(found, status=422 if found.read_as == UNREADABLE else 200)

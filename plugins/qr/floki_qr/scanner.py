@@ -26,17 +26,18 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 import serial  # type: ignore[import-untyped, unused-ignore]
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from floki_core.domain import Principal
-from floki_core.errors import FlokiError
-from floki_core.events import DomainEvent
-from floki_core.observations import Observation, ObservationSink
-from floki_core.plugins.context import PluginContext
-from floki_core.storage.models import ReceiverRow
+from floki_core.sdk import (
+    DomainEvent,
+    FlokiError,
+    Observation,
+    ObservationSink,
+    PluginContext,
+    Principal,
+    RegisterReading,
+)
 from floki_qr.label_codes import QR, ensure_codes
-from floki_qr.resolve import UNREADABLE, Resolved, resolve_texts
+from floki_qr.resolve import UNREADABLE, resolve_texts
 
 __all__ = [
     "ScannerError",
@@ -228,26 +229,24 @@ class SerialScannerSource:
     async def _check_receiver(self) -> None:
         identifier = self.scanner.receiver
 
-        def known(session: Session) -> bool:
-            query = select(ReceiverRow.id).where(ReceiverRow.identifier == identifier).limit(1)
-            return session.scalar(query) is not None
+        def known(register: RegisterReading) -> bool:
+            return register.receiver_with_identifier(identifier) is not None
 
-        if not await self.context.core.read(known):
+        if not await self.context.records.read(known):
             raise ScannerError(
                 f"{self.label}: receiver {identifier!r} is not in the register; add a receiver "
                 "with that identifier in the zone where the scanner stands"
             )
 
     async def _deliver(self, texts: Sequence[str], sink: ObservationSink) -> None:
-        core = self.context.core
-        found: list[Resolved] = await core.read(resolve_texts, texts)
+        found = await self.context.records.read(resolve_texts, texts)
         untagged = [r.asset_id for r in found if r.kind == "asset" and r.tag is None]
         made: dict[int, str] = {}
         if untagged:
             # An asset known by its GIAI or number but never labelled: give it its code
             # now, so the location pipeline knows it by one tag from here on.
             made, _ = await ensure_codes(
-                core, asset_ids=[a for a in untagged if a is not None], actor=self._actor
+                self.context, asset_ids=[a for a in untagged if a is not None], actor=self._actor
             )
         now = self.context.clock.now()
         batch: list[Observation] = []

@@ -98,7 +98,7 @@ async def build_department(floki: Floki) -> Department:
     )
     zones = [ward, bay, dirty, workshop, community, hub, store]
     codes, zone_codes = await ensure_codes(
-        floki.core, asset_ids=[pump, driver], zone_ids=zones, actor=SYSTEM
+        floki.core.plugins.contexts["qr"], asset_ids=[pump, driver], zone_ids=zones, actor=SYSTEM
     )
     return Department(
         ward, bay, dirty, workshop, community, hub, store, pump, driver, codes, zone_codes

@@ -62,7 +62,7 @@ async def test_asset_labels_decode_to_urls_that_name_their_assets(
     assert urls[0] == f"{BASE_URL}/q/E1001"
     for url, number in zip(urls, ("E1001", "E1002", "E1003"), strict=True):
         assert url.startswith(f"{BASE_URL}/q/")
-        found = await resolve_code(floki.core, url)
+        found = await resolve_code(floki.core.plugins.contexts["qr"], url)
         assert (found.kind, found.asset_number, found.asset_id) == (
             "asset",
             number,
@@ -111,7 +111,7 @@ async def test_location_labels_are_receivers_that_place_scanned_assets(
     pdf, headers = await _pdf(floki, f"zones={zones[0]},{zones[1]}&layout=single")
     assert headers["X-Floki-Codes-Created"] == "2"
     urls = decode_labels(pdf, LAYOUTS["single"], 2)
-    places = [await resolve_code(floki.core, url) for url in urls]
+    places = [await resolve_code(floki.core.plugins.contexts["qr"], url) for url in urls]
     assert [(p.kind, p.zone_name) for p in places] == [("zone", "Room 7A"), ("zone", "Bay 7C")]
     receivers = await _audit(floki, entity="receivers", action="create")
     made = {e["after"]["identifier"]: e["after"] for e in receivers}
@@ -121,7 +121,7 @@ async def test_location_labels_are_receivers_that_place_scanned_assets(
         assert made[place.receiver]["technology"] == "qr"
 
     # A phone scans the pump, then the location label: the pump is in Bay 7C.
-    pump = await resolve_code(floki.core, f"{BASE_URL}/q/E1001")
+    pump = await resolve_code(floki.core.plugins.contexts["qr"], f"{BASE_URL}/q/E1001")
     assert pump.tag is not None and places[1].receiver is not None
     await floki.inject(
         [
@@ -160,7 +160,7 @@ async def test_gs1_labels_carry_digital_links_where_the_key_is_known(
     urls += decode_labels(zones, LAYOUTS["21"], 2)
     assert urls[2] == f"{BASE_URL}/414/{GLN_ROOM_A}"
     assert urls[3].startswith(f"{BASE_URL}/q/")
-    named = [await resolve_code(floki.core, url) for url in urls]
+    named = [await resolve_code(floki.core.plugins.contexts["qr"], url) for url in urls]
     assert [(n.kind, n.asset_number or n.zone_name) for n in named] == [
         ("asset", "E1001"),
         ("asset", "E1002"),
@@ -184,7 +184,7 @@ async def test_a_giai_stored_before_it_was_checked_gets_a_short_code_label(
     pdf, _ = await _pdf(floki, f"assets={pump}&gs1=true")
     [url] = decode_labels(pdf, LAYOUTS["21"], 1)
     assert url.startswith(f"{BASE_URL}/q/")
-    found = await resolve_code(floki.core, url)
+    found = await resolve_code(floki.core.plugins.contexts["qr"], url)
     assert (found.kind, found.asset_number) == ("asset", "E1002")
 
 
@@ -210,7 +210,7 @@ async def test_labels_for_a_class_a_zone_or_everything(
     pdf, headers = await _pdf(floki, query.format(**values) + "&layout=65")
     assert headers["X-Floki-Labels"] == str(len(expected))
     urls = decode_labels(pdf, LAYOUTS["65"], len(expected))
-    named = [await resolve_code(floki.core, url) for url in urls]
+    named = [await resolve_code(floki.core.plugins.contexts["qr"], url) for url in urls]
     assert [n.asset_number for n in named] == expected
 
 
@@ -218,7 +218,7 @@ async def test_every_location_of_a_ward(floki: Floki, qr_register: QrRegister) -
     pdf, headers = await _pdf(floki, f"zones_in={qr_register.zones['ward']}")
     assert headers["X-Floki-Labels"] == "3"
     urls = decode_labels(pdf, LAYOUTS["21"], 3)
-    named = [await resolve_code(floki.core, url) for url in urls]
+    named = [await resolve_code(floki.core.plugins.contexts["qr"], url) for url in urls]
     assert sorted(str(n.zone_name) for n in named) == ["Bay 7C", "Room 7A", "Ward 7"]
 
 

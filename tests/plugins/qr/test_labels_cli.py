@@ -16,6 +16,7 @@ from sqlalchemy import select
 from floki_core import cli
 from floki_core.domain import SYSTEM
 from floki_core.initialise import init_data_dir
+from floki_core.sdk import RegisterReading
 from floki_core.storage import register as reg
 from floki_core.storage.database import Database, default_url
 from floki_core.storage.models import AuditRow
@@ -39,7 +40,7 @@ class Appliance:
 
     def resolve(self, text: str) -> Resolved:
         with self.db.sessions() as session:
-            return resolve_code_sync(session, text)
+            return resolve_code_sync(RegisterReading(session), text)
 
     def audit(self, entity: str) -> list[AuditRow]:
         with self.db.sessions() as session:

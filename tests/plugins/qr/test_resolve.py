@@ -97,7 +97,7 @@ UNKNOWN = [
 async def test_scans_name_assets_and_places(
     floki: Floki, qr_register: QrRegister, scan: str, kind: str, name: str, read_as: str
 ) -> None:
-    found = await resolve_code(floki.core, scan)
+    found = await resolve_code(floki.core.plugins.contexts["qr"], scan)
     assert (found.kind, found.read_as, found.error) == (kind, read_as, None)
     if kind == "asset":
         assert found.asset_number == name
@@ -113,7 +113,7 @@ async def test_scans_name_assets_and_places(
 async def test_a_code_that_names_nothing_says_why(
     floki: Floki, qr_register: QrRegister, scan: str, read_as: str, error: str
 ) -> None:
-    found = await resolve_code(floki.core, scan)
+    found = await resolve_code(floki.core.plugins.contexts["qr"], scan)
     assert (found.kind, found.read_as, found.error) == ("unknown", read_as, error)
     assert found.asset_id is None and found.zone_id is None
 
@@ -133,14 +133,14 @@ async def test_a_gln_on_a_receiver_names_the_receivers_zone(
             "zone_id": qr_register.zones["bay"],
         },
     )
-    found = await resolve_code(floki.core, f"]C1414{bed}")
+    found = await resolve_code(floki.core.plugins.contexts["qr"], f"]C1414{bed}")
     assert (found.kind, found.zone_name, found.receiver) == ("zone", "Bay 7C", bed)
 
 
 async def test_a_place_names_its_label_receiver_for_sightings(
     floki: Floki, qr_register: QrRegister
 ) -> None:
-    before = await resolve_code(floki.core, f"414{GLN_ROOM_A}")
+    before = await resolve_code(floki.core.plugins.contexts["qr"], f"414{GLN_ROOM_A}")
     assert before.receiver is None  # no location label printed yet
     resp = await floki.client.get(
         f"{API}/qr/labels.pdf",
@@ -148,8 +148,8 @@ async def test_a_place_names_its_label_receiver_for_sightings(
         headers=await floki.headers("engineer"),
     )
     assert resp.status == 200
-    after = await resolve_code(floki.core, f"414{GLN_ROOM_A}")
-    label = await resolve_code(floki.core, f"{BASE_URL}/q/{after.receiver}")
+    after = await resolve_code(floki.core.plugins.contexts["qr"], f"414{GLN_ROOM_A}")
+    label = await resolve_code(floki.core.plugins.contexts["qr"], f"{BASE_URL}/q/{after.receiver}")
     assert (label.kind, label.zone_name, label.receiver) == ("zone", "Room 7A", after.receiver)
 
 

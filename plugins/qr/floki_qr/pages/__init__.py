@@ -8,17 +8,20 @@ POST, the form's CSRF token. Login and static files are the only pages open to a
 
 from __future__ import annotations
 
-from floki_core.plugins.registry import Answer, Param, RouteRegistry
+from floki_core.sdk import Answer, Param, PluginContext, RouteRegistry
 from floki_qr.pages import actions, forms, login, views, workshop
 from floki_qr.pages.responses import STATIC_PREFIX, serve_static
 from floki_qr.pages.settings import PageSettings
+from floki_qr.pages.state import page_state
 
 __all__ = ["PageSettings", "register_page_routes"]
 
 _SIGNED_IN = " (phone page: session cookie; role checked by the page)"
 
 
-def register_page_routes(registry: RouteRegistry) -> None:
+def register_page_routes(registry: RouteRegistry, context: PluginContext) -> None:
+    # This appliance's sessions and settings, handed to each of its pages.
+    state = page_state(context)
     form = "application/x-www-form-urlencoded"
     html = "text/html"
     label = {400: "the label cannot be read", 404: "the label names nothing in the register"}
@@ -35,7 +38,7 @@ def register_page_routes(registry: RouteRegistry) -> None:
         registry.add(
             "GET",
             path,
-            views.label_page,
+            views.label_page(state),
             policy="public",
             summary=summary + _SIGNED_IN,
             produces=html,
@@ -45,7 +48,7 @@ def register_page_routes(registry: RouteRegistry) -> None:
     registry.add(
         "GET",
         "/phone",
-        views.home,
+        views.home(state),
         policy="public",
         summary="Phone pages: start" + _SIGNED_IN,
         produces=html,
@@ -54,7 +57,7 @@ def register_page_routes(registry: RouteRegistry) -> None:
     registry.add(
         "GET",
         "/phone/find",
-        views.find_page,
+        views.find_page(state),
         policy="public",
         summary="Open a typed label code or asset number" + _SIGNED_IN,
         produces=html,
@@ -65,7 +68,7 @@ def register_page_routes(registry: RouteRegistry) -> None:
     registry.add(
         "GET",
         "/phone/assets/{id}",
-        views.asset_by_id,
+        views.asset_by_id(state),
         policy="public",
         summary="An asset's page" + _SIGNED_IN,
         produces=html,
@@ -112,7 +115,7 @@ def register_page_routes(registry: RouteRegistry) -> None:
         registry.add(
             "POST",
             path,
-            handler,
+            handler(state),
             policy="public",
             summary=summary + _SIGNED_IN,
             produces=html,
@@ -125,7 +128,7 @@ def register_page_routes(registry: RouteRegistry) -> None:
     registry.add(
         "POST",
         "/phone/logout",
-        login.logout,
+        login.logout(state),
         policy="public",
         summary="Sign out" + _SIGNED_IN,
         produces=html,
@@ -136,7 +139,7 @@ def register_page_routes(registry: RouteRegistry) -> None:
     registry.add(
         "GET",
         "/workshop",
-        workshop.workshop_page,
+        workshop.workshop_page(state),
         policy="public",
         summary="Workshop scan page (engineers)" + _SIGNED_IN,
         produces=html,
@@ -145,7 +148,7 @@ def register_page_routes(registry: RouteRegistry) -> None:
     registry.add(
         "POST",
         "/workshop/scan",
-        workshop.workshop_scan,
+        workshop.workshop_scan(state),
         policy="public",
         summary="One workshop scan (engineers)" + _SIGNED_IN,
         produces=html,
@@ -165,7 +168,7 @@ def register_page_routes(registry: RouteRegistry) -> None:
     registry.add(
         "GET",
         "/phone/login",
-        login.login_form,
+        login.login_form(state),
         policy="public",
         summary="Sign-in page",
         produces=html,
@@ -175,7 +178,7 @@ def register_page_routes(registry: RouteRegistry) -> None:
     registry.add(
         "POST",
         "/phone/login",
-        login.login,
+        login.login(state),
         policy="public",
         summary="Sign in",
         produces=html,

@@ -15,19 +15,25 @@ from dataclasses import dataclass
 
 import msgspec
 from aiohttp import web
-from sqlalchemy.orm import Session
 
-from floki_core.api.bodies import ApiError, read_raw
-from floki_core.api.keys import CORE
-from floki_core.core import Core
-from floki_core.domain import Principal, Role
-from floki_core.errors import Conflict, FlokiError, Forbidden, Invalid, NotFound, NotSaved
-from floki_core.storage.models import TokenRow, UserRow
+from floki_core.sdk import (
+    ApiError,
+    Conflict,
+    FlokiError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    NotSaved,
+    PluginContext,
+    Principal,
+    Role,
+    read_raw,
+)
 from floki_qr.pages import csrf
 from floki_qr.pages.responses import message_page, redirect
 from floki_qr.pages.sessions import PageSession, session_key
 from floki_qr.pages.settings import PageSettings
-from floki_qr.pages.state import PageState, page_state
+from floki_qr.pages.state import Handler, PageRoute, PageState
 
 LOGIN_PATH = "/phone/login"
 HOME_PATH = "/phone"
@@ -61,8 +67,8 @@ class Visit:
     form: Mapping[str, str]
 
     @property
-    def core(self) -> Core:
-        return self.state.core
+    def context(self) -> PluginContext:
+        return self.state.context
 
     @property
     def settings(self) -> PageSettings:
@@ -80,7 +86,6 @@ class Visit:
 
 
 PageHandler = Callable[[web.Request, Visit], Awaitable[web.StreamResponse]]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def safe_return(target: str | None) -> str:
@@ -124,7 +129,7 @@ def not_saved_page(
 ) -> web.Response | None:
     """The page for a write a full disk refused (counted and logged by the appliance's
     health, as an API request's is); None if ``exc`` is some other failure."""
-    reason = state.core.storage.refused_write(exc, what)
+    reason = state.context.records.refused_write(exc, what)
     if reason is None:
         return None
     response = message_page(
@@ -142,45 +147,25 @@ def not_saved_page(
 async def current_session(state: PageState, request: web.Request) -> PageSession | None:
     """The live session, with the user's role as it is now. A disabled user, a new
     password or a revoked session token signs the phone out."""
-    session = state.sessions.find(session_key(request), state.core.clock.monotonic())
+    context = state.context
+    session = state.sessions.find(session_key(request), context.clock.monotonic())
     if session is None:
         return None
-    now = state.core.clock.now()
-
-    def read(db: Session) -> str | None:
-        row = db.get(UserRow, session.user_id)
-        if row is None or row.disabled:
-            return None
-        if session.token_id is not None:
-            token = db.get(TokenRow, session.token_id)
-            if token is None or token.revoked_at is not None:
-                return None
-            if token.expires_at is not None and token.expires_at <= now:
-                return None
-        return row.role
-
-    role = await state.core.read(read)
+    role = await context.sign_ins.current_role(session.user_id, session.token_id)
     if role is None:
         state.sessions.close(session.key)
         return None
-    session.role = Role(role)
+    session.role = role
     return session
 
 
 async def end_session(state: PageState, key: str) -> None:
     """Sign a phone out: its session here and its token row in the database."""
-    session = state.sessions.find(key, state.core.clock.monotonic())
+    session = state.sessions.find(key, state.context.clock.monotonic())
     state.sessions.close(key)
     if session is None or session.token_id is None:
         return
-    token_id, now = session.token_id, state.core.clock.now()
-
-    def revoke(db: Session) -> None:
-        row = db.get(TokenRow, token_id)
-        if row is not None and row.revoked_at is None:
-            row.revoked_at = now
-
-    await state.core.write(revoke)
+    await state.context.sign_ins.revoke(session.token_id)
 
 
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -203,7 +188,7 @@ def _sentence(reason: str) -> str:
     return text if text.endswith(".") else text + "."
 
 
-async def read_form(request: web.Request) -> dict[str, str]:
+async def read_form(request: web.Request, state: PageState) -> dict[str, str]:
     """The submitted form's fields; the pages only ever send URL-encoded UTF-8 forms.
 
     Anything else is refused before it is parsed: a multipart parser would accept file
@@ -217,7 +202,7 @@ async def read_form(request: web.Request) -> dict[str, str]:
     charset = request.charset
     if charset is not None and charset.lower().replace("-", "") != "utf8":
         raise FormRefused(415, f"Forms must be sent in UTF-8, not {charset}.")
-    limit = request.app[CORE].config.server.max_body_bytes
+    limit = state.context.config.server.max_body_bytes
     try:
         raw = await read_raw(request, limit)  # decoded if sent compressed
     except ApiError as exc:
@@ -251,58 +236,71 @@ def form_refused_page(exc: FormRefused, session: PageSession | None = None) -> w
 
 def signed_in(
     role: Role = Role.VIEWER, *, back: Callable[[web.Request], str] | None = None
-) -> Callable[[PageHandler], Handler]:
+) -> Callable[[PageHandler], PageRoute]:
     """Wrap a page handler: ``role`` at least, and a genuine form on every POST.
 
     ``back`` names the page to return to after signing in when a POST finds no session.
     """
 
-    def wrap(handler: PageHandler) -> Handler:
-        @functools.wraps(handler)
-        async def guarded(request: web.Request) -> web.StreamResponse:
-            state = page_state(request)
-            session = await current_session(state, request)
-            posted = request.method == "POST"
-            if session is None:
-                target = back(request) if back is not None else request.path_qs
-                if not posted:
-                    return redirect(login_url(target))
-                return message_page(
-                    "Signed out",
-                    "Your session ended, so nothing was changed. Sign in and try again.",
-                    status=401,
-                    link=(login_url(target), "Sign in"),
-                )
-            try:
-                form = await read_form(request) if posted else {}
-            except FormRefused as exc:
-                return form_refused_page(exc, session)
-            if posted and not csrf.form_is_genuine(request, form, session.csrf):
-                return message_page(
-                    "Form refused",
-                    "This form did not come from this page or has expired; nothing was "
-                    "changed. Go back, reload the page and try again.",
-                    status=403,
-                    session=session,
-                )
-            if not session.role.at_least(role):
-                return message_page(
-                    "Not allowed",
-                    f"This needs the {role.value} role; you are signed in as {session.role.value}.",
-                    status=403,
-                    session=session,
-                    link=(HOME_PATH, "Back to the start"),
-                )
-            try:
-                return await handler(request, Visit(state, session, form))
-            except (FlokiError, msgspec.ValidationError) as exc:
-                return error_page(exc, session)
-            except Exception as exc:
-                page = not_saved_page(state, exc, f"{request.method} {request.path}", session)
-                if page is None:
-                    raise
-                return page
+    def wrap(handler: PageHandler) -> PageRoute:
+        def bind(state: PageState) -> Handler:
+            @functools.wraps(handler)
+            async def guarded(request: web.Request) -> web.StreamResponse:
+                return await _guarded(request, state, handler, role, back)
 
-        return guarded
+            return guarded
+
+        return bind
 
     return wrap
+
+
+async def _guarded(
+    request: web.Request,
+    state: PageState,
+    handler: PageHandler,
+    role: Role,
+    back: Callable[[web.Request], str] | None,
+) -> web.StreamResponse:
+    """The session, the role and the form checked, then the page."""
+    session = await current_session(state, request)
+    posted = request.method == "POST"
+    if session is None:
+        target = back(request) if back is not None else request.path_qs
+        if not posted:
+            return redirect(login_url(target))
+        return message_page(
+            "Signed out",
+            "Your session ended, so nothing was changed. Sign in and try again.",
+            status=401,
+            link=(login_url(target), "Sign in"),
+        )
+    try:
+        form = await read_form(request, state) if posted else {}
+    except FormRefused as exc:
+        return form_refused_page(exc, session)
+    if posted and not csrf.form_is_genuine(request, form, session.csrf):
+        return message_page(
+            "Form refused",
+            "This form did not come from this page or has expired; nothing was "
+            "changed. Go back, reload the page and try again.",
+            status=403,
+            session=session,
+        )
+    if not session.role.at_least(role):
+        return message_page(
+            "Not allowed",
+            f"This needs the {role.value} role; you are signed in as {session.role.value}.",
+            status=403,
+            session=session,
+            link=(HOME_PATH, "Back to the start"),
+        )
+    try:
+        return await handler(request, Visit(state, session, form))
+    except (FlokiError, msgspec.ValidationError) as exc:
+        return error_page(exc, session)
+    except Exception as exc:
+        page = not_saved_page(state, exc, f"{request.method} {request.path}", session)
+        if page is None:
+            raise
+        return page

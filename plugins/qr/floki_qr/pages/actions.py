@@ -11,10 +11,17 @@ from __future__ import annotations
 import msgspec
 from aiohttp import web
 
-from floki_core.domain import Role
-from floki_core.errors import FlokiError, Invalid, NotFound, NotSaved
-from floki_core.workflow.loan_records import LoanCreate, LoanReturn
-from floki_core.workflow.work_orders import WorkOrderComplete, WorkOrderCreate
+from floki_core.sdk import (
+    FlokiError,
+    Invalid,
+    LoanCreate,
+    LoanReturn,
+    NotFound,
+    NotSaved,
+    Role,
+    WorkOrderComplete,
+    WorkOrderCreate,
+)
 from floki_qr.pages.access import Visit, error_status, signed_in
 from floki_qr.pages.asset_view import STATE_BUTTONS, STATE_LABELS, asset_facts, asset_page
 from floki_qr.pages.placement import parse_position, record_at_zone, zone_at_position
@@ -50,7 +57,7 @@ async def _done(visit: Visit, asset_id: int, text: str) -> web.Response:
 async def _refused(
     visit: Visit, asset_id: int, exc: FlokiError | msgspec.ValidationError
 ) -> web.Response:
-    facts = await asset_facts(visit.core, asset_id)
+    facts = await asset_facts(visit.context, asset_id)
     reason = str(exc)
     if isinstance(exc, msgspec.ValidationError):
         reason = f"please check the form: {exc}"
@@ -75,7 +82,7 @@ async def change_state(request: web.Request, visit: Visit) -> web.StreamResponse
             raise Invalid("say briefly what is wrong, so the engineers know what to look at")
         if len(note) > _NOTE_LIMIT:
             raise Invalid(f"the note is longer than {_NOTE_LIMIT} characters")
-        await visit.core.workflow.states.change(
+        await visit.context.workflow.change_state(
             asset_id, to, actor=visit.principal, source=SOURCE, reason=note
         )
     except FlokiError as exc:
@@ -86,7 +93,7 @@ async def change_state(request: web.Request, visit: Visit) -> web.StreamResponse
 
 def _zone_field(visit: Visit) -> int:
     raw = visit.field("zone_id")
-    if not raw.isdigit() or int(raw) not in visit.core.locations.index.zones:
+    if not raw.isdigit() or int(raw) not in visit.context.locations.index.zones:
         raise Invalid("pick one of the zones in the list")
     return int(raw)
 
@@ -95,9 +102,9 @@ def _zone_field(visit: Visit) -> int:
 async def confirm_zone(request: web.Request, visit: Visit) -> web.StreamResponse:
     asset_id = path_asset_id(request)
     try:
-        facts = await asset_facts(visit.core, asset_id)
+        facts = await asset_facts(visit.context, asset_id)
         placed = await record_at_zone(
-            visit.core,
+            visit.context,
             asset_id=asset_id,
             zone_id=_zone_field(visit),
             actor=visit.principal,
@@ -112,15 +119,15 @@ async def confirm_zone(request: web.Request, visit: Visit) -> web.StreamResponse
 async def confirm_position(request: web.Request, visit: Visit) -> web.StreamResponse:
     asset_id = path_asset_id(request)
     try:
-        facts = await asset_facts(visit.core, asset_id)
+        facts = await asset_facts(visit.context, asset_id)
         lat, lon, accuracy = parse_position(
             visit.field("lat"), visit.field("lon"), visit.field("accuracy")
         )
         zone_id = zone_at_position(
-            visit.core, asset_id, lat, lon, accuracy, visit.settings.max_position_accuracy_m
+            visit.context, asset_id, lat, lon, accuracy, visit.settings.max_position_accuracy_m
         )
         placed = await record_at_zone(
-            visit.core,
+            visit.context,
             asset_id=asset_id,
             zone_id=zone_id,
             actor=visit.principal,
@@ -145,7 +152,7 @@ async def loan_out(request: web.Request, visit: Visit) -> web.StreamResponse:
             },
             LoanCreate,
         )
-        loan = await visit.core.workflow.loans.create(body, visit.principal)
+        loan = await visit.context.workflow.lend(body, visit.principal)
     except (FlokiError, msgspec.ValidationError) as exc:
         return await _refused(visit, asset_id, exc)
     due = loan.due_back.strftime("%d %b %Y")
@@ -155,13 +162,13 @@ async def loan_out(request: web.Request, visit: Visit) -> web.StreamResponse:
 @signed_in(Role.STAFF, back=_back)
 async def loan_returned(request: web.Request, visit: Visit) -> web.StreamResponse:
     asset_id = path_asset_id(request)
-    loans = visit.core.workflow.loans
+    workflow = visit.context.workflow
     try:
-        loan = loans.open_loan(asset_id)
+        loan = workflow.open_loan(asset_id)
         if loan is None:
             raise Invalid("this asset is not on loan")
         body = msgspec.convert({"state": visit.field("state") or "dirty"}, LoanReturn)
-        returned, refused = await loans.return_loan(loan.id, body, visit.principal)
+        returned, refused = await workflow.return_loan(loan.id, body, visit.principal)
     except (FlokiError, msgspec.ValidationError) as exc:
         return await _refused(visit, asset_id, exc)
     text = f"Return of loan {returned.reference} recorded."
@@ -173,9 +180,9 @@ async def loan_returned(request: web.Request, visit: Visit) -> web.StreamRespons
 @signed_in(Role.ENGINEER, back=_back)
 async def ppm_done(request: web.Request, visit: Visit) -> web.StreamResponse:
     asset_id = path_asset_id(request)
-    work_orders = visit.core.workflow.ppm.work_orders
+    workflow = visit.context.workflow
     try:
-        await asset_facts(visit.core, asset_id)
+        await asset_facts(visit.context, asset_id)
         body = msgspec.convert(
             {
                 "outcome": visit.field("outcome") or "pass",
@@ -189,21 +196,19 @@ async def ppm_done(request: web.Request, visit: Visit) -> web.StreamResponse:
         if body.outcome == "fail" and not body.notes.strip():
             # Checked before a work order is raised, so a refusal leaves nothing behind.
             raise Invalid("say what failed")
-        orders, _ = await work_orders.listing(
-            status="open", asset_id=asset_id, assigned_to=None, limit=50, offset=0
-        )
+        orders = await workflow.open_work_orders(asset_id, limit=50)
         order = next((o for o in orders if o.kind == "ppm"), None)
         raised = order is None
         if order is None:
-            order = await work_orders.create(
+            order = await workflow.create_work_order(
                 WorkOrderCreate(asset_id=asset_id, kind="ppm", summary="PPM recorded on a phone"),
                 visit.principal,
             )
         try:
-            done = await work_orders.complete(order.id, body, visit.principal)
+            done = await workflow.complete_work_order(order.id, body, visit.principal)
         except FlokiError as exc:
             if raised:  # the work order existed only to record this PPM
-                await work_orders.cancel(order.id, f"not recorded: {exc}", visit.principal)
+                await workflow.cancel_work_order(order.id, f"not recorded: {exc}", visit.principal)
             raise
     except (FlokiError, msgspec.ValidationError) as exc:
         return await _refused(visit, asset_id, exc)

@@ -11,22 +11,26 @@ from typing import Any
 
 from aiohttp import web
 
-from floki_core.core import Core
-from floki_core.domain import Asset, AssetClass, AssetState, Role
-from floki_core.storage import resources
-from floki_core.storage.register import ASSET_CLASSES, ASSETS
-from floki_core.workflow.loan_records import Loan
-from floki_core.workflow.ppm_rules import PPM_OVERDUE, PRESENTED_ONLY
-from floki_core.workflow.states_store import StateChange
-from floki_core.workflow.states_table import LABELS, allowed_moves
+from floki_core.sdk import (
+    PPM_OVERDUE,
+    Asset,
+    AssetClass,
+    AssetState,
+    Loan,
+    NotFound,
+    PluginContext,
+    RegisterReading,
+    Role,
+    StateChange,
+    state_labels,
+)
 from floki_qr.pages.access import Visit
 from floki_qr.pages.markup import Markup, join, render
 from floki_qr.pages.placement import nearby_zones
 from floki_qr.pages.responses import page
 from floki_qr.pages.sessions import Notice
 
-STATE_LABELS: dict[str, str] = {s.value: label for s, label in LABELS.items()}
-STATE_LABELS.update(dict(PRESENTED_ONLY))
+STATE_LABELS: dict[str, str] = state_labels()
 METHOD_LABELS = {
     "fixed_point": "label scan",
     "rssi": "Bluetooth tag",
@@ -65,28 +69,31 @@ class AssetFacts:
     history: Sequence[StateChange]
 
 
-async def asset_facts(core: Core, asset_id: int) -> AssetFacts:
-    asset: Asset = await core.read(resources.get_record, ASSETS, asset_id)
-    asset_class = None
-    if asset.class_id is not None:
-        asset_class = await core.read(resources.get_record, ASSET_CLASSES, asset.class_id)
-    presented = core.workflow.ppm.present(asset)
-    where = core.locations.where_is(asset_id)
-    loans = core.workflow.loans
-    history, _ = await core.workflow.states.history(asset_id, limit=3, offset=0)
+def _asset_and_class(register: RegisterReading, asset_id: int) -> tuple[Asset, AssetClass | None]:
+    asset = register.asset(asset_id)
+    if asset is None:
+        raise NotFound(f"asset {asset_id} not found")
+    kind = register.asset_class(asset.class_id) if asset.class_id is not None else None
+    return asset, kind
+
+
+async def asset_facts(context: PluginContext, asset_id: int) -> AssetFacts:
+    asset, asset_class = await context.records.read(_asset_and_class, asset_id)
+    workflow = context.workflow
+    presented = workflow.presented(asset)
     return AssetFacts(
         asset=asset,
         asset_class=asset_class,
-        state=str(presented["state"]),
-        ppm_overdue=bool(presented["ppm_overdue"]),
-        where=loans.present(where) if where is not None else None,
-        loan=loans.open_loan(asset_id),
-        history=history,
+        state=presented.state,
+        ppm_overdue=presented.ppm_overdue,
+        where=context.locations.where_is(asset_id),
+        loan=workflow.open_loan(asset_id),
+        history=await workflow.state_history(asset_id, limit=3),
     )
 
 
-def local_zone(core: Core) -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(core.workflow.ppm.settings.timezone)
+def local_zone(context: PluginContext) -> zoneinfo.ZoneInfo:
+    return context.workflow.timezone
 
 
 def ago(seconds: float) -> str:
@@ -121,10 +128,10 @@ def where_markup(where: dict[str, Any] | None) -> Markup:
     )
 
 
-def _history_markup(core: Core, history: Sequence[StateChange]) -> Markup:
+def _history_markup(context: PluginContext, history: Sequence[StateChange]) -> Markup:
     if not history:
         return Markup("")
-    zone = local_zone(core)
+    zone = local_zone(context)
     items = join(
         render(
             "history_item.html",
@@ -138,9 +145,10 @@ def _history_markup(core: Core, history: Sequence[StateChange]) -> Markup:
     return render("history.html", items=items)
 
 
-def _moves(facts: AssetFacts, role: Role) -> set[str]:
+def _moves(context: PluginContext, facts: AssetFacts, role: Role) -> set[str]:
     current = AssetState(facts.asset.state)
-    return {s.value for s, needs in allowed_moves(current).items() if role.at_least(needs)}
+    moves = context.workflow.allowed_moves(current)
+    return {s.value for s, needs in moves.items() if role.at_least(needs)}
 
 
 def _action_forms(visit: Visit, facts: AssetFacts, armed: bool) -> Markup:
@@ -149,11 +157,11 @@ def _action_forms(visit: Visit, facts: AssetFacts, armed: bool) -> Markup:
         return render("viewer_only.html", role=session.role.value)
     asset_id = facts.asset.id
     action = f"/phone/assets/{asset_id}"
-    moves = _moves(facts, session.role)
+    moves = _moves(visit.context, facts, session.role)
     where = facts.where or {}
     zone = where.get("zone")
     anchors = [zone.get("id") if isinstance(zone, dict) else None, facts.asset.home_zone_id]
-    zones = nearby_zones(visit.core.locations.index, anchors, visit.settings.nearby_zones)
+    zones = nearby_zones(visit.context.locations.index, anchors, visit.settings.nearby_zones)
     choices = join(
         render("zone_choice.html", id=f"zone-{z.id}", value=z.id, name=z.name) for z in zones
     )
@@ -177,7 +185,7 @@ def _action_forms(visit: Visit, facts: AssetFacts, armed: bool) -> Markup:
     if "faulty" in moves:
         parts.append(render("faulty.html", action=action, csrf=session.csrf))
     if facts.loan is None and "on_loan" in moves:
-        due = visit.core.clock.now().astimezone(local_zone(visit.core)).date()
+        due = visit.context.clock.now().astimezone(local_zone(visit.context)).date()
         options = join(
             render("option.html", value=value, label=label) for value, label in LOAN_DESTINATIONS
         )
@@ -253,7 +261,7 @@ def asset_page(
         ppm=ppm,
         ppm_class="attention" if facts.ppm_overdue or facts.state == PPM_OVERDUE else "",
         loan_row=loan_row,
-        history=_history_markup(visit.core, facts.history),
+        history=_history_markup(visit.context, facts.history),
         actions=_action_forms(visit, facts, armed),
     )
     return page(

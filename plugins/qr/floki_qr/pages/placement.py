@@ -17,17 +17,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy.orm import Session
-
-from floki_core.core import Core
-from floki_core.domain import Principal
-from floki_core.errors import Invalid, NotFound
-from floki_core.location.evidence import Sighting
-from floki_core.location.register_index import RegisterIndex, ZoneInfo
-from floki_core.observations import Observation
-from floki_core.storage.audit import write_audit
+from floki_core.sdk import (
+    Invalid,
+    NotFound,
+    Observation,
+    PluginContext,
+    Principal,
+    RegisterIndex,
+    ZoneInfo,
+)
 from floki_qr.label_codes import QR, ensure_codes
 
 log = logging.getLogger(__name__)
@@ -61,35 +60,23 @@ class Placed:
         return f"moved {asset_number} to {self.zone_name}."
 
 
-def _zone_of(core: Core, asset_id: int) -> tuple[int | None, str | None]:
-    where = core.locations.where_is(asset_id)
+def _zone_of(context: PluginContext, asset_id: int) -> tuple[int | None, str | None]:
+    where = context.locations.where_is(asset_id)
     zone = where.get("zone") if where else None
     if not isinstance(zone, dict):
         return None, None
     return zone.get("id"), zone.get("name")
 
 
-def zone_name(core: Core, zone_id: int) -> str:
-    zone = core.locations.index.zones.get(zone_id)
+def zone_name(context: PluginContext, zone_id: int) -> str:
+    zone = context.locations.index.zones.get(zone_id)
     if zone is None:
         raise NotFound(f"zone {zone_id} not found")
     return zone.name
 
 
-def _audit(db: Session, asset_id: int, actor: Principal, detail: str, at: Any) -> None:
-    write_audit(
-        db,
-        at=at,
-        actor=actor.label,
-        action="confirm_location",
-        entity="assets",
-        entity_id=asset_id,
-        detail=detail,
-    )
-
-
 async def record_at_zone(
-    core: Core,
+    context: PluginContext,
     *,
     asset_id: int,
     zone_id: int,
@@ -101,18 +88,18 @@ async def record_at_zone(
     """The asset is in ``zone_id`` because ``actor`` said so (``how``: "label scan",
     "zone picked", "phone position ..."). ``tag`` and ``receiver`` are the label codes
     when the caller has them."""
-    name = zone_name(core, zone_id)
-    was_in, _ = _zone_of(core, asset_id)
+    name = zone_name(context, zone_id)
+    was_in, _ = _zone_of(context, asset_id)
     if tag is None or receiver is None:
         assets, zones = await ensure_codes(
-            core,
+            context,
             asset_ids=[asset_id] if tag is None else [],
             zone_ids=[zone_id] if receiver is None else [],
             actor=actor,
         )
         tag = tag or assets[asset_id]
         receiver = receiver or zones[zone_id]
-    now = core.clock.now()
+    now = context.clock.now()
     observation = Observation(
         technology=QR,
         tag=tag,
@@ -121,18 +108,17 @@ async def record_at_zone(
         received_at=now,
         extras={"confirmed_by": actor.username, "how": how[:100]},
     )
-    detail = f"in {name} ({how})"
     # Applied ahead of the gateways' queue, and its location and audit entry written
     # durably together, before the page may say it is done.
-    await core.locations.confirm(
-        SOURCE, [observation], lambda db: _audit(db, asset_id, actor, detail, now)
+    await context.locations.confirm(
+        SOURCE, [observation], actor=actor, asset_id=asset_id, detail=f"in {name} ({how})"
     )
-    now_in, now_in_name = _zone_of(core, asset_id)
+    now_in, now_in_name = _zone_of(context, asset_id)
     return Placed(zone_id, name, was_in, now_in, now_in_name)
 
 
 def zone_at_position(
-    core: Core, asset_id: int, lat: float, lon: float, accuracy_m: float, limit_m: float
+    context: PluginContext, asset_id: int, lat: float, lon: float, accuracy_m: float, limit_m: float
 ) -> int:
     """The smallest zone whose map outline holds the position; refused with the reason
     when the position is too rough or in no zone."""
@@ -141,17 +127,7 @@ def zone_at_position(
             f"your phone's position is only good to {accuracy_m:.0f} m (at most {limit_m:.0f} m "
             "is needed to tell zones apart); pick the zone from the list instead"
         )
-    probe = Sighting(
-        asset_id=asset_id,
-        technology="phone_position",
-        tag="-",
-        observed_at=core.clock.now(),
-        lat=lat,
-        lon=lon,
-        accuracy_m=accuracy_m,
-    )
-    found = core.locations.geofence.locate([probe])
-    zone_id = found[0].zone_id if found else None
+    zone_id = context.locations.zone_at(asset_id, lat, lon, accuracy_m)
     if zone_id is None:
         raise Invalid(
             "your position is not inside any zone Floki has a map outline for; "

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from floki_core.domain import Principal, Role
+from floki_core.sdk import Principal, Role
 
 COOKIE = "floki-page"
 # Over TLS the cookie takes the __Host- prefix: the browser then insists on Secure,

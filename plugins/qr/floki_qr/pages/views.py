@@ -10,14 +10,9 @@ page instead, and the move is not made.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
-from sqlalchemy.orm import Session
 
-from floki_core.domain import Role
-from floki_core.errors import NotFound
-from floki_core.location import store
+from floki_core.sdk import NotFound, Role
 from floki_qr.pages.access import HOME_PATH, Visit, signed_in
 from floki_qr.pages.actions import path_asset_id
 from floki_qr.pages.asset_view import PATH_SEPARATOR, STATE_LABELS, asset_facts, asset_page
@@ -38,7 +33,7 @@ def _label_text(request: web.Request) -> str:
 
 @signed_in(Role.VIEWER)
 async def label_page(request: web.Request, visit: Visit) -> web.StreamResponse:
-    return await _open(visit, await resolve_code(visit.core, _label_text(request)))
+    return await _open(visit, await resolve_code(visit.context, _label_text(request)))
 
 
 @signed_in(Role.VIEWER)
@@ -47,12 +42,12 @@ async def find_page(request: web.Request, visit: Visit) -> web.StreamResponse:
     code = request.query.get("code", "")
     if not code.strip():
         return home_body(visit)
-    return await _open(visit, await resolve_code(visit.core, code))
+    return await _open(visit, await resolve_code(visit.context, code))
 
 
 @signed_in(Role.VIEWER)
 async def asset_by_id(request: web.Request, visit: Visit) -> web.StreamResponse:
-    facts = await asset_facts(visit.core, path_asset_id(request))
+    facts = await asset_facts(visit.context, path_asset_id(request))
     return asset_page(visit, facts, notices=visit.session.take_notices())
 
 
@@ -75,9 +70,9 @@ async def _open(visit: Visit, resolved: Resolved) -> web.Response:
                 asset_id=resolved.asset_id,
                 asset_number=resolved.asset_number or "",
                 tag=resolved.tag,
-                at=visit.core.clock.monotonic(),
+                at=visit.context.clock.monotonic(),
             )
-        facts = await asset_facts(visit.core, resolved.asset_id)
+        facts = await asset_facts(visit.context, resolved.asset_id)
         return asset_page(visit, facts, notices=visit.session.take_notices(), armed=armed)
     if resolved.kind == "zone" and resolved.zone_id is not None:
         return await _location(visit, resolved.zone_id, resolved.receiver)
@@ -93,11 +88,11 @@ async def _open(visit: Visit, resolved: Resolved) -> web.Response:
 
 
 async def _location(visit: Visit, zone_id: int, receiver: str | None) -> web.Response:
-    core = visit.core
-    index = core.locations.index
+    context = visit.context
+    index = context.locations.index
     if zone_id not in index.zones:  # a zone made a moment ago: the index catches up
-        await core.locations.reindex()
-        index = core.locations.index
+        await context.locations.reindex()
+        index = context.locations.index
     zone = index.zones.get(zone_id)
     if zone is None:
         raise NotFound(f"zone {zone_id} not found")
@@ -106,11 +101,11 @@ async def _location(visit: Visit, zone_id: int, receiver: str | None) -> web.Res
     pending = None
     if visit.may(Role.STAFF):
         pending = visit.session.take_pending(
-            core.clock.monotonic(), visit.settings.move_window_seconds
+            context.clock.monotonic(), visit.settings.move_window_seconds
         )
     if pending is not None:
         placed = await record_at_zone(
-            core,
+            context,
             asset_id=pending.asset_id,
             zone_id=zone_id,
             actor=visit.principal,
@@ -144,20 +139,13 @@ def _count_text(total: int) -> str:
 
 
 async def _assets_here(visit: Visit, zone_id: int) -> tuple[list[Markup], int]:
-    core = visit.core
-    await core.locations.flush()  # include moves still on their way to the database
-    zone_ids = sorted(core.locations.index.descendants(zone_id))
-
-    def query(db: Session) -> tuple[list[dict[str, Any]], int]:
-        return store.assets_in_zones(
-            db, zone_ids, class_id=None, state=None, limit=_ZONE_LIST_LIMIT, offset=0
-        )
-
-    rows, total = await core.read(query)
-    ppm = core.workflow.ppm
+    context = visit.context
+    zone_ids = sorted(context.locations.index.descendants(zone_id))
+    rows, total = await context.locations.assets_in_zones(zone_ids, limit=_ZONE_LIST_LIMIT)
+    workflow = context.workflow
     items = []
     for row in rows:
-        shown = ppm.presented(
+        shown = workflow.presented_state(
             row["state"], row["next_ppm_due"], asset_id=row["id"], class_id=row["class_id"]
         )
         items.append(

@@ -14,9 +14,7 @@ from dataclasses import asdict
 
 from aiohttp import web
 
-from floki_core.domain import Role
-from floki_core.errors import FlokiError
-from floki_core.workflow.work_orders import WorkOrderCreate
+from floki_core.sdk import FlokiError, Role, WorkOrderCreate
 from floki_qr.gs1 import GS
 from floki_qr.pages.access import Visit, signed_in
 from floki_qr.pages.asset_view import local_zone
@@ -51,23 +49,23 @@ async def _desk(visit: Visit) -> None:
     code = visit.settings.workshop_location
     if session.workshop_zone_id is not None or not code:
         return
-    found = await resolve_code(visit.core, code)
+    found = await resolve_code(visit.context, code)
     if found.kind == "zone" and found.zone_id is not None:
         session.workshop_zone_id, session.workshop_receiver = found.zone_id, found.receiver
 
 
 def _desk_text(visit: Visit) -> str:
     zone_id = visit.session.workshop_zone_id
-    if zone_id is None or zone_id not in visit.core.locations.index.zones:
+    if zone_id is None or zone_id not in visit.context.locations.index.zones:
         return "not set: scan the workshop's location label to record where equipment is"
-    return zone_name(visit.core, zone_id)
+    return zone_name(visit.context, zone_id)
 
 
 def _entry_markup(entry: WorkshopEntry, visit: Visit) -> Markup:
     return render(
         "workshop_entry.html",
         result="ok" if entry.ok else "refused",
-        at=entry.at.astimezone(local_zone(visit.core)).strftime("%H:%M:%S"),
+        at=entry.at.astimezone(local_zone(visit.context)).strftime("%H:%M:%S"),
         action=entry.action,
         code=entry.code,
         asset=entry.asset,
@@ -102,22 +100,22 @@ async def workshop_page(request: web.Request, visit: Visit) -> web.StreamRespons
 
 async def _act(visit: Visit, mode: str, found: Resolved) -> str:
     """Do what ``mode`` says to the scanned asset; the message for the log."""
-    core, actor, session = visit.core, visit.principal, visit.session
+    context, actor, session = visit.context, visit.principal, visit.session
     asset_id = found.asset_id
     assert asset_id is not None
     if mode == "book_ppm":
-        order = await core.workflow.ppm.work_orders.create(
+        order = await context.workflow.create_work_order(
             WorkOrderCreate(asset_id=asset_id, kind="ppm", summary="booked at the CE workshop"),
             actor,
         )
         return f"PPM work order {order.id} booked"
-    await core.workflow.states.change(
+    await context.workflow.change_state(
         asset_id, _TO_STATE[mode], actor=actor, source=SOURCE, reason=_REASON[mode]
     )
     done = "checked in: in maintenance" if mode == "check_in" else "checked out: available"
     if session.workshop_zone_id is not None:
         placed = await record_at_zone(
-            core,
+            context,
             asset_id=asset_id,
             zone_id=session.workshop_zone_id,
             actor=actor,
@@ -130,13 +128,13 @@ async def _act(visit: Visit, mode: str, found: Resolved) -> str:
 
 
 async def scan(visit: Visit, mode: str, code: str) -> WorkshopEntry:
-    core, session = visit.core, visit.session
-    now = core.clock.now()
+    context, session = visit.context, visit.session
+    now = context.clock.now()
     shown = shown_code(code)[:200]
     action = MODES[mode]
     if not code.strip(" \r\n\t"):
         return WorkshopEntry(now, shown, action, "", False, "empty scan")
-    found = await resolve_code(core, code)
+    found = await resolve_code(context, code)
     if found.kind == "zone" and found.zone_id is not None:
         session.workshop_zone_id, session.workshop_receiver = found.zone_id, found.receiver
         text = f"desk location set to {found.zone_name}"
@@ -169,7 +167,7 @@ async def workshop_scan(request: web.Request, visit: Visit) -> web.StreamRespons
     if not _wants_json(request):
         return redirect(PATH)
     shown = asdict(entry)
-    shown["at"] = entry.at.astimezone(local_zone(visit.core)).strftime("%H:%M:%S")
+    shown["at"] = entry.at.astimezone(local_zone(visit.context)).strftime("%H:%M:%S")
     response = web.json_response(shown, status=200 if entry.ok else 422)
     secured(response)
     return response
