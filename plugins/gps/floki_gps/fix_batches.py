@@ -26,7 +26,9 @@ def is_registered(context: PluginContext, device: str) -> bool:
 class FixBatcher:
     """Observations waiting for the sink. ``add`` is cheap and never waits; ``run``
     hands them over every ``every`` seconds until ``stopping`` is set, then once more.
-    ``before_flush`` callbacks give fixes a source held back (a receiver's cycle)."""
+    A source reading in a loop of its own calls ``flush`` when ``due_in`` says so
+    instead (no task of the batcher's own is left to stop). ``before_flush`` callbacks
+    give fixes a source held back (a receiver's cycle)."""
 
     def __init__(self, sink: ObservationSink, now: Callable[[], dt.datetime], every: float):
         self._sink = sink
@@ -34,6 +36,11 @@ class FixBatcher:
         self.every = every
         self._pending: list[Observation] = []
         self.before_flush: list[Flush] = []
+        self._flushed_at = asyncio.get_running_loop().time()
+
+    def due_in(self) -> float:
+        """Seconds until the next hand-over is due (0: now)."""
+        return max(0.0, self._flushed_at + self.every - asyncio.get_running_loop().time())
 
     def add(self, fix: Fix, received_at: dt.datetime | None = None) -> None:
         self._pending.append(observation(fix, received_at or self._now()))
@@ -44,6 +51,7 @@ class FixBatcher:
             reject(reason, count)
 
     async def flush(self) -> None:
+        self._flushed_at = asyncio.get_running_loop().time()
         now = self._now()
         for held in self.before_flush:
             for fix in held():

@@ -10,7 +10,6 @@ the supervisor connects again after its backoff.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from floki_core.sdk import ObservationSink, PluginContext
 from floki_gps.config import GpsSettings
@@ -64,8 +63,6 @@ class GpsdClient:
             raise GpsdUnreachable(f"{where}: {type(exc).__name__}: {exc}") from None
         self._writer = writer
         batcher = FixBatcher(sink, self.context.clock.now, self.settings.batch_seconds)
-        done = asyncio.Event()
-        handing_over = asyncio.create_task(batcher.run(done), name="gps-gpsd-batches")
         try:
             writer.write(WATCH)
             await writer.drain()
@@ -79,10 +76,7 @@ class GpsdClient:
             self.connected.clear()
             self._writer = None
             writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-            done.set()
-            await handing_over
+            await batcher.flush()  # what was read, once more
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -93,7 +87,12 @@ class GpsdClient:
         buffer = b""
         device = self.settings.gpsd_device.strip()
         while True:
-            chunk = await reader.read(65536)
+            if not batcher.due_in():
+                await batcher.flush()
+            try:
+                chunk = await asyncio.wait_for(reader.read(65536), batcher.due_in())
+            except TimeoutError:
+                continue
             if not chunk:
                 if self._stopping.is_set():
                     return

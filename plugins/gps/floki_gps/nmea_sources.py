@@ -151,15 +151,18 @@ class NmeaSerialSource:
         batcher = FixBatcher(sink, self.context.clock.now, self.settings.batch_seconds)
         stream = NmeaStream(device, self.context, self.devices, batcher, self.settings.nmea_serial)
         batcher.before_flush.append(stream.flush)
-        done = asyncio.Event()
-        handing_over = asyncio.create_task(batcher.run(done), name="gps-nmea-serial-batches")
         reading.start()
         self.connected.set()
         self.devices.connected(device, PROTOCOL, self.settings.nmea_serial)
         self.context.log.info("%s: reading", self.label)
         try:
             while True:
-                item = await queue.get()
+                if not batcher.due_in():
+                    await batcher.flush()
+                try:
+                    item = await asyncio.wait_for(queue.get(), batcher.due_in())
+                except TimeoutError:
+                    continue
                 if item is _STOP:
                     return
                 if isinstance(item, BaseException):
@@ -170,12 +173,11 @@ class NmeaSerialSource:
             self.devices.disconnected(device)
             halt.set()
             with contextlib.suppress(Exception):
-                port.cancel_read()
-            await asyncio.to_thread(reading.join, JOIN_SECONDS)
+                port.cancel_read()  # the reading thread returns at once
+            reading.join(JOIN_SECONDS)
             with contextlib.suppress(Exception):
                 port.close()
-            done.set()
-            await handing_over  # hands over what was read, once more
+            await batcher.flush()  # what was read, once more
 
     async def stop(self) -> None:
         self._stop_requested = True
