@@ -20,6 +20,11 @@ from floki_core.location.evidence import ZoneEvidence
 OFF_SITE = 0  # zone ids start at 1; 0 keys "outside every zone"
 IMMEDIATE_METHODS = frozenset({"fixed_point"})
 
+# Where a located asset is, in a word (``Track.status``).
+IN_ZONE = "in_zone"
+STATUS_OFF_SITE = "off_site"  # in none of the trust's zones
+IN_TRANSIT = "in_transit"  # off site, and the evidence placing it there says it is moving
+
 
 class ResolverSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     half_life_seconds: dict[str, Annotated[float, msgspec.Meta(gt=0)]] = msgspec.field(
@@ -104,6 +109,20 @@ class Track:
     def zone_id(self) -> int | None:
         return None if self.zone in (None, OFF_SITE) else self.zone
 
+    @property
+    def status(self) -> str | None:
+        """IN_ZONE, STATUS_OFF_SITE or IN_TRANSIT; None if never located.
+
+        In transit is off site with the evidence that keeps it there saying the asset
+        moves: a GPS fix's "moving" (``GeoEvidence``); evidence of other kinds has no
+        such field and says off site."""
+        if self.zone is None:
+            return None
+        if self.zone != OFF_SITE:
+            return IN_ZONE
+        moving = getattr(self.position, "moving", False) is True
+        return IN_TRANSIT if moving else STATUS_OFF_SITE
+
     def weighted(self, now: dt.datetime, settings: ResolverSettings) -> dict[int, float]:
         scores: dict[int, float] = {}
         for ev in self.evidence.values():
@@ -126,6 +145,11 @@ class Resolver:
     def forget(self, asset_id: int) -> None:
         self.tracks.pop(asset_id, None)
         self.late_sightings = [s for s in self.late_sightings if s.asset_id != asset_id]
+
+    def zone_of(self, asset_id: int) -> int | None:
+        """An asset's zone id, OFF_SITE, or None if it was never located."""
+        track = self.tracks.get(asset_id)
+        return None if track is None else track.zone
 
     def take_late(self) -> list[LateSighting]:
         taken, self.late_sightings = self.late_sightings, []
