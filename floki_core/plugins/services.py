@@ -52,11 +52,21 @@ def plugin_services(
     )
 
 
+class _CoreStore:
+    """A Core without its own ``store``: its read, write and storage health."""
+
+    def __init__(self, core: Any) -> None:
+        self.read = core.read
+        self.write = core.write
+        self.refused_write = core.storage.refused_write
+
+
 def plugin_services_of(core: Any) -> PluginServices:
     """The services of a running ``Core``."""
+    store = getattr(core, "store", None)
     return plugin_services(
         config=core.config,
-        store=core.store,
+        store=store if store is not None else _CoreStore(core),
         events=core.events,
         clock=core.clock,
         locations=core.locations,
