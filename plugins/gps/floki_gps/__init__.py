@@ -38,8 +38,11 @@ def floki_register_config(registry: ConfigRegistry) -> None:
 def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> None:
     settings: GpsSettings = context.settings
     devices = _devices(context)
-    tcp_trackers.register_sources(registry, context, settings, devices)
-    http_trackers.register_sources(registry, context, settings, devices)
+    if settings.listen_host:
+        tcp_trackers.register_sources(registry, context, settings, devices)
+        http_trackers.register_sources(registry, context, settings, devices)
+    else:
+        context.log.info("no [plugin.gps] listen_host: no tracker listener is started")
     receivers.register_sources(registry, context, settings, devices)
 
 

@@ -12,9 +12,11 @@ Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 
 
 class GpsSettings(PluginSettings):
-    # The address the trackers' listeners bind to. Trackers on the mobile network reach
-    # the appliance through the trust's firewall, so every interface by default.
-    listen_host: str = "0.0.0.0"
+    # The address the trackers' listeners (Teltonika, GT06, Traccar Client/OsmAnd, NMEA
+    # over TCP) bind to: "0.0.0.0" takes trackers from every interface (they reach the
+    # appliance from the mobile network through the trust's firewall). Empty: none of
+    # them listens, so installing the plugin opens no port until a department asks.
+    listen_host: str = ""
     # Traccar Client / OsmAnd over HTTP (phones, and trackers speaking OsmAnd). 0: off.
     osmand_port: Port = 5055
     # Serve that listener over TLS with the appliance's certificate (as the API is).
