@@ -28,6 +28,7 @@ from floki_core.storage.audit import log_audit_head
 from floki_core.storage.database import Database, default_url
 from floki_core.storage.health import StorageHealth
 from floki_core.storage.resources import Resource, event_name
+from floki_core.storage.store import Store
 from floki_core.workflow.engine import Workflow
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Core:
         # Whether it can save: every writer (API requests and background ones) reports a
         # full disk here, and health and metrics read it.
         self.storage = StorageHealth(self.clock, data_dir, self.db.sqlite_file())
+        self.store = Store(self.db, self.storage)
         self.events = EventBus(
             observer_queue_size=self.config.events.observer_queue_batches, clock=self.clock
         )
@@ -67,8 +69,25 @@ class Core:
             data_dir=data_dir,
             extra_plugins=extra_plugins,
         )
-        self.locations = LocationService(self)
-        self.workflow = Workflow(self)
+        self.locations = LocationService(
+            settings=self.config.location,
+            store=self.store,
+            clock=self.clock,
+            events=self.events,
+            ingest=self.ingest,
+            plugin_locators=self.plugins.registries.locators,
+            capture_dir=data_dir / "capture",
+        )
+        self.workflow = Workflow(
+            settings=self.config.workflow,
+            site_name=self.config.site.name,
+            store=self.store,
+            clock=self.clock,
+            events=self.events,
+            locations=self.locations,
+            plugins=self.plugins,
+        )
+        self.locations.use_privacy(self.workflow.loans)
         self._tasks: list[asyncio.Task[None]] = []
         self._audit_head_day: dt.date | None = None
 
@@ -128,35 +147,14 @@ class Core:
             except Exception:
                 log.exception("the audit head could not be read for the log; will retry")
 
-    # --- database work off the event loop ------------------------------------
+    # --- database work off the event loop (the store's, for callers holding the core) ----
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        def work() -> T:
-            with self.db.sessions() as session:
-                return fn(session, *args, **kwargs)
-
-        return await self.db.run(work)
+        return await self.store.read(fn, *args, **kwargs)
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run ``fn(session, ...)`` in one transaction: all of it is kept, or none; once
-        it returns, through an OS crash or a power cut too."""
-
-        def work() -> T:
-            with self.db.transaction() as session:
-                return fn(session, *args, **kwargs)
-
-        return await self.db.run(work)
-
-    async def write_batch(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """As ``write``, for the location writer's batches: kept through a crash of the
-        process at once, through a power cut from the next durable commit on
-        (``Database.transaction(durable=False)``)."""
-
-        def work() -> T:
-            with self.db.transaction(durable=False) as session:
-                return fn(session, *args, **kwargs)
-
-        return await self.db.run(work)
+        """Run ``fn(session, ...)`` in one transaction (:meth:`Store.write`)."""
+        return await self.store.write(fn, *args, **kwargs)
 
     # --- register CRUD with events ----------------------------------------
 

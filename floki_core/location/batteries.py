@@ -15,7 +15,7 @@ import contextlib
 import datetime as dt
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
@@ -30,7 +30,10 @@ from floki_core.schemas import normalise_identifier
 from floki_core.storage.models import AssetRow, TagBatteryRow
 
 if TYPE_CHECKING:
-    from floki_core.core import Core
+    from floki_core.clock import Clock
+    from floki_core.events import EventBus
+    from floki_core.location.register_index import RegisterIndex
+    from floki_core.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -179,9 +182,21 @@ def asset_labels(session: Session, asset_ids: Iterable[int]) -> dict[int, Batter
 
 
 class TagBatteries:
-    def __init__(self, core: Core) -> None:
-        self.core = core
-        self.settings: BatterySettings = core.config.location.battery
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        events: EventBus,
+        settings: BatterySettings,
+        index: Callable[[], RegisterIndex],
+    ) -> None:
+        """``index``: the register index in use now (the location service's)."""
+        self.store = store
+        self.clock = clock
+        self.events = events
+        self.settings = settings
+        self._index = index
         # Least recently heard first, so the one to forget when full is at the front.
         self.readings: collections.OrderedDict[Key, BatteryReading] = collections.OrderedDict()
         self._pending: dict[Key, Observation] = {}
@@ -196,7 +211,7 @@ class TagBatteries:
     # --- life cycle ----------------------------------------------------------
 
     async def start(self) -> None:
-        for reading in await self.core.read(load_readings):
+        for reading in await self.store.read(load_readings):
             self.readings[(reading.technology, reading.tag)] = reading
         self._task = asyncio.create_task(self._flush_forever(), name="battery-writer")
 
@@ -209,7 +224,7 @@ class TagBatteries:
         try:
             await self.flush()
         except Exception as exc:
-            if self.core.storage.refused_write(exc, "writing tag batteries") is None:
+            if self.store.refused_write(exc, "writing tag batteries") is None:
                 log.exception("writing tag batteries on the way down failed")
 
     async def _flush_forever(self) -> None:
@@ -218,7 +233,7 @@ class TagBatteries:
             try:
                 await self.flush()
             except Exception as exc:
-                if self.core.storage.refused_write(exc, "writing tag batteries") is None:
+                if self.store.refused_write(exc, "writing tag batteries") is None:
                     log.exception("writing tag batteries failed; will retry")
 
     # --- hot path ------------------------------------------------------------
@@ -242,25 +257,28 @@ class TagBatteries:
     # --- off the hot path ----------------------------------------------------
 
     async def refresh(self) -> None:
-        """Take in what the hot path kept and announce the tags that went low."""
+        """Take in what the hot path kept, so a reader sees the latest readings."""
         self._absorb()
-        if self._events:
-            events, self._events = self._events, []
-            await self.core.events.publish(events)
 
     async def flush(self) -> None:
-        """Refresh, then write every reading changed since the last flush."""
+        """Take in what the hot path kept, write every reading changed since the last
+        flush, then announce the tags that went low: after the commit, so whoever acts
+        on ``tag.battery_low`` finds the reading in the database."""
         async with self._write_lock:
-            await self.refresh()
-            if not self._dirty:
-                return
-            keys, self._dirty = self._dirty, set()
-            rows = [msgspec.structs.asdict(self.readings[k]) for k in keys if k in self.readings]
-            try:
-                await self.core.write(write_readings, rows)
-            except Exception:
-                self._dirty |= keys
-                raise
+            self._absorb()
+            if self._dirty:
+                keys, self._dirty = self._dirty, set()
+                rows = [
+                    msgspec.structs.asdict(self.readings[k]) for k in keys if k in self.readings
+                ]
+                try:
+                    await self.store.write(write_readings, rows)
+                except Exception:
+                    self._dirty |= keys
+                    raise
+            if self._events:
+                events, self._events = self._events, []
+                await self.events.publish(events)
 
     def _absorb(self) -> None:
         if not self._pending:
@@ -303,7 +321,7 @@ class TagBatteries:
                 self._events.append(self._event(reading))
 
     def _event(self, reading: BatteryReading) -> DomainEvent:
-        asset_id = self.core.locations.index.asset_for(reading.technology, reading.tag)
+        asset_id = self._index().asset_for(reading.technology, reading.tag)
         return DomainEvent(
             type="tag.battery_low",
             at=reading.observed_at,

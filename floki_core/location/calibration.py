@@ -15,7 +15,7 @@ import contextlib
 import datetime as dt
 import logging
 import statistics
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -44,7 +44,10 @@ from floki_core.storage.register import RECEIVERS
 from floki_core.storage.resources import event_name
 
 if TYPE_CHECKING:
-    from floki_core.core import Core
+    from floki_core.clock import Clock
+    from floki_core.events import EventBus
+    from floki_core.location.register_index import RegisterIndex
+    from floki_core.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +126,25 @@ class _Session:
 class Calibrations:
     """Running and recent sessions; the hot path only looks while one is collecting."""
 
-    def __init__(self, core: Core) -> None:
-        self.core = core
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        events: EventBus,
+        index: Callable[[], RegisterIndex],
+        reindex: Callable[[], Awaitable[None]],
+        margin_db: float,
+    ) -> None:
+        """``index``: the register index in use now; ``reindex`` rebuilds it once applied
+        offsets are saved; ``margin_db``: the RSSI locator's margin, which a proposal
+        must beat."""
+        self.store = store
+        self.clock = clock
+        self.events = events
+        self._index = index
+        self._reindex = reindex
+        self._margin_db = margin_db
         self._sessions: dict[int, _Session] = {}  # oldest first
         self._collecting: dict[tuple[str, str], _Session] = {}
         self._technologies: frozenset[str] = frozenset()
@@ -161,7 +181,7 @@ class Calibrations:
             try:
                 await self.poll()
             except Exception as exc:
-                if self.core.storage.refused_write(exc, "completing calibrations") is None:
+                if self.store.refused_write(exc, "completing calibrations") is None:
                     log.exception("completing calibrations failed")
 
     # --- hot path ------------------------------------------------------------
@@ -170,14 +190,14 @@ class Calibrations:
         """Called on the hot path with every admitted batch; must stay cheap."""
         if not self._collecting:
             return
-        now = self.core.clock.now()
+        now = self.clock.now()
         if self._next_end is not None and now >= self._next_end:
             self._publish_soon(self._finish_due(now))
             if not self._collecting:
                 return
         technologies = self._technologies
         spellings = self._spellings
-        index = self.core.locations.index
+        index = self._index()
         for obs in admitted:
             if obs.technology not in technologies or obs.rssi is None or obs.receiver is None:
                 continue
@@ -196,7 +216,7 @@ class Calibrations:
     # --- sessions ------------------------------------------------------------
 
     async def create(self, start: CalibrationStart, actor: Principal) -> CalibrationView:
-        zone, receivers = await self.core.read(_reference_zone, start.zone_id, start.technology)
+        zone, receivers = await self.store.read(_reference_zone, start.zone_id, start.technology)
         if not receivers:
             raise Invalid(
                 f"zone_id: {zone} has no {start.technology} receiver; the reference zone "
@@ -206,7 +226,7 @@ class Calibrations:
         tag = normalise_identifier(start.technology, start.tag)
         key = (start.technology, tag)
         running = self._collecting.get(key)
-        now = self.core.clock.now()
+        now = self.clock.now()
         if running is not None:
             left = (running.ends_at - now).total_seconds()
             raise Conflict(
@@ -216,7 +236,7 @@ class Calibrations:
         if len(self._collecting) >= MAX_COLLECTING:
             raise Conflict(f"{MAX_COLLECTING} calibrations are already collecting; wait for one")
         self._last_id += 1
-        asset_id = self.core.locations.index.asset_for(start.technology, tag)
+        asset_id = self._index().asset_for(start.technology, tag)
         session = _Session(self._last_id, start, tag, zone, asset_id, now, actor.label)
         self._sessions[session.id] = session
         self._collecting[key] = session
@@ -234,12 +254,12 @@ class Calibrations:
 
     async def view(self, sid: int) -> CalibrationView:
         await self.poll()
-        return self._view(self._get(sid), self.core.clock.now())
+        return self._view(self._get(sid), self.clock.now())
 
     async def listing(self) -> list[CalibrationView]:
         """Recent sessions, newest first."""
         await self.poll()
-        now = self.core.clock.now()
+        now = self.clock.now()
         return [self._view(s, now) for s in reversed(self._sessions.values())]
 
     async def cancel(self, sid: int) -> CalibrationView:
@@ -249,7 +269,7 @@ class Calibrations:
             raise Conflict(f"calibration {sid} is {session.status.value}; nothing to cancel")
         if session.applying:
             raise Conflict(f"calibration {sid} is being applied")
-        now = self.core.clock.now()
+        now = self.clock.now()
         if session.status is CalibrationStatus.COLLECTING:
             del self._collecting[(session.spec.technology, session.tag)]
             self._changed()
@@ -265,7 +285,7 @@ class Calibrations:
         """Write the proposed offsets in one audited transaction; the index follows at once."""
         await self.poll()
         session = self._get(sid)
-        now = self.core.clock.now()
+        now = self.clock.now()
         if session.status is CalibrationStatus.COLLECTING:
             left = (session.ends_at - now).total_seconds()
             raise Conflict(f"calibration {sid} is still collecting ({left:.0f} s left)")
@@ -289,10 +309,10 @@ class Calibrations:
         chosen = [o for o in chosen if o.change_db]  # an unchanged offset is left alone
         session.applying = True
         try:
-            changed = await self.core.write(_write_offsets, session, chosen, actor, now)
+            changed = await self.store.write(_write_offsets, session, chosen, actor, now)
         finally:
             session.applying = False
-        await self.core.events.publish(
+        await self.events.publish(
             [
                 DomainEvent(
                     type=event_name(RECEIVERS, "updated"),
@@ -304,7 +324,7 @@ class Calibrations:
                 for rid, record in changed
             ]
         )
-        await self.core.locations.reindex()  # new readings use the offsets from now on
+        await self._reindex()  # new readings use the offsets from now on
         session.status = CalibrationStatus.APPLIED
         session.applied_at = now
         session.applied_by = actor.label
@@ -315,9 +335,9 @@ class Calibrations:
 
     async def poll(self) -> None:
         """Complete the sessions whose time is up and announce them."""
-        events = self._finish_due(self.core.clock.now())
+        events = self._finish_due(self.clock.now())
         if events:
-            await self.core.events.publish(events)
+            await self.events.publish(events)
 
     # --- internals -----------------------------------------------------------
 
@@ -355,7 +375,7 @@ class Calibrations:
             session.zone,
             session.summary,
             target_dbm=session.spec.target_dbm,
-            margin_db=self.core.config.location.rssi.margin_db,
+            margin_db=self._margin_db,
             min_samples=session.spec.min_samples,
         )
 
@@ -383,12 +403,12 @@ class Calibrations:
     def _publish_soon(self, events: list[DomainEvent]) -> None:
         if not events:
             return
-        task = asyncio.get_running_loop().create_task(self.core.events.publish(events))
+        task = asyncio.get_running_loop().create_task(self.events.publish(events))
         self._publishing.add(task)
         task.add_done_callback(self._publishing.discard)
 
     def _summary(self, session: _Session) -> list[ReceiverSamples]:
-        index = self.core.locations.index
+        index = self._index()
         live = {r.id: r for r in index.receivers.values()}
         zones = index.zones
         out = []

@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.orm import Session
 
@@ -41,7 +41,14 @@ from floki_core.location.unknown_tags import UnknownTags
 from floki_core.observations import Observation
 
 if TYPE_CHECKING:
-    from floki_core.core import Core
+    from pathlib import Path
+
+    from floki_core.clock import Clock
+    from floki_core.config import LocationConfig
+    from floki_core.events import EventBus
+    from floki_core.ingest import IngestQueue
+    from floki_core.plugins.registry import NamedRegistry
+    from floki_core.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +56,44 @@ log = logging.getLogger(__name__)
 _REINDEX_ENTITIES = frozenset({"identifiers", "receivers", "zones", "floors", "buildings", "sites"})
 
 
+class LoanPrivacy(Protocol):
+    """What the location service asks of loans: whether an asset's position may be
+    kept, and an answer as it may be shown (``Loans`` in the workflow)."""
+
+    def hides_position(self, asset_id: int) -> bool: ...
+
+    def present(self, answer: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class _NothingOnLoan:
+    def hides_position(self, asset_id: int) -> bool:
+        return False
+
+    def present(self, answer: dict[str, Any]) -> dict[str, Any]:
+        return answer
+
+
 class LocationService:
-    def __init__(self, core: Core) -> None:
-        self.core = core
-        settings = core.config.location
+    def __init__(
+        self,
+        *,
+        settings: LocationConfig,
+        store: Store,
+        clock: Clock,
+        events: EventBus,
+        ingest: IngestQueue,
+        plugin_locators: NamedRegistry[Any],
+        capture_dir: Path,
+    ) -> None:
+        """``plugin_locators``: the locators plugins register (by technology), looked up
+        before the built-in ones; ``capture_dir``: where sampled raw sightings go. Loans
+        are given later (:meth:`use_privacy`): the workflow is built on this service."""
+        self.store = store
+        self.clock = clock
+        self.events = events
+        self.ingest = ingest
+        self.plugin_locators = plugin_locators
+        self.privacy: LoanPrivacy = _NothingOnLoan()
         self.settings = settings
         self.admission = Admission(
             AdmissionPolicy(
@@ -64,11 +105,18 @@ class LocationService:
         self.index = RegisterIndex()
         self.resolver = Resolver(settings.resolver, self._zone_type)
         self.unknown = UnknownTags()
-        self.capture = RawCapture(
-            core.data_dir / "capture", settings.capture_sample, settings.capture_days
+        self.capture = RawCapture(capture_dir, settings.capture_sample, settings.capture_days)
+        self.batteries = TagBatteries(
+            store=store, clock=clock, events=events, settings=settings.battery, index=self._index
         )
-        self.batteries = TagBatteries(core)
-        self.calibrations = Calibrations(core)
+        self.calibrations = Calibrations(
+            store=store,
+            clock=clock,
+            events=events,
+            index=self._index,
+            reindex=self.reindex,
+            margin_db=settings.rssi.margin_db,
+        )
         self.geofence = GeofenceLocator([])
         self._builtin: dict[str, Locator] = {
             "rssi": RssiLocator(settings.rssi),
@@ -93,6 +141,13 @@ class LocationService:
         self.transitions = 0
         self.late_stays = 0  # stays learned from late evidence, written to history
 
+    def use_privacy(self, privacy: LoanPrivacy) -> None:
+        """Loans decide which positions are kept and shown (a patient's home is not)."""
+        self.privacy = privacy
+
+    def _index(self) -> RegisterIndex:
+        return self.index
+
     # --- life cycle ----------------------------------------------------------
 
     async def start(self) -> None:
@@ -100,11 +155,11 @@ class LocationService:
         await self.reindex()
         await self.batteries.start()
         await self.calibrations.start()
-        self.resolver.tracks = await self.core.read(store.load_tracks)
-        self.core.ingest.add_handler(self.handle)
+        self.resolver.tracks = await self.store.read(store.load_tracks)
+        self.ingest.add_handler(self.handle)
         # Inline (it is quick): a deleted asset's track and unwritten moves are gone
         # before the delete returns, so no write that follows puts them back.
-        self.core.events.add_observer("core.location", self._on_events, inline=True)
+        self.events.add_observer("core.location", self._on_events, inline=True)
         self._tasks = [
             asyncio.create_task(self._flush_forever(), name="location-writer"),
             asyncio.create_task(self._reindex_forever(), name="location-reindex"),
@@ -121,7 +176,7 @@ class LocationService:
         await self.calibrations.stop()
 
     async def reindex(self) -> None:
-        self.index = await self.core.read(load_register_index)
+        self.index = await self.store.read(load_register_index)
         self.geofence.update_zones(
             [
                 GeoZone(id=z.id, polygon=[(p[0], p[1]) for p in z.geo_polygon])
@@ -159,15 +214,15 @@ class LocationService:
     # --- hot path ------------------------------------------------------------
 
     def locator_for(self, technology: str) -> Locator | None:
-        for registration in self.core.plugins.registries.locators:
+        for registration in self.plugin_locators:
             if registration.extra.get("technology") == technology:
-                return registration.item  # type: ignore[return-value]
+                return cast(Locator, registration.item)
         method = self.settings.methods.get(technology) or BUILTIN_METHODS.get(technology)
         return self._builtin.get(method) if method else None
 
     async def handle(self, items: Batches) -> None:
         """Apply waiting batches (each with its source) as one round."""
-        now = self.core.clock.now()
+        now = self.clock.now()
         bound = _Round(self.locator_for)
         for source, batch in items:
             admitted = self.admission.admit(source, batch, now)
@@ -265,7 +320,7 @@ class LocationService:
         ``_changes`` and is announced by the write that finally keeps it; if the
         appliance stops before that, it is neither written nor announced."""
         if written:
-            await self.core.events.publish([self._event(c) for c in written])
+            await self.events.publish([self._event(c) for c in written])
 
     def _event(self, change: LocationChange) -> DomainEvent:
         zone = self.index.zones.get(change.to_zone_id) if change.to_zone_id else None
@@ -309,14 +364,14 @@ class LocationService:
             try:
                 wrote = await self.flush(full=full)
             except Exception as exc:
-                if self.core.storage.refused_write(exc, "writing locations") is None:
+                if self.store.refused_write(exc, "writing locations") is None:
                     log.exception("writing locations failed; will retry with the next batch")
                 self._flush_wanted.set()
             else:
                 if full:
                     last_full = loop.time()
                 if wrote:
-                    await self.core.storage.wrote()
+                    await self.store.wrote()
 
     async def flush(self, full: bool = True) -> bool:
         """Write moves (and, when ``full``, every asset seen) since the last flush;
@@ -327,14 +382,16 @@ class LocationService:
                 moved = {c.asset_id for c in self._changes}
                 wrote = False
                 if self.capture.enabled:
-                    await self.core.db.run(self.capture.write, self.core.clock.now().date())
+                    await self.store.run(self.capture.write, self.clock.now().date())
                 if moved or (full and self._dirty) or self._records:
                     written = await self._write_current(moved, full)
                     wrote = True
                 if self._late:  # after the moves, so the stays they are checked against exist
                     late, self._late = self._late, []
                     try:
-                        self.late_stays += await self.core.write_batch(store.write_late_stays, late)
+                        self.late_stays += await self.store.write_batch(
+                            store.write_late_stays, late
+                        )
                     except Exception:
                         self._late = late + self._late
                         raise
@@ -351,12 +408,12 @@ class LocationService:
         written and ``record(session)`` (its audit entry) in one durable transaction -
         before this returns. A page that then says "done" loses nothing to a crash."""
         async with self._writing:
-            await self.core.ingest.apply_now(source, batch)
+            await self.ingest.apply_now(source, batch)
             self._records.append(record)
             try:
                 written = await self._write_current({c.asset_id for c in self._changes}, False)
             except Exception as exc:
-                reason = self.core.storage.refused_write(exc, "a person's word on where")
+                reason = self.store.refused_write(exc, "a person's word on where")
                 if reason is None:
                     raise
                 self._flush_wanted.set()  # the location writer keeps trying
@@ -395,9 +452,9 @@ class LocationService:
         changes = [c for c in changes if c.asset_id in tracks]
         try:
             if records:
-                await self.core.write(_with_records, records, rows, changes, seen)
+                await self.store.write(_with_records, records, rows, changes, seen)
             else:
-                await self.core.write_batch(store.write_locations, rows, changes, seen)
+                await self.store.write_batch(store.write_locations, rows, changes, seen)
         except Exception:
             self._dirty |= written
             self._changes = changes + self._changes
@@ -408,8 +465,7 @@ class LocationService:
     def _stored(self, row: dict[str, Any]) -> dict[str, Any]:
         # A loaned asset's GPS fix may be a patient's home: unless the trust chose precise
         # locations, only its zone is kept, in the database as in every answer.
-        loans = self.core.workflow.loans
-        if loans.is_on_loan(row["asset_id"]) and not loans.settings.precise_location:
+        if self.privacy.hides_position(row["asset_id"]):
             row["lat"] = row["lon"] = None
             for ev in row["evidence"]:
                 ev["lat"] = ev["lon"] = None
@@ -421,7 +477,7 @@ class LocationService:
         track = self.resolver.tracks.get(asset_id)
         if track is None or track.zone is None or track.last_seen is None:
             return None
-        now = self.core.clock.now()
+        now = self.clock.now()
         age = (now - track.last_seen).total_seconds()
         zone_id = track.zone_id
         zone = self.index.zones.get(zone_id) if zone_id else None
@@ -456,7 +512,7 @@ class LocationService:
                 for ev, weight in self.resolver.top_evidence(asset_id, now)
             ],
         }
-        return self.core.workflow.loans.present(answer)
+        return self.privacy.present(answer)
 
     def summary(self, asset_id: int) -> dict[str, Any] | None:
         """The short form carried by asset lists."""

@@ -26,9 +26,11 @@ from floki_core.workflow.settings import RuleSettings
 if TYPE_CHECKING:
     import datetime as dt
 
-    from floki_core.core import Core
+    from floki_core.clock import Clock
     from floki_core.domain import Principal
+    from floki_core.plugins.host import PluginHost
     from floki_core.plugins.registry import Notifier
+    from floki_core.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +50,11 @@ FactsFor = Callable[[], Awaitable[Facts]]
 
 
 class AlertRuleBook:
-    def __init__(self, core: Core, facts: FactsFor) -> None:
-        self.core = core
+    def __init__(self, *, store: Store, clock: Clock, plugins: PluginHost, facts: FactsFor) -> None:
+        """``plugins``: the rule types and notifiers plugins register."""
+        self.store = store
+        self.clock = clock
+        self.plugins = plugins
         self._facts = facts  # for checks against the register (a par level's zone ...)
         self.live: dict[int, LiveRule] = {}
 
@@ -60,15 +65,15 @@ class AlertRuleBook:
         found: dict[str, tuple[RuleType, str | None]] = {
             name: (rule_type, None) for name, rule_type in BUILTIN_RULE_TYPES.items()
         }
-        active = set(self.core.plugins.active())
-        for registration in self.core.plugins.registries.rule_types:
+        active = set(self.plugins.active())
+        for registration in self.plugins.registries.rule_types:
             if registration.plugin in active and registration.name not in found:
                 found[registration.name] = (registration.item, registration.plugin)
         return found
 
     def notifier(self, name: str) -> Notifier | None:
-        registration = self.core.plugins.registries.notifiers.get(name)
-        if registration is None or registration.plugin not in self.core.plugins.active():
+        registration = self.plugins.registries.notifiers.get(name)
+        if registration is None or registration.plugin not in self.plugins.active():
             return None
         return registration.item
 
@@ -90,7 +95,7 @@ class AlertRuleBook:
             raise Invalid(f"params of a {rule.type} rule: {problem}")
         unknown = [n for n in rule.notify if self.notifier(n) is None]
         if unknown:
-            known = ", ".join(r.name for r in self.core.plugins.registries.notifiers) or "none"
+            known = ", ".join(r.name for r in self.plugins.registries.notifiers) or "none"
             raise Invalid(f"unknown notifier {unknown[0]!r}; registered notifiers: {known}")
         return {
             "name": rule.name,
@@ -106,7 +111,7 @@ class AlertRuleBook:
 
     async def sync_file(self, configured: list[RuleSettings]) -> list[Alert]:
         """Bring the stored rules in line with the file; returns alerts this resolved."""
-        failed_plugins = any(p.status == "failed" for p in self.core.plugins.infos())
+        failed_plugins = any(p.status == "failed" for p in self.plugins.infos())
         wanted: list[dict[str, Any]] = []
         for number, rule in enumerate(configured, 1):
             where = f"[[workflow.alerts.rules]] #{number} ({rule.name!r})"
@@ -122,11 +127,11 @@ class AlertRuleBook:
                 log.error("%s: %s", where, exc)
                 values = msgspec.to_builtins(rule)
                 wanted.append({**values, "severity": rule.severity or "warning"})
-        closed: list[Alert] = await self.core.write(_sync, wanted, self.core.clock.now())
+        closed: list[Alert] = await self.store.write(_sync, wanted, self.clock.now())
         return closed
 
     async def load(self) -> None:
-        self.live = {r.id: self._build(r) for r in await self.core.read(store.list_rules)}
+        self.live = {r.id: self._build(r) for r in await self.store.read(store.list_rules)}
 
     def _build(self, record: AlertRule) -> LiveRule:
         found = self.rule_types().get(record.type)
@@ -156,8 +161,8 @@ class AlertRuleBook:
 
     async def create(self, rule: RuleSettings, who: Principal) -> AlertRule:
         values = await self.validated(rule)
-        record: AlertRule = await self.core.write(
-            store.create_rule, values, source="api", actor=who.label, now=self.core.clock.now()
+        record: AlertRule = await self.store.write(
+            store.create_rule, values, source="api", actor=who.label, now=self.clock.now()
         )
         self.live[record.id] = self._build(record)
         return record
@@ -168,16 +173,16 @@ class AlertRuleBook:
         current = self.owned_by_api(rule_id)
         merged = {f: getattr(current, f) for f in store.RULE_FIELDS} | changes
         values = await self.validated(msgspec.convert(merged, RuleSettings))
-        _, after, closed = await self.core.write(
-            store.update_rule, rule_id, values, actor=who.label, now=self.core.clock.now()
+        _, after, closed = await self.store.write(
+            store.update_rule, rule_id, values, actor=who.label, now=self.clock.now()
         )
         self.live[rule_id] = self._build(after)
         return after, closed
 
     async def delete(self, rule_id: int, who: Principal) -> tuple[AlertRule, list[Alert]]:
         self.owned_by_api(rule_id)
-        before, closed = await self.core.write(
-            store.delete_rule, rule_id, actor=who.label, now=self.core.clock.now()
+        before, closed = await self.store.write(
+            store.delete_rule, rule_id, actor=who.label, now=self.clock.now()
         )
         self.live.pop(rule_id, None)
         return before, closed

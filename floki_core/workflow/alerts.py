@@ -33,8 +33,13 @@ from floki_core.workflow.rules import AssetFacts, Condition, Facts, GatewayStatu
 from floki_core.workflow.settings import AlertSettings, RuleSettings
 
 if TYPE_CHECKING:
-    from floki_core.core import Core
+    from floki_core.clock import Clock
     from floki_core.domain import Principal
+    from floki_core.events import EventBus
+    from floki_core.location.service import LocationService
+    from floki_core.plugins.host import PluginHost
+    from floki_core.storage.store import Store
+    from floki_core.workflow.loans import Loans
 
 __all__ = ["Alert", "AlertRule", "AlertSettings", "Alerts", "RuleSettings"]
 
@@ -60,13 +65,31 @@ def load_asset_facts(session: Session) -> tuple[dict[int, AssetFacts], dict[int,
 
 
 class Alerts:
-    def __init__(self, core: Core) -> None:
-        self.core = core
-        self.settings: AlertSettings = core.config.workflow.alerts
+    def __init__(
+        self,
+        *,
+        settings: AlertSettings,
+        store: Store,
+        clock: Clock,
+        events: EventBus,
+        locations: LocationService,
+        loans: Loans,
+        plugins: PluginHost,
+    ) -> None:
+        """``locations``: where assets are, their tags' batteries; ``loans``: what is out
+        (a missing loaned asset is not lost); ``plugins``: their rule types and notifiers."""
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.events = events
+        self.locations = locations
+        self.loans = loans
         self.router = AlertRouter(self.settings.routes, self.settings.notify_events)
-        self.book = AlertRuleBook(core, lambda: self._facts(with_loans=False))
+        self.book = AlertRuleBook(
+            store=store, clock=clock, plugins=plugins, facts=lambda: self._facts(with_loans=False)
+        )
         self.outbox = NotifierOutbox(
-            self.settings.delivery, self.book.notifier, self._record_deliveries, core.clock.now
+            self.settings.delivery, self.book.notifier, self._record_deliveries, clock.now
         )
         self._held: dict[str, Alert] = {}  # by key: open, or resolved while still holding
         self._active: set[str] = set()  # keys found at the last evaluation
@@ -85,13 +108,13 @@ class Alerts:
 
     async def start(self) -> None:
         closed = await self.book.sync_file(self.settings.rules)
-        for alert in await self.core.read(store.held_alerts):
+        for alert in await self.store.read(store.held_alerts):
             self._held[alert.key] = alert
             self._remember_gateway(alert)
         await self.book.load()
         await self._announce(closed, "resolved")
         self._running = True
-        self.core.events.add_observer("workflow.alerts", self._on_events, inline=True)
+        self.events.add_observer("workflow.alerts", self._on_events, inline=True)
         await self.evaluate()
         self._task = asyncio.create_task(self._run(), name="alert-rules")
 
@@ -117,7 +140,7 @@ class Alerts:
             try:
                 await self.evaluate()
             except Exception as exc:
-                if self.core.storage.refused_write(exc, "raising and resolving alerts") is None:
+                if self.store.refused_write(exc, "raising and resolving alerts") is None:
                     log.exception("evaluating alert rules failed; trying again at the next sweep")
 
     # --- rules (kept by the rule book; changed under the engine's lock) ------
@@ -180,9 +203,7 @@ class Alerts:
         if asset is None or asset.home_zone_id is None:
             return
         to_zone = event.data.get("to_zone_id")
-        if to_zone is not None and to_zone in self.core.locations.index.descendants(
-            asset.home_zone_id
-        ):
+        if to_zone is not None and to_zone in self.locations.index.descendants(asset.home_zone_id):
             self._left_home.pop(asset.id, None)
         else:
             self._left_home.setdefault(asset.id, event.at)
@@ -216,11 +237,11 @@ class Alerts:
     async def _facts(self, *, with_loans: bool = True) -> Facts:
         if self._assets_stale:
             self._assets_stale = False
-            self._assets, self._classes = await self.core.read(load_asset_facts)
-        now = self.core.clock.now()
+            self._assets, self._classes = await self.store.read(load_asset_facts)
+        now = self.clock.now()
         open_loans: frozenset[int] = frozenset()
         overdue: list[Any] = []
-        loans = self.core.workflow.loans
+        loans = self.loans
         if with_loans and callable(getattr(loans, "open_loan_asset_ids", None)):
             open_loans = frozenset(await loans.open_loan_asset_ids())
         if with_loans and callable(getattr(loans, "overdue", None)):
@@ -231,9 +252,9 @@ class Alerts:
             now=now,
             assets=self._assets,
             classes=self._classes,
-            index=self.core.locations.index,
-            tracks=self.core.locations.resolver.tracks,
-            batteries=self.core.locations.batteries.readings,
+            index=self.locations.index,
+            tracks=self.locations.resolver.tracks,
+            batteries=self.locations.batteries.readings,
             gateways=self._gateways,
             open_loans=open_loans,
             overdue_loans=overdue,
@@ -290,7 +311,7 @@ class Alerts:
             self.evaluations += 1
             if not changes:
                 return
-            changed = await self.core.write(store.apply_changes, changes, facts.now)
+            changed = await self.store.write(store.apply_changes, changes, facts.now)
             self._forget(changed)
         resolved, recurred = set(changes.resolved), set(changes.recurred)
         touched = resolved | recurred | set(changes.cleared)
@@ -331,8 +352,8 @@ class Alerts:
     async def _announce(self, alerts: Sequence[Alert], verb: str, notify: bool = True) -> None:
         if not alerts:
             return
-        now = self.core.clock.now()
-        await self.core.events.publish(
+        now = self.clock.now()
+        await self.events.publish(
             [
                 DomainEvent(
                     type=f"alert.{verb}",
@@ -353,11 +374,11 @@ class Alerts:
 
     async def _record_deliveries(self, rows: list[dict[str, Any]]) -> None:
         try:
-            await self.core.write(store.record_deliveries, rows)
+            await self.store.write(store.record_deliveries, rows)
         except Exception as exc:
             # Delivered (or given up) all the same; on a full disk only the record of it
             # is lost, and said so once with the rest.
-            if self.core.storage.refused_write(exc, "recording alert deliveries") is None:
+            if self.store.refused_write(exc, "recording alert deliveries") is None:
                 raise
 
     # --- a person's word -----------------------------------------------------
@@ -371,14 +392,14 @@ class Alerts:
     async def _by_hand(self, alert_id: int, action: str, who: Principal, note: str) -> Alert:
         async with self._lock:
             key = next((k for k, a in self._held.items() if a.id == alert_id), None)
-            alert = await self.core.write(
+            alert = await self.store.write(
                 store.change_status,
                 alert_id,
                 action,
                 actor=who.label,
                 note=note,
                 condition_holds=key is not None and key in self._active,
-                now=self.core.clock.now(),
+                now=self.clock.now(),
             )
             self._forget([alert])
         await self._announce([alert], "acknowledged" if action == "acknowledge" else "resolved")

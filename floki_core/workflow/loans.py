@@ -23,15 +23,30 @@ from floki_core.workflow.loan_records import (
 from floki_core.workflow.settings import LoanSettings
 
 if TYPE_CHECKING:
-    from floki_core.core import Core
+    from floki_core.clock import Clock
+    from floki_core.events import EventBus
+    from floki_core.storage.store import Store
+    from floki_core.workflow.states import EquipmentStates
 
 log = logging.getLogger(__name__)
 
 
 class Loans:
-    def __init__(self, core: Core) -> None:
-        self.core = core
-        self.settings: LoanSettings = core.config.workflow.loans
+    def __init__(
+        self,
+        *,
+        settings: LoanSettings,
+        store: Store,
+        clock: Clock,
+        events: EventBus,
+        states: EquipmentStates,
+    ) -> None:
+        """``states``: a loan moves its asset's state (out on loan, back for cleaning)."""
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.events = events
+        self.states = states
         self._open: dict[int, Loan] = {}  # asset id -> its open loan
         self._sweep_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -48,11 +63,11 @@ class Loans:
             self._task = None
 
     async def _reload(self) -> None:
-        loans = await self.core.read(records.open_loans, self._today())
+        loans = await self.store.read(records.open_loans, self._today())
         self._open = {loan.asset_id: loan for loan in loans}
 
     def _today(self) -> dt.date:
-        return self.core.clock.now().date()
+        return self.clock.now().date()
 
     # --- check-out and return ----------------------------------------------
 
@@ -62,11 +77,11 @@ class Loans:
                 "personal fields are switched off on this appliance ([workflow.loans] "
                 "personal_fields = false); record the trust's loan reference only"
             )
-        now = self.core.clock.now()
-        number, before = await self.core.read(
+        now = self.clock.now()
+        number, before = await self.store.read(
             records.check_loanable, body, now.date(), self.settings.max_loan_days
         )
-        states = self.core.workflow.states
+        states = self.states
         try:
             await states.change(
                 body.asset_id,
@@ -78,7 +93,7 @@ class Loans:
         except Conflict as exc:
             raise Conflict(f"asset {number} cannot go on loan: {exc}") from None
         try:
-            loan = await self.core.write(records.insert_loan, body, actor=actor, now=now)
+            loan = await self.store.write(records.insert_loan, body, actor=actor, now=now)
         except Exception:
             # The loan was not recorded: the asset must not stay on_loan without one.
             try:
@@ -101,12 +116,12 @@ class Loans:
     ) -> tuple[Loan, str | None]:
         """Record the return, then set the asset's state; returns the loan and, when the
         state could not be changed, why (the return itself stands: the device is back)."""
-        now = self.core.clock.now()
-        loan = await self.core.write(records.mark_returned, loan_id, body, actor=actor, now=now)
+        now = self.clock.now()
+        loan = await self.store.write(records.mark_returned, loan_id, body, actor=actor, now=now)
         self._open.pop(loan.asset_id, None)
         refused = None
         try:
-            await self.core.workflow.states.change(
+            await self.states.change(
                 loan.asset_id,
                 body.state,
                 actor=actor,
@@ -122,7 +137,7 @@ class Loans:
     # --- reading -------------------------------------------------------------
 
     async def get(self, loan_id: int) -> Loan:
-        return await self.core.read(records.get_loan, loan_id, self._today())
+        return await self.store.read(records.get_loan, loan_id, self._today())
 
     async def listing(
         self,
@@ -132,7 +147,7 @@ class Loans:
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[Loan], int]:
-        return await self.core.read(
+        return await self.store.read(
             records.list_loans,
             today=self._today(),
             status=status,
@@ -142,7 +157,7 @@ class Loans:
         )
 
     async def personal_data(self, loan_ids: list[int]) -> dict[int, LoanPersonalData]:
-        return await self.core.read(records.personal_data, loan_ids)
+        return await self.store.read(records.personal_data, loan_ids)
 
     async def open_loan_asset_ids(self) -> set[int]:
         # Open loans are held in memory from start-up on, updated by every check-out and
@@ -174,6 +189,11 @@ class Loans:
     def is_on_loan(self, asset_id: int) -> bool:
         return asset_id in self._open
 
+    def hides_position(self, asset_id: int) -> bool:
+        """A loaned asset's GPS fix may be a patient's home: unless the trust chose
+        precise locations, only its zone is kept, in the database as in every answer."""
+        return self.is_on_loan(asset_id) and not self.settings.precise_location
+
     def present(self, answer: dict[str, Any], asset_id: int | None = None) -> dict[str, Any]:
         """A where-is answer as it may be shown: zone level while on loan. ``asset_id``
         is needed for the short summary, which does not carry it."""
@@ -188,19 +208,19 @@ class Loans:
     async def sweep_overdue(self) -> list[Loan]:
         """Announce each loan once, when it first becomes overdue (``loan.overdue``)."""
         async with self._sweep_lock:
-            found = await self.core.write(records.mark_overdue, self.core.clock.now())
+            found = await self.store.write(records.mark_overdue, self.clock.now())
         for loan in found:
             self._open[loan.asset_id] = loan
         if found:
-            await self.core.events.publish([self._event("loan.overdue", loan) for loan in found])
+            await self.events.publish([self._event("loan.overdue", loan) for loan in found])
         return found
 
     async def purge(self) -> list[int]:
         """Delete personal fields ``purge_after_days`` after the return (audited)."""
         async with self._sweep_lock:
-            return await self.core.write(
+            return await self.store.write(
                 purge_personal_data,
-                now=self.core.clock.now(),
+                now=self.clock.now(),
                 after_days=self.settings.purge_after_days,
             )
 
@@ -213,11 +233,11 @@ class Loans:
                 if purged:
                     log.info("personal fields purged from %d returned loans", len(purged))
             except Exception as exc:
-                if self.core.storage.refused_write(exc, "the loan sweep") is None:
+                if self.store.refused_write(exc, "the loan sweep") is None:
                     log.exception("the loan sweep failed; it runs again at the next interval")
 
     async def _publish(self, type_: str, loan: Loan) -> None:
-        await self.core.events.publish([self._event(type_, loan)])
+        await self.events.publish([self._event(type_, loan)])
 
     def _event(self, type_: str, loan: Loan) -> DomainEvent:
         # Events reach every WebSocket client: the reference, never personal fields.
@@ -232,5 +252,5 @@ class Loans:
             "status": loan.status,
         }
         return DomainEvent(
-            type=type_, at=self.core.clock.now(), entity="loans", entity_id=loan.id, data=data
+            type=type_, at=self.clock.now(), entity="loans", entity_id=loan.id, data=data
         )

@@ -38,21 +38,41 @@ from floki_core.workflow.states import asset_updated_event
 from floki_core.workflow.work_orders import WorkOrders
 
 if TYPE_CHECKING:
-    from floki_core.core import Core
+    from floki_core.clock import Clock
+    from floki_core.events import EventBus
+    from floki_core.location.service import LocationService
+    from floki_core.storage.store import Store
+    from floki_core.workflow.states import EquipmentStates
 
 log = logging.getLogger(__name__)
 
 
 class Ppm:
-    def __init__(self, core: Core) -> None:
-        self.core = core
-        self.settings = core.config.workflow.ppm
+    def __init__(
+        self,
+        *,
+        settings: PpmSettings,
+        store: Store,
+        clock: Clock,
+        events: EventBus,
+        locations: LocationService,
+        states: EquipmentStates,
+    ) -> None:
+        """``locations``: where each due asset is, for the queue; ``states``: a work
+        order's outcome sets its asset's state."""
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.events = events
+        self.locations = locations
         self.book = ScheduleBook(
             default=Tolerance(
                 self.settings.tolerance_before_days, self.settings.tolerance_after_days
             )
         )
-        self.work_orders = WorkOrders(core, self)
+        self.work_orders = WorkOrders(
+            store=store, clock=clock, events=events, ppm=self, states=states
+        )
         self._zone = zoneinfo.ZoneInfo(self.settings.timezone)
         self._last_daily: dt.date | None = None
         self._timer: asyncio.Task[None] | None = None
@@ -61,7 +81,7 @@ class Ppm:
     async def start(self) -> None:
         await self.reload()
         if not self._observing:
-            self.core.events.add_observer("core.workflow.ppm", self._on_events, inline=True)
+            self.events.add_observer("core.workflow.ppm", self._on_events, inline=True)
             self._observing = True
         await self.daily()
         if self._timer is None:
@@ -77,7 +97,7 @@ class Ppm:
     # --- presentation (used by every list that shows a state) -------------------
 
     def today(self) -> dt.date:
-        return self.core.clock.now().astimezone(self._zone).date()
+        return self.clock.now().astimezone(self._zone).date()
 
     def tolerance(self, asset_id: int | None, class_id: int | None) -> Tolerance:
         return self.book.tolerance(asset_id, class_id)
@@ -128,43 +148,43 @@ class Ppm:
     # --- schedules -------------------------------------------------------------
 
     async def reload(self) -> None:
-        self.book = await self.core.read(ppm_schedules.load_book, self.book.default)
+        self.book = await self.store.read(ppm_schedules.load_book, self.book.default)
 
     async def schedules(self) -> ScheduleList:
-        return await self.core.read(ppm_schedules.list_schedules, self.book)
+        return await self.store.read(ppm_schedules.list_schedules, self.book)
 
     async def set_schedule(
         self, target: Target, target_id: int, body: ScheduleInput, actor: Principal
     ) -> ScheduleList:
-        await self.core.write(
+        await self.store.write(
             ppm_schedules.set_schedule,
             target,
             target_id,
             body,
             actor=actor,
-            now=self.core.clock.now(),
+            now=self.clock.now(),
         )
         await self.reload()
         await self.fill_due_dates()
         return await self.schedules()
 
     async def delete_schedule(self, schedule_id: int, actor: Principal) -> None:
-        await self.core.write(
-            ppm_schedules.delete_schedule, schedule_id, actor=actor, now=self.core.clock.now()
+        await self.store.write(
+            ppm_schedules.delete_schedule, schedule_id, actor=actor, now=self.clock.now()
         )
         await self.reload()
 
     async def asset_ppm(self, asset_id: int) -> AssetPpm:
-        return await self.core.read(ppm_schedules.asset_ppm, asset_id, self.book, self.today())
+        return await self.store.read(ppm_schedules.asset_ppm, asset_id, self.book, self.today())
 
     async def fill_due_dates(self) -> int:
         """Give a next-due date (last PPM + interval) to assets the CMMS left without one."""
-        filled: list[domain.Asset] = await self.core.write(
-            ppm_schedules.fill_due_dates, self.book, now=self.core.clock.now()
+        filled: list[domain.Asset] = await self.store.write(
+            ppm_schedules.fill_due_dates, self.book, now=self.clock.now()
         )
         if filled:
-            now = self.core.clock.now()
-            await self.core.events.publish([asset_updated_event(a, now) for a in filled])
+            now = self.clock.now()
+            await self.events.publish([asset_updated_event(a, now) for a in filled])
         return len(filled)
 
     async def _on_events(self, events: Sequence[DomainEvent]) -> None:
@@ -174,41 +194,40 @@ class Ppm:
             except Exception as exc:
                 # On a full disk the next daily work fills them; anything else is logged
                 # with its traceback by the event bus.
-                if self.core.storage.refused_write(exc, "filling PPM due dates") is None:
+                if self.store.refused_write(exc, "filling PPM due dates") is None:
                     raise
 
     # --- the queue and compliance -------------------------------------------------
 
     async def queue(self, within_days: int | None = None) -> PpmQueue:
         within = self.settings.default_within_days if within_days is None else within_days
-        core = self.core
         today = self.today()
-        rows = await core.read(read_queue, today + dt.timedelta(days=within))
+        rows = await self.store.read(read_queue, today + dt.timedelta(days=within))
         return build_queue(
             rows,
             today=today,
-            now=core.clock.now(),
+            now=self.clock.now(),
             within_days=within,
             settings=self.settings,
             book=self.book,
-            locations=core.locations,
+            locations=self.locations,
         )
 
     async def queue_csv(self, within_days: int | None, actor: Principal) -> str:
         queue = await self.queue(within_days)
-        return await self.core.write(queue_csv, queue, actor=actor, now=self.core.clock.now())
+        return await self.store.write(queue_csv, queue, actor=actor, now=self.clock.now())
 
     async def compliance(self, by: str) -> ppm_compliance.ComplianceReport:
-        return await self.core.read(ppm_compliance.compliance, by, self.book, self.today())
+        return await self.store.read(ppm_compliance.compliance, by, self.book, self.today())
 
     async def snapshot(self) -> int:
         """Write today's compliance snapshot (again, if it exists); returns its groups."""
-        return await self.core.write(
-            ppm_compliance.write_snapshot, self.book, self.today(), now=self.core.clock.now()
+        return await self.store.write(
+            ppm_compliance.write_snapshot, self.book, self.today(), now=self.clock.now()
         )
 
     async def trend(self, days: int, by: str, group: str | None) -> ppm_compliance.ComplianceTrend:
-        return await self.core.read(ppm_compliance.trend, self.today(), days, by, group)
+        return await self.store.read(ppm_compliance.trend, self.today(), days, by, group)
 
     async def daily(self) -> None:
         """Once per local day: fill missing due dates and write the snapshot."""
@@ -225,7 +244,7 @@ class Ppm:
             try:
                 await self.daily()
             except Exception as exc:
-                if self.core.storage.refused_write(exc, "the daily PPM work") is None:
+                if self.store.refused_write(exc, "the daily PPM work") is None:
                     log.exception("the daily PPM work failed; will retry")
 
 

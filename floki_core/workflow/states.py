@@ -24,7 +24,7 @@ from floki_core.domain import Principal, ZoneType, to_plain
 from floki_core.events import DomainEvent
 from floki_core.workflow import states_store
 from floki_core.workflow.ppm_rules import PRESENTED_ONLY
-from floki_core.workflow.settings import LocationRule
+from floki_core.workflow.settings import LocationRule, StateSettings
 from floki_core.workflow.states_store import (
     Applied,
     DueArrival,
@@ -34,7 +34,10 @@ from floki_core.workflow.states_store import (
 from floki_core.workflow.states_table import StateTable, state_table
 
 if TYPE_CHECKING:
-    from floki_core.core import Core
+    from floki_core.clock import Clock
+    from floki_core.events import EventBus
+    from floki_core.location.service import LocationService
+    from floki_core.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +50,21 @@ class _Arrival:
 
 
 class EquipmentStates:
-    def __init__(self, core: Core) -> None:
-        self.core = core
-        self.settings = core.config.workflow.states
+    def __init__(
+        self,
+        *,
+        settings: StateSettings,
+        store: Store,
+        clock: Clock,
+        events: EventBus,
+        locations: LocationService,
+    ) -> None:
+        """``locations``: where each asset is (its stays drive the location rules)."""
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.events = events
+        self.locations = locations
         self._arrivals: dict[int, _Arrival] = {}
         self._timer: asyncio.Task[None] | None = None
         self._observing = False
@@ -57,7 +72,7 @@ class EquipmentStates:
     async def start(self) -> None:
         self._seed_arrivals()
         if not self._observing:
-            self.core.events.add_observer("core.workflow.states", self._on_events, inline=True)
+            self.events.add_observer("core.workflow.states", self._on_events, inline=True)
             self._observing = True
         if self._timer is None and self.settings.location_rules:
             self._timer = asyncio.create_task(self._check_forever(), name="state-dwell")
@@ -82,14 +97,14 @@ class EquipmentStates:
     ) -> dict[str, Any]:
         """Move an asset to ``to_state``; ``actor`` None is the system. Raises ``Conflict``
         (no such move), ``Forbidden`` (role too low), ``Invalid`` (reason missing)."""
-        applied = await self.core.write(
+        applied = await self.store.write(
             states_store.apply_state_change,
             asset_id,
             to_state,
             actor=actor,
             source=source,
             reason=reason,
-            now=self.core.clock.now(),
+            now=self.clock.now(),
         )
         await self.publish_applied([applied])
         return msgspec.structs.asdict(applied.change)
@@ -98,20 +113,20 @@ class EquipmentStates:
         self, asset_id: int, changes: dict[str, Any], actor: Principal
     ) -> domain.Asset:
         """A register edit (PATCH) that includes ``state``, held to the same table."""
-        now = self.core.clock.now()
-        record, applied = await self.core.write(
+        now = self.clock.now()
+        record, applied = await self.store.write(
             states_store.edit_asset, asset_id, changes, actor=actor, now=now
         )
         if applied is not None:
             await self.publish_applied([applied])
         else:
-            await self.core.events.publish([asset_updated_event(record, now)])
+            await self.events.publish([asset_updated_event(record, now)])
         return record
 
     async def history(
         self, asset_id: int, *, limit: int, offset: int
     ) -> tuple[list[StateChange], int]:
-        return await self.core.read(states_store.history, asset_id, limit=limit, offset=offset)
+        return await self.store.read(states_store.history, asset_id, limit=limit, offset=offset)
 
     def table(self) -> StateTable:
         return state_table(PRESENTED_ONLY)
@@ -121,7 +136,7 @@ class EquipmentStates:
     async def suggestions(
         self, *, status: str | None, asset_id: int | None, limit: int, offset: int
     ) -> tuple[list[StateSuggestion], int]:
-        return await self.core.read(
+        return await self.store.read(
             states_store.list_suggestions,
             status=status,
             asset_id=asset_id,
@@ -130,12 +145,12 @@ class EquipmentStates:
         )
 
     async def confirm(self, suggestion_id: int, actor: Principal, reason: str = "") -> StateChange:
-        applied = await self.core.write(
+        applied = await self.store.write(
             states_store.confirm_suggestion,
             suggestion_id,
             actor=actor,
             reason=reason,
-            now=self.core.clock.now(),
+            now=self.clock.now(),
         )
         await self.publish_applied([applied])
         return applied.change
@@ -143,20 +158,20 @@ class EquipmentStates:
     async def dismiss(
         self, suggestion_id: int, actor: Principal, reason: str = ""
     ) -> StateSuggestion:
-        return await self.core.write(
+        return await self.store.write(
             states_store.dismiss_suggestion,
             suggestion_id,
             actor=actor,
             reason=reason,
-            now=self.core.clock.now(),
+            now=self.clock.now(),
         )
 
     # --- location rules --------------------------------------------------------
 
     def _seed_arrivals(self) -> None:
         """Stays already under way when the appliance starts count from their start."""
-        zones = self.core.locations.index.zones
-        for asset_id, track in self.core.locations.resolver.tracks.items():
+        zones = self.locations.index.zones
+        for asset_id, track in self.locations.resolver.tracks.items():
             zone = zones.get(track.zone_id) if track.zone_id else None
             if zone is not None and self._rule_for(zone.type) and track.since is not None:
                 self._arrivals[asset_id] = _Arrival(zone.id, zone.type, track.since)
@@ -176,7 +191,7 @@ class EquipmentStates:
                 continue
             asset_id = event.data["asset_id"]
             zone_id = event.data.get("to_zone_id")
-            zone = self.core.locations.index.zones.get(zone_id) if zone_id else None
+            zone = self.locations.index.zones.get(zone_id) if zone_id else None
             if zone is not None and self._rule_for(zone.type) is not None:
                 self._arrivals[asset_id] = _Arrival(zone.id, zone.type, event.at)
                 moved = True
@@ -188,14 +203,14 @@ class EquipmentStates:
             except Exception as exc:
                 # On a full disk the arrivals wait for the next check; anything else is
                 # logged with its traceback by the event bus.
-                if self.core.storage.refused_write(exc, "applying location rules") is None:
+                if self.store.refused_write(exc, "applying location rules") is None:
                     raise
 
     async def check_dwell(self) -> int:
         """Act on every stay that has lasted its rule's dwell; returns how many stays
         were acted on (a suggestion made or a state set)."""
-        now = self.core.clock.now()
-        tracks = self.core.locations.resolver.tracks
+        now = self.clock.now()
+        tracks = self.locations.resolver.tracks
         due: list[DueArrival] = []
         for asset_id, arrival in list(self._arrivals.items()):
             rule = self._rule_for(arrival.zone_type)
@@ -220,7 +235,7 @@ class EquipmentStates:
             )
         if not due:
             return 0
-        applied, suggested = await self.core.write(states_store.act_on_arrivals, due, now)
+        applied, suggested = await self.store.write(states_store.act_on_arrivals, due, now)
         await self.publish_applied(applied, suggested)
         return len(applied) + len(suggested)
 
@@ -230,7 +245,7 @@ class EquipmentStates:
             try:
                 await self.check_dwell()
             except Exception as exc:
-                if self.core.storage.refused_write(exc, "applying location rules") is None:
+                if self.store.refused_write(exc, "applying location rules") is None:
                     log.exception("checking stays against location rules failed")
 
     # --- events ------------------------------------------------------------------
@@ -275,7 +290,7 @@ class EquipmentStates:
                     },
                 )
             )
-        await self.core.events.publish(events)
+        await self.events.publish(events)
 
 
 def asset_updated_event(record: domain.Asset, at: dt.datetime) -> DomainEvent:

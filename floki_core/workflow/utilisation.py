@@ -16,7 +16,9 @@ from floki_core.workflow.utilisation_data import install_day, load_facts, site_n
 from floki_core.workflow.utilisation_metrics import AssetFacts
 
 if TYPE_CHECKING:
-    from floki_core.core import Core
+    from floki_core.clock import Clock
+    from floki_core.location.service import LocationService
+    from floki_core.storage.store import Store
 
 IDLE_LISTED = 200  # per group; the count covers them all
 
@@ -230,9 +232,22 @@ def build_report(
 
 
 class Utilisation:
-    def __init__(self, core: Core) -> None:
-        self.core = core
-        self.settings: UtilisationSettings = core.config.workflow.utilisation
+    def __init__(
+        self,
+        *,
+        settings: UtilisationSettings,
+        site_name: str,
+        store: Store,
+        clock: Clock,
+        locations: LocationService,
+    ) -> None:
+        """``site_name``: the configured site, named in reports; ``locations``: flushed
+        first, so a report counts the stays still on their way to the database."""
+        self.settings = settings
+        self.site_name = site_name
+        self.store = store
+        self.clock = clock
+        self.locations = locations
 
     async def start(self) -> None:
         pass
@@ -248,16 +263,16 @@ class Utilisation:
         class_id: int | None = None,
         department: str | None = None,
     ) -> UtilisationReport:
-        end = end or self.core.clock.now()
+        end = end or self.clock.now()
         start = start or end - dt.timedelta(days=self.settings.default_days)
-        await self.core.locations.flush()  # moves still on their way count as moves
-        return await self.core.read(
+        await self.locations.flush()  # moves still on their way count as moves
+        return await self.store.read(
             build_report,
             start=start,
             end=end,
-            now=self.core.clock.now(),
+            now=self.clock.now(),
             settings=self.settings,
-            configured_site=self.core.config.site.name,
+            configured_site=self.site_name,
             class_id=class_id,
             department=department,
         )

@@ -32,8 +32,11 @@ from floki_core.workflow.states import asset_updated_event
 from floki_core.workflow.states_store import Applied, apply_state_change
 
 if TYPE_CHECKING:
-    from floki_core.core import Core
+    from floki_core.clock import Clock
+    from floki_core.events import EventBus
+    from floki_core.storage.store import Store
     from floki_core.workflow.ppm import Ppm
+    from floki_core.workflow.states import EquipmentStates
 
 Kind = Literal["ppm", "repair", "inspection"]
 Outcome = Literal["pass", "fail", "repaired", "beyond_repair"]
@@ -334,9 +337,16 @@ def complete_work_order(
 class WorkOrders:
     """Work orders through the core: each write one transaction, then its events."""
 
-    def __init__(self, core: Core, ppm: Ppm) -> None:
-        self.core = core
+    def __init__(
+        self, *, store: Store, clock: Clock, events: EventBus, ppm: Ppm, states: EquipmentStates
+    ) -> None:
+        """``ppm``: the schedules an order's completion advances; ``states``: the asset
+        state an outcome sets."""
+        self.store = store
+        self.clock = clock
+        self.events = events
         self.ppm = ppm
+        self.states = states
 
     async def listing(
         self,
@@ -347,7 +357,7 @@ class WorkOrders:
         limit: int,
         offset: int,
     ) -> tuple[list[WorkOrder], int]:
-        return await self.core.read(
+        return await self.store.read(
             list_work_orders,
             status=status,
             asset_id=asset_id,
@@ -357,32 +367,32 @@ class WorkOrders:
         )
 
     async def get(self, order_id: int) -> WorkOrder:
-        return await self.core.read(get_work_order, order_id)
+        return await self.store.read(get_work_order, order_id)
 
     async def create(self, body: WorkOrderCreate, actor: Principal) -> WorkOrder:
-        order = await self.core.write(
-            create_work_order, body, self.ppm.book, actor=actor, now=self.core.clock.now()
+        order = await self.store.write(
+            create_work_order, body, self.ppm.book, actor=actor, now=self.clock.now()
         )
         await self._publish("work_order.created", order)
         return order
 
     async def assign(self, order_id: int, user_id: int | None, actor: Principal) -> WorkOrder:
-        order = await self.core.write(
-            assign_work_order, order_id, user_id, actor=actor, now=self.core.clock.now()
+        order = await self.store.write(
+            assign_work_order, order_id, user_id, actor=actor, now=self.clock.now()
         )
         await self._publish("work_order.assigned", order)
         return order
 
     async def cancel(self, order_id: int, reason: str, actor: Principal) -> WorkOrder:
-        order = await self.core.write(
-            cancel_work_order, order_id, reason, actor=actor, now=self.core.clock.now()
+        order = await self.store.write(
+            cancel_work_order, order_id, reason, actor=actor, now=self.clock.now()
         )
         await self._publish("work_order.cancelled", order)
         return order
 
     async def complete(self, order_id: int, body: WorkOrderComplete, actor: Principal) -> WorkOrder:
-        now = self.core.clock.now()
-        order, asset, applied = await self.core.write(
+        now = self.clock.now()
+        order, asset, applied = await self.store.write(
             complete_work_order,
             order_id,
             body,
@@ -393,17 +403,17 @@ class WorkOrders:
         )
         await self._publish("work_order.completed", order)
         if applied is not None:
-            await self.core.workflow.states.publish_applied([applied])
+            await self.states.publish_applied([applied])
         else:
-            await self.core.events.publish([asset_updated_event(asset, now)])
+            await self.events.publish([asset_updated_event(asset, now)])
         return order
 
     async def _publish(self, type_: str, order: WorkOrder) -> None:
-        await self.core.events.publish(
+        await self.events.publish(
             [
                 DomainEvent(
                     type=type_,
-                    at=self.core.clock.now(),
+                    at=self.clock.now(),
                     entity="work_orders",
                     entity_id=order.id,
                     data=to_plain(order),

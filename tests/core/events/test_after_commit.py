@@ -63,12 +63,12 @@ async def test_a_move_whose_write_fails_is_announced_once_it_is_written(
     floki.core.events.add_observer(
         "moves", lambda batch: announced.extend(e for e in batch if e.type == "location.changed")
     )
-    real_write = floki.core.write_batch
+    real_write = floki.core.store.write_batch
 
     async def failing_write(*args: Any, **kwargs: Any) -> Any:
         raise OSError("database is locked")
 
-    monkeypatch.setattr(floki.core, "write_batch", failing_write)
+    monkeypatch.setattr(floki.core.store, "write_batch", failing_write)
     await floki.core.ingest.put("reader", scans(ward, "room_a", floki.clock.now()))
     await floki.core.ingest.join()
     with pytest.raises(OSError, match="database is locked"):
@@ -77,7 +77,7 @@ async def test_a_move_whose_write_fails_is_announced_once_it_is_written(
     assert announced == []
     assert await floki.core.read(store.load_tracks) == {}
 
-    monkeypatch.setattr(floki.core, "write_batch", real_write)
+    monkeypatch.setattr(floki.core.store, "write_batch", real_write)
     await floki.core.locations.flush()
     await asyncio.wait_for(floki.core.events.drain(), 5)
     assert [(e.data["asset_id"], e.data["to_zone_id"]) for e in announced] == [

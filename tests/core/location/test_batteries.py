@@ -58,9 +58,10 @@ def reading(
 
 
 async def report(floki: Floki, *observations: Observation) -> None:
-    """Readings in as a gateway's batch, then taken in by the battery service."""
+    """Readings in as a gateway's batch, then taken in and written by the battery
+    service (which announces tags gone low once written)."""
     await floki.inject(list(observations))
-    await floki.core.locations.batteries.refresh()
+    await floki.core.locations.batteries.flush()
 
 
 async def listing(floki: Floki, query: str = "") -> dict[str, Any]:
@@ -326,3 +327,26 @@ async def test_readings_and_low_state_survive_a_restart(appliance: Floki) -> Non
             assert row["low_since"] == before[0]["low_since"]
     finally:
         await core.stop()
+
+
+async def test_battery_low_is_announced_after_the_reading_is_written(
+    floki: Floki, reg: Register
+) -> None:
+    """Whoever acts on ``tag.battery_low`` (an alert, a plugin) finds the reading saved."""
+    tag = reg.tags["PUMP-001"]["ble"]
+    seen_in_database: list[float | None] = []
+
+    async def on_events(events: Sequence[DomainEvent]) -> None:
+        for event in events:
+            if event.type == "tag.battery_low":
+                readings = await floki.core.read(batteries.load_readings)
+                saved = {(r.technology, r.tag): r for r in readings}
+                held = saved.get(("ble", tag))
+                seen_in_database.append(None if held is None else held.level)
+
+    floki.core.events.add_observer("test.batteries", on_events, inline=True)
+    await floki.inject([reading(tag, floki.clock.now(), battery_pct=12)])
+    await floki.core.locations.batteries.refresh()
+    assert seen_in_database == []  # taken in, not yet written: not announced
+    await floki.core.locations.batteries.flush()
+    assert seen_in_database == [12]

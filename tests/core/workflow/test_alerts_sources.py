@@ -45,13 +45,13 @@ async def test_a_low_tag_battery_raises_an_alert_until_the_battery_is_replaced(
     reg = await ward_world(floki)
     batteries = floki.core.locations.batteries
     await floki.inject([battery(reg, "PUMP-001", floki.clock.now(), 64.0)])
-    await batteries.refresh()
+    await batteries.flush()
     await evaluate(floki)
     assert await listed(floki) == []
 
     floki.clock.advance(3600)
     await floki.inject([battery(reg, "PUMP-001", floki.clock.now(), 12.0)])
-    await batteries.refresh()  # announces tag.battery_low
+    await batteries.flush()  # written, then tag.battery_low announced
     await evaluate(floki)
     [alert] = await listed(floki, status="open")
     assert alert["severity"] == "info"
@@ -61,13 +61,13 @@ async def test_a_low_tag_battery_raises_an_alert_until_the_battery_is_replaced(
 
     floki.clock.advance(3600)
     await floki.inject([battery(reg, "PUMP-001", floki.clock.now(), 10.0)])
-    await batteries.refresh()
+    await batteries.flush()
     await evaluate(floki)
     assert len(await listed(floki)) == 1  # lower still: the same alert
 
     floki.clock.advance(3600)
     await floki.inject([battery(reg, "PUMP-001", floki.clock.now(), 100.0)])  # new cell
-    await batteries.refresh()
+    await batteries.flush()
     await evaluate(floki)
     assert await listed(floki, status="open") == []
     [resolved] = await listed(floki)

@@ -1,0 +1,65 @@
+"""Database work off the event loop: what a service is handed to read and write.
+
+Every function given to :meth:`Store.read` or :meth:`Store.write` takes a SQLAlchemy
+session first; it runs in the database's worker thread, so the loop never waits on disk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from floki_core.storage.database import Database
+from floki_core.storage.health import StorageHealth
+
+__all__ = ["Store"]
+
+T = TypeVar("T")
+
+
+class Store:
+    def __init__(self, db: Database, health: StorageHealth) -> None:
+        self.db = db
+        # Whether it can save: every writer reports a full disk here.
+        self.health = health
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        def work() -> T:
+            with self.db.sessions() as session:
+                return fn(session, *args, **kwargs)
+
+        return await self.db.run(work)
+
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(session, ...)`` in one transaction: all of it is kept, or none; once
+        it returns, through an OS crash or a power cut too."""
+
+        def work() -> T:
+            with self.db.transaction() as session:
+                return fn(session, *args, **kwargs)
+
+        return await self.db.run(work)
+
+    async def write_batch(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """As ``write``, for the location writer's batches: kept through a crash of the
+        process at once, through a power cut from the next durable commit on
+        (``Database.transaction(durable=False)``)."""
+
+        def work() -> T:
+            with self.db.transaction(durable=False) as session:
+                return fn(session, *args, **kwargs)
+
+        return await self.db.run(work)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in the database's worker thread, without a session (file work
+        that must not wait on the loop, in turn with the database's own)."""
+        return await self.db.run(fn, *args)
+
+    def refused_write(self, exc: BaseException, what: str) -> str | None:
+        """A write (``what``) failed with ``exc``: if a full disk stopped it, the reason
+        to give (counted and logged at a limited rate); None for any other failure."""
+        return self.health.refused_write(exc, what)
+
+    async def wrote(self) -> None:
+        """A write went through: while the disk was full, a sign space may be back."""
+        await self.health.wrote()
