@@ -257,3 +257,20 @@ class TestTls:
         ):
             assert resp.status == 200
         await located_in(floki, asset_id, hub)
+
+
+class TestTlsWithoutCertificate:
+    @pytest.fixture
+    def floki_config(self, port: int) -> AppConfig:
+        return gps_config(osmand_port=port, osmand_tls=True)  # and no certificate made
+
+    async def test_the_source_says_which_certificate_it_could_not_load(self, floki: Floki) -> None:
+        headers = await floki.headers("viewer")
+
+        async def says() -> bool:
+            resp = await floki.client.get("/api/v1/plugins", headers=headers)
+            (gps,) = [p for p in (await resp.json())["items"] if p["name"] == "gps"]
+            (entry,) = [s for s in gps["sources"] if s["name"] == SOURCE]
+            return "cannot load the appliance's certificate" in str(entry["reason"])
+
+        await floki.eventually(says, "the listener to say it has no certificate")
