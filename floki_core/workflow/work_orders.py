@@ -11,7 +11,7 @@ beyond_repair -> condemned.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import msgspec
 from sqlalchemy import func, select
@@ -31,11 +31,20 @@ from floki_core.workflow.ppm_rules import ScheduleBook, effective_due, next_due_
 from floki_core.workflow.states import asset_updated_event
 from floki_core.workflow.states_store import Applied, apply_state_change
 
+
+class Schedules(Protocol):
+    """What work orders ask of PPM: the schedule book (tolerances by class), and today
+    in the department's time zone."""
+
+    book: ScheduleBook
+
+    def today(self) -> dt.date: ...
+
+
 if TYPE_CHECKING:
     from floki_core.clock import Clock
     from floki_core.events import EventBus
     from floki_core.storage.store import Store
-    from floki_core.workflow.ppm import Ppm
     from floki_core.workflow.states import EquipmentStates
 
 Kind = Literal["ppm", "repair", "inspection"]
@@ -338,7 +347,13 @@ class WorkOrders:
     """Work orders through the core: each write one transaction, then its events."""
 
     def __init__(
-        self, *, store: Store, clock: Clock, events: EventBus, ppm: Ppm, states: EquipmentStates
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        events: EventBus,
+        ppm: Schedules,
+        states: EquipmentStates,
     ) -> None:
         """``ppm``: the schedules an order's completion advances; ``states``: the asset
         state an outcome sets."""
