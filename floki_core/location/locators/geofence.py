@@ -261,8 +261,16 @@ class _Index:
         self.tree = STRtree(self.polygons)
 
     def fits(
-        self, lon: np.ndarray, lat: np.ndarray, radius_m: np.ndarray, held: list[int]
+        self,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        radius_m: np.ndarray,
+        held: list[int],
+        every: bool = False,
     ) -> _Fits:
+        """How each fix lies against the zones, for ``held`` (per fix, where its asset
+        was held); ``every`` works out each fix against all the zones holding its centre,
+        for fixes whose held zone changes while they are placed (a backlog)."""
         x = lon * self.scale
         points = np.asarray(shapely.points(x, lat), dtype=object)
         per_lat, per_lon = metres_per_degree(lat)
@@ -276,13 +284,24 @@ class _Index:
             shapely.contains_xy(self.polygons[zone_ix], x[fix_ix], lat[fix_ix]), dtype=np.bool_
         )
         fix_ix, zone_ix = fix_ix[inside], zone_ix[inside]
-        # Centre inside: the whole circle is inside unless it reaches the boundary.
-        distance = np.asarray(
-            shapely.distance(self.boundaries[zone_ix], points[fix_ix]), dtype=np.float64
-        )
         order = np.lexsort((zone_ix, fix_ix))  # per fix, smallest zone first
         fix_ix, zone_ix = fix_ix[order], zone_ix[order]
-        clear = distance[order] > reach[fix_ix]
+        # Centre inside: the whole circle is inside unless it reaches the boundary. With
+        # the held zone holding the centre, only it and smaller zones can change the
+        # answer (it, if the circle straddles it; else the smallest wholly holding it).
+        need = np.ones(len(fix_ix), dtype=np.bool_)
+        if not every:
+            position = self.position
+            limit = np.array([position.get(h, _NO_ZONE) for h in held], dtype=np.int64)[fix_ix]
+            holds_centre = np.zeros(len(held), dtype=np.bool_)
+            holds_centre[fix_ix[zone_ix == limit]] = True
+            need = ~holds_centre[fix_ix] | (zone_ix <= limit)
+        distance = np.asarray(
+            shapely.distance(self.boundaries[zone_ix[need]], points[fix_ix[need]]),
+            dtype=np.float64,
+        )
+        clear = np.zeros(len(fix_ix), dtype=np.bool_)
+        clear[need] = distance > reach[fix_ix[need]]
         return _Fits(self, points, reach, (fix_ix.tolist(), zone_ix.tolist(), clear.tolist()), held)
 
 
@@ -343,18 +362,22 @@ class GeofenceLocator:
         if not fixes:
             return []
         assets = [s.asset_id for s in fixes]
-        if len(set(assets)) < len(assets):  # a backlog: each asset's fixes in time order
+        backlog = len(set(assets)) < len(assets)
+        if backlog:  # each asset's fixes in time order
             fixes.sort(key=_asset_time)
             assets = [s.asset_id for s in fixes]
         n = len(fixes)
         memory = self._held
+        before = [memory.get(a) for a in assets]
         seed = self._current_zone
-        where = [
-            held[0]
-            if (held := memory.get(a)) is not None
-            else (_NO_ZONE if seed is None or (z := seed(a)) is None else z)
-            for a in assets
-        ]
+        where = (
+            [_NO_ZONE if seed is None or (z := seed(a)) is None else z for a in assets]
+            if seed is not None
+            else [_NO_ZONE] * n
+        )
+        for i, held in enumerate(before):
+            if held is not None:
+                where[i] = held[0]
         lon = np.fromiter((s.lon for s in fixes), dtype=np.float64, count=n)
         lat = np.fromiter((s.lat for s in fixes), dtype=np.float64, count=n)
         radius = np.fromiter(
@@ -362,53 +385,53 @@ class GeofenceLocator:
             dtype=np.float64,
             count=n,
         )
-        fits = self._index.fits(lon, lat, radius, where)
-        radii = radius.tolist()
+        fits = self._index.fits(lon, lat, radius, where, every=backlog)
+        place = fits.place
+        base = self.confidence
         out: list[ZoneEvidence] = []
         for i, s in enumerate(fixes):
             asset = assets[i]
-            held = memory.get(asset)
-            zone_id, placed_by = fits.place(i, where[i] if held is None else held[0])
+            # An earlier fix of the same asset in this batch may have moved what is held.
+            held = memory.get(asset) if backlog else before[i]
+            zone_id, placed_by = place(i, where[i] if held is None else held[0])
             # A fix older than the one held says where the asset was, not where it is.
-            if held is None or s.observed_at >= held[1]:
-                memory[asset] = (OFF_SITE if zone_id is None else zone_id, s.observed_at)
-            if i + 1 < n and assets[i + 1] == asset:
+            at = s.observed_at
+            if held is None or at >= held[1]:
+                memory[asset] = (OFF_SITE if zone_id is None else zone_id, at)
+            if backlog and i + 1 < n and assets[i + 1] == asset:
                 continue  # only the newest of each asset is claimed
-            out.append(self._evidence(s, zone_id, placed_by, radii[i]))
+            accuracy = s.accuracy_m
+            if accuracy is None or accuracy <= _GOOD_ACCURACY_M:
+                confidence = base
+            else:
+                confidence = self._confidence(accuracy)
+            if placed_by == "centre":
+                confidence *= STRADDLE_FACTOR
+            extras = s.extras
+            speed = extras.get("speed_kmh")
+            if type(speed) not in _NUMBERS:  # not bool, not text: no speed said
+                speed = None
+            protocol = extras.get("protocol")
+            out.append(
+                GeoEvidence(
+                    asset_id=asset,
+                    zone_id=zone_id,
+                    confidence=confidence,
+                    method="geofence",
+                    technology=s.technology,
+                    observed_at=at,
+                    lat=s.lat,
+                    lon=s.lon,
+                    accuracy_m=accuracy,
+                    radius_m=DEFAULT_ACCURACY_M if accuracy is None else accuracy,
+                    placed_by=placed_by,
+                    moving=extras.get("moving") is True
+                    or (speed is not None and speed > IN_TRANSIT_SPEED_KMH),
+                    speed_kmh=None if speed is None else float(speed),
+                    protocol=protocol if type(protocol) is str else None,
+                )
+            )
         return out
-
-    def _evidence(
-        self, s: Sighting, zone_id: int | None, placed_by: PlacedBy, radius_m: float
-    ) -> GeoEvidence:
-        accuracy = s.accuracy_m
-        if accuracy is None or accuracy <= _GOOD_ACCURACY_M:
-            confidence = self.confidence
-        else:
-            confidence = self._confidence(accuracy)
-        if placed_by == "centre":
-            confidence *= STRADDLE_FACTOR
-        extras = s.extras
-        speed = extras.get("speed_kmh")
-        if type(speed) not in _NUMBERS:  # not bool, not text: no speed said
-            speed = None
-        protocol = extras.get("protocol")
-        return GeoEvidence(
-            asset_id=s.asset_id,
-            zone_id=zone_id,
-            confidence=confidence,
-            method=self.method,
-            technology=s.technology,
-            observed_at=s.observed_at,
-            lat=s.lat,
-            lon=s.lon,
-            accuracy_m=accuracy,
-            radius_m=radius_m,
-            placed_by=placed_by,
-            moving=extras.get("moving") is True
-            or (speed is not None and speed > IN_TRANSIT_SPEED_KMH),
-            speed_kmh=None if speed is None else float(speed),
-            protocol=protocol if type(protocol) is str else None,
-        )
 
     def _confidence(self, accuracy_m: float | None) -> float:
         """Full confidence for good fixes, falling linearly to the floor for poor ones."""
