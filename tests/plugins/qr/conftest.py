@@ -7,6 +7,7 @@ sections of the configuration) in a test module to configure the appliance.
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -23,6 +24,18 @@ def floki_plugins() -> list[tuple[str, object]]:
     """The QR plugin: from its entry point when installed, else given directly."""
     installed = {ep.name for ep in importlib.metadata.entry_points(group="floki")}
     return [] if "qr" in installed else [("qr", floki_qr)]
+
+
+@pytest.fixture
+def floki_entry_points(request: pytest.FixtureRequest) -> Sequence[str] | None:
+    """Of the installed plugins, the QR plugin only (a test's ``floki_entry_points``
+    marker may name others): another plugin's listeners (GPS ports) have no part in
+    these tests, and two appliances running side by side would fight over them."""
+    marker = request.node.get_closest_marker("floki_entry_points")
+    if marker is not None:
+        return [str(name) for name in marker.args]
+    installed = {ep.name for ep in importlib.metadata.entry_points(group="floki")}
+    return ["qr"] if "qr" in installed else []
 
 
 @pytest.fixture
