@@ -7,6 +7,12 @@ is here keeps its name and meaning within a major version of the plugin API
 contract in pyproject.toml (``lint-imports``) holds the built-in plugins to it, so they
 are shaped exactly as a third party's.
 
+A running appliance hands each plugin what it may do through its ``PluginContext``:
+``records`` (the register, read and added to in one audited transaction: ``RegisterReading``,
+``RegisterWriting``), ``workflow`` (``WorkflowActions``: states, loans, work orders),
+``locations`` (``LocationActions``) and ``sign_ins`` (``SignIns``), each the same call the
+API makes, with its errors; never a database row, a service or the ``Core``.
+
 The test kit is part of the surface too, kept apart so that a plugin's runtime never
 imports pytest: ``floki_core.testing`` (the in-process appliance fixture) and
 ``floki_core.conformance`` (the tests every source, notifier and rule type passes).
