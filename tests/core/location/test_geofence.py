@@ -274,6 +274,27 @@ def test_gps_evidence_carries_accuracy_motion_and_protocol() -> None:
     }
 
 
+def test_the_circle_is_metres_east_west_as_north_south_far_north() -> None:
+    """At 69.6° N a degree of longitude is 38.8 km against 111.5 km for latitude: a
+    radius converted with one scale for both would be a third of its width east-west."""
+    lat0, per_lat = 69.6, _M_PER_DEG
+    per_lon = _M_PER_DEG * math.cos(math.radians(lat0))
+    depot = GeoZone(id=5, polygon=[(19.0, lat0), (19.01, lat0), (19.01, 69.605), (19.0, 69.605)])
+    east_edge, north_edge = 19.01, 69.605
+    locator = GeofenceLocator([depot])
+    held = claim(locator, fix(0, 19.005, 69.6025, accuracy=10.0))
+    assert held.zone_id == 5
+    # 30 m east of the east edge with a 40 m circle straddles it: still in the depot.
+    east = claim(locator, fix(30, east_edge + 30 / per_lon, 69.6025, accuracy=40.0))
+    assert east.zone_id == 5
+    # So does the same north of the north edge.
+    north = claim(locator, fix(60, 19.005, north_edge + 30 / per_lat, accuracy=40.0))
+    assert north.zone_id == 5
+    # 50 m east with a 40 m circle is wholly outside: off site.
+    gone = claim(locator, fix(90, east_edge + 50 / per_lon, 69.6025, accuracy=40.0))
+    assert gone.zone_id is None
+
+
 def test_a_new_locator_holds_the_zone_the_asset_is_already_in() -> None:
     """After a restart the locator has no memory; it asks where the asset is."""
     placed = {7: HUB.id, 8: OFF_SITE}
