@@ -305,6 +305,13 @@ def test_a_new_locator_holds_the_zone_the_asset_is_already_in() -> None:
     assert claim(forgetful, gps(0, 608, 500, 20.0)).zone_id == SITE.id
 
 
+def test_a_zone_no_longer_drawn_holds_nothing() -> None:
+    locator = GeofenceLocator(PATCH)
+    assert claim(locator, gps(0, 500, 500)).zone_id == HUB.id
+    locator.update_zones([SITE, DEPOT, HOME_AREA])  # the hub's outline removed
+    assert claim(locator, gps(30, 608, 500, 20.0)).zone_id == SITE.id
+
+
 def test_an_older_fix_does_not_move_what_is_held() -> None:
     locator = GeofenceLocator(PATCH)
     claim(locator, gps(60, 500, 500))
