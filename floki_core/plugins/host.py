@@ -166,12 +166,19 @@ class PluginHost:
     # --- registration and start-up ------------------------------------------
 
     async def register(
-        self, core: Any = None, reserved_routes: set[tuple[str, str]] | None = None
+        self,
+        core: Any = None,
+        reserved_routes: set[tuple[str, str]] | None = None,
+        *,
+        services: PluginServices | None = None,
     ) -> None:
         """Run every registration hook; ``reserved_routes`` are (method, path) pairs
-        plugins may not claim (the core's own routes)."""
+        plugins may not claim (the core's own routes). ``services`` is what each
+        plugin's context offers (``plugin_services``, from the services' collaborators);
+        without it, it is built from ``core``."""
         await self._registration("floki_register_config", reg.ConfigRegistry, "config")
-        services = None if core is None else plugin_services_of(core)
+        if services is None and core is not None:
+            services = plugin_services_of(core)
         for name in self.active():
             self.contexts[name] = self._context(name, core, services)
         for hook, attr, view in _REGISTRATION_HOOKS:
