@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from floki_core.config import AppConfig, parse_config
+from floki_core.location import store
 from floki_core.location.evidence import Sighting
 from floki_core.location.locators import GeofenceLocator, GeoZone
 from floki_core.location.locators.geofence import (
@@ -501,6 +502,22 @@ async def test_the_location_answer_says_in_transit_and_explains_the_fix(floki: F
     assert gps_evidence["age_seconds"] == 0.0
     await _report(floki, 2900, 500, 12.0, speed_kmh=0.0)
     assert (await _where(floki, ids["asset"]))["status"] == "off_site"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs the location answer's status and store.load_tracks to read geofence "
+    "evidence back as GeoEvidence",
+)
+async def test_in_transit_and_the_fix_survive_a_restart(floki: Floki) -> None:
+    ids = await _community(floki)
+    await _report(floki, 2500, 500, 12.0, speed_kmh=48.0)
+    await floki.core.locations.flush()  # what a restart reads back
+    floki.core.locations.resolver.tracks = await floki.core.read(store.load_tracks)
+    answer = await _where(floki, ids["asset"])
+    assert answer["status"] == "in_transit"
+    (gps_evidence,) = [e for e in answer["evidence"] if e["method"] == "geofence"]
+    assert gps_evidence["fix"]["protocol"] == "teltonika"
 
 
 # --- zones in degrees: nesting, batches, bad outlines -----------------------------------
