@@ -4,6 +4,10 @@ Raw sightings are not stored by default (a hospital's worth is ~100 GB a day). W
 ``[location] capture_sample`` above 0 that fraction is appended, as JSON lines, to
 ``<data-dir>/capture/observations-<date>.jsonl``; files older than
 ``capture_days`` are removed.
+
+Calibration needs what receivers heard, not where a tracker was: a sighting's
+coordinates are never captured (a loaned asset's fix may be a patient's home, and this
+file is outside the loan's retention and recall rules).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import msgspec
 from floki_core.observations import Observation
 
 _encoder = msgspec.json.Encoder()
+_POSITION_KEYS = ("lat", "lon", "accuracy_m")
 
 
 class RawCapture:
@@ -41,6 +46,8 @@ class RawCapture:
         for obs in batch:
             if sample >= 1 or rand() < sample:
                 record = {"source": source, **msgspec.to_builtins(obs)}
+                for key in _POSITION_KEYS:
+                    record.pop(key, None)
                 self._pending.append(_encoder.encode(record))
 
     def write(self, today: dt.date) -> int:

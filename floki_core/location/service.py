@@ -39,6 +39,7 @@ from floki_core.location.register_index import RegisterIndex, load_register_inde
 from floki_core.location.resolver import LateSighting, LocationChange, Resolver
 from floki_core.location.unknown_tags import UnknownTags
 from floki_core.observations import Observation
+from floki_core.storage.loan_positions import write_raw_fixes
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -52,22 +53,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Loaned assets' raw fixes held for one write at most; more are dropped and counted (the
+# zone-level location they gave is kept all the same).
+MAX_RAW_FIXES_WAITING = 50_000
+
 # Register changes that alter what the hot path must know.
 _REINDEX_ENTITIES = frozenset({"identifiers", "receivers", "zones", "floors", "buildings", "sites"})
 
 
 class LoanPrivacy(Protocol):
-    """What the location service asks of loans: whether an asset's position may be
-    kept, and an answer as it may be shown (``Loans`` in the workflow)."""
+    """What the location service asks of loans: which loan, if any, keeps an asset's
+    position out of the location tables (its raw fixes are kept apart, for that loan),
+    and an answer as it may be shown (``Loans`` in the workflow)."""
 
-    def hides_position(self, asset_id: int) -> bool: ...
+    def hiding_loan(self, asset_id: int) -> int | None: ...
 
     def present(self, answer: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class _NothingOnLoan:
-    def hides_position(self, asset_id: int) -> bool:
-        return False
+    def hiding_loan(self, asset_id: int) -> int | None:
+        return None
 
     def present(self, answer: dict[str, Any]) -> dict[str, Any]:
         return answer
@@ -140,6 +146,9 @@ class LocationService:
         self.applied = 0  # sightings that reached a locator
         self.transitions = 0
         self.late_stays = 0  # stays learned from late evidence, written to history
+        # Loaned assets' fixes waiting for the next write (storage/loan_positions.py).
+        self._raw_fixes: list[dict[str, Any]] = []
+        self.raw_fixes_dropped = 0  # refused because too many waited for one write
 
     def use_privacy(self, privacy: LoanPrivacy) -> None:
         """Loans decide which positions are kept and shown (a patient's home is not)."""
@@ -246,6 +255,8 @@ class LocationService:
                     stats.unknown_tags += 1
                     self.unknown.record(technology, obs.tag, obs.observed_at, obs.receiver)
                     continue
+            if obs.lat is not None and obs.lon is not None:
+                self._keep_raw_fix(asset_id, obs)
             receiver = None
             if obs.receiver is not None:
                 key = (technology, obs.receiver)
@@ -426,6 +437,29 @@ class LocationService:
                 ) from None
         await self._announce(written)
 
+    def _keep_raw_fix(self, asset_id: int, obs: Observation) -> None:
+        """A loaned asset's fix goes to the loan's raw positions, apart from the location
+        tables (which keep its zone only)."""
+        loan_id = self.privacy.hiding_loan(asset_id)
+        if loan_id is None:
+            return
+        if len(self._raw_fixes) >= MAX_RAW_FIXES_WAITING:
+            self.raw_fixes_dropped += 1
+            return
+        self._raw_fixes.append(
+            {
+                "loan_id": loan_id,
+                "asset_id": asset_id,
+                "technology": obs.technology,
+                "tag": obs.tag,
+                "observed_at": obs.observed_at,
+                "lat": obs.lat,
+                "lon": obs.lon,
+                "accuracy_m": obs.accuracy_m,
+                "stored_at": self.clock.now(),
+            }
+        )
+
     async def _write_current(self, moved: set[int], full: bool) -> list[LocationChange]:
         """Write ``moved`` assets whole (and, when ``full``, last_seen of every asset seen);
         with a person's word waiting (``confirm``), also its audit entries, durably: else
@@ -450,22 +484,24 @@ class LocationService:
             if (track := tracks.get(a)) is not None and track.zone is not None
         ]
         changes = [c for c in changes if c.asset_id in tracks]
+        raw, self._raw_fixes = self._raw_fixes, []
         try:
             if records:
-                await self.store.write(_with_records, records, rows, changes, seen)
+                await self.store.write(_with_records, records, rows, changes, seen, raw)
             else:
-                await self.store.write_batch(store.write_locations, rows, changes, seen)
+                await self.store.write_batch(_write_locations, rows, changes, seen, raw)
         except Exception:
             self._dirty |= written
             self._changes = changes + self._changes
             self._records = records + self._records
+            self._raw_fixes = raw + self._raw_fixes
             raise
         return changes
 
     def _stored(self, row: dict[str, Any]) -> dict[str, Any]:
         # A loaned asset's GPS fix may be a patient's home: unless the trust chose precise
         # locations, only its zone is kept, in the database as in every answer.
-        if self.privacy.hides_position(row["asset_id"]):
+        if self.privacy.hiding_loan(row["asset_id"]) is not None:
             row["lat"] = row["lon"] = None
             for ev in row["evidence"]:
                 ev["lat"] = ev["lon"] = None
@@ -526,14 +562,26 @@ class LocationService:
         return short
 
 
+def _write_locations(
+    session: Session,
+    rows: Sequence[dict[str, Any]],
+    changes: Sequence[LocationChange],
+    seen: Sequence[dict[str, Any]],
+    raw_fixes: Sequence[dict[str, Any]],
+) -> None:
+    store.write_locations(session, rows, changes, seen)
+    write_raw_fixes(session, raw_fixes)
+
+
 def _with_records(
     session: Session,
     records: Sequence[Callable[[Session], None]],
     rows: Sequence[dict[str, Any]],
     changes: Sequence[LocationChange],
     seen: Sequence[dict[str, Any]],
+    raw_fixes: Sequence[dict[str, Any]],
 ) -> None:
-    store.write_locations(session, rows, changes, seen)
+    _write_locations(session, rows, changes, seen, raw_fixes)
     for record in records:
         record(session)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from floki_core.storage.models import Base
@@ -51,4 +51,40 @@ class LoanContactRow(Base):
     recorded_at: Mapped[dt.datetime]
 
 
-__all__ = ["Base", "LoanContactRow", "LoanRow"]
+class LoanRawFixRow(Base):
+    """A loaned asset's position as its tracker gave it: it may be a patient's home, so
+    it is kept apart from the location tables (which hold the zone only), read only by a
+    recall (audited), and purged after ``[workflow.loans] raw_fix_retention_days``."""
+
+    __tablename__ = "loan_raw_fixes"
+    __table_args__ = (
+        Index("ix_loan_raw_fixes_loan_observed", "loan_id", "observed_at"),
+        Index("ix_loan_raw_fixes_observed", "observed_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id", ondelete="CASCADE"))
+    asset_id: Mapped[int]
+    technology: Mapped[str] = mapped_column(String(32))
+    tag: Mapped[str] = mapped_column(String(200))
+    observed_at: Mapped[dt.datetime]
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    stored_at: Mapped[dt.datetime]
+
+
+class LoanRecallRow(Base):
+    """Someone was shown a loaned asset's precise position: who, when, why, and the time
+    of the fix shown (never the position itself: the audit trail must not hold it)."""
+
+    __tablename__ = "loan_recalls"
+    __table_args__ = (Index("ix_loan_recalls_loan", "loan_id", "recalled_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id", ondelete="CASCADE"))
+    recalled_at: Mapped[dt.datetime]
+    recalled_by: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    fix_observed_at: Mapped[dt.datetime]
+
+
+__all__ = ["Base", "LoanContactRow", "LoanRawFixRow", "LoanRecallRow", "LoanRow"]

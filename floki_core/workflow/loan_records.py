@@ -58,6 +58,12 @@ class LoanReturn(Input, kw_only=True):
     notes: LoanNotes = ""
 
 
+class PositionRecallRequest(Input, kw_only=True):
+    # Why the precise position must be seen (e.g. "overdue 3 weeks, collection booked
+    # for Tuesday"): recorded in the loan's history and the audit trail.
+    reason: Annotated[str, Meta(min_length=10, max_length=500, pattern=NO_NUL)]
+
+
 class Loan(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     asset_id: int

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from floki_core.domain import Principal
 from floki_core.errors import Conflict, FlokiError, Invalid
 from floki_core.events import DomainEvent
+from floki_core.storage import loan_positions
 from floki_core.workflow import loan_records as records
 from floki_core.workflow.loan_privacy import loan_location_view, purge_personal_data
 from floki_core.workflow.loan_records import (
@@ -134,6 +135,42 @@ class Loans:
         await self._publish("loan.returned", loan)
         return loan, refused
 
+    # --- a loaned asset's precise position --------------------------------------
+
+    async def recall_position(
+        self, loan_id: int, reason: str, actor: Principal
+    ) -> loan_positions.PositionRecall:
+        """The loan's last kept fix (an overdue item to collect), shown to ``actor`` for
+        ``reason``: recorded in the loan's history and audited; ``loan.position_recalled``
+        announced without the position."""
+        recall = await self.store.write(
+            loan_positions.recall_position,
+            loan_id,
+            reason=reason,
+            actor=actor.label,
+            now=self.clock.now(),
+        )
+        await self.events.publish(
+            [
+                DomainEvent(
+                    type="loan.position_recalled",
+                    at=recall.recalled_at,
+                    entity="loans",
+                    entity_id=loan_id,
+                    data={
+                        "id": loan_id,
+                        "asset_id": recall.asset_id,
+                        "recalled_by": recall.recalled_by,
+                        "fix_observed_at": recall.observed_at.isoformat(),
+                    },
+                )
+            ]
+        )
+        return recall
+
+    async def recalls(self, loan_id: int) -> list[loan_positions.RecallEntry]:
+        return await self.store.read(loan_positions.list_recalls, loan_id)
+
     # --- reading -------------------------------------------------------------
 
     async def get(self, loan_id: int) -> Loan:
@@ -189,10 +226,15 @@ class Loans:
     def is_on_loan(self, asset_id: int) -> bool:
         return asset_id in self._open
 
-    def hides_position(self, asset_id: int) -> bool:
-        """A loaned asset's GPS fix may be a patient's home: unless the trust chose
-        precise locations, only its zone is kept, in the database as in every answer."""
-        return self.is_on_loan(asset_id) and not self.settings.precise_location
+    def hiding_loan(self, asset_id: int) -> int | None:
+        """The open loan that keeps the asset's position out of the location tables, or
+        None. A loaned asset's GPS fix may be a patient's home: unless the trust chose
+        precise locations, only its zone is kept there and shown; the fixes themselves
+        are kept apart for the loan (recall, purge)."""
+        if self.settings.precise_location:
+            return None
+        loan = self._open.get(asset_id)
+        return None if loan is None else loan.id
 
     def present(self, answer: dict[str, Any], asset_id: int | None = None) -> dict[str, Any]:
         """A where-is answer as it may be shown: zone level while on loan. ``asset_id``
@@ -224,6 +266,15 @@ class Loans:
                 after_days=self.settings.purge_after_days,
             )
 
+    async def purge_raw_fixes(self) -> int:
+        """Delete loaned assets' raw positions older than ``raw_fix_retention_days``."""
+        async with self._sweep_lock:
+            return await self.store.write(
+                loan_positions.purge_raw_fixes,
+                now=self.clock.now(),
+                after_days=self.settings.raw_fix_retention_days,
+            )
+
     async def _sweep_forever(self) -> None:
         while True:
             await asyncio.sleep(self.settings.sweep_minutes * 60)
@@ -232,6 +283,9 @@ class Loans:
                 purged = await self.purge()
                 if purged:
                     log.info("personal fields purged from %d returned loans", len(purged))
+                gone = await self.purge_raw_fixes()
+                if gone:
+                    log.info("%d raw positions of loaned assets purged", gone)
             except Exception as exc:
                 if self.store.refused_write(exc, "the loan sweep") is None:
                     log.exception("the loan sweep failed; it runs again at the next interval")

@@ -91,6 +91,9 @@ class LoanSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     purge_after_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] = 30
     # Show a loaned asset's GPS coordinates rather than "in community, loan L-123".
     precise_location: bool = False
+    # Days a loaned asset's raw positions (kept apart, for an audited recall) are kept
+    # before they are purged.
+    raw_fix_retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 14
     max_loan_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 366
     # How often the overdue sweep and the purge run.
     sweep_minutes: Annotated[float, msgspec.Meta(gt=0, le=1440)] = 15.0

@@ -22,8 +22,15 @@ from floki_core.api.routing import PAGING, ApiRoute, Param, RouteTable
 from floki_core.domain import Principal, Role
 from floki_core.storage import resources
 from floki_core.storage.audit import write_audit
+from floki_core.storage.loan_positions import PositionRecall, Recalls
 from floki_core.storage.register import ASSETS
-from floki_core.workflow.loan_records import Loan, LoanCreate, LoanReturn, LoanStatus
+from floki_core.workflow.loan_records import (
+    Loan,
+    LoanCreate,
+    LoanReturn,
+    LoanStatus,
+    PositionRecallRequest,
+)
 
 PREFIX = "/api/v1"
 STATUSES: tuple[str, ...] = get_args(LoanStatus)
@@ -100,6 +107,19 @@ async def return_(request: web.Request) -> web.Response:
     return json_response(shown)
 
 
+async def recall_position(request: web.Request) -> web.Response:
+    body = await read_json(request, PositionRecallRequest)
+    recall = await request.app[CORE].workflow.loans.recall_position(
+        path_id(request), body.reason.strip(), principal(request)
+    )
+    return json_response(msgspec.to_builtins(recall))
+
+
+async def recalls(request: web.Request) -> web.Response:
+    found = await request.app[CORE].workflow.loans.recalls(path_id(request))
+    return json_response(msgspec.to_builtins(Recalls(items=found)))
+
+
 async def asset_loans(request: web.Request) -> web.Response:
     core = request.app[CORE]
     asset_id = path_id(request)
@@ -166,6 +186,35 @@ def add_routes(app: web.Application, table: RouteTable) -> None:
                 answers={409: "the loan was returned already"},
             ),
             return_,
+        ),
+        (
+            ApiRoute(
+                "POST",
+                f"{PREFIX}/loans/{{id}}/recall-position",
+                "engineer",
+                "Show the last precise position kept for an open loan's asset (e.g. an "
+                "overdue item to collect), with a reason: recorded in the loan's recalls "
+                "and the audit trail",
+                "loans",
+                body=PositionRecallRequest,
+                response=PositionRecall,
+                answers={
+                    404: "no such loan, or no position kept for it (none given, or purged)",
+                    409: "the loan was returned: its positions are not shown",
+                },
+            ),
+            recall_position,
+        ),
+        (
+            ApiRoute(
+                "GET",
+                f"{PREFIX}/loans/{{id}}/recalls",
+                "engineer",
+                "Who was shown the loan's precise position, when and why (never the position)",
+                "loans",
+                response=Recalls,
+            ),
+            recalls,
         ),
         (
             ApiRoute(

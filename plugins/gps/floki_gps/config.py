@@ -48,5 +48,3 @@ class GpsSettings(PluginSettings):
     max_connections: Annotated[int, msgspec.Meta(ge=1, le=200_000)] = 20_000
     # Fixes are handed to the core in batches this often.
     batch_seconds: Annotated[float, msgspec.Meta(gt=0, le=10)] = 0.5
-    # Raw fixes of equipment on a community loan are kept this many days, then purged.
-    raw_retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] = 14
