@@ -297,13 +297,16 @@ def test_the_circle_is_metres_east_west_as_north_south_far_north() -> None:
 
 
 def test_a_new_locator_holds_the_zone_the_asset_is_already_in() -> None:
-    """After a restart the locator has no memory; it asks where the asset is."""
-    placed = {7: HUB.id, 8: OFF_SITE}
-    locator = GeofenceLocator(PATCH, current_zone=placed.get)
-    assert claim(locator, gps(0, 608, 500, 20.0)).zone_id == HUB.id
-    assert claim(locator, gps(0, 3005, 150, 20.0, asset=8)).zone_id is None
+    """After a restart the locator has no memory; it asks the resolver where the asset is."""
+    before = Followed()
+    before.feed(gps(0, 500, 500, asset=7), gps(0, 2500, 150, asset=8))
+    assert (before.zone(7), before.zone(8)) == (HUB.id, OFF_SITE)
+    locator = GeofenceLocator(PATCH, current_zone=before.resolver.zone_of)
+    assert claim(locator, gps(30, 608, 500, 20.0)).zone_id == HUB.id
+    assert claim(locator, gps(30, 3005, 150, 20.0, asset=8)).zone_id is None
+    assert claim(locator, gps(30, 3005, 150, 20.0, asset=9)).zone_id == DEPOT.id  # never seen
     forgetful = GeofenceLocator(PATCH)
-    assert claim(forgetful, gps(0, 608, 500, 20.0)).zone_id == SITE.id
+    assert claim(forgetful, gps(30, 608, 500, 20.0)).zone_id == SITE.id
 
 
 def test_a_zone_no_longer_drawn_holds_nothing() -> None:
