@@ -236,7 +236,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     config = load_config(args.data_dir) if is_initialised(args.data_dir) else AppConfig()
     core = Core(args.data_dir, config, reserved_routes=core_route_keys())
     core.plugins.load()
-    asyncio.run(core.plugins.register(core, set(core.reserved_routes)))
+    asyncio.run(core.plugins.register(set(core.reserved_routes), services=core.plugin_services()))
     core.db.close()
     _out(f"{'NAME':<16} {'VERSION':<10} {'STATUS':<9} DETAIL")
     for info in core.plugins.infos():

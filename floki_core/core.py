@@ -23,6 +23,7 @@ from floki_core.ingest import IngestQueue
 from floki_core.initialise import is_initialised
 from floki_core.location.service import LocationService
 from floki_core.plugins.host import PluginHost
+from floki_core.plugins.services import PluginServices, plugin_services
 from floki_core.storage import resources
 from floki_core.storage.audit import log_audit_head
 from floki_core.storage.database import Database, default_url
@@ -110,7 +111,7 @@ class Core:
             log.info("database upgraded: %s", ", ".join(applied))
 
         self.plugins.load()
-        await self.plugins.register(self, set(self.reserved_routes))
+        await self.plugins.register(set(self.reserved_routes), services=self.plugin_services())
         await self.locations.start()  # before sources start delivering
         await self.workflow.start()
         await self.plugins.startup()
@@ -129,6 +130,20 @@ class Core:
         await self.locations.stop()
         await self.events.close()
         await self.db.aclose()
+
+    def plugin_services(self) -> PluginServices:
+        """What a plugin's context offers of this appliance, built from the services
+        that do the work."""
+        return plugin_services(
+            config=self.config,
+            store=self.store,
+            events=self.events,
+            clock=self.clock,
+            locations=self.locations,
+            states=self.workflow.states,
+            loans=self.workflow.loans,
+            ppm=self.workflow.ppm,
+        )
 
     async def log_audit_head(self) -> None:
         """The audit trail's head into the log, at start and once a day: a log that

@@ -27,7 +27,7 @@ from floki_core.plugins import registry as reg
 from floki_core.plugins.calls import HookRound, call_hook
 from floki_core.plugins.context import PluginContext
 from floki_core.plugins.hookimpls import supervised_plugin
-from floki_core.plugins.services import PluginServices, plugin_services_of
+from floki_core.plugins.services import PluginServices
 from floki_core.plugins.supervisor import SourceRunner, SourceStatus
 
 log = logging.getLogger("floki_core.plugins")
@@ -167,7 +167,6 @@ class PluginHost:
 
     async def register(
         self,
-        core: Any = None,
         reserved_routes: set[tuple[str, str]] | None = None,
         *,
         services: PluginServices | None = None,
@@ -175,12 +174,10 @@ class PluginHost:
         """Run every registration hook; ``reserved_routes`` are (method, path) pairs
         plugins may not claim (the core's own routes). ``services`` is what each
         plugin's context offers (``plugin_services``, from the services' collaborators);
-        without it, it is built from ``core``."""
+        None outside a running appliance."""
         await self._registration("floki_register_config", reg.ConfigRegistry, "config")
-        if services is None and core is not None:
-            services = plugin_services_of(core)
         for name in self.active():
-            self.contexts[name] = self._context(name, core, services)
+            self.contexts[name] = self._context(name, services)
         for hook, attr, view in _REGISTRATION_HOOKS:
             await self._registration(hook, view, attr)
         for registration in self.registries.routes:
@@ -190,7 +187,7 @@ class PluginHost:
                     registration.plugin, f"route {spec.method} {spec.path} clashes with the core's"
                 )
 
-    def _context(self, name: str, core: Any, services: PluginServices | None) -> PluginContext:
+    def _context(self, name: str, services: PluginServices | None) -> PluginContext:
         settings = None
         declared = self.registries.config.get(name)
         if declared is not None:
@@ -209,7 +206,6 @@ class PluginHost:
             data_dir=self.data_dir / "plugins" / name,
             log=logging.getLogger(f"floki.plugin.{name}"),
             register=None if services is None else services.register,
-            core=core,
             services=services,
         )
 

@@ -4,7 +4,7 @@ the work (their collaborators, never the whole core)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from floki_core.config import AppConfig
 from floki_core.events import EventBus
@@ -14,7 +14,15 @@ from floki_core.plugins.register_records import RegisterRecords
 from floki_core.plugins.sign_ins import SignIns, lockout_policy
 from floki_core.plugins.workflow_actions import WorkflowActions
 
-__all__ = ["PluginServices", "plugin_services", "plugin_services_of"]
+if TYPE_CHECKING:
+    from floki_core.clock import Clock
+    from floki_core.location.service import LocationService
+    from floki_core.storage.store import Store
+    from floki_core.workflow.loans import Loans
+    from floki_core.workflow.ppm import Ppm
+    from floki_core.workflow.states import EquipmentStates
+
+__all__ = ["PluginServices", "plugin_services"]
 
 
 @dataclass(frozen=True)
@@ -32,13 +40,13 @@ class PluginServices:
 def plugin_services(
     *,
     config: AppConfig,
-    store: Any,
+    store: Store,
     events: EventBus,
-    clock: Any,
-    locations: Any,
-    states: Any,
-    loans: Any,
-    ppm: Any,
+    clock: Clock,
+    locations: LocationService,
+    states: EquipmentStates,
+    loans: Loans,
+    ppm: Ppm,
 ) -> PluginServices:
     """``store``: the database's reader and writer (``Store``); ``locations``: the
     ``LocationService``; ``states``, ``loans``, ``ppm``: the workflow's services."""
@@ -49,28 +57,4 @@ def plugin_services(
         workflow=WorkflowActions(states, loans, ppm),
         locations=LocationActions(locations, loans, store, clock),
         sign_ins=SignIns(store, clock, lockout_policy(config.security)),
-    )
-
-
-class _CoreStore:
-    """A Core without its own ``store``: its read, write and storage health."""
-
-    def __init__(self, core: Any) -> None:
-        self.read = core.read
-        self.write = core.write
-        self.refused_write = core.storage.refused_write
-
-
-def plugin_services_of(core: Any) -> PluginServices:
-    """The services of a running ``Core``."""
-    store = getattr(core, "store", None)
-    return plugin_services(
-        config=core.config,
-        store=store if store is not None else _CoreStore(core),
-        events=core.events,
-        clock=core.clock,
-        locations=core.locations,
-        states=core.workflow.states,
-        loans=core.workflow.loans,
-        ppm=core.workflow.ppm,
     )

@@ -38,17 +38,9 @@ class SignedIn(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def lockout_policy(security: SecurityConfig) -> accounts.LockoutPolicy:
-    """``[security]``'s lockout and failed-login limits, exactly as the API's login reads
-    them (``floki_core.api.routes.accounts.lockout_policy``; a test holds the two equal)."""
-    return accounts.LockoutPolicy(
-        attempts=security.lockout_attempts,
-        minutes=security.lockout_minutes,
-        address_failures_per_minute=security.address_failures_per_minute,
-        failures_per_minute=security.failures_per_minute,
-        username_failures=security.username_failures,
-        username_failure_minutes=security.username_failure_minutes,
-        known_address_days=security.known_address_days,
-    )
+    """The lockout and failed-login limits of ``[security]``, read as every login page
+    reads them (``LockoutPolicy.from_security``)."""
+    return accounts.LockoutPolicy.from_security(security)
 
 
 class _Store(Protocol):

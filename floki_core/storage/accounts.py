@@ -6,7 +6,7 @@ import datetime as dt
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import msgspec
 from sqlalchemy import Table, bindparam, delete, or_, select, update
@@ -53,6 +53,39 @@ class LockoutPolicy:
     username_failures: int = 30
     username_failure_minutes: float = 15.0
     known_address_days: float = 30.0
+
+    @classmethod
+    def from_security(cls, security: SecurityLimits) -> LockoutPolicy:
+        """``[security]``'s limits, the one reading of them every login uses (the API's
+        and a plugin's sign-in pages alike)."""
+        return cls(
+            attempts=security.lockout_attempts,
+            minutes=security.lockout_minutes,
+            address_failures_per_minute=security.address_failures_per_minute,
+            failures_per_minute=security.failures_per_minute,
+            username_failures=security.username_failures,
+            username_failure_minutes=security.username_failure_minutes,
+            known_address_days=security.known_address_days,
+        )
+
+
+class SecurityLimits(Protocol):
+    """The ``[security]`` settings a lockout policy is read from."""
+
+    @property
+    def lockout_attempts(self) -> int: ...
+    @property
+    def lockout_minutes(self) -> float: ...
+    @property
+    def address_failures_per_minute(self) -> int: ...
+    @property
+    def failures_per_minute(self) -> int: ...
+    @property
+    def username_failures(self) -> int: ...
+    @property
+    def username_failure_minutes(self) -> float: ...
+    @property
+    def known_address_days(self) -> float: ...
 
 
 def user_record(row: UserRow) -> User:

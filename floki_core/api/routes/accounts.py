@@ -76,16 +76,9 @@ def _login(
 
 
 def lockout_policy(security: SecurityConfig) -> accounts.LockoutPolicy:
-    """The lockout and failed-login limits of ``[security]``, for every login page."""
-    return accounts.LockoutPolicy(
-        attempts=security.lockout_attempts,
-        minutes=security.lockout_minutes,
-        address_failures_per_minute=security.address_failures_per_minute,
-        failures_per_minute=security.failures_per_minute,
-        username_failures=security.username_failures,
-        username_failure_minutes=security.username_failure_minutes,
-        known_address_days=security.known_address_days,
-    )
+    """The lockout and failed-login limits of ``[security]``, read as every login page
+    reads them (``LockoutPolicy.from_security``)."""
+    return accounts.LockoutPolicy.from_security(security)
 
 
 async def login(request: web.Request) -> web.Response:

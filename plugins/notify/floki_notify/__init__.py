@@ -33,8 +33,10 @@ def floki_register_notifiers(registry: NotifierRegistry, context: PluginContext)
             f"[plugin.notify]: notifier name {twice[0]!r} is used twice; give each webhook "
             "and email its own name"
         )
-    core = context.core
-    base_url = settings.base_url or (core.config.server.public_url if core else None)
+    # Links in alerts point at the appliance's own address unless one is set here.
+    base_url = settings.base_url or (
+        context.config.server.public_url if context.services is not None else None
+    )
     for hook in settings.webhooks:
         secret = webhook_secret(hook, context.data_dir)
         registry.add(hook.name, WebhookNotifier(hook, secret, context.clock, base_url))

@@ -88,12 +88,11 @@ class RadioPlugin:
     @hookimpl
     def floki_register_sources(self, registry: Any, context: PluginContext) -> None:
         settings = BleSettings(local_radio=True, receiver=RECEIVER, batch_seconds=0.02)
-        admission = context.core.locations.admission
         self.source = LocalRadioSource(
             settings,
             context.clock,
             backend=self.radio,
-            on_rejected=lambda reason, count: admission.reject(SOURCE_NAME, reason, count),
+            on_rejected=context.sink(SOURCE_NAME).reject,
         )
         registry.add(SOURCE_NAME, self.source)
 
