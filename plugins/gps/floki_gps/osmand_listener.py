@@ -52,9 +52,10 @@ def appliance_ssl_context(context: PluginContext) -> ssl.SSLContext:
     """A server context with the certificate the appliance's API serves: ``[server]
     tls_cert``/``tls_key`` when set, else the per-install certificate in its data
     directory (the plugin's data directory is ``<data-dir>/plugins/<name>``)."""
-    server = getattr(getattr(context.core, "config", None), "server", None)
-    cert, key = getattr(server, "tls_cert", None), getattr(server, "tls_key", None)
-    if not (cert and key):
+    server = context.config.server if context.services is not None else None
+    if server is not None and server.tls_cert and server.tls_key:
+        cert, key = Path(server.tls_cert), Path(server.tls_key)
+    else:
         data_dir = Path(context.data_dir).parent.parent
         cert, key = data_dir / CERT_FILE, data_dir / KEY_FILE
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 import pytest
 import pytest_asyncio
 from floki_gps.osmand_listener import OsmandListener
@@ -234,19 +235,23 @@ async def test_no_request_is_answered_with_a_server_error(
 
 class TestTls:
     @pytest.fixture
-    def floki_config(self, port: int, tmp_path: Path) -> AppConfig:
+    def certificate(self, tmp_path: Path) -> Path:
         # The appliance's per-install certificate, where `floki-core init` puts it.
-        tls.generate_self_signed(tmp_path / "data", "floki-test")
+        cert, _ = tls.generate_self_signed(tmp_path / "data", "floki-test")
+        return cert
+
+    @pytest.fixture
+    def floki_config(self, port: int, certificate: Path) -> AppConfig:
         return gps_config(osmand_port=port, osmand_tls=True)
 
     async def test_the_listener_serves_https_with_the_appliances_certificate(
-        self, floki: Floki, port: int, tmp_path: Path
+        self, floki: Floki, port: int, certificate: Path
     ) -> None:
         asset_id, hub = await tracked_asset(floki, "PHONE-TLS")
         registration = floki.core.plugins.registries.sources.get(SOURCE)
         assert registration is not None and isinstance(registration.item, OsmandListener)
         await Floki.eventually(registration.item.listening.is_set, "the listener to listen")
-        trusted = ssl.create_default_context(cafile=tmp_path / "data" / tls.CERT_FILE)
+        trusted = ssl.create_default_context(cafile=certificate)
         params = {"id": "PHONE-TLS", "lat": str(LAT), "lon": str(LON)}
         async with (
             aiohttp.ClientSession() as session,
@@ -254,6 +259,21 @@ class TestTls:
         ):
             assert resp.status == 200
         await located_in(floki, asset_id, hub)
+
+
+class TestTlsWithTheServersCertificate(TestTls):
+    @pytest.fixture
+    def certificate(self, tmp_path: Path) -> Path:
+        cert, _ = tls.generate_self_signed(tmp_path / "elsewhere", "floki-test")
+        return cert
+
+    @pytest.fixture
+    def floki_config(self, port: int, certificate: Path) -> AppConfig:
+        # [server] tls_cert / tls_key name a certificate of the trust's own.
+        config = gps_config(osmand_port=port, osmand_tls=True)
+        key = certificate.parent / "key.pem"
+        server = msgspec.structs.replace(config.server, tls_cert=str(certificate), tls_key=str(key))
+        return msgspec.structs.replace(config, server=server)
 
 
 class TestTlsWithoutCertificate:
