@@ -34,6 +34,7 @@ from floki_core.location.locators import (
     GeoZone,
     RssiLocator,
 )
+from floki_core.location.locators.geofence import GeoEvidence
 from floki_core.location.locators.rssi import Reading
 from floki_core.location.register_index import RegisterIndex, load_register_index
 from floki_core.location.resolver import LateSighting, LocationChange, Resolver
@@ -123,7 +124,8 @@ class LocationService:
             reindex=self.reindex,
             margin_db=settings.rssi.margin_db,
         )
-        self.geofence = GeofenceLocator([])
+        # Hysteresis resumes from where the resolver has each asset (after a restart).
+        self.geofence = GeofenceLocator([], current_zone=self.resolver.zone_of)
         self._builtin: dict[str, Locator] = {
             "rssi": RssiLocator(settings.rssi),
             "fixed_point": FixedPointLocator(),
@@ -207,6 +209,7 @@ class LocationService:
             if event.type == "asset.deleted" and isinstance(event.entity_id, int):
                 gone = event.entity_id
                 self.resolver.forget(gone)
+                self.geofence.forget(gone)
                 self._dirty.discard(gone)
                 self._late = [s for s in self._late if s.asset_id != gone]
                 self._changes = [c for c in self._changes if c.asset_id != gone]
@@ -522,6 +525,7 @@ class LocationService:
             "asset_id": asset_id,
             "zone": {"id": zone.id, "name": zone.name, "type": zone.type} if zone else None,
             "off_site": zone_id is None,
+            "status": track.status,  # in_zone, off_site or in_transit
             "path": self.index.path(zone_id) if zone_id else [],
             "x": pos.x if pos else None,
             "y": pos.y if pos else None,
@@ -544,6 +548,8 @@ class LocationService:
                     "observed_at": ev.observed_at,
                     "age_seconds": round((now - ev.observed_at).total_seconds(), 1),
                     "weight": round(weight, 3),
+                    # A GPS fix: its accuracy, motion and tracker protocol; else None.
+                    "fix": ev.fix_detail() if isinstance(ev, GeoEvidence) else None,
                 }
                 for ev, weight in self.resolver.top_evidence(asset_id, now)
             ],
@@ -555,7 +561,7 @@ class LocationService:
         full = self.where_is(asset_id)
         if full is None:
             return None
-        keys = ("zone", "off_site", "confidence", "method", "last_seen", "stale")
+        keys = ("zone", "off_site", "status", "confidence", "method", "last_seen", "stale")
         short = {k: full[k] for k in keys}
         if "on_loan" in full:
             short["on_loan"], short["label"] = full["on_loan"], full["label"]

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from floki_core.location.evidence import ZoneEvidence
+from floki_core.location.locators.geofence import GeoEvidence, GeofenceLocator
 from floki_core.location.resolver import OFF_SITE, LateSighting, LocationChange, Track
 from floki_core.storage.models import (
     AssetClassRow,
@@ -193,7 +194,9 @@ def load_tracks(session: Session) -> dict[int, Track]:
             row.technology,
         )
         for raw in row.evidence or []:
-            ev = msgspec.convert(raw, ZoneEvidence)
+            # A GPS fix's accuracy and motion (in transit) survive a restart.
+            kind = GeoEvidence if raw.get("method") == GeofenceLocator.method else ZoneEvidence
+            ev = msgspec.convert(raw, kind)
             track.evidence[ev.method] = ev
         track.position = next(
             (e for e in track.evidence.values() if (e.zone_id or OFF_SITE) == track.zone), None

@@ -481,10 +481,6 @@ async def test_trackers_through_ingest_keep_their_zone_until_clearly_out(floki: 
     assert (await _where(floki, ids["asset"]))["zone"]["id"] == ids["depot"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the location answer does not yet carry Track.status or GeoEvidence.fix_detail()",
-)
 async def test_the_location_answer_says_in_transit_and_explains_the_fix(floki: Floki) -> None:
     ids = await _community(floki)
     await _report(floki, 500, 500, 8.0)
@@ -507,11 +503,6 @@ async def test_the_location_answer_says_in_transit_and_explains_the_fix(floki: F
     assert (await _where(floki, ids["asset"]))["status"] == "off_site"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the location answer's status and store.load_tracks to read geofence "
-    "evidence back as GeoEvidence",
-)
 async def test_in_transit_and_the_fix_survive_a_restart(floki: Floki) -> None:
     ids = await _community(floki)
     await _report(floki, 2500, 500, 12.0, speed_kmh=48.0)
