@@ -29,6 +29,10 @@ log = logging.getLogger("floki.plugin.gps")
 READ_BYTES = 4096  # one read's most; a session keeps what a frame still lacks
 # A tracker that takes answers no faster than this is treated as gone.
 WRITE_TIMEOUT_SECONDS = 10.0
+# Fixes held for the next batch at most: at this many the batch goes at once, and while
+# the core has not taken it the connections read nothing more (the trackers keep their
+# records and TCP holds them back), so a core that falls behind costs no memory here.
+PENDING_LIMIT = 20_000
 
 
 class ListenerUnavailable(ConnectionError):
@@ -78,6 +82,9 @@ class TrackerListener:
         self._idle_timeout = idle_timeout
         self._batch_seconds = batch_seconds
         self._stopping = asyncio.Event()
+        self._due = asyncio.Event()  # a batch to hand over now, not at the next tick
+        self._room = asyncio.Event()  # fewer than PENDING_LIMIT fixes are held
+        self._room.set()
         self._pending: list[Observation] = []
         self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._sink: ObservationSink | None = None
@@ -91,6 +98,8 @@ class TrackerListener:
 
     async def run(self, sink: ObservationSink) -> None:
         self._stopping.clear()
+        self._due.clear()
+        self._room.set()
         self._sink = sink
         try:
             server = await asyncio.start_server(self._serve, self.host, self.port)
@@ -104,7 +113,8 @@ class TrackerListener:
         try:
             while not self._stopping.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self._batch_seconds)
+                    await asyncio.wait_for(self._due.wait(), self._batch_seconds)
+                self._due.clear()
                 await self._flush()
         finally:
             server.close()
@@ -115,6 +125,7 @@ class TrackerListener:
 
     async def stop(self) -> None:
         self._stopping.set()
+        self._due.set()
 
     # --- connections ----------------------------------------------------------------------
 
@@ -153,6 +164,7 @@ class TrackerListener:
         peer: str,
     ) -> None:
         while True:
+            await self._room.wait()
             try:
                 data = await asyncio.wait_for(reader.read(READ_BYTES), self._idle_timeout)
             except TimeoutError:
@@ -180,6 +192,9 @@ class TrackerListener:
             for fix in step.fixes:
                 self._devices.heard(fix, peer)
                 self._pending.append(observation(fix, now))
+            if len(self._pending) >= PENDING_LIMIT:
+                self._room.clear()
+                self._due.set()
 
     def _reject(self, counts: dict[str, int]) -> None:
         if self._sink is None:
@@ -191,6 +206,7 @@ class TrackerListener:
         if not self._pending or self._sink is None:
             return
         batch, self._pending = self._pending, []
+        self._room.set()
         await self._sink.submit(batch)
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
+from floki_gps import tcp_listener
 from floki_gps.devices import DeviceBook
 from floki_gps.gt06 import Gt06Session
 from floki_gps.tcp_listener import ConnectionCap, ListenerUnavailable, TrackerListener
@@ -20,7 +21,7 @@ from floki_gps.teltonika import TeltonikaSession, teltonika_encode, teltonika_en
 
 from floki_core.clock import ManualClock
 from floki_core.observations import Observation
-from tests.fixtures.gps_trackers import Gt06Tracker, TeltonikaTracker, fix_at
+from tests.fixtures.gps_trackers import Gt06Tracker, TeltonikaTracker, TrackerClosed, fix_at
 
 NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 REGISTERED = {f"35630704244{n:04d}" for n in range(100)}
@@ -101,8 +102,8 @@ async def eventually(check: object, what: str, timeout: float = 5.0) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(listener: TrackerListener) -> AsyncIterator[Running]:
-    sink = Sink()
+async def running(listener: TrackerListener, sink: Sink | None = None) -> AsyncIterator[Running]:
+    sink = sink or Sink()
     task = asyncio.create_task(listener.run(sink))
     await eventually(lambda: listener.bound is not None or task.done(), "the listener")
     if task.done():
@@ -227,3 +228,41 @@ async def test_a_port_already_taken_ends_run_with_the_reason() -> None:
         listener = listener_for("teltonika", port=port)
         with pytest.raises(ListenerUnavailable, match=f"127.0.0.1:{port}: .*in use"):
             await asyncio.wait_for(listener.run(Sink()), 2.0)
+
+
+class SlowSink(Sink):
+    """A core that has fallen behind: a batch is taken only when ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def submit(self, batch: Sequence[Observation]) -> None:
+        await self.release.wait()
+        await super().submit(batch)
+
+
+async def test_a_full_batch_goes_at_once_and_a_core_behind_holds_the_trackers_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tcp_listener, "PENDING_LIMIT", 2)
+    sink = SlowSink()
+    async with running(listener_for("teltonika", batch=30.0), sink) as run:  # no tick
+        packets = [
+            teltonika_encode([fix_at(IMEI, "teltonika", NOW - dt.timedelta(seconds=n))])
+            for n in range(5)
+        ]
+        async with run.teltonika() as tracker:
+            assert await tracker.log_in()
+            for packet in packets[:4]:  # two batches' worth: one handed over, one held
+                await tracker.write(packet)
+                assert await tracker.acknowledged() == 1
+            await tracker.write(packets[4])
+            try:
+                with pytest.raises(TrackerClosed):  # not read while the core is behind
+                    await tracker.read(4, timeout=0.3)
+            finally:
+                sink.release.set()
+            assert await tracker.acknowledged() == 1
+            await eventually(lambda: len(sink.observations) == 4, "two full batches, not a tick")
+    assert len(sink.observations) == 5
