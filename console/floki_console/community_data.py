@@ -30,6 +30,7 @@ __all__ = [
     "Projection",
     "TileUrlError",
     "ZoneOutline",
+    "appliance_today",
     "community_rows",
     "describe_fix_age",
     "map_layer",
@@ -198,6 +199,23 @@ def _tracker(tag: str | None, devices: Mapping[str, Mapping[str, Any]] | None) -
     elif connected is False:
         text += ", disconnected"
     return text
+
+
+def appliance_today(locations: Mapping[int, Mapping[str, Any]], fallback: dt.date) -> dt.date:
+    """The appliance's date, from any location answer (when it was last seen plus how
+    long ago that is on the appliance's clock); ``fallback`` when none says."""
+    for location in locations.values():
+        last_seen, age = location.get("last_seen"), location.get("age_seconds")
+        if not isinstance(last_seen, str) or not isinstance(age, int | float):
+            continue
+        try:
+            seen = dt.datetime.fromisoformat(last_seen.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if seen.tzinfo is None:
+            seen = seen.replace(tzinfo=dt.UTC)
+        return (seen + dt.timedelta(seconds=float(age))).astimezone(dt.UTC).date()
+    return fallback
 
 
 def _days_overdue(loan: Mapping[str, Any], today: dt.date) -> int | None:

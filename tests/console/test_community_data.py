@@ -15,6 +15,7 @@ from floki_console.community_data import (
     MapLayer,
     Projection,
     TileUrlError,
+    appliance_today,
     community_rows,
     describe_fix_age,
     map_layer,
@@ -240,3 +241,14 @@ def test_tiles_cover_the_area_at_the_zoom_its_scale_wants() -> None:
     # ~100,000 a street-level one.
     assert zoom_for(1000.0, 53.8) < zoom_for(100_000.0, 53.8) <= 19
     assert tiles_covering((-180.0, -85.0, 180.0, 85.0), 12, limit=64) == []
+
+
+def test_days_overdue_count_on_the_appliances_date_read_from_its_answers() -> None:
+    # The appliance's clock, not the desktop's, says how late a loan is: each location
+    # answer gives when it was last seen and how long ago that is on the appliance.
+    locations = {
+        1: _located(None, last_seen="2026-01-08T09:00:00Z", age_seconds=3600.0),
+        2: {"asset_id": 2, "located": False},
+    }
+    assert appliance_today(locations, fallback=dt.date(2030, 1, 1)) == dt.date(2026, 1, 8)
+    assert appliance_today({}, fallback=dt.date(2030, 1, 1)) == dt.date(2030, 1, 1)

@@ -20,12 +20,15 @@ from PySide6.QtWidgets import (
 )
 
 from floki_console.api import ApiError, ApplianceUnreachable, ConsoleError
+from floki_console.community_data import describe_fix_age
 from floki_console.models import Column, RecordTable, describe_age
 from floki_console.session import ApplianceSession
 
 REFRESH_MS = 15_000
 REFRESHING_EVENTS = ("plugin.", "tag.battery_low", "gateway.")
 BAD_STATUSES = ("failed", "disabled", "offline", "silent")
+TRACKERS_NOT_SET_UP = "GPS trackers are not set up on this appliance."
+TRACKERS_FOR_ENGINEERS = "GPS trackers are listed to engineers and admins."
 
 
 def _colour_status(status: str) -> str | None:
@@ -135,6 +138,55 @@ def gateway_table() -> RecordTable[dict[str, Any]]:
     )
 
 
+def _tracker_connection(t: dict[str, Any]) -> str:
+    if not t.get("registered", True):
+        return "not registered"
+    connected = t.get("connected")
+    if connected is None:
+        return "posts fixes"  # HTTP trackers (phones) hold no connection
+    return "connected" if connected else "disconnected"
+
+
+def _tracker_battery(t: dict[str, Any]) -> str:
+    if t.get("battery_pct") is not None:
+        return f"{t['battery_pct']:.0f} %"
+    if t.get("battery_mv") is not None:
+        return f"{t['battery_mv']} mV"
+    return ""
+
+
+def tracker_table() -> RecordTable[dict[str, Any]]:
+    def fix_age(t: dict[str, Any]) -> str:
+        age = t.get("fix_age_s")
+        return describe_fix_age(float(age)) if isinstance(age, int | float) else ""
+
+    return RecordTable(
+        [
+            Column("Tracker", lambda t: str(t.get("device", ""))),
+            Column("Protocol", lambda t: str(t.get("protocol") or "")),
+            Column(
+                "Connection",
+                _tracker_connection,
+                tooltip=lambda t: str(t.get("peer") or ""),
+                colour=lambda t: (
+                    "#b00020"
+                    if _tracker_connection(t) in ("not registered", "disconnected")
+                    else None
+                ),
+            ),
+            Column("Last fix", fix_age, sort=lambda t: t.get("fix_age_s") or 0),
+            Column("Battery", _tracker_battery),
+            Column("Fixes", lambda t: str(t.get("fixes", 0)), sort=lambda t: t.get("fixes", 0)),
+            Column(
+                "Refused",
+                lambda t: str(t.get("refused", 0)),
+                colour=lambda t: "#b00020" if t.get("refused") else None,
+            ),
+        ],
+        key=lambda t: t.get("device"),
+    )
+
+
 def _table(model: RecordTable[dict[str, Any]]) -> QTableView:
     view = QTableView()
     view.setModel(model)
@@ -162,6 +214,10 @@ class HealthView(QWidget):
         self.sources = source_table()
         self.batteries = battery_table()
         self.gateways = gateway_table()
+        self.trackers = tracker_table()
+        self.trackers_table = _table(self.trackers)
+        self.trackers_note = QLabel("")
+        self.trackers_note.setWordWrap(True)
         self.appliance_label = QLabel("Log in to see the appliance's health.")
         self.appliance_label.setWordWrap(True)
         self.queue_label = QLabel()
@@ -180,6 +236,7 @@ class HealthView(QWidget):
         grid.addWidget(_group("Gateways", self.gateway_note, _table(self.gateways)), 1, 1)
         grid.addWidget(_group("Sources", self.queue_label, _table(self.sources)), 2, 0)
         grid.addWidget(_group("Tags needing a battery", _table(self.batteries)), 2, 1)
+        grid.addWidget(_group("GPS trackers", self.trackers_note, self.trackers_table), 3, 0, 1, 2)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
 
@@ -204,7 +261,7 @@ class HealthView(QWidget):
         self._timer.stop()
         for task in list(self._tasks):
             task.cancel()
-        for model in (self.plugins, self.sources, self.batteries, self.gateways):
+        for model in (self.plugins, self.sources, self.batteries, self.gateways, self.trackers):
             model.set_records([])
         self.appliance_label.setText("Log in to see the appliance's health.")
         self.queue_label.clear()
@@ -253,6 +310,27 @@ class HealthView(QWidget):
                 f"{len(rows)} gateways; status from their traffic and last will."
             )
 
+    async def _load_trackers(self, session: Any) -> None:
+        """The GPS plugin's trackers (engineers and admins); a line saying why not when
+        the appliance has no GPS plugin or the user may not see them."""
+        try:
+            found = await session.client.get_json("/gps/devices")
+        except ApiError as exc:
+            if exc.status in (403, 404):
+                self.trackers.set_records([])
+                self.trackers_table.hide()
+                self.trackers_note.setText(
+                    TRACKERS_NOT_SET_UP if exc.status == 404 else TRACKERS_FOR_ENGINEERS
+                )
+                return
+            raise
+        items = [dict(t) for t in (found or {}).get("items", [])]
+        self.trackers.set_records(items)
+        self.trackers_table.setVisible(bool(items))
+        self.trackers_note.setText(
+            f"{len(items)} trackers." if items else "No GPS tracker has reported yet."
+        )
+
     async def load(self) -> None:
         session = self.session
         if session is None:
@@ -279,6 +357,10 @@ class HealthView(QWidget):
             f"<b>{health.get('status', '?')}</b> at {session.address}"
         )
         await self._load_gateways(session)
+        try:
+            await self._load_trackers(session)
+        except ConsoleError as exc:
+            self.trackers_note.setText(f"Cannot list the GPS trackers: {exc}")
         self.plugins.set_records(list(plugins.get("items", [])))
         self.sources.set_records(list(sources.get("items", [])))
         self.batteries.set_records(list(batteries.get("items", [])))

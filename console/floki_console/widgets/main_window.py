@@ -38,6 +38,7 @@ from floki_console.discovery import ApplianceBrowser, DiscoveredAppliance
 from floki_console.session import ApplianceSession
 from floki_console.trust import Verdict
 from floki_console.widgets.alerts_view import AlertsView
+from floki_console.widgets.community_view import CommunityView
 from floki_console.widgets.connect_dialog import ConnectDialog
 from floki_console.widgets.find_view import FindView
 from floki_console.widgets.health_view import HealthView
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.alerts_view = AlertsView()
         self.ppm_view = PpmView()
         self.loans_view = LoansView()
+        self.community_view = CommunityView()
         self.reports_view = ReportsView()
         self.health_view = HealthView()
         # Tabs only while an administrator is signed in.
@@ -103,6 +105,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.alerts_view, "Alerts")
         self.tabs.addTab(self.ppm_view, "PPM queue")
         self.tabs.addTab(self.loans_view, "Loans")
+        self.tabs.addTab(self.community_view, "Community")
         self.tabs.addTab(self.reports_view, "Reports")
         self.tabs.addTab(self.health_view, "Health")
         for view in (self.find_view, self.alerts_view, self.ppm_view):
@@ -115,6 +118,7 @@ class MainWindow(QMainWindow):
             self.alerts_view,
             self.ppm_view,
             self.loans_view,
+            self.community_view,
             self.reports_view,
             self.health_view,
         ]
