@@ -275,7 +275,7 @@ mutated = st.builds(
 )
 any_frame = st.one_of(st.binary(max_size=300), framed, mutated)
 FUZZ = settings(
-    max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
 
 
