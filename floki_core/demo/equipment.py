@@ -45,7 +45,7 @@ _WARD_BAYS = (
 )
 _WARDS = (("Ward 5", 1), ("Ward 6", 1))
 
-CLASSES: tuple[ClassSpec, ...] = (
+_HOSPITAL_CLASSES: tuple[ClassSpec, ...] = (
     ClassSpec(
         "BD Alaris GP Plus",
         "Volumetric infusion pump",
@@ -196,6 +196,57 @@ CLASSES: tuple[ClassSpec, ...] = (
         ),
     ),
 )
+
+# The community service's own kit, carried by GPS trackers rather than iBeacon tags: no
+# asset of these classes is drawn at random; ``floki_core.demo.community`` lists them.
+_HUB_ONLY = ((COMMUNITY_HUB, 1),)
+COMMUNITY_CLASSES: tuple[ClassSpec, ...] = (
+    ClassSpec(
+        "Invacare Birdie Evo",
+        "Mobile patient hoist",
+        "Invacare",
+        "Birdie Evo",
+        182,  # LOLER, as for every hoist
+        Criticality.MEDIUM,
+        0,
+        "BEV",
+        _HUB_ONLY,
+    ),
+    ClassSpec(
+        "Sidhil Bradshaw",
+        "Community profiling bed",
+        "Drive DeVilbiss Sidhil",
+        "Bradshaw",
+        365,
+        Criticality.MEDIUM,
+        0,
+        "SBR",
+        _HUB_ONLY,
+    ),
+    ClassSpec(
+        "Arjo Nimbus 4",
+        "Dynamic pressure-relieving mattress",
+        "Arjo",
+        "Nimbus 4",
+        365,
+        Criticality.MEDIUM,
+        0,
+        "NB4",
+        _HUB_ONLY,
+    ),
+    ClassSpec(
+        "Invacare Perfecto2 V",
+        "Oxygen concentrator",
+        "Invacare",
+        "Perfecto2 V",
+        365,
+        Criticality.HIGH,
+        0,
+        "PF2",
+        _HUB_ONLY,
+    ),
+)
+CLASSES: tuple[ClassSpec, ...] = (*_HOSPITAL_CLASSES, *COMMUNITY_CLASSES)
 
 # How often each state turns up among equipment kept in the hospital.
 _STATES = (

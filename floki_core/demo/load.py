@@ -15,10 +15,13 @@ from sqlalchemy.orm import Session
 
 from floki_core import schemas
 from floki_core.api.routes.floors import plans_dir
+from floki_core.demo.community import COMMUNITY_DEPARTMENT, COMMUNITY_ITEMS, CommunityItem
 from floki_core.demo.equipment import CLASSES, plan_assets
 from floki_core.demo.plans import draw_floor_plan, save_floor_plan
 from floki_core.demo.rules import load_demo_rules
 from floki_core.demo.site import (
+    COMMUNITY_AREAS,
+    COMMUNITY_HUB,
     DEMO_SITE,
     METRES_PER_PIXEL,
     PLAN_HEIGHT,
@@ -30,11 +33,14 @@ from floki_core.demo.site import (
     gln,
     plan_to_lon_lat,
 )
-from floki_core.domain import SYSTEM
+from floki_core.domain import SYSTEM, AssetState, to_plain
 from floki_core.errors import Conflict
 from floki_core.storage import register as reg
+from floki_core.storage.audit import write_audit
 from floki_core.storage.models import SiteRow
+from floki_core.storage.models_loans import LoanRow
 from floki_core.storage.resources import Resource, create_record
+from floki_core.workflow import loan_records
 
 RECEIVER_NOTES = {
     "ble": "Minew G1 BLE gateway, ceiling mounted",
@@ -54,6 +60,7 @@ class DemoSummary:
     assets: int = 0
     identifiers: int = 0
     alert_rules: int = 0
+    loans: int = 0
 
     def __str__(self) -> str:
         parts = []
@@ -71,6 +78,7 @@ class _Loader:
         self.now = now
         self.counts: dict[str, int] = {}
         self.zone_ids: dict[str, int] = {}  # names are unique within the one demo site
+        self.class_ids: dict[str, int] = {}
 
     def create(
         self, resource: Resource, schema: type[schemas.Input], values: dict[str, Any]
@@ -98,6 +106,7 @@ def load_demo(session: Session, data_dir: Path, *, now: dt.datetime, seed: int =
         loader = _Loader(session, now)
         _load_places(loader, DEMO_SITE, data_dir, rng, written)
         _load_equipment(loader, DEMO_SITE, rng, now.date())
+        _load_community(loader)
         loader.counts["alert_rules"] = load_demo_rules(session, now)
     except BaseException:
         for path in written:
@@ -128,6 +137,15 @@ def _load_places(
         written.append(save_floor_plan(draw_floor_plan(floor), directory, plan_file))
         floor_id = _create_floor(loader, floor, buildings[floor.building], plan_file)
         _load_zones(loader, floor, site.id, floor_id)
+    # The depot and the home areas the community service lends to: drawn on the map only.
+    for area in COMMUNITY_AREAS:
+        values = {
+            "site_id": site.id,
+            "name": area.name,
+            "type": area.type,
+            "geo_polygon": area.geo_polygon,
+        }
+        loader.zone_ids[area.name] = loader.create(reg.ZONES, schemas.ZoneCreate, values).id
 
 
 def _create_floor(loader: _Loader, floor: FloorLayout, building_id: int, plan_file: str) -> int:
@@ -188,7 +206,8 @@ def _mac(technology: str, n: int) -> str:
 def _load_equipment(
     loader: _Loader, layout: SiteLayout, rng: random.Random, today: dt.date
 ) -> None:
-    class_ids = {
+    class_ids = loader.class_ids
+    class_ids |= {
         spec.name: loader.create(
             reg.ASSET_CLASSES,
             schemas.AssetClassCreate,
@@ -226,3 +245,74 @@ def _load_equipment(
                 schemas.IdentifierCreate,
                 {"asset_id": asset.id, "technology": technology, "value": value},
             )
+
+
+def _load_community(loader: _Loader) -> None:
+    """The community service's tracked kit, and the loans it is out on."""
+    today = loader.now.date()
+    by_name = {spec.name: spec for spec in CLASSES}
+    for item in COMMUNITY_ITEMS:
+        spec = by_name[item.class_name]
+        asset = loader.create(
+            reg.ASSETS,
+            schemas.AssetCreate,
+            {
+                "asset_number": item.asset_number,
+                "description": f"{spec.category}, {spec.make} {spec.model}",
+                "serial": item.serial,
+                "class_id": loader.class_ids[item.class_name],
+                "home_zone_id": loader.zone_ids[COMMUNITY_HUB],
+                "department": COMMUNITY_DEPARTMENT,
+                "state": AssetState.ON_LOAN if item.loan else AssetState.AVAILABLE,
+                "last_ppm": today - dt.timedelta(days=60),
+                "next_ppm_due": today + dt.timedelta(days=spec.ppm_interval_days - 60),
+            },
+        )
+        for technology, value in (("gps", item.device), ("qr", item.asset_number)):
+            loader.create(
+                reg.IDENTIFIERS,
+                schemas.IdentifierCreate,
+                {"asset_id": asset.id, "technology": technology, "value": value},
+            )
+        if item.loan is not None:
+            _create_loan(loader, item, asset.id)
+
+
+def _create_loan(loader: _Loader, item: CommunityItem, asset_id: int) -> None:
+    # Written as it stood when the demo begins (lent days ago, one already past its due
+    # date), which the API's check-out, dated now, could not do.
+    loan = item.loan
+    assert loan is not None
+    checked = msgspec.convert(
+        {
+            "asset_id": asset_id,
+            "reference": loan.reference,
+            "destination_type": loan.destination_type,
+            "due_back": loan.due_back(loader.now.date()).isoformat(),
+        },
+        loan_records.LoanCreate,
+    )
+    row = LoanRow(
+        asset_id=asset_id,
+        reference=checked.reference,
+        destination_type=checked.destination_type,
+        destination_zone_id=None,
+        loaned_at=loan.loaned_at(loader.now),
+        due_back=checked.due_back,
+        created_by=SYSTEM.label,
+        notes="",
+    )
+    loader.session.add(row)
+    loader.session.flush()
+    record = loan_records.get_loan(loader.session, row.id, loader.now.date())
+    write_audit(
+        loader.session,
+        at=loader.now,
+        actor=SYSTEM.label,
+        action="create",
+        entity="loans",
+        entity_id=row.id,
+        after=to_plain(record),
+        detail=f"asset {item.asset_number} loaned to {loan.destination_type} ({loan.reference})",
+    )
+    loader.counts["loans"] = loader.counts.get("loans", 0) + 1

@@ -1,8 +1,9 @@
-"""Switching on the BLE plugin's simulated gateways for the demo, without importing it.
+"""Switching on the plugins' simulators for the demo, without importing them.
 
-The demo hospital is static; movement comes from ``floki-ble``'s simulator, enabled
-by the plugin's own config section. The core only writes that section into the data
-directory's ``floki.toml``, where the user can see it and turn it off.
+The demo hospital is static; movement comes from ``floki-ble``'s simulated gateways
+and ``floki-gps``'s simulated trackers, each enabled by the plugin's own config section.
+The core only writes those sections into the data directory's ``floki.toml``, where the
+user can see them and turn them off.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from floki_core.config import CONFIG_FILE
 from floki_core.plugins.host import ENTRY_POINT_GROUP
 
 SIMULATOR_PLUGIN = "ble"
+COMMUNITY_PLUGIN = "gps"
 # Ten times real time: a ward bay's two-hour stay passes in twelve minutes, so a
 # newcomer sees kit moving within the first minute.
 SIMULATOR_SETTINGS: dict[str, Any] = {"simulate": True, "simulate_speedup": 10.0}
-
-_SECTION = re.compile(r"^[ \t]*\[[ \t]*plugin[ \t]*\.[ \t]*ble[ \t]*\][ \t]*(#.*)?$", re.MULTILINE)
+# The GPS trackers' listeners on loopback only: the demo's simulated trackers connect to
+# them there, and nothing outside the machine can.
+COMMUNITY_SIMULATOR_SETTINGS: dict[str, Any] = {"listen_host": "127.0.0.1", **SIMULATOR_SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -31,20 +34,64 @@ class DemoMovement:
     message: str  # one line for the user
 
 
-def _section_text() -> str:
-    lines = [
-        "[plugin.ble]  # written by `floki-core demo`: simulated gateways move the demo tags",
-        *_setting_lines(),
-    ]
-    return "\n".join(lines) + "\n"
+@dataclass(frozen=True)
+class _Simulator:
+    plugin: str
+    package: str
+    settings: dict[str, Any]
+    comments: dict[str, str]
+    header_comment: str
+    what: str  # what moves: "the demo's assets"
+    still: str  # what is said when it will not: "the demo's assets stay where they are"
+    moving: str  # the sentence that says who moves them
+
+    def section_header(self) -> re.Pattern[str]:
+        return re.compile(
+            rf"^[ \t]*\[[ \t]*plugin[ \t]*\.[ \t]*{self.plugin}[ \t]*\][ \t]*(#.*)?$",
+            re.MULTILINE,
+        )
 
 
-def _setting_lines() -> list[str]:
-    return [
-        "simulate = true",
-        f"simulate_speedup = {SIMULATOR_SETTINGS['simulate_speedup']}"
-        "  # tags dwell and walk this many times faster than real time",
-    ]
+_BLE = _Simulator(
+    SIMULATOR_PLUGIN,
+    "floki-ble",
+    SIMULATOR_SETTINGS,
+    {"simulate_speedup": "tags dwell and walk this many times faster than real time"},
+    "simulated gateways move the demo tags",
+    "the demo's assets",
+    "the demo's assets stay where they are",
+    "Simulated BLE gateways move the demo's tags",
+)
+_GPS = _Simulator(
+    COMMUNITY_PLUGIN,
+    "floki-gps",
+    COMMUNITY_SIMULATOR_SETTINGS,
+    {
+        "listen_host": "the trackers' listeners, on loopback only",
+        "simulate_speedup": "items stay and travel this many times faster than real time",
+    },
+    "simulated trackers move the community equipment",
+    "the demo's community equipment",
+    "the demo's community equipment stays where it is",
+    "Simulated GPS trackers move the demo's community equipment",
+)
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def _setting_lines(simulator: _Simulator, missing: list[str]) -> list[str]:
+    lines = []
+    for key in missing:
+        comment = simulator.comments.get(key)
+        line = f"{key} = {_toml(simulator.settings[key])}"
+        lines.append(f"{line}  # {comment}" if comment else line)
+    return lines
 
 
 def plugin_installed(name: str = SIMULATOR_PLUGIN) -> bool:
@@ -57,48 +104,59 @@ def enable_simulation(data_dir: Path, *, installed: bool | None = None) -> DemoM
     A ``simulate`` the user wrote (true or false) is left alone; so is a config that
     defines the plugin's section in a way this edit cannot safely extend.
     """
+    return _enable(_BLE, data_dir, installed)
+
+
+def enable_community_simulation(data_dir: Path, *, installed: bool | None = None) -> DemoMovement:
+    """Make sure ``[plugin.gps]`` listens on loopback with ``simulate = true``, so the
+    GPS plugin's simulated trackers move the demo's community equipment through its real
+    listeners; as :func:`enable_simulation`, a ``simulate`` the user wrote is obeyed, and a
+    ``listen_host`` the user wrote is kept."""
+    return _enable(_GPS, data_dir, installed)
+
+
+def _enable(simulator: _Simulator, data_dir: Path, installed: bool | None) -> DemoMovement:
     path = data_dir / CONFIG_FILE
-    if not (plugin_installed() if installed is None else installed):
-        return DemoMovement(
-            False, "floki-ble is not installed: the demo's assets stay where they are."
-        )
+    name, what = simulator.plugin, simulator.what
+    if not (plugin_installed(name) if installed is None else installed):
+        return DemoMovement(False, f"{simulator.package} is not installed: {simulator.still}.")
     text = path.read_text(encoding="utf-8")
     data = tomllib.loads(text)
-    if SIMULATOR_PLUGIN in data.get("plugins", {}).get("disabled", []):
-        return DemoMovement(
-            False, f"The ble plugin is disabled in {path}: the demo's assets stay where they are."
-        )
-    section = data.get("plugin", {}).get(SIMULATOR_PLUGIN)
+    if name in data.get("plugins", {}).get("disabled", []):
+        return DemoMovement(False, f"The {name} plugin is disabled in {path}: {simulator.still}.")
+    section = data.get("plugin", {}).get(name)
     if section is not None and "simulate" in section:
         if section["simulate"] is True:
-            return DemoMovement(True, _moving(path))
-        return DemoMovement(
-            False, f"[plugin.ble] simulate is off in {path}: the demo's assets stay where they are."
-        )
-    header = _SECTION.search(text)
+            return DemoMovement(True, _moving(simulator, path))
+        return DemoMovement(False, f"[plugin.{name}] simulate is off in {path}: {simulator.still}.")
+    missing = [key for key in simulator.settings if section is None or key not in section]
+    header = simulator.section_header().search(text)
     if header is not None:
-        insert = "\n" + "\n".join(_setting_lines())
+        insert = "\n" + "\n".join(_setting_lines(simulator, missing))
         edited = text[: header.end()] + insert + text[header.end() :]
     elif section is None:
-        edited = text + ("" if text.endswith("\n") else "\n") + "\n" + _section_text()
+        lines = [
+            f"[plugin.{name}]  # written by `floki-core demo`: {simulator.header_comment}",
+            *_setting_lines(simulator, missing),
+        ]
+        edited = text + ("" if text.endswith("\n") else "\n") + "\n" + "\n".join(lines) + "\n"
     else:
         return DemoMovement(
             False,
-            f"Add `simulate = true` to the ble plugin's settings in {path} to see the demo's "
-            "assets move.",
+            f"Add `simulate = true` to the {name} plugin's settings in {path} to see {what} move.",
         )
     try:
         tomllib.loads(edited)
     except tomllib.TOMLDecodeError:
         return DemoMovement(
-            False, f"Add [plugin.ble] simulate = true to {path} to see the demo's assets move."
+            False, f"Add [plugin.{name}] simulate = true to {path} to see {what} move."
         )
     path.write_text(edited, encoding="utf-8")
-    return DemoMovement(True, _moving(path))
+    return DemoMovement(True, _moving(simulator, path))
 
 
-def _moving(path: Path) -> str:
+def _moving(simulator: _Simulator, path: Path) -> str:
     return (
-        "Simulated BLE gateways move the demo's tags "
-        f"([plugin.ble] simulate = true in {path}; set it to false to stop them)."
+        f"{simulator.moving} ([plugin.{simulator.plugin}] simulate = true in {path}; "
+        "set it to false to stop them)."
     )

@@ -30,6 +30,8 @@ PLAN_ORIGIN_LON = -1.4712
 PLAN_ORIGIN_LAT = 52.9218
 
 Rect = tuple[int, int, int, int]  # left, top, right, bottom
+# The community hub's room on the Outpatients & Community plan; it is also drawn on the map.
+_HUB_RECT: Rect = (940, 90, 1540, 920)
 
 
 @dataclass(frozen=True)
@@ -277,7 +279,7 @@ def _outpatients_floor() -> FloorLayout:
             _room(
                 COMMUNITY_HUB,
                 ZoneType.COMMUNITY_HUB,
-                (940, 90, 1540, 920),
+                _HUB_RECT,
                 ble=2,
                 wifi=True,
                 department="Community Equipment Service",
@@ -290,3 +292,60 @@ def _outpatients_floor() -> FloorLayout:
 
 
 DEMO_SITE = SiteLayout(floors=(_ground_floor(), _first_floor(), _outpatients_floor()))
+
+
+# --- the community service's map: the hub, its depot and the home areas it serves ---------
+
+# Fictional areas a few hundred metres across, each standing for many streets: a loaned
+# item is shown as "in Home area N1", never at a house.
+HOME_AREA_PREFIX = "Home area"
+COMMUNITY_DEPOT = "Community Equipment Depot"
+METRES_PER_DEGREE_LAT = 111_320.0
+
+
+@dataclass(frozen=True)
+class GeoArea:
+    """A zone drawn only on the map: a rectangle placed by its centre's offset from the
+    community hub's centre, in metres."""
+
+    name: str
+    type: ZoneType
+    east_m: float
+    north_m: float
+    width_m: float
+    height_m: float
+
+    @property
+    def geo_polygon(self) -> list[Point]:
+        west, east = self.east_m - self.width_m / 2, self.east_m + self.width_m / 2
+        south, north = self.north_m - self.height_m / 2, self.north_m + self.height_m / 2
+        return [
+            offset_lon_lat(west, south),
+            offset_lon_lat(east, south),
+            offset_lon_lat(east, north),
+            offset_lon_lat(west, north),
+        ]
+
+
+def hub_centre() -> Point:
+    """(longitude, latitude) of the middle of the community hub's outline."""
+    left, top, right, bottom = _HUB_RECT
+    return plan_to_lon_lat((left + right) / 2, (top + bottom) / 2)
+
+
+def offset_lon_lat(east_m: float, north_m: float) -> Point:
+    """The point ``east_m`` east and ``north_m`` north of the hub's centre."""
+    lon, lat = hub_centre()
+    per_degree_lon = METRES_PER_DEGREE_LAT * math.cos(math.radians(lat))
+    return (
+        round(lon + east_m / per_degree_lon, 6),
+        round(lat + north_m / METRES_PER_DEGREE_LAT, 6),
+    )
+
+
+COMMUNITY_AREAS: tuple[GeoArea, ...] = (
+    GeoArea(COMMUNITY_DEPOT, ZoneType.STORE, 2600.0, 1900.0, 180.0, 120.0),
+    GeoArea(f"{HOME_AREA_PREFIX} N1", ZoneType.OTHER, 300.0, 3400.0, 450.0, 350.0),
+    GeoArea(f"{HOME_AREA_PREFIX} E1", ZoneType.OTHER, 4300.0, -600.0, 400.0, 400.0),
+    GeoArea(f"{HOME_AREA_PREFIX} S1", ZoneType.OTHER, -900.0, -3900.0, 500.0, 300.0),
+)
