@@ -71,7 +71,6 @@ _GNSS_FIX = 1
 
 _HEADER = struct.Struct(">QBiihHBH")  # time, priority, lon, lat, altitude, angle, sats, speed
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,70 +125,75 @@ def decode_packet(frame: bytes) -> AvlPacket:
 def decode_avl_data(data: bytes) -> AvlPacket:
     """The data field of a packet (codec id .. second record count), CRC already checked."""
     try:
-        return _Reader(data).packet()
+        return _packet(data)
     except (IndexError, struct.error) as exc:
         raise DecodeError("bad_frame", f"AVL data ends inside a record: {exc}") from None
 
 
-class _Reader:
-    __slots__ = ("data", "pos")
+class _Layout:
+    """How a codec spells a record's IO part: the struct of a count, and of an (id,
+    value) pair for each value width."""
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
+    def __init__(self, ids: str) -> None:
+        self.count = struct.Struct(">" + ids)
+        self.event = struct.Struct(">" + ids + ids)  # event id, total IO count
+        self.groups = tuple(struct.Struct(">" + ids + width) for width in "BHIQ")
 
-    def uint(self, size: int) -> int:
-        end = self.pos + size
-        if end > len(self.data):
-            raise IndexError(f"{size} bytes wanted at {self.pos} of {len(self.data)}")
-        value = int.from_bytes(self.data[self.pos : end], "big")
-        self.pos = end
-        return value
 
-    def raw(self, size: int) -> bytes:
-        end = self.pos + size
-        if end > len(self.data):
-            raise IndexError(f"{size} bytes wanted at {self.pos} of {len(self.data)}")
-        value = self.data[self.pos : end]
-        self.pos = end
-        return value
+_LAYOUTS = {CODEC_8: _Layout("B"), CODEC_8E: _Layout("H")}
+_VARIABLE = struct.Struct(">HH")  # Codec 8E's variable-length elements: id, length
+_LAST_MS = 7_258_118_400_000  # 2200-01-01: later is not a tracker's clock
 
-    def packet(self) -> AvlPacket:
-        codec = self.uint(1)
-        if codec not in (CODEC_8, CODEC_8E):
-            raise DecodeError("unsupported_codec", f"codec {codec:#04x} is not 8 or 8E")
-        count = self.uint(1)
-        records = tuple(self.record(codec) for _ in range(count))
-        if self.uint(1) != count:
-            raise DecodeError("bad_frame", "the two record counts differ")
-        if self.pos != len(self.data):
-            raise DecodeError("bad_frame", f"{len(self.data) - self.pos} bytes after the records")
-        return AvlPacket(codec, records)
 
-    def record(self, codec: int) -> AvlRecord:
-        ms, priority, lon, lat, altitude, angle, sats, speed = _HEADER.unpack_from(
-            self.data, self.pos
-        )
-        self.pos += _HEADER.size
-        at = _EPOCH + dt.timedelta(milliseconds=ms) if ms < 7_258_118_400_000 else _LATEST
-        if at >= _LATEST:
-            raise DecodeError("bad_frame", f"record time {ms} ms is past the year 2200")
-        wide = codec == CODEC_8E
-        id_size = 2 if wide else 1
-        event_id = self.uint(id_size)
-        self.uint(id_size)  # the total count of IO elements: the groups say it again
-        io: dict[int, int | bytes] = {}
-        for value_size in (1, 2, 4, 8):
-            for _ in range(self.uint(id_size)):
-                key = self.uint(id_size)
-                io[key] = self.uint(value_size)
-        if wide:
-            for _ in range(self.uint(2)):
-                key = self.uint(2)
-                io[key] = self.raw(self.uint(2))
-        return AvlRecord(
-            at, priority, lon / 1e7, lat / 1e7, altitude, angle, sats, speed, event_id, io
-        )
+def _packet(data: bytes) -> AvlPacket:
+    codec, count = data[0], data[1]
+    layout = _LAYOUTS.get(codec)
+    if layout is None:
+        raise DecodeError("unsupported_codec", f"codec {codec:#04x} is not 8 or 8E")
+    pos = 2
+    records = []
+    for _ in range(count):
+        record, pos = _record(data, pos, layout, codec == CODEC_8E)
+        records.append(record)
+    if data[pos] != count:
+        raise DecodeError("bad_frame", "the two record counts differ")
+    if pos + 1 != len(data):
+        raise DecodeError("bad_frame", f"{len(data) - pos - 1} bytes after the records")
+    return AvlPacket(codec, tuple(records))
+
+
+def _record(data: bytes, pos: int, layout: _Layout, wide: bool) -> tuple[AvlRecord, int]:
+    ms, priority, lon, lat, altitude, angle, sats, speed = _HEADER.unpack_from(data, pos)
+    if ms >= _LAST_MS:
+        raise DecodeError("bad_frame", f"record time {ms} ms is past the year 2200")
+    pos += _HEADER.size
+    event_id, _total = layout.event.unpack_from(data, pos)  # the groups give the total again
+    pos += layout.event.size
+    count_struct = layout.count
+    io: dict[int, int | bytes] = {}
+    for pair in layout.groups:
+        (count,) = count_struct.unpack_from(data, pos)
+        pos += count_struct.size
+        size = pair.size
+        for _ in range(count):
+            key, value = pair.unpack_from(data, pos)
+            io[key] = value
+            pos += size
+    if wide:
+        (count,) = count_struct.unpack_from(data, pos)
+        pos += count_struct.size
+        for _ in range(count):
+            key, length = _VARIABLE.unpack_from(data, pos)
+            pos += _VARIABLE.size
+            if pos + length > len(data):
+                raise DecodeError("bad_frame", f"IO element {key} runs past the data")
+            io[key] = data[pos : pos + length]
+            pos += length
+    at = _EPOCH + dt.timedelta(milliseconds=ms)
+    record = AvlRecord(
+        at, priority, lon / 1e7, lat / 1e7, altitude, angle, sats, speed, event_id, io
+    )
+    return record, pos
 
 
 def _io_int(record: AvlRecord, key: int) -> int | None:
