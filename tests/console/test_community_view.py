@@ -145,6 +145,29 @@ def test_overdue_loaned_kit_comes_first_without_a_marker_and_hub_kit_is_on_the_m
     assert hub.contains(hub.mapFromScene(marker.pos()))
     assert view.map.requested == [] and view.map.network is None
 
+    # The bed leaves the hub (a second fix outside, past the resolver's dwell time, moves
+    # it): the move arrives as an event, and row and marker follow.
+    for _ in range(2):
+        appliance.advance(30)
+        _post_fixes(
+            appliance,
+            [
+                {
+                    "technology": "gps",
+                    "tag": HUB_TRACKER,
+                    "observed_at": appliance.clock.now().isoformat(),
+                    "lat": 53.75,
+                    "lon": -1.50,
+                    "accuracy_m": 10,
+                }
+            ],
+        )
+    qtbot.waitUntil(lambda: texts(view.model, 1)[2] == "off site", timeout=WAIT_MS)
+    marker = view.map.marker_items[ids["BED-102"]]
+    hub = next(iter(view.map.zone_items.values()))
+    assert not hub.contains(hub.mapFromScene(marker.pos()))
+    assert set(view.map.marker_items) == {ids["BED-102"]}
+
 
 def test_the_view_says_when_the_appliance_has_no_gps_trackers(qtbot: QtBot, tmp_path: Path) -> None:
     class Client:
