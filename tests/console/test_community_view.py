@@ -20,7 +20,7 @@ from pytestqt.qtbot import QtBot
 from floki_console.api import ApiError
 from floki_console.community_data import MapLayer, Marker, ZoneOutline, tile_url, tiles_covering
 from floki_console.context import ConsoleContext
-from floki_console.widgets.community_view import NO_TRACKERS, CommunityView
+from floki_console.widgets.community_view import CommunityView
 from floki_console.widgets.geo_map import TILE_URL_KEY, GeoMap
 from floki_console.widgets.health_view import HealthView
 from tests.console.appliance import Register, ThreadedAppliance
@@ -169,21 +169,65 @@ def test_overdue_loaned_kit_comes_first_without_a_marker_and_hub_kit_is_on_the_m
     assert set(view.map.marker_items) == {ids["BED-102"]}
 
 
-def test_the_view_says_when_the_appliance_has_no_gps_trackers(qtbot: QtBot, tmp_path: Path) -> None:
-    class Client:
-        async def get_all(self, path: str, params: Any = None) -> list[Any]:
-            return []
+class _EmptyClient:
+    """An appliance with nothing in the community; ``/gps/devices`` answers ``status``."""
 
-        async def get_json(self, path: str, params: Any = None) -> Any:
-            assert path == "/gps/devices"
-            raise ApiError(404, "no route")
+    def __init__(self, status: int = 404) -> None:
+        self.status = status
 
-    view = CommunityView(settings=QSettings(str(tmp_path / "c.ini"), QSettings.Format.IniFormat))
+    async def get_all(self, path: str, params: Any = None) -> list[Any]:
+        return []
+
+    async def get_json(self, path: str, params: Any = None) -> Any:
+        assert path == "/gps/devices"
+        raise ApiError(self.status, "refused")
+
+
+class _Signal:
+    def connect(self, slot: Any) -> None:
+        pass
+
+    def disconnect(self, slot: Any) -> None:
+        pass
+
+
+def _session(client: Any) -> Any:
+    return SimpleNamespace(client=client, events_arrived=_Signal(), reconnected=_Signal())
+
+
+def _view(tmp_path: Path) -> CommunityView:
+    return CommunityView(settings=QSettings(str(tmp_path / "c.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.mark.parametrize(
+    ("status", "note"),
+    [
+        (404, "GPS trackers are not set up on this appliance."),
+        (403, "Tracker protocol and connection are shown to engineers and admins."),
+    ],
+)
+def test_the_view_says_why_it_shows_no_tracker_details(
+    qtbot: QtBot, tmp_path: Path, status: int, note: str
+) -> None:
+    view = _view(tmp_path)
     qtbot.addWidget(view)
-    view.session = SimpleNamespace(client=Client())  # type: ignore[assignment]
+    view.session = _session(_EmptyClient(status))
     asyncio.run(view.load())
-    assert view.status.text() == NO_TRACKERS == "GPS trackers are not set up on this appliance."
+    assert view.status.text() == note
     assert view.counts.text() == "0 item(s): 0 on loan (0 overdue), 0 with a GPS tracker."
+
+
+def test_a_load_cancelled_before_it_ran_does_not_stop_later_ones(
+    qtbot: QtBot, qloop: qasync.QEventLoop, tmp_path: Path
+) -> None:
+    view = _view(tmp_path)
+    qtbot.addWidget(view)
+    view.session = _session(_EmptyClient())
+    view.reload()
+    view.detach()  # logged out before the load got to run
+    view.attach(_session(_EmptyClient()))
+    qtbot.waitUntil(lambda: view.loads == 1, timeout=5_000)
+    view.detach()
 
 
 def _layer() -> MapLayer:

@@ -161,6 +161,7 @@ class CommunityView(QWidget):
         self._soon.stop()
         for task in list(self._tasks):
             task.cancel()
+        self.loading = False  # a load cancelled before it ran never gets to say so
         self.inputs = None
         self._asset_ids = set()
         self.model.set_records([])
@@ -197,6 +198,7 @@ class CommunityView(QWidget):
     async def load(self) -> None:
         session = self.session
         if session is None:
+            self.loading = False
             return
         self.loading = True
         try:
