@@ -308,7 +308,7 @@ JSON_VALUES = st.recursive(
     ),
     max_leaves=12,
 )  # fmt: skip
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ

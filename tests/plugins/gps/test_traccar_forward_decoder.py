@@ -135,7 +135,7 @@ def test_a_bad_forward_is_refused_with_a_reason(body: bytes, counted_as: str, sa
     assert says in refused.value.reason
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.one_of(
         st.binary(max_size=200),
