@@ -166,7 +166,10 @@ class TrackerListener:
         while True:
             await self._room.wait()
             try:
-                data = await asyncio.wait_for(reader.read(READ_BYTES), self._idle_timeout)
+                # A timeout around the read, not wait_for: no task per read, and nothing
+                # but the timer held by an idle connection.
+                async with asyncio.timeout(self._idle_timeout):
+                    data = await reader.read(READ_BYTES)
             except TimeoutError:
                 self._reject({"idle_timeout": 1})
                 return
