@@ -21,7 +21,9 @@ def register_sources(
     book up to date with the trackers it hears."""
     if settings.nmea_serial.strip():
         registry.add(NMEA_SERIAL_SOURCE, NmeaSerialSource(settings, context, devices))
-    if settings.nmea_tcp_port:
+    # A listener opens a port: not until listen_host says where (the serial port and
+    # gpsd are reached from here, so they need none).
+    if settings.nmea_tcp_port and settings.listen_host:
         registry.add(NMEA_TCP_SOURCE, NmeaTcpListener(settings, context, devices))
     if settings.gpsd.strip():
         registry.add(GPSD_SOURCE, GpsdClient(settings, context, devices))

@@ -152,3 +152,20 @@ class TestTcp:
             await floki.eventually(counted, "the bad sentences counted by reason")
         finally:
             writer.close()
+
+
+class TestTcpWithoutListenHost:
+    @pytest.fixture
+    def port(self) -> int:
+        return free_port()
+
+    @pytest.fixture
+    def floki_config(self, port: int) -> AppConfig:
+        return gps_config(listen_host="", nmea_tcp_port=port, nmea_device=DEVICE)
+
+    async def test_no_port_is_opened_until_listen_host_is_set(
+        self, floki: Floki, port: int
+    ) -> None:
+        assert floki.core.plugins.registries.sources.get("gps-nmea-tcp") is None
+        with pytest.raises(OSError):
+            await asyncio.open_connection("127.0.0.1", port)
