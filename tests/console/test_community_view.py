@@ -125,14 +125,14 @@ def test_overdue_loaned_kit_comes_first_without_a_marker_and_hub_kit_is_on_the_m
     assert window.tabs.tabText(window.tabs.indexOf(view)) == "Community"
     qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=WAIT_MS)
 
-    asset, loan, where, fix_age, battery, tracker, due = texts(view.model, 0)
+    asset, loan, due, where, fix_age, battery, tracker = texts(view.model, 0)
     assert (asset, loan, where) == ("HOIST-101", "L-123", "in community, loan L-123")
     assert due == "2026-01-06 (2 days overdue)"
     assert fix_age == "just now"
     assert tracker == f"{LOANED_TRACKER} (not heard yet)"  # posted to ingest, not a listener
     brush = view.model.data(view.model.index(0, 0), Qt.ItemDataRole.ForegroundRole)
     assert isinstance(brush, QBrush) and brush.color().name() == "#b00020"
-    asset, loan, where, _, battery, _, due = texts(view.model, 1)
+    asset, loan, due, where, _, battery, _ = texts(view.model, 1)
     assert (asset, loan, where, battery, due) == ("BED-102", "", "Community hub", "81 %", "")
     assert view.counts.text() == "2 item(s): 1 on loan (1 overdue), 2 with a GPS tracker."
 
@@ -162,7 +162,7 @@ def test_overdue_loaned_kit_comes_first_without_a_marker_and_hub_kit_is_on_the_m
                 }
             ],
         )
-    qtbot.waitUntil(lambda: texts(view.model, 1)[2] == "off site", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: texts(view.model, 1)[3] == "off site", timeout=WAIT_MS)
     marker = view.map.marker_items[ids["BED-102"]]
     hub = next(iter(view.map.zone_items.values()))
     assert not hub.contains(hub.mapFromScene(marker.pos()))

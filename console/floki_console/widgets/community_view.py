@@ -63,6 +63,7 @@ def community_table() -> RecordTable[CommunityRow]:
         [
             Column("Asset", lambda r: r.asset_number, colour=overdue),
             Column("Loan", lambda r: r.loan_reference, colour=overdue),
+            Column("Due back", lambda r: r.due_text, colour=overdue),
             Column("Where", lambda r: r.where, colour=overdue),
             Column(
                 "Fix age",
@@ -72,7 +73,6 @@ def community_table() -> RecordTable[CommunityRow]:
             ),
             Column("Battery", lambda r: r.battery, colour=overdue),
             Column("Tracker", lambda r: r.tracker, colour=overdue),
-            Column("Due back", lambda r: r.due_text, colour=overdue),
         ],
         key=lambda r: r.asset_id,
     )
@@ -89,6 +89,7 @@ class CommunityView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)

@@ -124,7 +124,10 @@ class GeoMap(QGraphicsView):
             item.setZValue(0)
             label = QGraphicsSimpleTextItem(zone.name, item)
             label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-            label.setPos(polygon.boundingRect().center())
+            # Centred under the outline's top edge, at the same size at every zoom.
+            box, text = polygon.boundingRect(), label.boundingRect()
+            label.setPos(box.center().x(), box.top())
+            label.setTransform(QTransform.fromTranslate(-text.width() / 2, 2))
             scene.addItem(item)
             self.zone_items[zone.zone_id] = item
         for marker in layer.markers:
