@@ -42,7 +42,7 @@ def register_sources(
 ) -> None:
     """Add this family's sources for what the settings switch on; each keeps the device
     book up to date with the trackers it hears."""
-    if settings.osmand_port:
+    if settings.osmand_port and settings.listen_host:  # no port opens without listen_host
         listener = OsmandListener(settings, context, devices)
         registry.add(OSMAND_SOURCE, listener)
         context.state[OSMAND_SOURCE] = listener
