@@ -14,11 +14,19 @@ import aiohttp
 import pytest
 import qasync
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QBrush
+from PySide6.QtGui import QBrush, QColor, QPixmap
+from PySide6.QtWidgets import QGraphicsPixmapItem
 from pytestqt.qtbot import QtBot
 
 from floki_console.api import ApiError
-from floki_console.community_data import MapLayer, Marker, ZoneOutline, tile_url, tiles_covering
+from floki_console.community_data import (
+    MapLayer,
+    Marker,
+    ZoneOutline,
+    tile_bounds,
+    tile_url,
+    tiles_covering,
+)
 from floki_console.context import ConsoleContext
 from floki_console.widgets.community_view import CommunityView
 from floki_console.widgets.geo_map import TILE_URL_KEY, GeoMap
@@ -349,3 +357,28 @@ def test_health_says_when_there_are_no_gps_trackers(qtbot: QtBot) -> None:
     client.answer = ApiError(403, "engineers only")
     asyncio.run(view._load_trackers(SimpleNamespace(client=client)))
     assert view.trackers_note.text() == "GPS trackers are listed to engineers and admins."
+
+
+def test_a_fetched_tile_is_drawn_under_the_zones_where_its_corners_project(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(GeoMap, "_fetch", lambda self, tile, url: None)
+    geo = GeoMap()
+    qtbot.addWidget(geo)
+    geo.resize(600, 400)
+    geo.show()
+    geo.set_layer(_layer())
+    geo.set_tile_template("https://tiles.example.org/{z}/{x}/{y}.png")
+    (tile, url), *_ = geo.tile_urls()
+    pixmap = QPixmap(256, 256)
+    pixmap.fill(QColor("#dddddd"))
+    geo._place(tile, url, pixmap)
+    (item,) = [i for i in geo.scene().items() if isinstance(i, QGraphicsPixmapItem)]
+    projection = geo.projection
+    assert projection is not None
+    west, south, east, north = tile_bounds(*tile)
+    drawn = item.sceneBoundingRect()
+    assert (drawn.left(), drawn.top()) == pytest.approx(projection.to_xy(west, north))
+    assert (drawn.right(), drawn.bottom()) == pytest.approx(projection.to_xy(east, south))
+    zone = next(iter(geo.zone_items.values()))
+    assert item.zValue() < zone.zValue()
