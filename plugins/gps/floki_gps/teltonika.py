@@ -21,7 +21,8 @@ The protocol (Teltonika's "Codec" page, wiki.teltonika-gps.com/view/Codec):
 
 The IO elements read (Teltonika FMB AVL IDs): 66 external voltage (mV), 67 battery
 voltage (mV), 113 battery level (%), 182 HDOP (x 0.1), 239 ignition, 240 movement and 69
-GNSS status (1: fix). A record with no satellites, at 0,0, or whose GNSS status says no
+GNSS status (1: fix). A record of priority 2 ("panic": the SOS button or scenario) is an
+``sos`` alarm. A record with no satellites, at 0,0, or whose GNSS status says no
 fix has no position but still says the tracker is alive and what its battery is.
 """
 
@@ -68,6 +69,7 @@ IO_HDOP = 182
 IO_IGNITION = 239
 IO_MOVEMENT = 240
 _GNSS_FIX = 1
+_PANIC = 2  # a record's priority when the tracker's SOS button or scenario made it
 
 _HEADER = struct.Struct(">QBiihHBH")  # time, priority, lon, lat, altitude, angle, sats, speed
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -231,6 +233,7 @@ def record_fix(device: str, record: AvlRecord) -> Fix:
         external_mv=_io_int(record, IO_EXTERNAL_MV),
         moving=None if moving is None else moving == 1,
         ignition=None if ignition is None else ignition == 1,
+        alarm="sos" if record.priority == _PANIC else None,
     )
 
 
@@ -366,7 +369,7 @@ def _encode_record(fix: Fix, codec: int) -> bytes:
     out = bytearray(
         _HEADER.pack(
             ms,
-            0,
+            _PANIC if fix.alarm == "sos" else 0,
             round((fix.lon or 0.0) * 1e7),
             round((fix.lat or 0.0) * 1e7),
             max(-32768, min(32767, round(fix.altitude_m or 0))),

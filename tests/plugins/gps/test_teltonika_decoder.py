@@ -244,6 +244,19 @@ def test_the_encoder_round_trips_what_a_user_sees(codec: int) -> None:
     assert decoded == fix
 
 
+def test_a_panic_record_is_an_sos_alarm() -> None:
+    # Teltonika's record priority 2 is "panic": the tracker's SOS button or scenario.
+    sos = Fix(
+        device=IMEI, protocol="teltonika", at=dt.datetime(2026, 1, 5, tzinfo=UTC), alarm="sos"
+    )
+    packet = teltonika_encode([sos])
+    assert decode_packet(packet).records[0].priority == 2
+    (decoded,) = fixes_of(packet)
+    assert decoded.alarm == "sos"
+    (ordinary,) = fixes_of(TRACCAR_CODEC8_VIENNA)  # priority 0
+    assert ordinary.alarm is None
+
+
 # --- fuzzing -------------------------------------------------------------------------------
 
 GOLDEN = [WIKI_CODEC8_1, WIKI_CODEC8_3, WIKI_CODEC8E, TRACCAR_CODEC8E_BARCELONA]
