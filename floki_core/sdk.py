@@ -22,6 +22,7 @@ See docs/plugins.md.
 from __future__ import annotations
 
 import argparse
+import ssl
 from typing import Protocol
 
 import msgspec
@@ -37,6 +38,7 @@ from floki_core.api.uploads import (
     accept_upload,
     upload_source,
 )
+from floki_core.appliance import tls_paths
 from floki_core.clock import Clock, SystemClock
 from floki_core.config import AppConfig, ServerConfig, parse_config, plugin_section
 from floki_core.domain import (
@@ -97,6 +99,7 @@ from floki_core.schemas import (
     spell_mac,
     udi_value,
 )
+from floki_core.security.tls import server_context
 from floki_core.storage.models_alerts import Alert
 from floki_core.workflow.alert_routing import DeliveryRefused
 from floki_core.workflow.loan_records import Loan, LoanCreate, LoanReturn
@@ -110,6 +113,19 @@ class PluginSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The base of a plugin's ``[plugin.<name>]`` settings (``ConfigRegistry.section``):
     a misspelt key is refused at start with its name, not silently ignored. Give every
     field a default, and say what it is for in a comment beside it."""
+
+
+def appliance_ssl_context(context: PluginContext) -> ssl.SSLContext:
+    """A TLS server context with the certificate the appliance's API serves (``[server]
+    tls_cert``/``tls_key`` when set, else the per-install one), for a plugin's own
+    listener. Raises ``ConfigError`` naming the file when it cannot be loaded."""
+    if context.appliance_dir is None or context.services is None:
+        raise ConfigError("the appliance's certificate is known only to a running appliance")
+    try:
+        cert, key = tls_paths(context.appliance_dir, context.config)
+    except FlokiError as exc:
+        raise ConfigError(str(exc)) from None
+    return server_context(cert, key)
 
 
 class Command(Protocol):
@@ -201,6 +217,7 @@ __all__ = [
     "ZoneInfo",
     "ZoneNode",
     "accept_upload",
+    "appliance_ssl_context",
     "giai_problem",
     "gs1_check_digit",
     "hookimpl",

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+import msgspec
 from sqlalchemy.orm import Session
 
 from floki_core.errors import NotSaved
@@ -213,6 +214,27 @@ class LocationService:
                 self._dirty.discard(gone)
                 self._late = [s for s in self._late if s.asset_id != gone]
                 self._changes = [c for c in self._changes if c.asset_id != gone]
+            elif event.type == "loan.returned":
+                asset_id = event.data.get("asset_id")
+                if isinstance(asset_id, int):
+                    self._forget_position(asset_id)
+
+    def _forget_position(self, asset_id: int) -> None:
+        """A returned loan's last fixes may be a patient's home: the loan no longer hides
+        them, so they go from memory too (the stored rows never had them); the asset's
+        next fix gives it a position again. Its zone and evidence otherwise stay."""
+
+        def bare(ev: ZoneEvidence) -> ZoneEvidence:
+            if ev.lat is None and ev.lon is None:
+                return ev
+            return msgspec.structs.replace(ev, lat=None, lon=None)
+
+        track = self.resolver.tracks.get(asset_id)
+        if track is None:
+            return
+        if track.position is not None:
+            track.position = bare(track.position)
+        track.evidence = {key: bare(ev) for key, ev in track.evidence.items()}
 
     async def _reindex_forever(self) -> None:
         while True:

@@ -30,13 +30,11 @@ class PluginContext:
     ingest: IngestQueue
     data_dir: Path  # <data-dir>/plugins/<name>, created on first use
     log: logging.Logger
+    # The appliance's own data directory (its certificate, its floki.toml): read only.
+    appliance_dir: Path | None = None
     # The register, read-only, as plain records (None outside a running appliance, e.g.
     # for a plugin's CLI command).
     register: RegisterView | None = None
-    # Deprecated, and not part of the plugin surface (floki_core.sdk): the running Core,
-    # kept only until the last plugin reading it moves to ``config`` and the services
-    # below. It goes in the next major version of the plugin API.
-    core: Any = None
     # The plugin's own objects for this run of the appliance, shared between its hooks
     # (a source a route reports on), instead of module-level globals: every appliance,
     # e.g. two in one test process, has its own.

@@ -204,6 +204,7 @@ class PluginHost:
             events=self.events,
             ingest=self.ingest,
             data_dir=self.data_dir / "plugins" / name,
+            appliance_dir=self.data_dir,
             log=logging.getLogger(f"floki.plugin.{name}"),
             register=None if services is None else services.register,
             services=services,

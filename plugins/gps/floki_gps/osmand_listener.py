@@ -22,51 +22,25 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
-import ssl
 from dataclasses import dataclass
-from pathlib import Path
 
 from aiohttp import hdrs, web
 
-from floki_core.sdk import ObservationSink, PluginContext
+from floki_core.sdk import ObservationSink, PluginContext, appliance_ssl_context
 from floki_gps.config import GpsSettings
 from floki_gps.devices import DeviceBook
 from floki_gps.fix_batches import FixBatcher, is_registered
 from floki_gps.fixes import Fix
 from floki_gps.osmand import PROTOCOL, DecodeError, decode_request
 
-__all__ = ["MAX_BODY_BYTES", "OsmandListener", "appliance_ssl_context"]
+__all__ = ["MAX_BODY_BYTES", "OsmandListener"]
 
 MAX_BODY_BYTES = 64 * 1024  # a Traccar Client JSON fix is under 1 KiB; a batch of 50, ~40
 SHUTDOWN_SECONDS = 0.5  # requests in flight when the listener stops get this long
-# The appliance's own certificate, relative to its data directory, when [server] names none
-# (floki_core.security.tls.CERT_FILE / KEY_FILE).
-CERT_FILE, KEY_FILE = "tls/cert.pem", "tls/key.pem"
 
 
 class ListenerError(OSError):
     """The listener cannot serve; the message says why."""
-
-
-def appliance_ssl_context(context: PluginContext) -> ssl.SSLContext:
-    """A server context with the certificate the appliance's API serves: ``[server]
-    tls_cert``/``tls_key`` when set, else the per-install certificate in its data
-    directory (the plugin's data directory is ``<data-dir>/plugins/<name>``)."""
-    server = context.config.server if context.services is not None else None
-    if server is not None and server.tls_cert and server.tls_key:
-        cert, key = Path(server.tls_cert), Path(server.tls_key)
-    else:
-        data_dir = Path(context.data_dir).parent.parent
-        cert, key = data_dir / CERT_FILE, data_dir / KEY_FILE
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    try:
-        ctx.load_cert_chain(cert, key)
-    except (OSError, ssl.SSLError) as exc:
-        raise ListenerError(
-            f"osmand_tls: cannot load the appliance's certificate {cert} with {key}: {exc}"
-        ) from None
-    return ctx
 
 
 @dataclass

@@ -138,3 +138,18 @@ async def test_the_raw_capture_never_holds_coordinates(floki: Floki) -> None:
     captured = b"".join(p.read_bytes() for p in (floki.core.data_dir / "capture").glob("*.jsonl"))
     assert reg.tags["VAN-KIT-001"]["gps"].encode() in captured  # the sighting was captured
     assert str(HOME[0]).encode() not in captured and b'"lat"' not in captured
+
+
+async def test_a_returned_loan_leaves_no_position_from_its_time_out(floki: Floki) -> None:
+    """Once returned, the loan no longer hides the asset: the fixes taken while it was out
+    (a patient's home) must not be shown then either; the next fix gives a position."""
+    reg, kit, loan = await _loaned_kit(floki)
+    await floki.inject([fix(reg, "VAN-KIT-001", *HOME, floki.clock.now())])
+    await floki.core.locations.flush()
+    await post(floki, f"/loans/{loan['id']}/return", {}, role="staff", status=200)
+    shown = await get(floki, f"/assets/{kit}/location")
+    assert (shown["lat"], shown["lon"]) == (None, None), shown
+    floki.advance(60)
+    await floki.inject([fix(reg, "VAN-KIT-001", *NEARER_HOME, floki.clock.now())])
+    shown = await get(floki, f"/assets/{kit}/location")
+    assert (shown["lat"], shown["lon"]) == NEARER_HOME

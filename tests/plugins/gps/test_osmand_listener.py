@@ -288,6 +288,8 @@ class TestTlsWithoutCertificate:
             resp = await floki.client.get("/api/v1/plugins", headers=headers)
             (gps,) = [p for p in (await resp.json())["items"] if p["name"] == "gps"]
             (entry,) = [s for s in gps["sources"] if s["name"] == SOURCE]
-            return "cannot load the appliance's certificate" in str(entry["reason"])
+            return "no certificate at" in str(entry["reason"]) and "floki-core init" in str(
+                entry["reason"]
+            )
 
         await floki.eventually(says, "the listener to say it has no certificate")
