@@ -24,6 +24,7 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
+import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,9 @@ class Sighting:
 
     ``observed_at`` None: stamped with the appliance's clock as it arrived (the source
     knows no better time). ``receiver_technology`` is what the receiver is registered as
-    (default: ``technology``).
+    (default: ``technology``). A sighting at coordinates (GPS, a located Wi-Fi client)
+    names no receiver and gives ``lat``/``lon``: the kit draws a zone on the map around
+    them, which the asset must be placed in, and the observation must carry them.
     """
 
     technology: str
@@ -57,6 +60,25 @@ class Sighting:
     receiver: str | None
     observed_at: dt.datetime | None = None
     receiver_technology: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+AREA_HALF_SIDE_M = 1000.0  # the zone drawn around a sighting at coordinates
+
+
+def _square_around(lat: float, lon: float) -> list[list[float]]:
+    """A square of 2 km around (lat, lon), as [lon, lat] vertices: wide enough that any
+    fix of a real receiver's accuracy lies wholly inside it."""
+    d_lat = AREA_HALF_SIDE_M / 111_320.0
+    d_lon = AREA_HALF_SIDE_M / (111_320.0 * max(math.cos(math.radians(lat)), 0.01))
+    return [
+        [lon - d_lon, lat - d_lat],
+        [lon + d_lon, lat - d_lat],
+        [lon + d_lon, lat + d_lat],
+        [lon - d_lon, lat + d_lat],
+        [lon - d_lon, lat - d_lat],
+    ]
 
 
 class SourceDevice(Protocol):
@@ -137,6 +159,21 @@ class SourceConformance(PluginConformance, DecoderConformance):
                     "zone_id": zone["id"],
                 },
             )
+        places: dict[tuple[float, float], int] = {}
+        for sighting in self.expected:
+            if sighting.lat is None or sighting.lon is None:
+                continue
+            where = (sighting.lat, sighting.lon)
+            if where not in places:
+                zone = await run.post(
+                    "/zones",
+                    {
+                        "site_id": site["id"],
+                        "name": f"Area {len(places) + 1}",
+                        "geo_polygon": _square_around(*where),
+                    },
+                )
+                places[where] = zone["id"]
         assets: dict[tuple[str, str], tuple[int, int]] = {}
         for number, sighting in enumerate(self.expected, 1):
             key = (sighting.technology, sighting.tag)
@@ -149,7 +186,11 @@ class SourceConformance(PluginConformance, DecoderConformance):
                 "/identifiers",
                 {"asset_id": asset["id"], "technology": sighting.technology, "value": sighting.tag},
             )
-            assets[key] = (asset["id"], zones.get(sighting.receiver, 0))
+            if sighting.lat is not None and sighting.lon is not None:
+                zone_id = places[(sighting.lat, sighting.lon)]
+            else:
+                zone_id = zones.get(sighting.receiver, 0)
+            assets[key] = (asset["id"], zone_id)
         await run.core.locations.reindex()
         return assets
 
@@ -341,12 +382,26 @@ class SourceConformance(PluginConformance, DecoderConformance):
             "(technology, tag, receiver)"
         )
         stamps = {(s.technology, s.tag, s.receiver): s.observed_at for s in self.expected}
+        positions = {
+            (s.technology, s.tag, s.receiver): (s.lat, s.lon)
+            for s in self.expected
+            if s.lat is not None and s.lon is not None
+        }
         for obs in arrived:
             want = stamps[(obs.technology, obs.tag, obs.receiver)] or now
             assert obs.observed_at == want, (
                 f"{obs.technology} {obs.tag}: observed_at {obs.observed_at}, expected {want} "
                 "(the device's time, or the appliance clock's when it gives none)"
             )
+            expected = positions.get((obs.technology, obs.tag, obs.receiver))
+            if expected is not None:
+                assert obs.lat is not None and obs.lon is not None, (
+                    f"{obs.technology} {obs.tag}: no coordinates; expected {expected}"
+                )
+                off = max(abs(obs.lat - expected[0]), abs(obs.lon - expected[1]))
+                assert off < 1e-5, (  # about a metre: NMEA gives minutes to 4 places
+                    f"{obs.technology} {obs.tag}: at {obs.lat}, {obs.lon}; expected {expected}"
+                )
             assert obs.received_at in (None, now), (
                 f"{obs.technology} {obs.tag}: received_at {obs.received_at} is not the "
                 f"appliance clock's {now}"

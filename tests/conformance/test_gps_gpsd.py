@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from floki_core.conformance import START, Sighting, SourceConformance
 from floki_core.testing import Floki
 from tests.fixtures.processes import free_port
-from tests.plugins.gps.conftest import HUB_POINT, QUIET, FakeGpsd, GeofencedConformance, tpv
+from tests.plugins.gps.conftest import HUB_POINT, QUIET, FakeGpsd, tpv
 
 FIXED_AT = START - dt.timedelta(seconds=5)
 LAT, LON = HUB_POINT
@@ -65,7 +65,7 @@ class Gpsd:
             await self.server.close()
 
 
-class TestGpsdConformance(GeofencedConformance, SourceConformance):
+class TestGpsdConformance(SourceConformance):
     # The plugin-wide checks (entry point, settings) run once, in another module.
     test_loads_through_its_entry_point = None
     test_config_defaults_validate_and_every_key_is_documented = None
@@ -73,7 +73,9 @@ class TestGpsdConformance(GeofencedConformance, SourceConformance):
     plugin = "gps"
     source = "gps-gpsd"
     documentation = ("docs/gps.md",)
-    expected = tuple(Sighting("gps", device, None, FIXED_AT) for device in RECEIVERS)
+    expected = tuple(
+        Sighting("gps", device, None, FIXED_AT, lat=LAT, lon=LON) for device in RECEIVERS
+    )
     bad_reasons: ClassVar[Mapping[str, int]] = {"bad_json": 1, "bad_report": 1}
     decoder = gpsd_line
     decoder_errors = (GpsdError,)

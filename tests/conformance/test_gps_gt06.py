@@ -16,14 +16,13 @@ from floki_gps.gt06 import decode_frame, frame_fix, gt06_encode
 from floki_gps.tcp_session import DecodeError
 from hypothesis import strategies as st
 
-from floki_core.conformance import START, Sighting, SourceConformance, Watched
+from floki_core.conformance import START, Sighting, SourceConformance
 from floki_core.testing import Floki
 from tests.fixtures.gps_trackers import Gt06Tracker, ListenerPort, fix_at
 
 HEARD_AT = START - dt.timedelta(seconds=30)  # the trackers' own time of their fixes
 TRACKERS = ("864717003283581", "864717003283599")
 STRANGER = "490154203237518"
-HUB = [[0.117, 52.202], [0.127, 52.202], [0.127, 52.209], [0.117, 52.209]]
 IN_HUB = {"lat": 52.2053, "lon": 0.1218}
 
 
@@ -97,7 +96,10 @@ class TestGt06Conformance(SourceConformance):
     documentation = ("docs/gps.md",)
     # The listener can only be lost as it starts: another program holds its port.
     lost_before_start = True
-    expected = tuple(Sighting("gps", imei, None, HEARD_AT) for imei in TRACKERS)
+    expected = tuple(
+        Sighting("gps", imei, None, HEARD_AT, lat=IN_HUB["lat"], lon=IN_HUB["lon"])
+        for imei in TRACKERS
+    )
     bad_reasons: ClassVar[Mapping[str, int]] = {
         "unknown_device": 1,
         "bad_crc": 1,
@@ -117,20 +119,6 @@ class TestGt06Conformance(SourceConformance):
 
     def plugin_settings(self) -> Mapping[str, Any]:
         return {"listen_host": "127.0.0.1", "osmand_port": 0, "teltonika_port": 0, "gt06_port": 0}
-
-    async def register(self, run: Watched) -> dict[tuple[str, str], tuple[int, int]]:
-        """The trackers' assets, and the zone their fixes fall in, drawn on the map."""
-        site = await run.post("/sites", {"name": "Community services"})
-        hub = await run.post("/zones", {"site_id": site["id"], "name": "Hub", "geo_polygon": HUB})
-        assets = {}
-        for number, imei in enumerate(TRACKERS, 1):
-            asset = await run.post("/assets", {"asset_number": f"BED-{number}"})
-            await run.post(
-                "/identifiers", {"asset_id": asset["id"], "technology": "gps", "value": imei}
-            )
-            assets[("gps", imei)] = (asset["id"], hub["id"])
-        await run.core.locations.reindex()
-        return assets
 
     @pytest.fixture
     def source_device(self) -> Gt06Fleet:

@@ -20,7 +20,6 @@ from tests.fixtures.processes import free_port
 from tests.plugins.gps.conftest import (
     HUB_POINT,
     QUIET,
-    GeofencedConformance,
     PtyReceiver,
     nmea_cycle,
     nmea_sentence,
@@ -82,7 +81,7 @@ class SerialReceiver:
         self.pty.close()
 
 
-class TestNmeaSerialConformance(GeofencedConformance, SourceConformance):
+class TestNmeaSerialConformance(SourceConformance):
     # The plugin-wide checks (entry point, settings) run once, in another module.
     test_loads_through_its_entry_point = None
     test_config_defaults_validate_and_every_key_is_documented = None
@@ -90,7 +89,7 @@ class TestNmeaSerialConformance(GeofencedConformance, SourceConformance):
     plugin = "gps"
     source = "gps-nmea-serial"
     documentation = ("docs/gps.md",)
-    expected = (Sighting("gps", DEVICE, None, FIXED_AT),)
+    expected = (Sighting("gps", DEVICE, None, FIXED_AT, lat=LAT, lon=LON),)
     bad_reasons: ClassVar[Mapping[str, int]] = {"bad_checksum": 2, "bad_sentence": 1}
     decoder = read_sentence
     decoder_errors = (NmeaError,)
@@ -145,7 +144,7 @@ class TcpReceiver:
         pass
 
 
-class TestNmeaTcpConformance(GeofencedConformance, SourceConformance):
+class TestNmeaTcpConformance(SourceConformance):
     test_loads_through_its_entry_point = None
     test_config_defaults_validate_and_every_key_is_documented = None
     test_decoder_raises_only_its_declared_errors = None  # the serial receiver's class runs it
@@ -155,7 +154,7 @@ class TestNmeaTcpConformance(GeofencedConformance, SourceConformance):
     plugin = "gps"
     source = "gps-nmea-tcp"
     documentation = ("docs/gps.md",)
-    expected = (Sighting("gps", DEVICE, None, FIXED_AT),)
+    expected = (Sighting("gps", DEVICE, None, FIXED_AT, lat=LAT, lon=LON),)
     bad_reasons: ClassVar[Mapping[str, int]] = {"bad_checksum": 2, "bad_sentence": 1}
 
     def plugin_settings(self) -> Mapping[str, Any]:

@@ -17,7 +17,7 @@ from floki_gps.tcp_session import DecodeError
 from floki_gps.teltonika import decode_packet, teltonika_encode
 from hypothesis import strategies as st
 
-from floki_core.conformance import START, Sighting, SourceConformance, Watched
+from floki_core.conformance import START, Sighting, SourceConformance
 from floki_core.testing import Floki
 from tests.fixtures.gps_trackers import ListenerPort, TeltonikaTracker, fix_at
 
@@ -25,7 +25,6 @@ HEARD_AT = START - dt.timedelta(seconds=30)  # the trackers' own time of their f
 TRACKERS = ("356307042441013", "356307042441021")
 STRANGER = "490154203237518"
 # The community hub, drawn on the map around the trackers' position.
-HUB = [[0.117, 52.202], [0.127, 52.202], [0.127, 52.209], [0.117, 52.209]]
 IN_HUB = {"lat": 52.2053, "lon": 0.1218}
 
 
@@ -93,7 +92,10 @@ class TestTeltonikaConformance(SourceConformance):
     documentation = ("docs/gps.md",)
     # The listener can only be lost as it starts: another program holds its port.
     lost_before_start = True
-    expected = tuple(Sighting("gps", imei, None, HEARD_AT) for imei in TRACKERS)
+    expected = tuple(
+        Sighting("gps", imei, None, HEARD_AT, lat=IN_HUB["lat"], lon=IN_HUB["lon"])
+        for imei in TRACKERS
+    )
     bad_reasons: ClassVar[Mapping[str, int]] = {
         "unknown_device": 1,
         "bad_crc": 1,
@@ -119,20 +121,6 @@ class TestTeltonikaConformance(SourceConformance):
     def plugin_settings(self) -> Mapping[str, Any]:
         # Loopback, and no listener but the one a test points at its device.
         return {"listen_host": "127.0.0.1", "osmand_port": 0, "teltonika_port": 0, "gt06_port": 0}
-
-    async def register(self, run: Watched) -> dict[tuple[str, str], tuple[int, int]]:
-        """The trackers' assets, and the zone their fixes fall in, drawn on the map."""
-        site = await run.post("/sites", {"name": "Community services"})
-        hub = await run.post("/zones", {"site_id": site["id"], "name": "Hub", "geo_polygon": HUB})
-        assets = {}
-        for number, imei in enumerate(TRACKERS, 1):
-            asset = await run.post("/assets", {"asset_number": f"HOIST-{number}"})
-            await run.post(
-                "/identifiers", {"asset_id": asset["id"], "technology": "gps", "value": imei}
-            )
-            assets[("gps", imei)] = (asset["id"], hub["id"])
-        await run.core.locations.reindex()
-        return assets
 
     @pytest.fixture
     def source_device(self) -> TeltonikaFleet:

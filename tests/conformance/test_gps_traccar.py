@@ -21,7 +21,7 @@ from floki_core.conformance import (
     SourceConformance,
 )
 from floki_core.testing import Floki
-from tests.plugins.gps.conftest import HUB_POINT, QUIET, GeofencedConformance
+from tests.plugins.gps.conftest import HUB_POINT, QUIET
 from tests.plugins.gps.test_traccar_forward_decoder import forwarded
 
 PATH = "/api/v1/gps/traccar"
@@ -84,7 +84,7 @@ class TraccarServer:
         pass
 
 
-class TestTraccarForwardConformance(GeofencedConformance, SourceConformance):
+class TestTraccarForwardConformance(SourceConformance):
     test_loads_through_its_entry_point = None
     test_config_defaults_validate_and_every_key_is_documented = None
 
@@ -93,7 +93,7 @@ class TestTraccarForwardConformance(GeofencedConformance, SourceConformance):
     supervised = False
     documentation = ("docs/gps.md",)
     # Traccar forwards one position a request: one sighting, so no batching to check.
-    expected = (Sighting("gps", IMEI, None, FIXED_AT),)
+    expected = (Sighting("gps", IMEI, None, FIXED_AT, lat=LAT, lon=LON),)
     bad_reasons: ClassVar[Mapping[str, int]] = {"bad_position": 1, "unregistered_device": 1}
     decoder = decode_forward
     decoder_errors = (DecodeError,)

@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from floki_core.conformance import Watched
 from floki_core.sdk import AppConfig, parse_config
 from floki_core.testing import Floki
 
@@ -231,37 +230,3 @@ class FakeGpsd:
 
 
 # --- the conformance kit, for sightings placed by a geofence --------------------------------
-
-
-class GeofencedConformance:
-    """Mixed in before ``SourceConformance``: GPS sightings name no receiver, so the kit's
-    register (a zone per receiver) is replaced by one zone drawn on the map around the
-    fixes (the hub), and each tracker's asset must be placed in it."""
-
-    expected: Any
-
-    async def register(self, run: Watched) -> dict[tuple[str, str], tuple[int, int]]:
-        site = await run.post("/sites", {"name": "Conformance Community"})
-        hub = await run.post(
-            "/zones",
-            {
-                "site_id": site["id"],
-                "name": "Conformance Hub",
-                "geo_polygon": square(HUB_LON, HUB_LAT, HUB_SIZE),
-            },
-        )
-        assets: dict[tuple[str, str], tuple[int, int]] = {}
-        for number, sighting in enumerate(self.expected, 1):
-            key = (sighting.technology, sighting.tag)
-            if key in assets:
-                continue
-            asset = await run.post(
-                "/assets", {"asset_number": f"GPS-{number:04d}", "description": "Hoist"}
-            )
-            await run.post(
-                "/identifiers",
-                {"asset_id": asset["id"], "technology": sighting.technology, "value": sighting.tag},
-            )
-            assets[key] = (asset["id"], hub["id"])
-        await run.core.locations.reindex()
-        return assets
