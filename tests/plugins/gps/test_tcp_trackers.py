@@ -205,7 +205,7 @@ async def test_a_backlog_replayed_after_an_outage_keeps_its_times_and_makes_no_d
     """A tracker back from a dead spot sends what it buffered, oldest first, in its own
     times; when its acknowledgement is lost it sends the same packet again. The history
     shows each stay once, at the tracker's times, and the repeat is counted as such."""
-    assets, hub = await register(floki, TELTONIKA_IMEI)
+    assets, _hub = await register(floki, TELTONIKA_IMEI)
     site = (await api(floki, "GET", "/sites"))["items"][0]
     depot = await api(
         floki, "POST", "/zones", {"site_id": site["id"], "name": "Depot", "geo_polygon": DEPOT}
