@@ -356,8 +356,8 @@ class GeofenceLocator:
         return len(self._index.polygons)
 
     def locate(self, batch: Sequence[Sighting]) -> list[ZoneEvidence]:
-        """The newest fix of each asset in the batch, placed after its earlier ones in
-        time order, exactly as if they had come one at a time."""
+        """Evidence for every fix in the batch, each asset's placed in time order, exactly
+        as if they had come one at a time."""
         fixes = [s for s in batch if s.lat is not None and s.lon is not None]
         if not fixes:
             return []
@@ -398,8 +398,8 @@ class GeofenceLocator:
             at = s.observed_at
             if held is None or at >= held[1]:
                 memory[asset] = (OFF_SITE if zone_id is None else zone_id, at)
-            if backlog and i + 1 < n and assets[i + 1] == asset:
-                continue  # only the newest of each asset is claimed
+            # Every fix is claimed, each asset's in time order: a backlog's stays reach the
+            # resolver (and the history) as if the fixes had come one at a time.
             accuracy = s.accuracy_m
             if accuracy is None or accuracy <= _GOOD_ACCURACY_M:
                 confidence = base

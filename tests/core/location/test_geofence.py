@@ -563,16 +563,19 @@ def test_poor_accuracy_lowers_confidence_down_to_a_floor() -> None:
     assert at[500.0] == at[5000.0] == pytest.approx(0.2)
 
 
-def test_the_latest_fix_of_an_asset_in_a_batch_wins() -> None:
+def test_every_fix_of_an_asset_in_a_batch_is_claimed_in_time_order() -> None:
+    """A tracker's backlog arrives as one batch: each of its fixes is evidence, oldest
+    first, so the resolver (and the history) sees where it was as it went."""
     batch = [
         fix(0, 10.021, 50.001),
         fix(20, 10.0035, 50.0035),
         fix(10, 11.0, 49.0),  # arrived late
         fix(30, None, None),  # no coordinates: not a fix
     ]
-    (evidence,) = GeofenceLocator([CAMPUS, WARD, CAR_PARK]).locate(batch)
-    assert evidence.zone_id == 3
-    assert evidence.observed_at == T0 + dt.timedelta(seconds=20)
+    evidence = GeofenceLocator([CAMPUS, WARD, CAR_PARK]).locate(batch)
+    assert [e.observed_at - T0 for e in evidence] == [dt.timedelta(seconds=s) for s in (0, 10, 20)]
+    assert evidence[1].zone_id is None  # far from every zone at the time
+    assert evidence[-1].zone_id == 3
 
 
 def test_two_thousand_zones_each_fix_lands_in_its_own_cell() -> None:

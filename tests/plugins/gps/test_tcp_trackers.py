@@ -205,7 +205,7 @@ async def test_a_backlog_replayed_after_an_outage_keeps_its_times_and_makes_no_d
     """A tracker back from a dead spot sends what it buffered, oldest first, in its own
     times; when its acknowledgement is lost it sends the same packet again. The history
     shows each stay once, at the tracker's times, and the repeat is counted as such."""
-    assets, _hub = await register(floki, TELTONIKA_IMEI)
+    assets, hub = await register(floki, TELTONIKA_IMEI)
     site = (await api(floki, "GET", "/sites"))["items"][0]
     depot = await api(
         floki, "POST", "/zones", {"site_id": site["id"], "name": "Depot", "geo_polygon": DEPOT}
@@ -230,11 +230,9 @@ async def test_a_backlog_replayed_after_an_outage_keeps_its_times_and_makes_no_d
 
         await Floki.eventually(counted, "the repeated packet counted as duplicates")
     stays = (await api(floki, "GET", f"/assets/{assets[TELTONIKA_IMEI]}/history"))["items"]
-    # The current stay began at the tracker's time, not the appliance's, and the packet
-    # sent again added none. (Within one backlog the stay starts at the last fix there,
-    # and a zone passed through inside it, the hub here, is not written: the geofence
-    # takes each asset's latest fix of a batch.)
-    assert stays[0]["zone_id"] == depot["id"]
-    entered = dt.datetime.fromisoformat(stays[0]["entered_at"])
-    assert start + dt.timedelta(minutes=20) <= entered <= start + dt.timedelta(minutes=25)
+    # Each stay at the tracker's times (the hub from its first fix, the depot once the
+    # second fix there confirmed the move), and the packet sent again added none.
+    assert [s["zone_id"] for s in stays] == [depot["id"], hub]
+    assert dt.datetime.fromisoformat(stays[1]["entered_at"]) == start
+    assert dt.datetime.fromisoformat(stays[0]["entered_at"]) == start + dt.timedelta(minutes=25)
     assert len(stays) == len({(s["zone_id"], s["entered_at"]) for s in stays})
