@@ -17,6 +17,8 @@ from floki_core.sdk import (
 from floki_gps import http_trackers, receivers, tcp_trackers
 from floki_gps.config import GpsSettings
 from floki_gps.devices import DeviceBook
+from floki_gps.simulator import SOURCE_NAME as SIMULATOR_NAME
+from floki_gps.simulator import SimulatedTrackers, read_register
 
 FLOKI_PLUGIN_API = ">=1.0,<2"
 
@@ -44,6 +46,28 @@ def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> 
     else:
         context.log.info("no [plugin.gps] listen_host: no tracker listener is started")
     receivers.register_sources(registry, context, settings, devices)
+    if settings.simulate:
+        _register_simulator(registry, context, settings)
+
+
+def _register_simulator(
+    registry: SourceRegistry, context: PluginContext, settings: GpsSettings
+) -> None:
+    # The simulated trackers report through the listeners, so without them there is
+    # nothing to report to.
+    if not settings.listen_host:
+        context.log.warning(
+            '[plugin.gps] simulate = true needs listen_host (e.g. "127.0.0.1"): '
+            "no tracker is simulated"
+        )
+        return
+    register = context.register
+    if register is None:
+        raise RuntimeError("simulate = true needs the running appliance to read the register")
+    registry.add(
+        SIMULATOR_NAME,
+        SimulatedTrackers(settings, context.clock, lambda: read_register(register), context.log),
+    )
 
 
 def _device_listing(context: PluginContext) -> Callable[[web.Request], Awaitable[web.Response]]:

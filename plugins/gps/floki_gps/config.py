@@ -48,3 +48,12 @@ class GpsSettings(PluginSettings):
     max_connections: Annotated[int, msgspec.Meta(ge=1, le=200_000)] = 20_000
     # Fixes are handed to the core in batches this often.
     batch_seconds: Annotated[float, msgspec.Meta(gt=0, le=10)] = 0.5
+    # Simulated trackers instead of real ones (the demo): every asset with a gps
+    # identifier gets a tracker that drives it between the register's community hub,
+    # depots and home areas (zones drawn on the map), reporting through this plugin's own
+    # listeners on loopback, so listen_host must be set. IMEIs beginning 86 speak GT06,
+    # other 15-digit ids Teltonika, any other id is a phone posting as Traccar Client.
+    simulate: bool = False
+    simulate_seed: Annotated[int, msgspec.Meta(ge=0)] = 1
+    # How many times faster than real time the simulated items stay and travel.
+    simulate_speedup: Annotated[float, msgspec.Meta(ge=0.1, le=100)] = 1.0
