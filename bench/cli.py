@@ -23,6 +23,7 @@ from bench.product import BenchError, ProductOptions, run_product
 from bench.scenarios import SCENARIOS
 
 ESPRESENSE = "espresense"  # through a real MQTT broker: bench/espresense.py
+COMMUNITY = "community"  # GPS trackers through the GPS plugin's listeners: bench/community.py
 
 
 def _rate(text: str) -> float | str:
@@ -49,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="floki-core bench",
         description="Drive a real appliance (its own process, loopback only) and print figures.",
     )
-    parser.add_argument("--scenario", choices=sorted([*SCENARIOS, ESPRESENSE]), default="ward")
+    parser.add_argument(
+        "--scenario", choices=sorted([*SCENARIOS, ESPRESENSE, COMMUNITY]), default="ward"
+    )
     parser.add_argument(
         "--rate",
         type=_rate,
@@ -88,6 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory",
         action="store_true",
         help="measure the hot path's memory per part in-process (no appliance)",
+    )
+    community = parser.add_argument_group("community scenario (GPS trackers)")
+    community.add_argument(
+        "--trackers", type=int, default=400, help="Teltonika TCP connections held open (400)"
+    )
+    community.add_argument(
+        "--posters", type=int, default=100, help="phones posting to the OsmAnd listener (100)"
+    )
+    community.add_argument(
+        "--idle", type=int, default=1000, help="silent connections held for the memory figure"
+    )
+    community.add_argument(
+        "--backlog", type=int, default=20, help="trackers replaying 255 buffered fixes each"
     )
     queries = parser.add_argument_group("query benchmark")
     queries.add_argument(
@@ -142,6 +158,28 @@ def _espresense(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def _community(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.community import CommunityOptions, run_community
+
+    if args.memory or args.tls:
+        raise BenchError("--memory and --tls do not apply to the community scenario")
+    for name in ("trackers", "posters", "idle", "backlog"):
+        if getattr(args, name) < 0:
+            raise BenchError(f"--{name} must be 0 or more")
+    if args.trackers == 0:
+        raise BenchError("--trackers must be at least 1")
+    return run_community(
+        CommunityOptions(
+            trackers=args.trackers,
+            posters=args.posters,
+            seconds=args.seconds or 10.0,
+            rate_max=args.rate == "max",
+            backlog=args.backlog,
+            idle=args.idle,
+        )
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     in_main = threading.current_thread() is threading.main_thread()
@@ -161,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         elif args.scenario == ESPRESENSE:
             result = _espresense(args)
+        elif args.scenario == COMMUNITY:
+            result = _community(args)
         elif args.memory:
             from bench.memory import run_memory
 
