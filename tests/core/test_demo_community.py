@@ -26,6 +26,9 @@ from floki_core.initialise import CONFIG_TEMPLATE
 from floki_core.storage.database import Database, default_url
 from floki_core.testing import Floki
 
+# The demo hospital loaded into appliances: product-level, as the other demo tests.
+pytestmark = pytest.mark.product
+
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 API = "/api/v1"
 

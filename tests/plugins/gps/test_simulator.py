@@ -30,6 +30,9 @@ from floki_core.storage.database import Database, default_url
 from floki_core.testing import Floki
 from tests.fixtures.gps_trackers import free_port
 
+# The demo hospital loaded into appliances: product-level, as the other demo tests.
+pytestmark = pytest.mark.product
+
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 API = "/api/v1"
 
