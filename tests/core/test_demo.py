@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from floki_core.demo import DemoSummary, load_demo
+from floki_core.demo.community import COMMUNITY_ITEMS
 from floki_core.domain import AssetState, ZoneType
 from floki_core.errors import Conflict
 from floki_core.schemas import gs1_check_digit_ok
@@ -45,7 +46,13 @@ CLASSES = {
     "Philips HeartStart MRx",
     "ZOLL R Series",
     "Masimo Rad-97",
+    # The community equipment service's kit, tracked by GPS.
+    "Invacare Birdie Evo",
+    "Sidhil Bradshaw",
+    "Arjo Nimbus 4",
+    "Invacare Perfecto2 V",
 }
+COMMUNITY_NUMBERS = {item.asset_number for item in COMMUNITY_ITEMS}
 TABLES = (
     SiteRow,
     BuildingRow,
@@ -128,7 +135,7 @@ def test_counts_match_the_register(loaded: Loaded, session: Session) -> None:
     summary, stored = loaded.summary, counts(session)
     assert (summary.sites, summary.buildings, summary.floors, summary.floor_plans) == (1, 2, 3, 3)
     assert 20 <= summary.zones <= 30
-    assert 280 <= summary.assets <= 320
+    assert 280 <= summary.assets - len(COMMUNITY_ITEMS) <= 320
     assert summary.asset_classes == len(CLASSES)
     assert summary.identifiers == 2 * summary.assets
     assert stored["sites"] == summary.sites
@@ -139,7 +146,8 @@ def test_counts_match_the_register(loaded: Loaded, session: Session) -> None:
     assert stored["asset_classes"] == summary.asset_classes
     assert stored["assets"] == summary.assets
     assert stored["identifiers"] == summary.identifiers
-    assert "300 assets" in str(summary) and "1 site," in str(summary)
+    assert f"{300 + len(COMMUNITY_ITEMS)} assets" in str(summary) and "1 site," in str(summary)
+    assert summary.loans == sum(item.loan is not None for item in COMMUNITY_ITEMS)
 
 
 def test_every_write_is_audited_as_the_system(session: Session, loaded: Loaded) -> None:
@@ -149,6 +157,7 @@ def test_every_write_is_audited_as_the_system(session: Session, loaded: Loaded) 
         (s.sites + s.buildings + s.floors + s.zones + s.receivers + s.asset_classes + s.assets)
         + s.identifiers
         + s.alert_rules
+        + s.loans
     )
     assert len(audit) == records
     assert {(a.actor, a.action) for a in audit} == {("system", "create")}
@@ -183,9 +192,13 @@ def test_every_asset_has_an_ibeacon_and_a_qr_identifier(session: Session) -> Non
     for ident in rows(session, IdentifierRow):
         by_asset[ident.asset_id][ident.technology] = ident.value
     for asset_id, idents in by_asset.items():
-        assert set(idents) == {"ibeacon", "qr"}
-        assert IBEACON.match(idents["ibeacon"]), idents["ibeacon"]
-        assert idents["qr"] == assets[asset_id].asset_number
+        asset = assets[asset_id]
+        # The community service's kit carries a GPS tracker instead of a beacon tag.
+        tracker = "gps" if asset.asset_number in COMMUNITY_NUMBERS else "ibeacon"
+        assert set(idents) == {tracker, "qr"}, asset.asset_number
+        if tracker == "ibeacon":
+            assert IBEACON.match(idents["ibeacon"]), idents["ibeacon"]
+        assert idents["qr"] == asset.asset_number
 
 
 def test_assets_look_like_a_real_register(session: Session) -> None:
@@ -224,6 +237,9 @@ def test_zones_form_a_hierarchy_inside_their_floor_plans(session: Session) -> No
     zones = {z.id: z for z in rows(session, ZoneRow)}
     assert len({z.name for z in zones.values()}) == len(zones)
     for zone in zones.values():
+        if zone.floor_id is None:  # the community service's areas: drawn on the map only
+            assert zone.geo_polygon and len(zone.geo_polygon) >= 3, zone.name
+            continue
         floor = floors[zone.floor_id]
         assert zone.polygon and len(zone.polygon) >= 3
         for x, y in zone.polygon:
