@@ -96,7 +96,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from floki_core.demo import enable_simulation, holds_demo_site, load_demo
+    from floki_core.demo import (
+        enable_community_simulation,
+        enable_simulation,
+        holds_demo_site,
+        load_demo,
+    )
     from floki_core.storage.models import SiteRow
 
     if not is_initialised(args.data_dir):
@@ -111,6 +116,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # Simulated sightings of a real register's tags would be taken for real ones.
     if demo_site:
         _out(enable_simulation(args.data_dir).message)
+        _out(enable_community_simulation(args.data_dir).message)
     return _serve(args)
 
 

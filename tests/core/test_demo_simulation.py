@@ -179,6 +179,12 @@ def test_the_demo_command_loads_the_hospital_and_switches_movement_on(
     assert "Loaded the demo site" in out
     assert "Simulated BLE gateways move the demo's tags" in out
     assert load_config(data_dir).plugin["ble"]["simulate"] is True
+    assert "Simulated GPS trackers move the demo's community equipment" in out
+    assert load_config(data_dir).plugin["gps"] == {
+        "listen_host": "127.0.0.1",
+        "simulate": True,
+        "simulate_speedup": 10.0,
+    }
     # Started again, it serves the same hospital, still moving, config untouched.
     before = (data_dir / CONFIG_FILE).read_text(encoding="utf-8")
     out = demo_command(data_dir, monkeypatch, capsys)

@@ -149,6 +149,10 @@ class TrackerListener:
             await self._converse(session, reader, writer, peer)
         except (ConnectionError, OSError, TimeoutError):
             pass  # the tracker went away mid-answer: it reconnects and resends
+        except asyncio.CancelledError:
+            # The listener stopping ends its connections: nothing waits on this task (asyncio
+            # started it), so the cancellation ends here rather than as a logged error.
+            return
         finally:
             self._cap.give()
             del self._connections[task]
