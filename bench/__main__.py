@@ -1,6 +1,8 @@
 """``make bench``: the ward at its nominal rate, the hospital as fast as it goes, then
-ESPresense gateways through a real broker at 15,000 messages a second; then what syncing
-authoritative commits costs and a 50,000-row register import (time, write lock held).
+ESPresense gateways through a real broker at 15,000 messages a second, then community GPS
+trackers through the GPS plugin's listeners (nominal, as fast as they go, a backlog, idle
+connections); then what syncing authoritative commits costs and a 50,000-row register
+import (time, write lock held).
 
 Each prints one JSON line (see ``bench/cli.py`` for single runs and the query benchmark,
 ``docs/performance.md`` for what the figures mean and what they were on this machine).
@@ -17,6 +19,7 @@ RUNS = (
     ["--scenario", "ward", "--seconds", "10", "--json"],
     ["--scenario", "hospital", "--rate", "max", "--seconds", "20", "--json"],
     ["--scenario", "espresense", "--rate", "15000", "--seconds", "20", "--json"],
+    ["--scenario", "community", "--json"],
 )
 
 
