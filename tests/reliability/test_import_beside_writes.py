@@ -26,7 +26,9 @@ from tests.reliability.appliance import (
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-ROWS = 50_000
+# Enough rows that the import holds the write lock while the department's writes arrive
+# (the 50,000-row figures are the benchmark's: python -m bench.register_import).
+ROWS = 20_000
 HEADER = "Asset No,Description,Make,Model,Serial No,Department,Last PPM,Next PPM Due,GIAI"
 T = TypeVar("T")
 

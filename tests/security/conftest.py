@@ -40,6 +40,12 @@ def _stop() -> None:
         shutil.rmtree(live.data_dir.parent, ignore_errors=True)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # Stopped while the interpreter still runs thread pools: at exit (the fallback for a
+    # run ended otherwise) the database's closing thread can no longer be started.
+    _stop()
+
+
 @pytest.fixture(scope="session")
 def live() -> Iterator[LiveAppliance]:
     yield appliance()
