@@ -39,7 +39,7 @@ def test_espresense_scenario_prints_the_figures_and_loses_nothing(
     monkeypatch.setenv("FLOKI_MOSQUITTO", find_mosquitto())
     started = time.monotonic()
     argv = ["--scenario", "espresense", "--tags", "200", "--rate", "1000"]
-    code = main([*argv, "--seconds", "3", "--warmup", "3", "--json"])
+    code = main([*argv, "--seconds", "3", "--warmup", "1", "--json"])
     took = time.monotonic() - started
     out, err = capsys.readouterr()
     assert code == 0, err

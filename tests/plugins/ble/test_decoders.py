@@ -608,7 +608,7 @@ def _well_formed(result: Beacon | Rejected) -> bool:
     return not (result.kind == "mac" and result.rotating)
 
 
-@settings(max_examples=500)
+@settings(max_examples=250)
 @given(data=st.binary(max_size=64), mac=MACS, address_type=ADDRESS_TYPES)
 def test_random_bytes_never_raise(data: bytes, mac: str | None, address_type: str | None) -> None:
     assert _well_formed(decode_advertisement(data, mac, address_type))
@@ -616,7 +616,7 @@ def test_random_bytes_never_raise(data: bytes, mac: str | None, address_type: st
     assert isinstance(parsed, list) or (isinstance(parsed, Rejected) and parsed.reason)
 
 
-@settings(max_examples=500)
+@settings(max_examples=250)
 @given(
     structures=st.lists(ad_structures(), min_size=1, max_size=4),
     junk=st.binary(max_size=3),

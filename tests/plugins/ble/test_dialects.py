@@ -425,13 +425,13 @@ ENTRY_OPTIONAL = {
 ENTRIES = _mostly(st.fixed_dictionaries(ENTRY_REQUIRED, optional=ENTRY_OPTIONAL), JSON_VALUES)
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(payload=st.binary(max_size=200))
 def test_json_batch_random_bytes_never_raise(payload: bytes) -> None:
     assert _well_formed(parse_json_batch(payload))
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(entries=st.lists(ENTRIES, max_size=8), header=st.booleans())
 def test_json_batch_random_entries_are_all_accounted_for(
     entries: list[object], header: bool
@@ -462,7 +462,7 @@ INGICS_LINES = _mostly(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(lines=st.lists(INGICS_LINES, max_size=8), newline=st.sampled_from(["\n", "\r\n"]))
 def test_ingics_random_lines_are_all_accounted_for(lines: list[str], newline: str) -> None:
     text = newline.join(lines)
@@ -500,7 +500,7 @@ PAYLOADS = _mostly(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(topic=TOPICS, payload=PAYLOADS)
 def test_espresense_random_messages_never_raise(topic: str, payload: bytes) -> None:
     result = parse_espresense(topic, payload)

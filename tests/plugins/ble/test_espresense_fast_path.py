@@ -46,13 +46,13 @@ def _check(report: dict[str, object]) -> None:
         assert fast == parse_espresense(TOPIC, payload)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(reports)
 def test_any_report_is_read_as_the_parser_reads_it_or_left_to_it(report: dict[str, object]) -> None:
     _check(report)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(usual)
 def test_the_reports_gateways_send_take_the_fast_path(report: dict[str, object]) -> None:
     payload = json.dumps(report).encode()
