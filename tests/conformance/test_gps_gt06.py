@@ -3,8 +3,6 @@ and fed by GT06 trackers over loopback TCP: login, then positions."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -18,7 +16,7 @@ from hypothesis import strategies as st
 
 from floki_core.conformance import START, Sighting, SourceConformance
 from floki_core.testing import Floki
-from tests.fixtures.gps_trackers import Gt06Tracker, ListenerPort, fix_at
+from tests.fixtures.gps_trackers import Gt06Tracker, TrackerFleet, fix_at
 
 HEARD_AT = START - dt.timedelta(seconds=30)  # the trackers' own time of their fixes
 TRACKERS = ("864717003283581", "864717003283599")
@@ -30,17 +28,13 @@ def fix(imei: str) -> Fix:
     return fix_at(imei, "gt06", HEARD_AT, **IN_HUB)
 
 
-class Gt06Fleet:
+class Gt06Fleet(TrackerFleet):
     """GT06 trackers connecting to the plugin's listener on a loopback port."""
 
+    port_setting = "gt06_port"
+
     def __init__(self) -> None:
-        self.port = ListenerPort()
-
-    async def open(self) -> None:
-        self.port.pick()
-
-    def settings(self) -> Mapping[str, Any]:
-        return {"gt06_port": self.port.port, "batch_seconds": 0.2}
+        super().__init__(TRACKERS)
 
     def tracker(self, imei: str) -> Gt06Tracker:
         return Gt06Tracker(imei, self.port.host, self.port.port)
@@ -49,11 +43,6 @@ class Gt06Fleet:
         async with self.tracker(imei) as tracker:
             if await tracker.log_in():
                 await tracker.send(fix(imei))
-
-    async def send_good(self, floki: Floki) -> None:
-        # Refused while the listener is not up yet: the kit sends again.
-        with contextlib.suppress(ConnectionError, OSError):
-            await asyncio.gather(*(self.report(imei) for imei in TRACKERS))
 
     async def send_bad(self, floki: Floki) -> None:
         async with self.tracker(STRANGER) as stranger:  # unknown_device
@@ -65,15 +54,6 @@ class Gt06Fleet:
         async with self.tracker(TRACKERS[1]) as early:  # not_logged_in
             await early.write(gt06_encode(fix(TRACKERS[1]), 1))
             await early.closed_by_server()
-
-    async def lose(self) -> None:
-        self.port.take()
-
-    async def restore(self) -> None:
-        self.port.give_back()
-
-    async def close(self) -> None:
-        self.port.give_back()
 
 
 def _framed(number: int, content: bytes) -> bytes:

@@ -5,8 +5,6 @@ The plugin-wide checks (entry point, settings documented) run here, once for the
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -19,7 +17,7 @@ from hypothesis import strategies as st
 
 from floki_core.conformance import START, Sighting, SourceConformance
 from floki_core.testing import Floki
-from tests.fixtures.gps_trackers import ListenerPort, TeltonikaTracker, fix_at
+from tests.fixtures.gps_trackers import TeltonikaTracker, TrackerFleet, fix_at
 
 HEARD_AT = START - dt.timedelta(seconds=30)  # the trackers' own time of their fixes
 TRACKERS = ("356307042441013", "356307042441021")
@@ -32,17 +30,13 @@ def fix(imei: str) -> Any:
     return fix_at(imei, "teltonika", HEARD_AT, battery_pct=80.0, **IN_HUB)
 
 
-class TeltonikaFleet:
+class TeltonikaFleet(TrackerFleet):
     """Teltonika trackers connecting to the plugin's listener on a loopback port."""
 
+    port_setting = "teltonika_port"
+
     def __init__(self) -> None:
-        self.port = ListenerPort()
-
-    async def open(self) -> None:
-        self.port.pick()
-
-    def settings(self) -> Mapping[str, Any]:
-        return {"teltonika_port": self.port.port, "batch_seconds": 0.2}
+        super().__init__(TRACKERS)
 
     def tracker(self, imei: str) -> TeltonikaTracker:
         return TeltonikaTracker(imei, self.port.host, self.port.port)
@@ -51,11 +45,6 @@ class TeltonikaFleet:
         async with self.tracker(imei) as tracker:
             if await tracker.log_in():
                 await tracker.send([fix(imei)])
-
-    async def send_good(self, floki: Floki) -> None:
-        # Refused while the listener is not up yet: the kit sends again.
-        with contextlib.suppress(ConnectionError, OSError):
-            await asyncio.gather(*(self.report(imei) for imei in TRACKERS))
 
     async def send_bad(self, floki: Floki) -> None:
         async with self.tracker(STRANGER) as stranger:  # unknown_device
@@ -68,15 +57,6 @@ class TeltonikaFleet:
         async with self.tracker(TRACKERS[1]) as confused:  # bad_frame: not an IMEI
             await confused.write(b"\x00\x05hello")
             await confused.closed_by_server()
-
-    async def lose(self) -> None:
-        self.port.take()
-
-    async def restore(self) -> None:
-        self.port.give_back()
-
-    async def close(self) -> None:
-        self.port.give_back()
 
 
 def _packet(data: bytes) -> bytes:
