@@ -17,6 +17,9 @@ TECHNOLOGY = "gps"
 # A fix that gives HDOP but no accuracy is taken as this many metres per unit of HDOP
 # (a common receiver's user-equivalent range error).
 METRES_PER_HDOP = 5.0
+KNOTS_TO_KMH = 1.852
+MS_TO_KMH = 3.6
+MAX_DEVICE_ID = 200  # the core's longest tag
 
 
 class Fix(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,14 +17,12 @@ from typing import Any
 
 import msgspec
 
-from floki_gps.fixes import Fix
+from floki_gps.fixes import MAX_DEVICE_ID, MS_TO_KMH, Fix
 
 __all__ = ["PROTOCOL", "WATCH", "GpsdError", "decode_report"]
 
 PROTOCOL = "gpsd"
 WATCH = b'?WATCH={"enable":true,"json":true}\n'
-MS_TO_KMH = 3.6
-MAX_DEVICE_ID = 200
 
 
 class GpsdError(ValueError):

@@ -22,12 +22,11 @@ from typing import Any
 
 import pynmea2  # type: ignore[import-untyped, unused-ignore]
 
-from floki_gps.fixes import Fix
+from floki_gps.fixes import KNOTS_TO_KMH, Fix
 
 __all__ = ["PROTOCOL", "NmeaError", "NmeaReader", "Reading", "read_sentence"]
 
 PROTOCOL = "nmea"
-KNOTS_TO_KMH = 1.852
 MAX_LINE = 164  # twice the standard's 82 characters: anything longer is not a sentence
 _WANTED = ("RMC", "GGA", "GLL")
 _PARSE_ERRORS = (pynmea2.ParseError, ValueError, TypeError, AttributeError, IndexError, KeyError)

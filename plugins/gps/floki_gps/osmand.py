@@ -31,7 +31,7 @@ from typing import Annotated
 
 import msgspec
 
-from floki_gps.fixes import Fix
+from floki_gps.fixes import KNOTS_TO_KMH, MAX_DEVICE_ID, MS_TO_KMH, Fix
 
 __all__ = [
     "PROTOCOL",
@@ -44,10 +44,7 @@ __all__ = [
 ]
 
 PROTOCOL = "osmand"
-KNOTS_TO_KMH = 1.852
-MS_TO_KMH = 3.6
 MAX_FIELDS = 100  # a real request has about a dozen
-MAX_DEVICE_ID = 200  # the core's longest tag
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 _MILLISECONDS_FROM = 2**31 - 1  # as Traccar: a larger number is milliseconds

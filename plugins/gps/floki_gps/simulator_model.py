@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from floki_core.sdk import AssetState, RegisterSnapshot, Zone
+from floki_gps.fixes import MS_TO_KMH
 
 TECHNOLOGY = "gps"
 PlaceKind = Literal["hub", "depot", "home"]
@@ -150,7 +151,7 @@ class Item:
             self._stop = (self._stop + 1) % len(self.round)
             place = self.round[self._stop]
             spot = self._spot(place)
-            drive = distance_m(leg.origin, spot) / (DRIVE_KMH / 3.6)
+            drive = distance_m(leg.origin, spot) / (DRIVE_KMH / MS_TO_KMH)
             self.leg = Leg(leg.end, leg.end + max(drive, 1.0), None, leg.origin, spot)
         else:
             place = self.round[self._stop]

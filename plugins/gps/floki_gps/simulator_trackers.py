@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from floki_gps.fixes import Fix
+from floki_gps.fixes import KNOTS_TO_KMH, Fix
 from floki_gps.gt06 import gt06_encode, gt06_encode_login
 from floki_gps.teltonika import teltonika_encode, teltonika_encode_imei
 
@@ -136,7 +136,7 @@ class OsmandLink:
             "timestamp": f"{fix.at.astimezone(dt.UTC).timestamp():.0f}",
             "lat": f"{fix.lat:.6f}",
             "lon": f"{fix.lon:.6f}",
-            "speed": f"{(fix.speed_kmh or 0.0) / 1.852:.1f}",  # knots
+            "speed": f"{(fix.speed_kmh or 0.0) / KNOTS_TO_KMH:.1f}",  # knots
             "bearing": f"{fix.course_deg or 0.0:.0f}",
             "accuracy": f"{fix.accuracy_m or 0.0:.1f}",
             "batt": f"{fix.battery_pct or 0.0:.0f}",

@@ -24,8 +24,8 @@ from typing import Annotated, Any
 
 import msgspec
 
-from floki_gps.fixes import Fix
-from floki_gps.osmand import KNOTS_TO_KMH, DecodeError, device_id, iso_time
+from floki_gps.fixes import KNOTS_TO_KMH, Fix
+from floki_gps.osmand import DecodeError, device_id, iso_time
 
 __all__ = ["PROTOCOL", "DecodeError", "decode_forward"]
 
