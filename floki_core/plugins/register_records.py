@@ -119,20 +119,9 @@ class RegisterReading:
 
     def identifiers_of(self, asset_ids: Iterable[int], technology: str) -> dict[int, str]:
         """Each asset's oldest ``technology`` identifier, for those that have one."""
-        ids = list(set(asset_ids))
-        found: dict[int, str] = {}
-        for start in range(0, len(ids), _CHUNK):
-            rows = self._session.execute(
-                select(IdentifierRow.asset_id, IdentifierRow.value)
-                .where(
-                    IdentifierRow.technology == technology,
-                    IdentifierRow.asset_id.in_(ids[start : start + _CHUNK]),
-                )
-                .order_by(IdentifierRow.id)
-            )
-            for asset_id, value in rows:
-                found.setdefault(asset_id, value)
-        return found
+        return self._oldest(
+            IdentifierRow, IdentifierRow.asset_id, IdentifierRow.value, technology, asset_ids
+        )
 
     # --- receivers (where readings are taken) ------------------------------------
 
@@ -156,19 +145,25 @@ class RegisterReading:
 
     def receivers_of(self, zone_ids: Iterable[int], technology: str) -> dict[int, str]:
         """Each zone's oldest ``technology`` receiver identifier, for those that have one."""
-        ids = list(set(zone_ids))
+        return self._oldest(
+            ReceiverRow, ReceiverRow.zone_id, ReceiverRow.identifier, technology, zone_ids
+        )
+
+    def _oldest(
+        self, table: Any, key: Any, value: Any, technology: str, keys: Iterable[int]
+    ) -> dict[int, str]:
+        """For each of ``keys``, the ``value`` of the oldest ``table`` row of
+        ``technology`` under it (in chunks, so any number of keys fits one query each)."""
+        ids = list(set(keys))
         found: dict[int, str] = {}
         for start in range(0, len(ids), _CHUNK):
             rows = self._session.execute(
-                select(ReceiverRow.zone_id, ReceiverRow.identifier)
-                .where(
-                    ReceiverRow.technology == technology,
-                    ReceiverRow.zone_id.in_(ids[start : start + _CHUNK]),
-                )
-                .order_by(ReceiverRow.id)
+                select(key, value)
+                .where(table.technology == technology, key.in_(ids[start : start + _CHUNK]))
+                .order_by(table.id)
             )
-            for zone_id, identifier in rows:
-                found.setdefault(zone_id, identifier)
+            for owner, text in rows:
+                found.setdefault(owner, text)
         return found
 
     # --- places and classes -------------------------------------------------------
