@@ -470,6 +470,13 @@ class LocationService:
             return
         if len(self._raw_fixes) >= MAX_RAW_FIXES_WAITING:
             self.raw_fixes_dropped += 1
+            if self.raw_fixes_dropped % 1000 == 1:  # said at the first, then every 1000th
+                log.warning(
+                    "%d raw positions of loaned assets dropped so far: more than %d waited "
+                    "for one write (the zones they gave are kept)",
+                    self.raw_fixes_dropped,
+                    MAX_RAW_FIXES_WAITING,
+                )
             return
         self._raw_fixes.append(
             {
@@ -481,7 +488,6 @@ class LocationService:
                 "lat": obs.lat,
                 "lon": obs.lon,
                 "accuracy_m": obs.accuracy_m,
-                "stored_at": self.clock.now(),
             }
         )
 
@@ -510,6 +516,10 @@ class LocationService:
         ]
         changes = [c for c in changes if c.asset_id in tracks]
         raw, self._raw_fixes = self._raw_fixes, []
+        if raw:
+            stored_at = self.clock.now()
+            for row in raw:
+                row.setdefault("stored_at", stored_at)
         try:
             if records:
                 await self.store.write(_with_records, records, rows, changes, seen, raw)

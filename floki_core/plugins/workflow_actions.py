@@ -39,11 +39,9 @@ def state_labels() -> dict[str, str]:
     """Each state's words for people (``"dirty"`` -> ``"Awaiting decontamination"``),
     the presented-only ``ppm_overdue`` included."""
     from floki_core.workflow.ppm_rules import PRESENTED_ONLY
-    from floki_core.workflow.states_table import LABELS
+    from floki_core.workflow.states_table import state_table
 
-    labels = {state.value: label for state, label in LABELS.items()}
-    labels.update(dict(PRESENTED_ONLY))
-    return labels
+    return {state.name: state.label for state in state_table(PRESENTED_ONLY).states}
 
 
 class _States(Protocol):

@@ -370,14 +370,13 @@ class GeofenceLocator:
         memory = self._held
         before = [memory.get(a) for a in assets]
         seed = self._current_zone
-        where = (
-            [_NO_ZONE if seed is None or (z := seed(a)) is None else z for a in assets]
-            if seed is not None
-            else [_NO_ZONE] * n
-        )
-        for i, held in enumerate(before):
-            if held is not None:
-                where[i] = held[0]
+        # Where each asset was: as held here, else as the resolver has it (asked only then).
+        where = [
+            held[0]
+            if held is not None
+            else (_NO_ZONE if seed is None or (z := seed(a)) is None else z)
+            for a, held in zip(assets, before, strict=True)
+        ]
         lon = np.fromiter((s.lon for s in fixes), dtype=np.float64, count=n)
         lat = np.fromiter((s.lat for s in fixes), dtype=np.float64, count=n)
         radius = np.fromiter(
@@ -387,7 +386,6 @@ class GeofenceLocator:
         )
         fits = self._index.fits(lon, lat, radius, where, every=backlog)
         place = fits.place
-        base = self.confidence
         out: list[ZoneEvidence] = []
         for i, s in enumerate(fixes):
             asset = assets[i]
@@ -401,10 +399,7 @@ class GeofenceLocator:
             # Every fix is claimed, each asset's in time order: a backlog's stays reach the
             # resolver (and the history) as if the fixes had come one at a time.
             accuracy = s.accuracy_m
-            if accuracy is None or accuracy <= _GOOD_ACCURACY_M:
-                confidence = base
-            else:
-                confidence = self._confidence(accuracy)
+            confidence = self._confidence(accuracy)
             if placed_by == "centre":
                 confidence *= STRADDLE_FACTOR
             extras = s.extras
