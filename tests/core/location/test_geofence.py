@@ -18,7 +18,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from floki_core.config import AppConfig, parse_config
 from floki_core.location import store
 from floki_core.location.evidence import Sighting
 from floki_core.location.locators import GeofenceLocator, GeoZone
@@ -373,11 +372,6 @@ def test_batches_claim_what_fix_by_fix_would(
 # --- end to end ----------------------------------------------------------------------------
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def floki_config() -> AppConfig:
-    return parse_config({"discovery": {"enabled": False}, "server": {"tls": False}})
 
 
 async def _post(floki: Floki, path: str, body: dict[str, Any]) -> dict[str, Any]:

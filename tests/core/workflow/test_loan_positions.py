@@ -77,7 +77,8 @@ async def test_an_engineer_recalls_the_last_fix_with_a_reason_recorded_and_audit
     assert status == 200, recall
     assert (recall["lat"], recall["lon"], recall["accuracy_m"]) == (*NEARER_HOME, 6.0)
     assert dt.datetime.fromisoformat(recall["observed_at"]) == last_at
-    assert recall["recalled_by"] and recall["reason"] == "overdue, collection booked for Tuesday"
+    assert recall["recalled_by"] == "test-engineer"  # who asked
+    assert recall["reason"] == "overdue, collection booked for Tuesday"
 
     history = await get(floki, f"/loans/{loan['id']}/recalls", role="engineer")
     [entry] = history["items"]
@@ -90,7 +91,9 @@ async def test_an_engineer_recalls_the_last_fix_with_a_reason_recorded_and_audit
 
     [row] = await floki.core.read(audit)
     assert "overdue, collection booked for Tuesday" in row.detail
-    assert str(NEARER_HOME[0]) not in json.dumps([row.before, row.after, row.detail])
+    assert row.actor == "test-engineer"
+    trail = json.dumps([row.before, row.after, row.detail])
+    assert str(NEARER_HOME[0]) not in trail and str(NEARER_HOME[1]) not in trail
 
 
 async def test_a_recall_needs_a_reason_an_engineer_and_an_open_loan(floki: Floki) -> None:
