@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import importlib.metadata
 import inspect
 import shutil
@@ -194,6 +195,14 @@ def floki_entry_points(request: pytest.FixtureRequest) -> Sequence[str] | None:
     return names
 
 
+@functools.cache
+def _core_route_keys() -> frozenset[tuple[str, str]]:
+    """The core's own routes, which no plugin may take: the same for every appliance in
+    the run, and building the table takes longer than the rest of an appliance's
+    set-up, so it is built once."""
+    return frozenset(core_route_keys())
+
+
 def _loading_only(config: AppConfig, names: Sequence[str] | None) -> AppConfig:
     """``config`` with every installed plugin not in ``names`` disabled."""
     if names is None:
@@ -244,7 +253,7 @@ async def floki(
         floki_config,
         clock=floki_clock,
         extra_plugins=floki_plugins,
-        reserved_routes=core_route_keys(),
+        reserved_routes=_core_route_keys(),
     )
     await core.start()
     try:

@@ -20,7 +20,7 @@ from floki_core.demo.community import COMMUNITY_ITEMS
 from floki_core.domain import AssetState, ZoneType
 from floki_core.errors import Conflict
 from floki_core.schemas import gs1_check_digit_ok
-from floki_core.storage.database import Database
+from floki_core.storage.database import Database, default_url
 from floki_core.storage.models import (
     AssetClassRow,
     AssetRow,
@@ -32,8 +32,9 @@ from floki_core.storage.models import (
     SiteRow,
     ZoneRow,
 )
+from tests.fixtures.demo import DEMO_START, DemoRegister, copy_demo_register
 
-NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+NOW = DEMO_START  # when the shared register was loaded
 TODAY = NOW.date()
 CLASSES = {
     "BD Alaris GP Plus",
@@ -90,13 +91,14 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
-    """One load shared by the read-only checks; the demo takes about a second."""
-    data_dir = tmp_path_factory.mktemp("demo")
-    database = fresh_database(data_dir)
-    with database.transaction() as session:
-        summary = load_demo(session, data_dir, now=NOW)
-    yield Loaded(database, data_dir, summary)
+def loaded(
+    tmp_path_factory: pytest.TempPathFactory, demo_register: DemoRegister
+) -> Iterator[Loaded]:
+    """One load shared by the read-only checks: a copy of the session's demo register
+    (tests/fixtures/demo.py), loaded with the default seed at ``NOW``."""
+    data_dir = copy_demo_register(demo_register, tmp_path_factory.mktemp("demo") / "data")
+    database = Database(default_url(data_dir))
+    yield Loaded(database, data_dir, demo_register.summary)
     database.close()
 
 
@@ -306,9 +308,12 @@ def test_community_hub_has_a_geographic_polygon_in_england(session: Session) -> 
     assert hub.gln and gs1_check_digit_ok(hub.gln)
 
 
-def test_loading_twice_is_refused_and_writes_nothing(db: Database, tmp_path: Path) -> None:
-    with db.transaction() as session:
-        load_demo(session, tmp_path, now=NOW)
+def test_loading_twice_is_refused_and_writes_nothing(
+    demo_register: DemoRegister, tmp_path: Path
+) -> None:
+    # A register the demo was loaded into (a copy of the session's load).
+    copy_demo_register(demo_register, tmp_path)
+    db = Database(default_url(tmp_path))
     plans = sorted((tmp_path / "plans").iterdir())
     with db.sessions() as session:
         before = counts(session)
@@ -316,6 +321,8 @@ def test_loading_twice_is_refused_and_writes_nothing(db: Database, tmp_path: Pat
         load_demo(session, tmp_path, now=NOW, seed=8)
     with db.sessions() as session:
         assert counts(session) == before
+    db.close()
+    assert before["assets"] > 0
     assert sorted((tmp_path / "plans").iterdir()) == plans
 
 
@@ -343,9 +350,10 @@ def _assets_and_identifiers(db: Database) -> tuple[list[dict[str, Any]], list[tu
     return assets, idents
 
 
-def test_the_same_seed_gives_the_same_assets(tmp_path: Path) -> None:
-    loads = []
-    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+def test_the_same_seed_gives_the_same_assets(loaded: Loaded, tmp_path: Path) -> None:
+    # The shared register was loaded with the default seed, 7; two more loads.
+    loads = [_assets_and_identifiers(loaded.db)]
+    for name, seed in (("b", 7), ("c", 8)):
         path = tmp_path / name
         path.mkdir()
         database = fresh_database(path)

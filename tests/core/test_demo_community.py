@@ -6,7 +6,6 @@ for its own data directory, on loopback."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import tomllib
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -21,36 +20,23 @@ from floki_core.api.app import create_app
 from floki_core.clock import ManualClock
 from floki_core.config import CONFIG_FILE, load_config, parse_config
 from floki_core.core import Core
-from floki_core.demo import enable_community_simulation, enable_simulation, load_demo
+from floki_core.demo import enable_community_simulation, enable_simulation
 from floki_core.initialise import CONFIG_TEMPLATE
-from floki_core.storage.database import Database, default_url
 from floki_core.testing import Floki
+from tests.fixtures.demo import DEMO_START, DemoRegister, copy_demo_register
 
 # The demo hospital loaded into appliances: product-level, as the other demo tests.
 pytestmark = pytest.mark.product
 
-START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+START = DEMO_START  # when the shared demo register was loaded
 API = "/api/v1"
 
 
-@pytest.fixture(scope="module")
-def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory holding the demo register, loaded once for the module."""
-    data_dir = tmp_path_factory.mktemp("demo") / "data"
-    data_dir.mkdir()
-    db = Database(default_url(data_dir))
-    db.migrate()
-    with db.transaction() as session:
-        load_demo(session, data_dir, now=START)
-    db.close()
-    return data_dir
-
-
 @pytest_asyncio.fixture
-async def demo(demo_data: Path, tmp_path: Path) -> AsyncIterator[Floki]:
-    """The demo register in a running appliance (no plugin: only what was loaded)."""
-    data_dir = tmp_path / "data"
-    shutil.copytree(demo_data, data_dir)
+async def demo(demo_register: DemoRegister, tmp_path: Path) -> AsyncIterator[Floki]:
+    """The demo register (a copy of the session's load, tests/fixtures/demo.py) in a
+    running appliance (no plugin: only what was loaded)."""
+    data_dir = copy_demo_register(demo_register, tmp_path / "data")
     config = parse_config({"discovery": {"enabled": False}, "server": {"tls": False}})
     core = Core(data_dir, config, clock=ManualClock(START))
     await core.start()

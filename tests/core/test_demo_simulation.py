@@ -4,7 +4,6 @@ first minute. Without the plugin the demo stays static and says so."""
 
 from __future__ import annotations
 
-import datetime as dt
 import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,13 +20,14 @@ from floki_core.api.app import create_app
 from floki_core.clock import ManualClock
 from floki_core.config import CONFIG_FILE, load_config
 from floki_core.core import Core
-from floki_core.demo import enable_simulation, load_demo
+from floki_core.demo import enable_simulation
 from floki_core.initialise import CONFIG_TEMPLATE
 from floki_core.storage.database import Database, default_url
 from floki_core.storage.models import SiteRow
 from floki_core.testing import Floki
+from tests.fixtures.demo import DEMO_START, DemoRegister, copy_demo_register
 
-START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+START = DEMO_START  # when the shared demo register was loaded
 SIMULATOR = "ble-simulator"
 
 
@@ -41,16 +41,13 @@ def new_config(data_dir: Path, extra: str = "") -> Path:
 
 
 @pytest_asyncio.fixture
-async def demo(tmp_path: Path) -> AsyncIterator[Floki]:
-    """What ``floki-core demo`` serves: the demo register and the config it wrote."""
+async def demo(tmp_path: Path, demo_register: DemoRegister) -> AsyncIterator[Floki]:
+    """What ``floki-core demo`` serves: the demo register (a copy of the session's load,
+    tests/fixtures/demo.py) and the config it wrote."""
     data_dir = tmp_path / "data"
     new_config(data_dir)
     assert enable_simulation(data_dir).moving
-    db = Database(default_url(data_dir))
-    db.migrate()
-    with db.transaction() as session:
-        load_demo(session, data_dir, now=START)
-    db.close()
+    copy_demo_register(demo_register, data_dir)
     config = load_config(data_dir)
     # Never announce a test appliance on the LAN, and serve plain HTTP to the test client.
     config = msgspec.structs.replace(

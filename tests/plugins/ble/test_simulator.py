@@ -30,15 +30,16 @@ from floki_core.api.app import create_app
 from floki_core.clock import ManualClock
 from floki_core.config import parse_config
 from floki_core.core import Core
-from floki_core.demo import SIMULATOR_SETTINGS, load_demo
+from floki_core.demo import SIMULATOR_SETTINGS
 from floki_core.domain import AssetState
 from floki_core.location.register_index import RegisterIndex
 from floki_core.location.register_view import RegisterView
 from floki_core.observations import Observation
 from floki_core.storage.database import Database, default_url
 from floki_core.testing import Floki
+from tests.fixtures.demo import DEMO_START, DemoRegister, copy_demo_register
 
-START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+START = DEMO_START  # when the shared demo register was loaded
 API = "/api/v1"
 
 
@@ -53,26 +54,24 @@ def register_of(db: Database) -> RegisterView:
     return RegisterView(RegisterIndex, lambda fn: _read_from(db, fn))
 
 
-def load_demo_database(data_dir: Path) -> Database:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(default_url(data_dir))
-    db.migrate()
-    with db.transaction() as session:
-        load_demo(session, data_dir, now=START)
-    return db
-
-
 @pytest.fixture(scope="module")
-def demo_records(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteRecords]:
-    db = load_demo_database(tmp_path_factory.mktemp("demo"))
+def demo_records(
+    tmp_path_factory: pytest.TempPathFactory, demo_register: DemoRegister
+) -> Iterator[SiteRecords]:
+    data_dir = copy_demo_register(demo_register, tmp_path_factory.mktemp("demo") / "data")
+    db = Database(default_url(data_dir))
     try:
         yield asyncio.run(read_register(register_of(db)))
     finally:
         db.close()
 
 
-async def start_demo(data_dir: Path, clock: ManualClock, ble: dict[str, Any]) -> Core:
-    load_demo_database(data_dir).close()
+async def start_demo(
+    demo: DemoRegister, data_dir: Path, clock: ManualClock, ble: dict[str, Any]
+) -> Core:
+    """An appliance on a copy of the demo register (loaded once per session,
+    tests/fixtures/demo.py)."""
+    copy_demo_register(demo, data_dir)
     config = parse_config(
         {"discovery": {"enabled": False}, "server": {"tls": False}, "plugin": {"ble": ble}}
     )
@@ -82,10 +81,10 @@ async def start_demo(data_dir: Path, clock: ManualClock, ble: dict[str, Any]) ->
 
 
 @pytest_asyncio.fixture
-async def demo(tmp_path: Path) -> AsyncIterator[Floki]:
+async def demo(tmp_path: Path, demo_register: DemoRegister) -> AsyncIterator[Floki]:
     """The demo hospital in a running appliance, with the settings the demo writes."""
     clock = ManualClock(START)
-    core = await start_demo(tmp_path / "data", clock, SIMULATOR_SETTINGS)
+    core = await start_demo(demo_register, tmp_path / "data", clock, SIMULATOR_SETTINGS)
     try:
         async with TestClient(TestServer(create_app(core))) as client:
             yield Floki(core, client, clock)
