@@ -6,13 +6,16 @@ docs/performance.md records them from ``make bench``.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 
 import pytest
 
+import bench.cli
 from bench.cli import main
 
+BASELINE_SECONDS = 1.0
 KEYS = (
     "scenario",
     "offered_per_s",
@@ -31,8 +34,12 @@ KEYS = (
 
 
 def test_smoke_scenario_prints_the_figures_and_loses_nothing(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The bare-decoder baseline burns a core for ten seconds in make bench; its figure is
+    # not judged here, so one second shows it is measured and reported.
+    options = functools.partial(bench.cli.ProductOptions, baseline_budget_s=BASELINE_SECONDS)
+    monkeypatch.setattr(bench.cli, "ProductOptions", options)
     started = time.monotonic()
     # Six seconds: long enough that a busy CI machine still sees the small ward move.
     code = main(["--scenario", "smoke", "--seconds", "6", "--json"])

@@ -17,8 +17,8 @@ async def _get(floki: Floki, path: str) -> Any:
     return await resp.json()
 
 
-async def test_the_demo_rules_are_there_and_sound(running: Floki) -> None:
-    rules = (await _get(running, "/alert-rules"))["items"]
+async def test_the_demo_rules_are_there_and_sound(demo_hospital: Floki) -> None:
+    rules = (await _get(demo_hospital, "/alert-rules"))["items"]
     assert {r["type"] for r in rules} == {
         "geofence_exit",
         "par_level",
