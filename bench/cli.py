@@ -103,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--idle", type=int, default=1000, help="silent connections held for the memory figure"
     )
     community.add_argument(
+        "--records",
+        type=int,
+        default=4,
+        help="records per max-phase AVL packet, 1 to 255 (4: a fix every 30 s sent every 120 s)",
+    )
+    community.add_argument(
         "--backlog", type=int, default=20, help="trackers replaying 255 buffered fixes each"
     )
     queries = parser.add_argument_group("query benchmark")
@@ -168,6 +174,8 @@ def _community(args: argparse.Namespace) -> dict[str, Any]:
             raise BenchError(f"--{name} must be 0 or more")
     if args.trackers == 0:
         raise BenchError("--trackers must be at least 1")
+    if not 1 <= args.records <= 255:
+        raise BenchError("--records must be 1 to 255 (an AVL packet's records)")
     return run_community(
         CommunityOptions(
             trackers=args.trackers,
@@ -176,6 +184,8 @@ def _community(args: argparse.Namespace) -> dict[str, Any]:
             rate_max=args.rate == "max",
             backlog=args.backlog,
             idle=args.idle,
+            records=args.records,
+            profile=args.profile,
         )
     )
 

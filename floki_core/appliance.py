@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -69,6 +70,7 @@ async def serve(
     runner = web.AppRunner(create_app(core), access_log=None)
     await runner.setup()
     advertiser: ApplianceAdvertiser | None = None
+    previous_thresholds: tuple[int, int, int] | None = None
     try:
         site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
         try:
@@ -94,6 +96,7 @@ async def serve(
             except FlokiError as exc:
                 log.warning("%s; the console can still connect by address", exc)
                 advertiser = None
+        previous_thresholds = tune_garbage_collector()
         if on_ready:
             on_ready(info)
         await _wait_for_stop(stop)
@@ -102,6 +105,25 @@ async def serve(
             await advertiser.stop()
         await runner.cleanup()
         await core.stop()
+        if previous_thresholds is not None:  # an in-process serve (tests) gives it all back
+            gc.unfreeze()
+            gc.set_threshold(*previous_thresholds)
+
+
+def tune_garbage_collector() -> tuple[int, int, int]:
+    """Set the collector for a long-running appliance, once it has started.
+
+    What start-up built (the register index, the zone geometry, the imported modules) is
+    kept for the appliance's life: frozen, the cycle collector no longer walks it on
+    every full collection. The hot paths allocate short-lived objects by the hundred
+    thousand a second (observations, fixes, evidence), so the youngest generation is
+    collected after 50,000 net allocations rather than 700: cycles among them are rare
+    and live a little longer; the ingest benchmarks spend ~15 % less CPU per
+    observation (docs/performance.md). Returns the thresholds it replaced."""
+    previous = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    return previous
 
 
 def _bound_port(site: web.TCPSite) -> int | None:

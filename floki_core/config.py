@@ -105,7 +105,7 @@ class LocationConfig(_Section):
     resolver: ResolverSettings = msgspec.field(default_factory=ResolverSettings)
     rssi: RssiSettings = msgspec.field(default_factory=RssiSettings)
     battery: BatterySettings = msgspec.field(default_factory=BatterySettings)
-    flush_seconds: Annotated[float, msgspec.Meta(ge=0, le=10)] = 0.25
+    flush_seconds: Annotated[float, msgspec.Meta(ge=0, le=10)] = 0.1
     last_seen_write_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
     future_tolerance_seconds: Annotated[float, msgspec.Meta(ge=0)] = 30.0
     max_age_hours: Annotated[float, msgspec.Meta(gt=0)] = 24.0

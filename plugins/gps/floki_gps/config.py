@@ -47,7 +47,7 @@ class GpsSettings(PluginSettings):
     # TCP connections held at once, over all tracker protocols; more are refused.
     max_connections: Annotated[int, msgspec.Meta(ge=1, le=200_000)] = 20_000
     # Fixes are handed to the core in batches this often.
-    batch_seconds: Annotated[float, msgspec.Meta(gt=0, le=10)] = 0.5
+    batch_seconds: Annotated[float, msgspec.Meta(gt=0, le=10)] = 0.1
     # Simulated trackers instead of real ones (the demo): every asset with a gps
     # identifier gets a tracker that drives it between the register's community hub,
     # depots and home areas (zones drawn on the map), reporting through this plugin's own

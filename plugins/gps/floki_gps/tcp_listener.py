@@ -7,6 +7,11 @@ the fixes to the core as observations every ``batch_seconds``. Bad input is coun
 ``sink.reject`` and never ends the source; only a listener that cannot listen (the port
 taken, the address not on this host) ends ``run`` with an error that names why, so the
 supervisor shows it and tries again after its backoff.
+
+Each connection is an ``asyncio.Protocol`` fed straight from the event loop's read
+callback: no task, stream buffer or timer per connection, so thousands of trackers that
+each send a packet every half minute cost little while silent and little per packet.
+One sweep a fraction of the idle timeout apart finds the silent and the stuck.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import socket
 from collections.abc import Callable
 
 from floki_core.sdk import Clock, Observation, ObservationSink
@@ -26,13 +32,19 @@ __all__ = ["ConnectionCap", "ListenerUnavailable", "TrackerListener"]
 
 log = logging.getLogger("floki.plugin.gps")
 
-READ_BYTES = 4096  # one read's most; a session keeps what a frame still lacks
 # A tracker that takes answers no faster than this is treated as gone.
 WRITE_TIMEOUT_SECONDS = 10.0
 # Fixes held for the next batch at most: at this many the batch goes at once, and while
 # the core has not taken it the connections read nothing more (the trackers keep their
 # records and TCP holds them back), so a core that falls behind costs no memory here.
 PENDING_LIMIT = 20_000
+# The idle sweep runs this often relative to the idle timeout (and at least every second).
+SWEEPS_PER_TIMEOUT = 4
+# Answers (acknowledgements of a few bytes) held for a tracker before it counts as not
+# reading them: ~1,000 unread acknowledgements in the transport and a few thousand in the
+# kernel, not the 64 KB and autotuned megabytes meant for bulk transfers.
+WRITE_BUFFER_BYTES = 4096
+SOCKET_SEND_BUFFER_BYTES = 8192
 
 
 class ListenerUnavailable(ConnectionError):
@@ -75,18 +87,17 @@ class TrackerListener:
         self.title = title
         self.host = host
         self.port = port
-        self._new_session = new_session
-        self._devices = devices
-        self._clock = clock
-        self._cap = cap
-        self._idle_timeout = idle_timeout
+        self.new_session = new_session
+        self.devices = devices
+        self.clock = clock
+        self.cap = cap
+        self.idle_timeout = idle_timeout
         self._batch_seconds = batch_seconds
         self._stopping = asyncio.Event()
         self._due = asyncio.Event()  # a batch to hand over now, not at the next tick
-        self._room = asyncio.Event()  # fewer than PENDING_LIMIT fixes are held
-        self._room.set()
+        self.held_back = False  # PENDING_LIMIT fixes wait: no connection is read
         self._pending: list[Observation] = []
-        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._connections: set[_Connection] = set()
         self._sink: ObservationSink | None = None
         self.bound: tuple[str, int] | None = None  # the address listened on, once open
 
@@ -94,15 +105,20 @@ class TrackerListener:
     def connections(self) -> int:
         return len(self._connections)
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     # --- the source protocol ------------------------------------------------------------
 
     async def run(self, sink: ObservationSink) -> None:
         self._stopping.clear()
         self._due.clear()
-        self._room.set()
+        self.held_back = False
         self._sink = sink
+        loop = asyncio.get_running_loop()
         try:
-            server = await asyncio.start_server(self._serve, self.host, self.port)
+            server = await loop.create_server(lambda: _Connection(self), self.host, self.port)
         except OSError as exc:
             raise ListenerUnavailable(
                 f"cannot listen for {self.title} trackers on {self.host}:{self.port}: "
@@ -110,15 +126,26 @@ class TrackerListener:
             ) from exc
         self.bound = server.sockets[0].getsockname()[:2] if server.sockets else None
         log.info("listening for %s trackers on %s:%s", self.title, self.host, self.port)
+        sweep_every = min(self.idle_timeout / SWEEPS_PER_TIMEOUT, 1.0)
+        next_sweep = loop.time() + sweep_every
+        next_flush = loop.time() + self._batch_seconds
         try:
             while not self._stopping.is_set():
+                wait = max(0.0, min(next_sweep, next_flush) - loop.time())
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._due.wait(), self._batch_seconds)
-                self._due.clear()
-                await self._flush()
+                    await asyncio.wait_for(self._due.wait(), wait)
+                now = loop.time()
+                if now >= next_sweep:
+                    self._sweep(now)
+                    next_sweep = now + sweep_every
+                if self._due.is_set() or now >= next_flush:
+                    self._due.clear()
+                    await self._flush()
+                    next_flush = loop.time() + self._batch_seconds
         finally:
             server.close()
-            await self._close_connections()
+            for connection in list(self._connections):
+                connection.hang_up()
             await server.wait_closed()
             self.bound = None
             await self._flush()
@@ -127,98 +154,158 @@ class TrackerListener:
         self._stopping.set()
         self._due.set()
 
-    # --- connections ----------------------------------------------------------------------
+    # --- what the connections call --------------------------------------------------------
 
-    async def _close_connections(self) -> None:
-        tasks = list(self._connections)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    def opened(self, connection: _Connection) -> bool:
+        """Whether a new connection may stay (under the cap, the listener running)."""
+        if self._stopping.is_set() or not self.cap.take():
+            self.reject({"too_many_connections": 1})
+            return False
+        self._connections.add(connection)
+        return True
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        if self._stopping.is_set() or not self._cap.take():
-            self._reject({"too_many_connections": 1})
-            writer.transport.abort()
-            return
-        self._connections[task] = writer
-        session = self._new_session()
-        peer = _peer(writer)
-        try:
-            await self._converse(session, reader, writer, peer)
-        except (ConnectionError, OSError, TimeoutError):
-            pass  # the tracker went away mid-answer: it reconnects and resends
-        except asyncio.CancelledError:
-            # The listener stopping ends its connections: nothing waits on this task (asyncio
-            # started it), so the cancellation ends here rather than as a logged error.
-            return
-        finally:
-            self._cap.give()
-            del self._connections[task]
-            if session.device is not None:
-                self._devices.disconnected(session.device)
-            writer.transport.abort()
+    def closed(self, connection: _Connection) -> None:
+        if connection in self._connections:
+            self._connections.discard(connection)
+            self.cap.give()
+        device = connection.session.device
+        if device is not None:
+            self.devices.disconnected(device)
 
-    async def _converse(
-        self,
-        session: TrackerSession,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        peer: str,
-    ) -> None:
-        while True:
-            await self._room.wait()
-            try:
-                # A timeout around the read, not wait_for: no task per read, and nothing
-                # but the timer held by an idle connection.
-                async with asyncio.timeout(self._idle_timeout):
-                    data = await reader.read(READ_BYTES)
-            except TimeoutError:
-                self._reject({"idle_timeout": 1})
-                return
-            if not data:
-                return
-            step = session.feed(data)
-            self._take(step, session.protocol, peer)
-            if step.answer:
-                writer.write(step.answer)
-                await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT_SECONDS)
-            if step.close:
-                return
-
-    def _take(self, step: Step, protocol: str, peer: str) -> None:
+    def take(self, step: Step, protocol: str, peer: str) -> None:
         if step.refused is not None:
-            self._devices.refused(step.refused, protocol, peer)
+            self.devices.refused(step.refused, protocol, peer)
         if step.logged_in is not None:
-            self._devices.connected(step.logged_in, protocol, peer)
+            self.devices.connected(step.logged_in, protocol, peer)
         if step.rejected:
-            self._reject(collections.Counter(step.rejected))
+            self.reject(collections.Counter(step.rejected))
         if step.fixes:
-            now = self._clock.now()
+            now = self.clock.now()
+            pending = self._pending
+            heard = self.devices.heard
             for fix in step.fixes:
-                self._devices.heard(fix, peer)
-                self._pending.append(observation(fix, now))
-            if len(self._pending) >= PENDING_LIMIT:
-                self._room.clear()
+                heard(fix, peer)
+                pending.append(observation(fix, now))
+            if len(pending) >= PENDING_LIMIT and not self.held_back:
+                self.held_back = True
+                for connection in self._connections:
+                    connection.pause()
                 self._due.set()
 
-    def _reject(self, counts: dict[str, int]) -> None:
+    def reject(self, counts: dict[str, int]) -> None:
         if self._sink is None:
             return
         for reason, count in counts.items():
             self._sink.reject(reason, count)
 
+    # --- housekeeping -----------------------------------------------------------------------
+
+    def _sweep(self, now: float) -> None:
+        """Hang up on trackers silent past the idle timeout or not taking answers."""
+        idle_since = now - self.idle_timeout
+        stuck_since = now - WRITE_TIMEOUT_SECONDS
+        idle = 0
+        for connection in list(self._connections):
+            blocked_at = connection.write_blocked_at
+            if blocked_at is not None and blocked_at < stuck_since:
+                connection.hang_up()
+            elif connection.last_heard < idle_since:
+                idle += 1
+                connection.hang_up()
+        if idle:
+            self.reject({"idle_timeout": idle})
+
     async def _flush(self) -> None:
+        if self.held_back:
+            self.held_back = False
+            for connection in self._connections:
+                connection.resume()
         if not self._pending or self._sink is None:
             return
         batch, self._pending = self._pending, []
-        self._room.set()
         await self._sink.submit(batch)
 
 
-def _peer(writer: asyncio.StreamWriter) -> str:
-    address = writer.get_extra_info("peername")
+class _Connection(asyncio.Protocol):
+    """One tracker's connection: bytes in to its session, the session's answers out."""
+
+    __slots__ = ("last_heard", "listener", "peer", "session", "transport", "write_blocked_at")
+
+    def __init__(self, listener: TrackerListener) -> None:
+        self.listener = listener
+        self.session = listener.new_session()
+        self.transport: asyncio.Transport | None = None
+        self.peer = ""
+        self.last_heard = 0.0  # loop time of the last bytes read
+        self.write_blocked_at: float | None = None  # loop time answers began to back up
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        if not self.listener.opened(self):
+            transport.abort()
+            return
+        self.transport = transport
+        transport.set_write_buffer_limits(high=WRITE_BUFFER_BYTES)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SEND_BUFFER_BYTES)
+        self.peer = _peer(transport)
+        self.last_heard = asyncio.get_running_loop().time()
+        if self.listener.held_back:
+            transport.pause_reading()
+
+    def data_received(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        self.last_heard = asyncio.get_running_loop().time()
+        step = self.session.feed(data)
+        self.listener.take(step, self.session.protocol, self.peer)
+        if step.answer:
+            transport.write(step.answer)
+        if step.close:
+            transport.close()  # after the answer is written
+
+    def eof_received(self) -> bool:
+        return False  # the tracker hung up: close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.transport = None
+            self.listener.closed(self)
+
+    # A tracker that does not read its answers is read no further until it does: what it
+    # sends meanwhile waits in TCP, and the sweep hangs up after WRITE_TIMEOUT_SECONDS.
+    def pause_writing(self) -> None:
+        self.write_blocked_at = asyncio.get_running_loop().time()
+        self.pause()
+
+    def resume_writing(self) -> None:
+        self.write_blocked_at = None
+        self.resume()
+
+    def pause(self) -> None:
+        if self.transport is not None and self.transport.is_reading():
+            self.transport.pause_reading()
+
+    def resume(self) -> None:
+        transport = self.transport
+        if (
+            transport is not None
+            and not transport.is_closing()
+            and self.write_blocked_at is None
+            and not self.listener.held_back
+            and not transport.is_reading()
+        ):
+            transport.resume_reading()
+
+    def hang_up(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+def _peer(transport: asyncio.BaseTransport) -> str:
+    address = transport.get_extra_info("peername")
     if isinstance(address, tuple) and len(address) >= 2:
         return f"{address[0]}:{address[1]}"
     return str(address)

@@ -109,7 +109,7 @@ async def running(listener: TrackerListener, sink: Sink | None = None) -> AsyncI
     if task.done():
         task.result()
     try:
-        yield Running(listener, sink, listener._devices)
+        yield Running(listener, sink, listener.devices)
     finally:
         started = time.monotonic()
         await listener.stop()
@@ -266,3 +266,39 @@ async def test_a_full_batch_goes_at_once_and_a_core_behind_holds_the_trackers_ba
             assert await tracker.acknowledged() == 1
             await eventually(lambda: len(sink.observations) == 4, "two full batches, not a tick")
     assert len(sink.observations) == 5
+
+
+async def test_a_tracker_that_never_reads_its_answers_is_hung_up_and_others_carry_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tcp_listener, "WRITE_TIMEOUT_SECONDS", 0.3)
+    packet = teltonika_encode([fix_at(IMEI, "teltonika", NOW)])
+    # The idle timeout is far off (and the sweep comes each second): only the write
+    # timeout can end it within the test's deadline.
+    async with running(listener_for("teltonika", idle=30.0)) as run:
+        stuck = socket.socket()
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)  # before connecting
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        stuck.setblocking(False)
+        loop = asyncio.get_running_loop()
+        await loop.sock_connect(stuck, (run.host, run.port))
+        await loop.sock_sendall(stuck, teltonika_encode_imei(IMEI))
+        assert await loop.sock_recv(stuck, 1) == b"\x01"
+        hung_up = False
+        deadline = loop.time() + 10.0
+        stream, sent = memoryview(packet * 100_000), 0
+        while loop.time() < deadline and sent < len(stream):  # never reading an answer
+            try:
+                sent += stuck.send(stream[sent : sent + 4096])  # whole packets, in order
+            except BlockingIOError:
+                await asyncio.sleep(0.05)  # the listener reads no more from it
+            except OSError:
+                hung_up = True
+                break
+        stuck.close()
+        assert hung_up, "a tracker not taking its answers was never hung up"
+        assert run.sink.rejected == {}  # not for bad input: for not reading
+        await eventually(lambda: run.listener.connections == 0, "the stuck one gone")
+        async with run.teltonika(sorted(REGISTERED)[1]) as other:
+            assert await other.log_in()
+            assert await other.send([fix_at(sorted(REGISTERED)[1], "teltonika", NOW)]) == 1
