@@ -34,6 +34,7 @@ import functools
 import importlib.metadata
 import inspect
 import shutil
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -184,7 +185,7 @@ def floki_entry_points(request: pytest.FixtureRequest) -> Sequence[str] | None:
     if marker is None:
         return None
     names = [str(name) for name in marker.args]
-    installed = sorted(ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    installed = installed_plugins()
     missing = [name for name in names if name not in installed]
     if missing:
         raise pytest.UsageError(
@@ -192,6 +193,23 @@ def floki_entry_points(request: pytest.FixtureRequest) -> Sequence[str] | None:
             f"{'is' if len(missing) == 1 else 'are'} not installed "
             f"(installed: {', '.join(installed) or 'none'})"
         )
+    return names
+
+
+_INSTALLED: dict[tuple[object, tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def installed_plugins() -> tuple[str, ...]:
+    """Names of the installed plugins (the ``floki`` entry points), sorted.
+
+    A scan of every installed distribution takes tens of milliseconds, so it is made
+    once for each ``sys.path``; a test that installs a plugin by putting it on the path,
+    or that replaces ``importlib.metadata.entry_points``, is seen at once."""
+    key = (importlib.metadata.entry_points, tuple(sys.path))
+    names = _INSTALLED.get(key)
+    if names is None:
+        found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        names = _INSTALLED[key] = tuple(sorted(ep.name for ep in found))
     return names
 
 
@@ -208,9 +226,9 @@ def _loading_only(config: AppConfig, names: Sequence[str] | None) -> AppConfig:
     if names is None:
         return config
     others = [
-        ep.name
-        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-        if ep.name not in names and ep.name not in config.plugins.disabled
+        name
+        for name in installed_plugins()
+        if name not in names and name not in config.plugins.disabled
     ]
     plugins = msgspec.structs.replace(
         config.plugins, disabled=[*config.plugins.disabled, *sorted(others)]

@@ -6,7 +6,6 @@ sections of the configuration) in a test module to configure the appliance.
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,15 +14,14 @@ import pytest_asyncio
 
 import floki_qr
 from floki_core.config import AppConfig, parse_config
-from floki_core.testing import Floki
+from floki_core.testing import Floki, installed_plugins
 from tests.plugins.qr.qr_register import BASE_URL, QrRegister, build_qr_register
 
 
 @pytest.fixture
 def floki_plugins() -> list[tuple[str, object]]:
     """The QR plugin: from its entry point when installed, else given directly."""
-    installed = {ep.name for ep in importlib.metadata.entry_points(group="floki")}
-    return [] if "qr" in installed else [("qr", floki_qr)]
+    return [] if "qr" in installed_plugins() else [("qr", floki_qr)]
 
 
 @pytest.fixture
@@ -34,8 +32,7 @@ def floki_entry_points(request: pytest.FixtureRequest) -> Sequence[str] | None:
     marker = request.node.get_closest_marker("floki_entry_points")
     if marker is not None:
         return [str(name) for name in marker.args]
-    installed = {ep.name for ep in importlib.metadata.entry_points(group="floki")}
-    return ["qr"] if "qr" in installed else []
+    return ["qr"] if "qr" in installed_plugins() else []
 
 
 @pytest.fixture
