@@ -191,9 +191,14 @@ class Resolver:
 
     def _decide(self, track: Track, ev: ZoneEvidence) -> LocationChange | None:
         now = ev.observed_at
-        scores = track.weighted(now, self.settings)
-        best = max(scores, key=scores.__getitem__)
         ev_key = OFF_SITE if ev.zone_id is None else ev.zone_id
+        if len(track.evidence) == 1 and ev.confidence > 0:
+            # Only this evidence (one locator sees the asset): at its own time its weight
+            # is its confidence, so the scores need no decay worked out.
+            scores = {ev_key: ev.confidence}
+        else:
+            scores = track.weighted(now, self.settings)
+        best = max(scores, key=scores.__getitem__)
         if track.zone is None:
             return self._move(track, ev, best, scores[best], first=True)
         if best == track.zone:
