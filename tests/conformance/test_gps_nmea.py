@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 
 import pytest
 from floki_gps.nmea import NmeaError, read_sentence
-from floki_gps.nmea_sources import NmeaSerialSource, NmeaTcpListener
+from floki_gps.nmea_sources import NmeaSerialSource
+from floki_gps.tcp_listener import TrackerListener
 from hypothesis import strategies as st
 
 from floki_core.conformance import START, Sighting, SourceConformance
@@ -118,8 +119,9 @@ class TcpReceiver:
 
     async def write(self, floki: Floki, data: bytes) -> None:
         registration = floki.core.plugins.registries.sources.get("gps-nmea-tcp")
-        assert registration is not None and isinstance(registration.item, NmeaTcpListener)
-        await Floki.eventually(registration.item.listening.is_set, "the listener to listen")
+        assert registration is not None and isinstance(registration.item, TrackerListener)
+        listener = registration.item
+        await Floki.eventually(lambda: listener.bound is not None, "the listener to listen")
         _, writer = await asyncio.open_connection("127.0.0.1", self.port)
         try:
             writer.write(data)

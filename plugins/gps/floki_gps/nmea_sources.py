@@ -1,5 +1,7 @@
 """NMEA 0183 receivers as sources: one on a serial port of the appliance (a hub's or a
-van's receiver), and receivers that stream their sentences over TCP to ``nmea_tcp_port``.
+van's receiver), and receivers that stream their sentences over TCP to ``nmea_tcp_port``
+(through the TCP listener every tracker protocol shares, ``tcp_listener``, with
+:class:`NmeaSession` as the protocol).
 
 NMEA sentences do not name their receiver, so every fix carries ``[plugin.gps]
 nmea_device``, the tracker id registered on the asset. Bad lines are counted by reason
@@ -28,8 +30,9 @@ from floki_gps.devices import DeviceBook
 from floki_gps.fix_batches import FixBatcher, is_registered
 from floki_gps.fixes import Fix
 from floki_gps.nmea import MAX_LINE, PROTOCOL, NmeaError, NmeaReader
+from floki_gps.tcp_session import IsRegistered, Step
 
-__all__ = ["NmeaSerialSource", "NmeaStream", "NmeaTcpListener", "ReceiverError", "split_lines"]
+__all__ = ["NmeaSerialSource", "NmeaSession", "NmeaStream", "ReceiverError", "split_lines"]
 
 READ_TIMEOUT = 0.25  # seconds a serial read waits, so the reading thread notices a stop
 JOIN_SECONDS = 1.0
@@ -59,8 +62,58 @@ def configured_device(settings: GpsSettings) -> str:
     return device
 
 
+class NmeaSession:
+    """One receiver's sentences, fed in any split, as a tracker session
+    (``tcp_session.TrackerSession``): the TCP listener every tracker protocol shares runs
+    it, and the serial source feeds it the port's bytes. The receiver "logs in" as
+    ``device`` with its first bytes (sentences do not name it) and, given
+    ``is_registered``, is refused if no asset has that id; a cycle's sentences make one
+    fix, so the cycle being read is ``held`` until the next one starts."""
+
+    protocol = PROTOCOL
+
+    def __init__(
+        self,
+        device: str,
+        now: Callable[[], dt.datetime],
+        is_registered: IsRegistered | None = None,
+    ) -> None:
+        self._device = device
+        self._now = now
+        self._is_registered = is_registered
+        self.device: str | None = None
+        self.reader = NmeaReader(device)
+        self.buffer = b""
+
+    def feed(self, data: bytes) -> Step:
+        step = Step()
+        if self.device is None:
+            if self._is_registered is not None and not self._is_registered(self._device):
+                # As a tracker whose IMEI no asset has: refused, and listed as refused.
+                step.refused = self._device
+                step.rejected.append("unknown_device")
+                step.close = True
+                return step
+            self.device = step.logged_in = self._device
+        lines, self.buffer = split_lines(self.buffer + bytes(data))
+        if len(self.buffer) > MAX_LINE:
+            step.rejected.append("bad_sentence")  # no line end where a sentence must end
+            self.buffer = b""
+        now = self._now()
+        for line in lines:
+            try:
+                step.fixes.extend(self.reader.feed(line, now))
+            except NmeaError as exc:
+                step.rejected.append(exc.counted_as)
+        return step
+
+    def held(self) -> list[Fix]:
+        """The cycle read so far, as a fix (handed over with the batch)."""
+        return self.reader.flush(self._now())
+
+
 class NmeaStream:
-    """The lines of one receiver made into fixes in ``batcher``; its device kept current
+    """A serial receiver's bytes made into fixes in ``batcher``; its device kept current
     in the device book."""
 
     def __init__(
@@ -71,39 +124,26 @@ class NmeaStream:
         batcher: FixBatcher,
         peer: str | None,
     ) -> None:
-        self.device = device
         self.context = context
         self.devices = devices
         self.batcher = batcher
         self.peer = peer
-        self.reader = NmeaReader(device)
-        self.buffer = b""
+        self.session = NmeaSession(device, context.clock.now)
 
     def feed(self, chunk: bytes) -> None:
-        lines, self.buffer = split_lines(self.buffer + chunk)
-        if len(self.buffer) > MAX_LINE:
-            self.batcher.reject("bad_sentence")  # no line end where a sentence must end
-            self.buffer = b""
+        step = self.session.feed(chunk)
+        for reason in step.rejected:
+            self.batcher.reject(reason)
+        self._note(step.fixes)
         now = self.context.clock.now()
-        for line in lines:
-            try:
-                fixes = self.reader.feed(line, now)
-            except NmeaError as exc:
-                self.batcher.reject(exc.counted_as)
-                continue
-            self._take(fixes, now)
+        for fix in step.fixes:
+            self.batcher.add(fix, now)
 
     def flush(self) -> list[Fix]:
         """The receiver's cycle read so far, noted in the device book (for the batcher)."""
-        now = self.context.clock.now()
-        fixes = self.reader.flush(now)
+        fixes = self.session.held()
         self._note(fixes)
         return fixes
-
-    def _take(self, fixes: list[Fix], now: dt.datetime) -> None:
-        self._note(fixes)
-        for fix in fixes:
-            self.batcher.add(fix, now)
 
     def _note(self, fixes: list[Fix]) -> None:
         for fix in fixes:
@@ -206,93 +246,3 @@ class NmeaSerialSource:
             if not halt.is_set():
                 with contextlib.suppress(RuntimeError):  # the loop has closed
                     loop.call_soon_threadsafe(queue.put_nowait, exc)
-
-
-class NmeaTcpListener:
-    """Receivers that connect to ``listen_host:nmea_tcp_port`` and stream sentences."""
-
-    def __init__(self, settings: GpsSettings, context: PluginContext, devices: DeviceBook):
-        self.settings = settings
-        self.context = context
-        self.devices = devices
-        self.listening = asyncio.Event()
-        self.port: int | None = None
-        self._stopping = asyncio.Event()
-        self._connections: set[asyncio.Task[None]] = set()
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    async def run(self, sink: ObservationSink) -> None:
-        if self._stopping.is_set():
-            return
-        device = configured_device(self.settings)
-        host, port = self.settings.listen_host, self.settings.nmea_tcp_port
-        batcher = FixBatcher(sink, self.context.clock.now, self.settings.batch_seconds)
-
-        async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            task = asyncio.current_task()
-            if task is not None:
-                self._connections.add(task)
-            self._writers.add(writer)
-            try:
-                await self._serve(device, batcher, reader, writer)
-            finally:
-                self._writers.discard(writer)
-                if task is not None:
-                    self._connections.discard(task)
-
-        try:
-            server = await asyncio.start_server(connected, host, port)
-        except OSError as exc:
-            raise ReceiverError(
-                f"NMEA over TCP cannot listen on {host}:{port}: {exc.strerror or exc}"
-            ) from None
-        self.port = int(server.sockets[0].getsockname()[1]) if server.sockets else port
-        self.listening.set()
-        self.context.log.info("NMEA over TCP on %s:%s", host, self.port)
-        try:
-            await batcher.run(self._stopping)
-        finally:
-            self.listening.clear()
-            server.close()
-            for writer in list(self._writers):
-                writer.close()
-            for task in list(self._connections):
-                task.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
-            await server.wait_closed()
-            await batcher.flush()
-
-    async def stop(self) -> None:
-        self._stopping.set()
-
-    async def _serve(
-        self,
-        device: str,
-        batcher: FixBatcher,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-    ) -> None:
-        peer = writer.get_extra_info("peername")
-        peer_text = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else None
-        stream = NmeaStream(device, self.context, self.devices, batcher, peer_text)
-        batcher.before_flush.append(stream.flush)
-        self.devices.connected(device, PROTOCOL, peer_text)
-        try:
-            while True:
-                try:
-                    chunk = await asyncio.wait_for(
-                        reader.read(4096), self.settings.idle_timeout_seconds
-                    )
-                except TimeoutError:
-                    return  # silent too long; a receiver connects again on its own
-                except OSError:
-                    return
-                if not chunk:
-                    return
-                stream.feed(chunk)
-        finally:
-            batcher.before_flush.remove(stream.flush)
-            for fix in stream.flush():
-                batcher.add(fix)
-            self.devices.disconnected(device)
-            writer.close()

@@ -1,5 +1,5 @@
-"""NMEA 0183 receivers (serial or TCP) and gpsd: their sources, registered from the
-plugin's hooks."""
+"""NMEA 0183 receivers on a serial port and gpsd: their sources, registered from the
+plugin's hooks (NMEA over TCP is one of the TCP trackers, ``tcp_trackers``)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from floki_core.sdk import PluginContext, SourceRegistry
 from floki_gps.config import GpsSettings
 from floki_gps.devices import DeviceBook
 from floki_gps.gpsd_client import GpsdClient
-from floki_gps.nmea_sources import NmeaSerialSource, NmeaTcpListener
+from floki_gps.nmea_sources import NmeaSerialSource
 
 NMEA_SERIAL_SOURCE = "gps-nmea-serial"
-NMEA_TCP_SOURCE = "gps-nmea-tcp"
 GPSD_SOURCE = "gps-gpsd"
 
 
@@ -21,9 +20,5 @@ def register_sources(
     book up to date with the trackers it hears."""
     if settings.nmea_serial.strip():
         registry.add(NMEA_SERIAL_SOURCE, NmeaSerialSource(settings, context, devices))
-    # A listener opens a port: not until listen_host says where (the serial port and
-    # gpsd are reached from here, so they need none).
-    if settings.nmea_tcp_port and settings.listen_host:
-        registry.add(NMEA_TCP_SOURCE, NmeaTcpListener(settings, context, devices))
     if settings.gpsd.strip():
         registry.add(GPSD_SOURCE, GpsdClient(settings, context, devices))

@@ -22,11 +22,12 @@ import contextlib
 import logging
 import socket
 from collections.abc import Callable
+from typing import cast
 
 from floki_core.sdk import Clock, Observation, ObservationSink
 from floki_gps.devices import DeviceBook
-from floki_gps.fixes import observation
-from floki_gps.tcp_session import Step, TrackerSession
+from floki_gps.fixes import Fix, observation
+from floki_gps.tcp_session import HoldingSession, Step, TrackerSession
 
 __all__ = ["ConnectionCap", "ListenerUnavailable", "TrackerListener"]
 
@@ -83,8 +84,12 @@ class TrackerListener:
         cap: ConnectionCap,
         idle_timeout: float,
         batch_seconds: float,
+        check: Callable[[], object] | None = None,
     ) -> None:
+        """``check`` is called as the listener starts: it raises (with the reason, which
+        the source's status then shows) if the settings leave it nothing to do."""
         self.title = title
+        self._check = check
         self.host = host
         self.port = port
         self.new_session = new_session
@@ -98,6 +103,7 @@ class TrackerListener:
         self.held_back = False  # PENDING_LIMIT fixes wait: no connection is read
         self._pending: list[Observation] = []
         self._connections: set[_Connection] = set()
+        self._holding: set[_Connection] = set()  # whose sessions hold a fix in progress
         self._sink: ObservationSink | None = None
         self.bound: tuple[str, int] | None = None  # the address listened on, once open
 
@@ -116,6 +122,8 @@ class TrackerListener:
         self._due.clear()
         self.held_back = False
         self._sink = sink
+        if self._check is not None:
+            self._check()
         loop = asyncio.get_running_loop()
         try:
             server = await loop.create_server(lambda: _Connection(self), self.host, self.port)
@@ -162,12 +170,17 @@ class TrackerListener:
             self.reject({"too_many_connections": 1})
             return False
         self._connections.add(connection)
+        if hasattr(connection.session, "held"):
+            self._holding.add(connection)
         return True
 
     def closed(self, connection: _Connection) -> None:
         if connection in self._connections:
             self._connections.discard(connection)
             self.cap.give()
+        if connection in self._holding:
+            self._holding.discard(connection)
+            self._take_held(connection)
         device = connection.session.device
         if device is not None:
             self.devices.disconnected(device)
@@ -180,10 +193,17 @@ class TrackerListener:
         if step.rejected:
             self.reject(collections.Counter(step.rejected))
         if step.fixes:
+            self._take_fixes(step.fixes, peer)
+
+    def _take_held(self, connection: _Connection) -> None:
+        self._take_fixes(cast(HoldingSession, connection.session).held(), connection.peer)
+
+    def _take_fixes(self, fixes: list[Fix], peer: str) -> None:
+        if fixes:
             now = self.clock.now()
             pending = self._pending
             heard = self.devices.heard
-            for fix in step.fixes:
+            for fix in fixes:
                 heard(fix, peer)
                 pending.append(observation(fix, now))
             if len(pending) >= PENDING_LIMIT and not self.held_back:
@@ -216,6 +236,8 @@ class TrackerListener:
             self.reject({"idle_timeout": idle})
 
     async def _flush(self) -> None:
+        for connection in self._holding:
+            self._take_held(connection)
         if self.held_back:
             self.held_back = False
             for connection in self._connections:

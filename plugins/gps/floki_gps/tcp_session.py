@@ -13,7 +13,14 @@ from typing import Protocol
 
 from floki_gps.fixes import Fix
 
-__all__ = ["MAX_FRAME_BYTES", "DecodeError", "IsRegistered", "Step", "TrackerSession"]
+__all__ = [
+    "MAX_FRAME_BYTES",
+    "DecodeError",
+    "HoldingSession",
+    "IsRegistered",
+    "Step",
+    "TrackerSession",
+]
 
 # The longest frame a connection may hold unfinished. Teltonika's largest AVL packets are
 # 1,280 bytes (FMB) and a few kilobytes for Codec 8E with many IO elements; GT06 frames are
@@ -52,3 +59,10 @@ class TrackerSession(Protocol):
     device: str | None  # the tracker id once logged in
 
     def feed(self, data: bytes) -> Step: ...
+
+
+class HoldingSession(TrackerSession, Protocol):
+    """A session that makes one fix of several messages (an NMEA receiver's cycle) and
+    holds the one in progress: the listener takes it with each batch and at hang-up."""
+
+    def held(self) -> list[Fix]: ...

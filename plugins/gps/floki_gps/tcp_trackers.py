@@ -1,4 +1,5 @@
-"""Teltonika and GT06 trackers over TCP: their listeners, registered from the plugin's hooks."""
+"""Trackers over TCP (Teltonika, GT06, NMEA receivers streaming sentences): their
+listeners, registered from the plugin's hooks, all under one connection cap."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from floki_gps.config import GpsSettings
 from floki_gps.devices import DeviceBook
 from floki_gps.fix_batches import is_registered as registered
 from floki_gps.gt06 import Gt06Session
+from floki_gps.nmea_sources import NmeaSession, configured_device
 from floki_gps.tcp_listener import ConnectionCap, TrackerListener
 from floki_gps.teltonika import TeltonikaSession
 
 TELTONIKA_SOURCE = "gps-teltonika"
 GT06_SOURCE = "gps-gt06"
+NMEA_TCP_SOURCE = "gps-nmea-tcp"
 
 
 def register_sources(
@@ -50,6 +53,18 @@ def register_sources(
                 title="GT06",
                 port=settings.gt06_port,
                 new_session=lambda: Gt06Session(is_registered, context.clock.now),
+                **common,  # type: ignore[arg-type]
+            ),
+        )
+    if settings.nmea_tcp_port:
+        device = settings.nmea_device.strip()
+        registry.add(
+            NMEA_TCP_SOURCE,
+            TrackerListener(
+                title="NMEA",
+                port=settings.nmea_tcp_port,
+                new_session=lambda: NmeaSession(device, context.clock.now, is_registered),
+                check=functools.partial(configured_device, settings),
                 **common,  # type: ignore[arg-type]
             ),
         )

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from floki_gps.nmea_sources import NmeaSerialSource, NmeaTcpListener
+from floki_gps.nmea_sources import NmeaSerialSource
+from floki_gps.tcp_listener import TrackerListener
 
 from floki_core.sdk import AppConfig
 from floki_core.testing import Floki
@@ -128,8 +129,9 @@ class TestTcp:
         self, floki: Floki, port: int
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         registration = floki.core.plugins.registries.sources.get(self.SOURCE)
-        assert registration is not None and isinstance(registration.item, NmeaTcpListener)
-        await Floki.eventually(registration.item.listening.is_set, "the listener to listen")
+        assert registration is not None and isinstance(registration.item, TrackerListener)
+        listener = registration.item
+        await Floki.eventually(lambda: listener.bound is not None, "the listener to listen")
         return await asyncio.open_connection("127.0.0.1", port)
 
     async def test_a_receiver_streaming_over_tcp_places_its_asset(
@@ -153,6 +155,60 @@ class TestTcp:
         finally:
             writer.close()
 
+    async def test_a_receiver_no_asset_carries_is_refused_and_listed(
+        self, floki: Floki, port: int
+    ) -> None:
+        reader, writer = await self.connect(floki, port)  # DEVICE is on no asset
+        try:
+            writer.write(nmea_cycle(floki.clock.now(), LAT, LON))
+            await writer.drain()
+            assert await asyncio.wait_for(reader.read(), 5) == b""  # hung up on
+        finally:
+            writer.close()
+        counters = await source_counters(floki, self.SOURCE)
+        assert counters["rejected"] == {"unknown_device": 1}
+        resp = await floki.client.get(
+            "/api/v1/gps/devices", headers=await floki.headers("engineer")
+        )
+        (entry,) = (await resp.json())["items"]
+        assert (entry["device"], entry["registered"], entry["refused"]) == (DEVICE, False, 1)
+
+
+class TestTcpSharesTheConnectionCap:
+    SOURCE = "gps-nmea-tcp"
+
+    @pytest.fixture
+    def ports(self) -> tuple[int, int]:
+        return free_port(), free_port()
+
+    @pytest.fixture
+    def floki_config(self, ports: tuple[int, int]) -> AppConfig:
+        nmea, teltonika = ports
+        return gps_config(
+            nmea_tcp_port=nmea, teltonika_port=teltonika, nmea_device=DEVICE, max_connections=1
+        )
+
+    async def test_a_receiver_counts_against_the_cap_the_trackers_share(
+        self, floki: Floki, ports: tuple[int, int]
+    ) -> None:
+        nmea, teltonika = ports
+        await tracked_asset(floki, DEVICE)
+        listener = floki.core.plugins.registries.sources.get(self.SOURCE)
+        assert listener is not None and isinstance(listener.item, TrackerListener)
+        item = listener.item
+        await floki.eventually(lambda: item.bound is not None, "the listener to listen")
+        _, receiver = await asyncio.open_connection("127.0.0.1", nmea)
+        try:
+            receiver.write(nmea_cycle(floki.clock.now(), LAT, LON))
+            await receiver.drain()
+            await floki.eventually(lambda: item.connections == 1, "the receiver connected")
+            tracker, _ = await asyncio.open_connection("127.0.0.1", teltonika)
+            assert await asyncio.wait_for(tracker.read(), 5) == b""  # no room: closed
+        finally:
+            receiver.close()
+        counters = await source_counters(floki, "gps-teltonika")
+        assert counters["rejected"] == {"too_many_connections": 1}
+
 
 class TestTcpWithoutListenHost:
     @pytest.fixture
@@ -169,3 +225,16 @@ class TestTcpWithoutListenHost:
         assert floki.core.plugins.registries.sources.get("gps-nmea-tcp") is None
         with pytest.raises(OSError):
             await asyncio.open_connection("127.0.0.1", port)
+
+
+class TestTcpWithoutDevice:
+    @pytest.fixture
+    def floki_config(self) -> AppConfig:
+        return gps_config(nmea_tcp_port=free_port())
+
+    async def test_the_listener_says_the_device_id_is_missing(self, floki: Floki) -> None:
+        async def says() -> bool:
+            entry = await plugin_source(floki, "gps-nmea-tcp")
+            return "nmea_device is empty" in str(entry["reason"])
+
+        await floki.eventually(says, "the listener to say nmea_device is empty")
