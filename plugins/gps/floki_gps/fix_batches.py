@@ -14,6 +14,10 @@ from floki_gps.fixes import TECHNOLOGY, Fix, observation
 __all__ = ["FixBatcher", "is_registered"]
 
 Flush = Callable[[], list[Fix]]
+# Fixes held for the next hand-over at most. A source whose batcher is ``full`` takes no
+# more until the core has taken the batch (the OsmAnd listener answers 503 and the phone
+# keeps its fix), so a core that falls behind costs no memory here.
+PENDING_LIMIT = 20_000
 
 
 def is_registered(context: PluginContext, device: str) -> bool:
@@ -41,6 +45,11 @@ class FixBatcher:
     def due_in(self) -> float:
         """Seconds until the next hand-over is due (0: now)."""
         return max(0.0, self._flushed_at + self.every - asyncio.get_running_loop().time())
+
+    @property
+    def full(self) -> bool:
+        """Whether PENDING_LIMIT fixes wait for the core: take no more until they go."""
+        return len(self._pending) >= PENDING_LIMIT
 
     def add(self, fix: Fix, received_at: dt.datetime | None = None) -> None:
         self._pending.append(observation(fix, received_at or self._now()))

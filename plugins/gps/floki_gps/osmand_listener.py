@@ -112,6 +112,12 @@ class OsmandListener:
         batcher = self._batcher
         if batcher is None or self._stopping.is_set():
             return _answer(503, "stopping; send it again", {"Retry-After": "5"})
+        if batcher.full:
+            # The core is behind: the phone keeps the fix and sends it again later.
+            batcher.reject("busy")
+            return _answer(
+                503, "the appliance is catching up; send it again", {"Retry-After": "5"}
+            )
         now = self.context.clock.now()
         peer = request.remote
         body = await request.read()

@@ -15,6 +15,7 @@ import aiohttp
 import msgspec
 import pytest
 import pytest_asyncio
+from floki_gps import fix_batches
 from floki_gps.osmand_listener import OsmandListener
 
 from floki_core.sdk import AppConfig
@@ -293,3 +294,34 @@ class TestTlsWithoutCertificate:
             )
 
         await floki.eventually(says, "the listener to say it has no certificate")
+
+
+class TestCoreBehind:
+    @pytest.fixture
+    def floki_config(self, port: int) -> AppConfig:
+        # No hand-over for ten seconds: what is posted meanwhile waits in the listener.
+        return gps_config(osmand_port=port, osmand_min_interval_seconds=0, batch_seconds=10.0)
+
+    async def test_a_full_batch_is_answered_503_and_the_phone_sends_it_again_later(
+        self, floki: Floki, phone: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(fix_batches, "PENDING_LIMIT", 2)
+        await tracked_asset(floki, "PHONE-1")
+        for ago in (90, 60):
+            status, _ = await send(
+                phone, id="PHONE-1", lat=LAT, lon=LON, timestamp=stamp(floki, ago)
+            )
+            assert status == 200
+        async with phone.get(
+            "/",
+            params={
+                "id": "PHONE-1",
+                "lat": str(LAT),
+                "lon": str(LON),
+                "timestamp": str(stamp(floki, 30)),
+            },
+        ) as resp:
+            assert resp.status == 503
+            assert resp.headers["Retry-After"] == "5"
+            assert "catching up" in await resp.text()
+        assert (await source_counters(floki, SOURCE))["rejected"] == {"busy": 1}
