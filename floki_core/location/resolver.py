@@ -189,6 +189,20 @@ class Resolver:
                 changes.append(change)
         return changes, seen
 
+    def heard(self, sightings: Iterable[tuple[int, dt.datetime]]) -> set[int]:
+        """Assets heard at these times without anything placing them (a GPS tracker
+        reporting with no fix, indoors): already located, each stays where it is and is
+        last seen then. Returns the assets whose last_seen moved on."""
+        seen: set[int] = set()
+        for asset_id, at in sightings:
+            track = self.tracks.get(asset_id)
+            if track is None or track.zone is None:
+                continue  # nothing says where it is: being heard places nothing
+            if track.last_seen is None or at > track.last_seen:
+                track.last_seen = at
+                seen.add(asset_id)
+        return seen
+
     def _decide(self, track: Track, ev: ZoneEvidence) -> LocationChange | None:
         now = ev.observed_at
         ev_key = OFF_SITE if ev.zone_id is None else ev.zone_id

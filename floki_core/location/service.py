@@ -325,6 +325,7 @@ class LocationService:
             assert isinstance(locator, RssiLocator)
             self.applied += len(readings)
             evidence.extend(locator.locate_readings(readings))
+        heard: list[tuple[int, dt.datetime]] = []  # GPS reports with no fix in them
         for technology, sightings in bound.sightings.items():
             found = bound.locator(technology)
             if found is None:
@@ -332,7 +333,11 @@ class LocationService:
                 continue
             self.applied += len(sightings)
             evidence.extend(found.locate(sightings))
+            if found.method == "geofence":
+                heard.extend((s.asset_id, s.observed_at) for s in sightings if s.lat is None)
         changes, seen = self.resolver.apply(evidence)
+        if heard:
+            seen |= self.resolver.heard(heard)
         late = self.resolver.take_late()
         if late:
             self._late.extend(late)

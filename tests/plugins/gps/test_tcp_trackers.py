@@ -224,3 +224,28 @@ async def test_a_backlog_replayed_after_an_outage_keeps_its_times_and_makes_no_d
     assert [s["zone_id"] for s in stays] == [depot["id"], hub]
     assert dt.datetime.fromisoformat(stays[1]["entered_at"]) == start
     assert dt.datetime.fromisoformat(stays[0]["entered_at"]) == start + dt.timedelta(minutes=25)
+
+
+async def test_a_record_without_a_fix_says_the_asset_was_heard_and_keeps_its_zone(
+    floki: Floki, ports: dict[str, int]
+) -> None:
+    # Indoors a tracker often has no satellites: it still reports, so its asset is not
+    # "missing", and stays where its last position put it.
+    assets, hub = await register(floki, TELTONIKA_IMEI)
+    asset = assets[TELTONIKA_IMEI]
+    placed_at = NOW - dt.timedelta(hours=3)
+    heard_at = NOW - dt.timedelta(minutes=1)
+    async with TeltonikaTracker(TELTONIKA_IMEI, "127.0.0.1", ports["teltonika_port"]) as tracker:
+        assert await tracker.log_in()
+        assert await tracker.send([fix_at(TELTONIKA_IMEI, "teltonika", placed_at, **IN_HUB)]) == 1
+        await located_in(floki, asset, hub)
+        indoors = fix_at(TELTONIKA_IMEI, "teltonika", heard_at, lat=None, lon=None)
+        assert await tracker.send([indoors]) == 1
+
+        async def heard() -> bool:
+            where = await api(floki, "GET", f"/assets/{asset}/location")
+            return bool(dt.datetime.fromisoformat(where["last_seen"]) == heard_at)
+
+        await floki.eventually(heard, "last seen at the record without a fix")
+    where = await api(floki, "GET", f"/assets/{asset}/location")
+    assert where["zone"]["id"] == hub
