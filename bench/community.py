@@ -79,7 +79,8 @@ class CommunityOptions:
     idle: int = 1000  # silent connections held for the memory figure
     baseline_budget_s: float = 3.0
     # Records in each max-phase packet: a tracker recording a fix every 30 s and sending
-    # every 120 s (Teltonika's default send period) carries 4; the baseline decodes the same.
+    # every 120 s (Teltonika trackers save and send on separate periods, "Min Period" and
+    # "Send Period") carries 4; the baseline decodes the same.
     records: int = 4
     profile: bool = False  # the appliance under cProfile; its top functions to stderr
 
@@ -479,6 +480,14 @@ async def _run(
         listener = asyncio.create_task(run.listen(session, ready))
         await asyncio.wait_for(ready.wait(), 30)
         await connect_all(trackers, ports["teltonika"])
+        # Idle connections: logged in, then silent for the rest of the run (measured before
+        # the load phases, whose freed memory would otherwise hide what they hold).
+        before, _ = appliance.rss()
+        idle = [Tracker(imei(opts.trackers + i)) for i in range(opts.idle)]
+        await connect_all(idle, ports["teltonika"])
+        await asyncio.sleep(2.0)
+        after, _ = appliance.rss()
+        idle_kb = round((after - before) / 1024 / max(len(idle), 1), 2)
         offered = await run.nominal(session, trackers, stamps)
         await asyncio.sleep(2.0)  # the last first fixes reach the WebSocket
         latencies = [
@@ -516,20 +525,15 @@ async def _run(
         result["handed_on"] = handed
         result["lost"] = max(0, run.tally.acked + run.tally.posted - handed)
         result["refused_posts"] = run.tally.refused_posts
+        result["idle_connections"] = len(idle)
+        result["kb_per_connection"] = idle_kb
+        rss, peak = appliance.rss()
+        result["rss_mb"] = round(rss / 2**20, 1)
+        result["rss_peak_mb"] = round(peak / 2**20, 1)
         result["rejected"] = {
             name: found.get(name, {}).get("rejected", {})
             for name in (TELTONIKA_SOURCE, OSMAND_SOURCE)
         }
-        # Idle connections: logged in, then silent.
-        before, _ = appliance.rss()
-        idle = [Tracker(imei(opts.trackers + i)) for i in range(opts.idle)]
-        await connect_all(idle, ports["teltonika"])
-        await asyncio.sleep(2.0)
-        after, peak = appliance.rss()
-        result["idle_connections"] = len(idle)
-        result["kb_per_connection"] = round((after - before) / 1024 / max(len(idle), 1), 2)
-        result["rss_mb"] = round(after / 2**20, 1)
-        result["rss_peak_mb"] = round(peak / 2**20, 1)
         for tracker in trackers + idle:
             tracker.close()
         listener.cancel()

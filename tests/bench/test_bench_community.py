@@ -24,6 +24,8 @@ NUMBERS = (
     "handed_on",
     "idle_connections",
     "kb_per_connection",
+    "records_per_packet",
+    "cpu_event_loop_us_per_fix",
 )
 MAYBE_NONE = ("latency_p50_ms", "latency_p99_ms")  # None when no first fix was timed
 
@@ -52,6 +54,7 @@ def test_community_scenario_prints_the_figures_and_loses_nothing(
     assert result["lost"] == 0, result
     assert result["acked"] == result["handed_on"] > 0
     assert result["idle_connections"] == 30
+    assert result["records_per_packet"] == 4
     assert took < 90
 
 
@@ -60,3 +63,13 @@ def test_a_negative_size_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[st
     out, err = capsys.readouterr()
     assert out == ""
     assert err == "floki-core bench: error: --idle must be 0 or more\n"
+
+
+@pytest.mark.parametrize("records", ["0", "256"])
+def test_records_outside_an_avl_packets_range_is_one_line_and_exit_1(
+    records: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--scenario", "community", "--records", records, "--json"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "floki-core bench: error: --records must be 1 to 255 (an AVL packet's records)\n"
