@@ -100,7 +100,10 @@ class TrackerListener:
         self._batch_seconds = batch_seconds
         self._stopping = asyncio.Event()
         self._due = asyncio.Event()  # a batch to hand over now, not at the next tick
-        self.held_back = False  # PENDING_LIMIT fixes wait: no connection is read
+        # PENDING_LIMIT fixes wait: a connection that delivers is read no further (and
+        # noted in ``paused``) until the batch has gone; silent ones are never touched.
+        self.held_back = False
+        self.paused: set[_Connection] = set()
         self._pending: list[Observation] = []
         self._connections: set[_Connection] = set()
         self._holding: set[_Connection] = set()  # whose sessions hold a fix in progress
@@ -175,6 +178,7 @@ class TrackerListener:
         return True
 
     def closed(self, connection: _Connection) -> None:
+        self.paused.discard(connection)
         if connection in self._connections:
             self._connections.discard(connection)
             self.cap.give()
@@ -208,8 +212,6 @@ class TrackerListener:
                 pending.append(observation(fix, now))
             if len(pending) >= PENDING_LIMIT and not self.held_back:
                 self.held_back = True
-                for connection in self._connections:
-                    connection.pause()
                 self._due.set()
 
     def reject(self, counts: dict[str, int]) -> None:
@@ -240,7 +242,8 @@ class TrackerListener:
             self._take_held(connection)
         if self.held_back:
             self.held_back = False
-            for connection in self._connections:
+            paused, self.paused = self.paused, set()
+            for connection in paused:
                 connection.resume()
         if not self._pending or self._sink is None:
             return
@@ -274,7 +277,7 @@ class _Connection(asyncio.Protocol):
         self.peer = _peer(transport)
         self.last_heard = asyncio.get_running_loop().time()
         if self.listener.held_back:
-            transport.pause_reading()
+            self.hold_back()
 
     def data_received(self, data: bytes) -> None:
         transport = self.transport
@@ -287,6 +290,8 @@ class _Connection(asyncio.Protocol):
             transport.write(step.answer)
         if step.close:
             transport.close()  # after the answer is written
+        elif self.listener.held_back:
+            self.hold_back()
 
     def eof_received(self) -> bool:
         return False  # the tracker hung up: close our side too
@@ -304,7 +309,14 @@ class _Connection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.write_blocked_at = None
-        self.resume()
+        if self.listener.held_back:
+            self.hold_back()  # read again once the batch has gone
+        else:
+            self.resume()
+
+    def hold_back(self) -> None:
+        self.pause()
+        self.listener.paused.add(self)
 
     def pause(self) -> None:
         if self.transport is not None and self.transport.is_reading():
