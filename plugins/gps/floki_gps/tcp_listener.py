@@ -35,9 +35,10 @@ log = logging.getLogger("floki.plugin.gps")
 
 # A tracker that takes answers no faster than this is treated as gone.
 WRITE_TIMEOUT_SECONDS = 10.0
-# Fixes held for the next batch at most: at this many the batch goes at once, and while
-# the core has not taken it the connections read nothing more (the trackers keep their
-# records and TCP holds them back), so a core that falls behind costs no memory here.
+# Fixes held for the next batch: at this many the batch goes at once, and if the core
+# has not yet taken the last one the connections that deliver are read no further (the
+# trackers keep their records and TCP holds them back), so a core that falls behind
+# costs no memory here.
 PENDING_LIMIT = 20_000
 # The idle sweep runs this often relative to the idle timeout (and at least every second).
 SWEEPS_PER_TIMEOUT = 4
@@ -100,10 +101,12 @@ class TrackerListener:
         self._batch_seconds = batch_seconds
         self._stopping = asyncio.Event()
         self._due = asyncio.Event()  # a batch to hand over now, not at the next tick
-        # PENDING_LIMIT fixes wait: a connection that delivers is read no further (and
-        # noted in ``paused``) until the batch has gone; silent ones are never touched.
+        # PENDING_LIMIT fixes wait while the core has not taken the last batch: a
+        # connection that delivers is read no further (and noted in ``paused``) until the
+        # next batch has gone; silent ones are never touched.
         self.held_back = False
         self.paused: set[_Connection] = set()
+        self._submitting = False  # a batch is being handed over (the core may be behind)
         self._pending: list[Observation] = []
         self._connections: set[_Connection] = set()
         self._holding: set[_Connection] = set()  # whose sessions hold a fix in progress
@@ -210,9 +213,10 @@ class TrackerListener:
             for fix in fixes:
                 heard(fix, peer)
                 pending.append(observation(fix, now))
-            if len(pending) >= PENDING_LIMIT and not self.held_back:
-                self.held_back = True
-                self._due.set()
+            if len(pending) >= PENDING_LIMIT:
+                self._due.set()  # a full batch goes at the loop's next turn
+                if self._submitting:
+                    self.held_back = True  # and while the core has not taken the last one
 
     def reject(self, counts: dict[str, int]) -> None:
         if self._sink is None:
@@ -238,17 +242,21 @@ class TrackerListener:
             self.reject({"idle_timeout": idle})
 
     async def _flush(self) -> None:
-        for connection in self._holding:
-            self._take_held(connection)
         if self.held_back:
             self.held_back = False
             paused, self.paused = self.paused, set()
             for connection in paused:
                 connection.resume()
+        for connection in self._holding:
+            self._take_held(connection)
         if not self._pending or self._sink is None:
             return
         batch, self._pending = self._pending, []
-        await self._sink.submit(batch)
+        self._submitting = True
+        try:
+            await self._sink.submit(batch)
+        finally:
+            self._submitting = False
 
 
 class _Connection(asyncio.Protocol):
