@@ -1,20 +1,22 @@
 """The ``community`` scenario: GPS trackers through the GPS plugin's real listeners.
 
-The appliance runs in its own process with ``[plugin.gps]`` listening on loopback; the
+The appliance runs in its own process with ``[plugin.gps]`` listening on loopback (every
+setting at its default but the ports, the connection cap and the OsmAnd rate limit); the
 register holds a community hub drawn on the map and an asset per tracker. The bench then
 
 1. decodes the run's Teltonika packets in-process with ``floki_gps.teltonika`` and no
-   appliance: the bare decode baseline (``baseline_fixes_per_s``);
+   appliance: the bare decode baseline (``baseline_fixes_per_s``, best of three passes);
 2. opens ``--trackers`` Teltonika connections (IMEI handshake, ``01``) and keeps them
    open, with ``--posters`` phones posting to the OsmAnd listener;
-3. nominal: every tracker and phone sends a fix every 30 s (phased evenly) for
+3. idle: ``--idle`` more connections log in and stay silent for the rest of the run; the
+   appliance's RSS before and after gives ``kb_per_connection``;
+4. nominal: every tracker and phone sends a fix every 30 s (phased evenly) for
    ``--seconds``; each one's first fix places its asset, and the time from that fix's
    send to its ``location.changed`` on the events WebSocket is the latency;
-4. max (``--rate max``): every connection sends its next packet as soon as the last one
-   was acknowledged, for ``--seconds`` (``teltonika_fixes_per_s``, ``ratio``);
-5. backlog: ``--backlog`` trackers each replay a packet of 255 buffered fixes;
-6. idle: ``--idle`` more connections log in and stay silent; the appliance's RSS before
-   and after gives ``kb_per_connection``.
+5. max (``--rate max``): every connection sends its next packet of ``--records``
+   records as soon as the last one was acknowledged, for ``--seconds``
+   (``teltonika_fixes_per_s``, ``ratio``, and the CPU each side spent per fix);
+6. backlog: ``--backlog`` trackers each replay a packet of 255 buffered fixes.
 
 ``lost`` counts fixes the listeners acknowledged that never reached the location
 pipeline: acknowledged records and accepted posts, less what ``GET /api/v1/sources``
