@@ -88,14 +88,17 @@ class Floki:
         self.core = core
         self.client = client
         self.clock = clock
-        self._tokens: dict[str, str] = {}
+        # The secrets token_for made, by role ("admin", "staff:device"). An appliance
+        # started on a copy of another's database takes them over (``tokens.update``),
+        # so the test users already in it are not made a second time.
+        self.tokens: dict[str, str] = {}
 
     async def token_for(self, role: str | Role, *, device: bool = False) -> str:
         """A fresh user of ``role`` (password ``TEST_PASSWORD``) and an API/device token."""
         role = Role(role)
         key = f"{role.value}{':device' if device else ''}"
-        if key in self._tokens:
-            return self._tokens[key]
+        if key in self.tokens:
+            return self.tokens[key]
         username = f"test-{role.value}{'-device' if device else ''}"
         user = await self.core.write(
             accounts.create_user,
@@ -114,7 +117,7 @@ class Floki:
             expires_at=None,
             actor=SYSTEM,
         )
-        self._tokens[key] = secret
+        self.tokens[key] = secret
         return secret
 
     @staticmethod
@@ -252,6 +255,49 @@ def floki_migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / DB_FILE
 
 
+@pytest.fixture
+def floki_database(floki_migrated_database: Path) -> Path:
+    """The SQLite file each ``floki`` appliance starts on a copy of: the migrated, empty
+    ``floki_migrated_database``. Override it with a file prepared once per session (a
+    register built through ``running_appliance``) so that each test copies it instead of
+    building it again."""
+    return floki_migrated_database
+
+
+@contextlib.asynccontextmanager
+async def running_appliance(
+    data_dir: Path,
+    config: AppConfig,
+    *,
+    clock: ManualClock,
+    database: Path | None = None,
+    plugins: Sequence[tuple[str, object]] = (),
+) -> AsyncIterator[Floki]:
+    """An appliance started as the ``floki`` fixture starts one, on ``data_dir`` (on a
+    copy of the SQLite file ``database``, unless the configuration names a database URL),
+    with an HTTP client; stopped on leaving. For preparing something once per session::
+
+        async with running_appliance(folder, parse_config({...}), clock=clock) as floki:
+            ...  # build a register, then copy folder / "floki.db" for each test
+    """
+    if config.database.url is None and database is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(database, data_dir / DB_FILE)
+    core = Core(
+        data_dir,
+        config,
+        clock=clock,
+        extra_plugins=plugins,
+        reserved_routes=_core_route_keys(),
+    )
+    await core.start()
+    try:
+        async with TestClient(TestServer(create_app(core))) as client:
+            yield Floki(core, client, clock)
+    finally:
+        await core.stop()
+
+
 @pytest_asyncio.fixture
 async def floki(
     tmp_path: Path,
@@ -259,23 +305,13 @@ async def floki(
     floki_plugins: list[tuple[str, object]],
     floki_entry_points: Sequence[str] | None,
     floki_clock: ManualClock,
-    floki_migrated_database: Path,
+    floki_database: Path,
 ) -> AsyncIterator[Floki]:
-    data_dir = tmp_path / "data"
-    floki_config = _loading_only(floki_config, floki_entry_points)
-    if floki_config.database.url is None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(floki_migrated_database, data_dir / DB_FILE)
-    core = Core(
-        data_dir,
-        floki_config,
+    async with running_appliance(
+        tmp_path / "data",
+        _loading_only(floki_config, floki_entry_points),
         clock=floki_clock,
-        extra_plugins=floki_plugins,
-        reserved_routes=_core_route_keys(),
-    )
-    await core.start()
-    try:
-        async with TestClient(TestServer(create_app(core))) as client:
-            yield Floki(core, client, floki_clock)
-    finally:
-        await core.stop()
+        database=floki_database,
+        plugins=floki_plugins,
+    ) as appliance:
+        yield appliance

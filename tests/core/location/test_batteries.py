@@ -44,11 +44,6 @@ def floki_config() -> AppConfig:
     )
 
 
-@pytest.fixture
-async def reg(floki: Floki) -> Register:
-    return await build_register(floki)
-
-
 def reading(
     tag: str, at: dt.datetime, receiver: str = "AA:BB:CC:00:00:01", **extras: Extra
 ) -> Observation:

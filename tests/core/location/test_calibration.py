@@ -8,15 +8,12 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pytest
-
 from floki_core.events import DomainEvent
 from floki_core.observations import Observation
 from floki_core.testing import Floki
 from tests.core.location.register_builder import (
     API,
     Register,
-    build_register,
     get_json,
     location,
     steady,
@@ -30,11 +27,6 @@ IN_ROOM = [-77.0, -75.0, -73.0, -75.0, -76.0, -74.0]  # gw-7a, median -75
 NEXT_DOOR = [-71.0, -70.0, -69.0, -70.0]  # gw-7b, median -70
 CORRIDOR = [-86.0, -85.0, -84.0, -85.0]  # gw-corridor, median -85
 LEVELS = {"gw-7a": IN_ROOM, "gw-7b": NEXT_DOOR, "gw-corridor": CORRIDOR}
-
-
-@pytest.fixture
-async def reg(floki: Floki) -> Register:
-    return await build_register(floki)
 
 
 async def hear(

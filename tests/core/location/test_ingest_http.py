@@ -19,7 +19,6 @@ from floki_core.testing import Floki
 from tests.core.location.register_builder import (
     API,
     Register,
-    build_register,
     location,
     metric,
     metrics_text,
@@ -40,11 +39,6 @@ def floki_config() -> AppConfig:
             "ingest": {"queue_batches": QUEUE_BATCHES, "max_batch": MAX_BATCH},
         }
     )
-
-
-@pytest.fixture
-async def reg(floki: Floki) -> Register:
-    return await build_register(floki)
 
 
 def stamp(at: dt.datetime) -> str:

@@ -19,7 +19,6 @@ from floki_core.testing import Floki
 from tests.core.location.register_builder import (
     API,
     Register,
-    build_register,
     get_json,
     location,
     scan,
@@ -32,11 +31,6 @@ from tests.core.location.register_builder import (
 def floki_config(request: pytest.FixtureRequest) -> AppConfig:
     extra: dict[str, Any] = getattr(request, "param", {})
     return parse_config({"discovery": {"enabled": False}, "server": {"tls": False}, **extra})
-
-
-@pytest.fixture
-async def reg(floki: Floki) -> Register:
-    return await build_register(floki)
 
 
 async def scan_at(floki: Floki, reg: Register, asset: str, reader: str, after: float = 10) -> None:

@@ -25,7 +25,6 @@ from tests.core.location.register_builder import (
     OUTSIDE_HUB,
     Register,
     ble,
-    build_register,
     fix,
     get_json,
     location,
@@ -63,11 +62,6 @@ def floki_config() -> AppConfig:
             },
         }
     )
-
-
-@pytest.fixture
-async def reg(floki: Floki) -> Register:
-    return await build_register(floki)
 
 
 def row_counts(session: Session) -> dict[str, int]:
