@@ -13,7 +13,11 @@ import pytest
 
 from floki_core.storage.database import Database
 
-pytest_plugins = ["tests.fixtures.postgres", "tests.fixtures.demo"]
+pytest_plugins = [
+    "tests.fixtures.postgres",
+    "tests.fixtures.demo",
+    "tests.fixtures.location_register",
+]
 
 # Product-level tests: the demo hospital, five-thousand-row imports, benchmark smoke runs,
 # the installed commands run as processes, appliances announcing on a network, the

@@ -19,7 +19,6 @@ from floki_core.testing import Floki
 from tests.core.location.register_builder import (
     API,
     Register,
-    build_register,
     get_json,
     post,
     scan,
@@ -57,10 +56,9 @@ def floki_config() -> AppConfig:
     return alerts_config(GEOFENCE)
 
 
-async def ward_world(floki: Floki) -> Register:
-    """The location tests' register, a QR reader in Room 2D (off the ward), and the pumps
-    and the scanner homed on Ward 7."""
-    reg = await build_register(floki)
+async def ward_world(floki: Floki, reg: Register) -> Register:
+    """The location tests' register (``reg``), a QR reader in Room 2D (off the ward), and
+    the pumps and the scanner homed on Ward 7."""
     reg.receivers["qr-2d"] = await post(
         floki,
         "/receivers",
@@ -115,8 +113,9 @@ async def act(floki: Floki, alert_id: int, action: str, role: str, **body: Any) 
 
 async def test_leaving_the_ward_raises_one_alert_after_the_dwell_then_ack_then_return(
     floki: Floki,
+    reg: Register,
 ) -> None:
-    reg = await ward_world(floki)
+    reg = await ward_world(floki, reg)
     await put_at(floki, reg, "PUMP-001", "qr-7a")
     await evaluate(floki)
     assert await listed(floki) == []
@@ -172,8 +171,9 @@ async def test_leaving_the_ward_raises_one_alert_after_the_dwell_then_ack_then_r
 
 async def test_no_alert_inside_the_home_tree_nor_for_assets_without_a_home(
     floki: Floki,
+    reg: Register,
 ) -> None:
-    reg = await ward_world(floki)
+    reg = await ward_world(floki, reg)
     await patch_asset(floki, reg, "PUMP-002", home_zone_id=None)
     for reader in ("qr-7a", "qr-bay", "qr-7b"):
         await put_at(floki, reg, "PUMP-001", reader)
@@ -185,9 +185,9 @@ async def test_no_alert_inside_the_home_tree_nor_for_assets_without_a_home(
 
 
 async def test_an_open_loan_exempts_the_asset(
-    floki: Floki, monkeypatch: pytest.MonkeyPatch
+    floki: Floki, reg: Register, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reg = await ward_world(floki)
+    reg = await ward_world(floki, reg)
     on_loan = {reg.assets["PUMP-001"]}
 
     async def open_loan_asset_ids() -> set[int]:
@@ -209,8 +209,8 @@ async def test_an_open_loan_exempts_the_asset(
     assert alert["asset_id"] == reg.assets["PUMP-001"]
 
 
-async def test_a_device_in_maintenance_may_leave_its_ward(floki: Floki) -> None:
-    reg = await ward_world(floki)
+async def test_a_device_in_maintenance_may_leave_its_ward(floki: Floki, reg: Register) -> None:
+    reg = await ward_world(floki, reg)
     await patch_asset(floki, reg, "PUMP-001", state="in_maintenance")
     await put_at(floki, reg, "PUMP-001", "qr-2d")
     floki.clock.advance(DWELL * 3)
@@ -220,8 +220,9 @@ async def test_a_device_in_maintenance_may_leave_its_ward(floki: Floki) -> None:
 
 async def test_resolving_by_hand_while_still_away_raises_nothing_new_until_it_returns(
     floki: Floki,
+    reg: Register,
 ) -> None:
-    reg = await ward_world(floki)
+    reg = await ward_world(floki, reg)
     await put_at(floki, reg, "PUMP-001", "qr-2d")
     floki.clock.advance(DWELL + 1)
     await evaluate(floki)
@@ -251,8 +252,8 @@ async def test_resolving_by_hand_while_still_away_raises_nothing_new_until_it_re
     assert [e["actor"] for e in audit["items"]] == ["test-engineer"]
 
 
-async def test_ack_and_resolve_need_staff_and_an_open_alert(floki: Floki) -> None:
-    reg = await ward_world(floki)
+async def test_ack_and_resolve_need_staff_and_an_open_alert(floki: Floki, reg: Register) -> None:
+    reg = await ward_world(floki, reg)
     await put_at(floki, reg, "PUMP-001", "qr-2d")
     floki.clock.advance(DWELL + 1)
     await evaluate(floki)
@@ -271,8 +272,8 @@ async def test_ack_and_resolve_need_staff_and_an_open_alert(floki: Floki) -> Non
     assert status == 422 and "reason" in body["error"]
 
 
-async def test_listing_filters_by_status_and_severity(floki: Floki) -> None:
-    reg = await ward_world(floki)
+async def test_listing_filters_by_status_and_severity(floki: Floki, reg: Register) -> None:
+    reg = await ward_world(floki, reg)
     for number in ("PUMP-001", "PUMP-002"):
         await put_at(floki, reg, number, "qr-2d")
     floki.clock.advance(DWELL + 1)
@@ -296,8 +297,8 @@ async def test_listing_filters_by_status_and_severity(floki: Floki) -> None:
     assert one["status"] == "acknowledged" and one["deliveries"] == []
 
 
-async def test_alert_changes_reach_websocket_clients(floki: Floki) -> None:
-    reg = await ward_world(floki)
+async def test_alert_changes_reach_websocket_clients(floki: Floki, reg: Register) -> None:
+    reg = await ward_world(floki, reg)
     ws = await floki.client.ws_connect(f"{API}/events", headers=await floki.headers("viewer"))
     try:
         await put_at(floki, reg, "PUMP-001", "qr-2d")
@@ -336,8 +337,10 @@ async def next_alert_event(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any
     "floki_config",
     [alerts_config({"name": "Not seen for a day", "type": "missing", "params": {"hours": 24}})],
 )
-async def test_missing_after_the_hours_by_the_clock_and_found_again(floki: Floki) -> None:
-    reg = await ward_world(floki)
+async def test_missing_after_the_hours_by_the_clock_and_found_again(
+    floki: Floki, reg: Register
+) -> None:
+    reg = await ward_world(floki, reg)
     await put_at(floki, reg, "PUMP-001", "qr-7a")
     seen_at = floki.clock.now()
     floki.clock.advance(23 * 3600)
@@ -375,8 +378,9 @@ async def create_rule(floki: Floki, **rule: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("floki_config", [alerts_config()])
 async def test_par_level_fires_when_the_ward_runs_short_and_resolves_when_restored(
     floki: Floki,
+    reg: Register,
 ) -> None:
-    reg = await ward_world(floki)
+    reg = await ward_world(floki, reg)
     rule = await create_rule(
         floki,
         name="Ward 7 needs two pumps ready",
@@ -428,8 +432,10 @@ async def test_par_level_fires_when_the_ward_runs_short_and_resolves_when_restor
 # --- storm suppression -----------------------------------------------------------------
 
 
-async def test_many_evaluations_and_many_assets_away_give_one_alert_each(floki: Floki) -> None:
-    reg = await ward_world(floki)
+async def test_many_evaluations_and_many_assets_away_give_one_alert_each(
+    floki: Floki, reg: Register
+) -> None:
+    reg = await ward_world(floki, reg)
     await put_at(floki, reg, "PUMP-001", "qr-2d")
     await put_at(floki, reg, "SCAN-001", "qr-2d")
     floki.clock.advance(DWELL + 1)
@@ -445,8 +451,9 @@ async def test_many_evaluations_and_many_assets_away_give_one_alert_each(floki: 
 @pytest.mark.parametrize("floki_config", [alerts_config({**GEOFENCE, "auto_resolve": False})])
 async def test_without_auto_resolve_a_return_and_a_new_departure_count_on_the_open_alert(
     floki: Floki,
+    reg: Register,
 ) -> None:
-    reg = await ward_world(floki)
+    reg = await ward_world(floki, reg)
     await put_at(floki, reg, "PUMP-001", "qr-2d")
     floki.clock.advance(DWELL + 1)
     await evaluate(floki)

@@ -15,7 +15,7 @@ from floki_core.config import AppConfig, parse_config
 from floki_core.storage.models import AuditRow
 from floki_core.storage.models_loans import LoanRawFixRow
 from floki_core.testing import Floki
-from tests.core.location.register_builder import build_register, fix
+from tests.core.location.register_builder import Register, fix
 from tests.core.workflow.loans_builder import API, get, loan_body, post
 
 HOME = (52.95, -1.15)  # a patient's home: in no zone of the trust
@@ -35,8 +35,7 @@ def floki_config() -> AppConfig:
     )
 
 
-async def _loaned_kit(floki: Floki) -> tuple[Any, int, dict[str, Any]]:
-    reg = await build_register(floki)
+async def _loaned_kit(floki: Floki, reg: Register) -> tuple[Any, int, dict[str, Any]]:
     kit = reg.assets["VAN-KIT-001"]
     loan = await post(floki, "/loans", loan_body(kit, reference="L-900"), role="staff")
     return reg, kit, loan
@@ -58,8 +57,9 @@ async def _raw_count(floki: Floki) -> int:
 
 async def test_an_engineer_recalls_the_last_fix_with_a_reason_recorded_and_audited(
     floki: Floki,
+    reg: Register,
 ) -> None:
-    reg, kit, loan = await _loaned_kit(floki)
+    reg, kit, loan = await _loaned_kit(floki, reg)
     floki.advance(60)
     await floki.inject([fix(reg, "VAN-KIT-001", *HOME, floki.clock.now(), accuracy_m=12.0)])
     floki.advance(60)
@@ -96,8 +96,10 @@ async def test_an_engineer_recalls_the_last_fix_with_a_reason_recorded_and_audit
     assert str(NEARER_HOME[0]) not in trail and str(NEARER_HOME[1]) not in trail
 
 
-async def test_a_recall_needs_a_reason_an_engineer_and_an_open_loan(floki: Floki) -> None:
-    reg, _kit, loan = await _loaned_kit(floki)
+async def test_a_recall_needs_a_reason_an_engineer_and_an_open_loan(
+    floki: Floki, reg: Register
+) -> None:
+    reg, _kit, loan = await _loaned_kit(floki, reg)
     status, refused = await _recall(floki, loan["id"], {"reason": "x"})
     assert status == 422 and "reason" in refused["error"]
     status, refused = await _recall(floki, loan["id"], {"reason": "overdue, to collect"}, "staff")
@@ -113,8 +115,8 @@ async def test_a_recall_needs_a_reason_an_engineer_and_an_open_loan(floki: Floki
     assert (await get(floki, f"/loans/{loan['id']}/recalls", role="engineer"))["items"] == []
 
 
-async def test_raw_fixes_older_than_the_retention_are_purged(floki: Floki) -> None:
-    reg, _kit, loan = await _loaned_kit(floki)
+async def test_raw_fixes_older_than_the_retention_are_purged(floki: Floki, reg: Register) -> None:
+    reg, _kit, loan = await _loaned_kit(floki, reg)
     await floki.inject([fix(reg, "VAN-KIT-001", *HOME, floki.clock.now())])
     await floki.core.locations.flush()
     assert await _raw_count(floki) == 1
@@ -127,15 +129,16 @@ async def test_raw_fixes_older_than_the_retention_are_purged(floki: Floki) -> No
     assert status == 404 and "purged" in refused["error"]
 
 
-async def test_fixes_of_assets_not_on_loan_stay_out_of_the_loan_table(floki: Floki) -> None:
-    reg = await build_register(floki)
+async def test_fixes_of_assets_not_on_loan_stay_out_of_the_loan_table(
+    floki: Floki, reg: Register
+) -> None:
     await floki.inject([fix(reg, "VAN-KIT-001", *HOME, floki.clock.now())])
     await floki.core.locations.flush()
     assert await _raw_count(floki) == 0
 
 
-async def test_the_raw_capture_never_holds_coordinates(floki: Floki) -> None:
-    reg, _kit, _loan = await _loaned_kit(floki)
+async def test_the_raw_capture_never_holds_coordinates(floki: Floki, reg: Register) -> None:
+    reg, _kit, _loan = await _loaned_kit(floki, reg)
     await floki.inject([fix(reg, "VAN-KIT-001", *HOME, floki.clock.now())])
     await floki.core.locations.flush()
     captured = b"".join(p.read_bytes() for p in (floki.core.data_dir / "capture").glob("*.jsonl"))
@@ -143,10 +146,12 @@ async def test_the_raw_capture_never_holds_coordinates(floki: Floki) -> None:
     assert str(HOME[0]).encode() not in captured and b'"lat"' not in captured
 
 
-async def test_a_returned_loan_leaves_no_position_from_its_time_out(floki: Floki) -> None:
+async def test_a_returned_loan_leaves_no_position_from_its_time_out(
+    floki: Floki, reg: Register
+) -> None:
     """Once returned, the loan no longer hides the asset: the fixes taken while it was out
     (a patient's home) must not be shown then either; the next fix gives a position."""
-    reg, kit, loan = await _loaned_kit(floki)
+    reg, kit, loan = await _loaned_kit(floki, reg)
     await floki.inject([fix(reg, "VAN-KIT-001", *HOME, floki.clock.now())])
     await floki.core.locations.flush()
     await post(floki, f"/loans/{loan['id']}/return", {}, role="staff", status=200)
