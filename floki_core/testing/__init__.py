@@ -17,6 +17,10 @@ installed plugin (the ``floki`` entry points) loads unless a test says which::
 or a module overrides the ``floki_entry_points`` fixture. The others are listed as
 ``disabled`` by ``GET /api/v1/plugins``, as ``[plugins] disabled`` would list them.
 
+Each appliance starts on a copy of the SQLite file ``floki_database`` names (an empty
+register migrated once per run); override it with one prepared once per session, e.g. a
+register built in ``running_appliance``, so that tests copy it instead of rebuilding it.
+
 Work the appliance does on its own tasks (a source's reconnect, a background writer)
 is waited for with ``await floki.eventually(check, "what it waits for")``.
 
