@@ -1,0 +1,16 @@
+"""floki-rfid: UHF RFID readers and handheld stock-takes. This module holds only the hook
+implementations."""
+
+from __future__ import annotations
+
+from floki_core.sdk import ConfigRegistry, hookimpl
+from floki_rfid.config import RfidSettings
+
+__version__ = "0.1.0"
+# The plugin API versions (floki_core.PLUGIN_API) this plugin is written for.
+FLOKI_PLUGIN_API = ">=1.0,<2"
+
+
+@hookimpl
+def floki_register_config(registry: ConfigRegistry) -> None:
+    registry.section(RfidSettings)
