@@ -75,10 +75,11 @@ class DeviceBook:
         if status is not None:
             status.connected = False
 
-    def heard(self, fix: Fix, peer: str | None = None) -> None:
-        """A record from a registered tracker (a position or a heartbeat)."""
+    def heard(self, fix: Fix, peer: str | None = None, at: dt.datetime | None = None) -> None:
+        """A record from a registered tracker (a position or a heartbeat), heard ``at``
+        (now unless given: a listener taking a packet's records gives its one time)."""
         status = self._status(fix.device, fix.protocol)
-        status.last_heard = self._now()
+        status.last_heard = at or self._now()
         if peer is not None:
             status.peer = peer
         if fix.lat is not None and fix.lon is not None:

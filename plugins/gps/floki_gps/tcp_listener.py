@@ -211,7 +211,7 @@ class TrackerListener:
             pending = self._pending
             heard = self.devices.heard
             for fix in fixes:
-                heard(fix, peer)
+                heard(fix, peer, now)
                 pending.append(observation(fix, now))
             if len(pending) >= PENDING_LIMIT:
                 self._due.set()  # a full batch goes at the loop's next turn
