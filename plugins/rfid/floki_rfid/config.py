@@ -8,8 +8,68 @@ import msgspec
 
 from floki_core.sdk import PluginSettings
 
+# Impinj's inventory search modes (Octane), by the names their documentation uses; empty:
+# whatever the reader does by default. tag_focus (single target with suppression) keeps a
+# read tag quiet, so a shelf of idle equipment does not drown out what moves.
+SEARCH_MODES = ("", "reader_selected", "single_target", "dual_target", "tag_focus")
+
+
+class LlrpReaderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """One fixed reader spoken to over LLRP (``[[plugin.rfid.readers]]``)."""
+
+    # What the reader is called here: its antennas are the receivers "<name>:<port>"
+    # ("library-door:1") that read zones are drawn with.
+    name: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+    # The reader's address on the LAN, and its LLRP port (5084; 5085 is LLRP over TLS,
+    # which is not spoken here).
+    host: Annotated[str, msgspec.Meta(min_length=1, max_length=253)]
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 5084
+    # The antenna ports to read with (1 = the first); empty: every port the reader has.
+    # Reads from a port not listed are counted as unknown_antenna, not used.
+    antennas: list[Annotated[int, msgspec.Meta(ge=1, le=32)]] = []
+    # Transmit power, dBm; the reader uses the highest step of its power table not above
+    # it. Unset: the reader's own setting.
+    tx_power_dbm: Annotated[float, msgspec.Meta(ge=10.0, le=33.0)] | None = None
+    # The Gen2 session tags are inventoried in (0-3): 1 suits fixed read zones (a tag
+    # answers again a few seconds later), 2 or 3 quiet tags for longer.
+    session: Annotated[int, msgspec.Meta(ge=0, le=3)] = 1
+    # Impinj search mode (see SEARCH_MODES); ignored, with a warning, by other makes.
+    search_mode: Annotated[
+        str, msgspec.Meta(pattern=r"^(|reader_selected|single_target|dual_target|tag_focus)$")
+    ] = ""
+    # 0: the reader reports every read as it happens (lowest latency, for portals). Above
+    # 0: it gathers reads and is asked for them this often (less traffic on busy shelves).
+    report_every_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 0
+    # The reader sends a keepalive this often (so it notices a vanished appliance), and a
+    # reader that has reported nothing for this long is asked whether it is still there:
+    # one that does not answer is connected to again.
+    keepalive_seconds: Annotated[float, msgspec.Meta(ge=1.0, le=300.0)] = 10.0
+    # Connecting (and each request to the reader) gives up after this long.
+    connect_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
+
+    def __post_init__(self) -> None:
+        seen: set[int] = set()
+        for port in self.antennas:
+            if port in seen:
+                raise ValueError(f"antennas lists port {port} twice")
+            seen.add(port)
+        if self.search_mode == "tag_focus" and self.session != 1:
+            raise ValueError("search_mode tag_focus works in session 1 only")
+
 
 class RfidSettings(PluginSettings):
     # Readers' tag reports are aggregated per (tag, antenna) and handed to the core in
     # batches this often.
     batch_seconds: Annotated[float, msgspec.Meta(gt=0, le=10)] = 0.25
+    # The fixed readers read over LLRP; none by default.
+    readers: list[LlrpReaderSettings] = []
+    # At most this many (tag, antenna) pairs are held per reader between hand-overs; a
+    # window that fills is handed over at once (memory stays bounded, nothing is dropped).
+    max_tags_per_window: Annotated[int, msgspec.Meta(ge=100, le=1_000_000)] = 50_000
+
+    def __post_init__(self) -> None:
+        names: set[str] = set()
+        for reader in self.readers:
+            if reader.name in names:
+                raise ValueError(f"two readers are named {reader.name}")
+            names.add(reader.name)
