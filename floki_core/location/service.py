@@ -293,16 +293,14 @@ class LocationService:
                     stats.rejected["unknown_receiver"] += 1
                     self.unknown_receivers[obs.receiver] += 1
                     continue
-            readings = bound.readings.get(technology)
-            if readings is None and bound.takes_readings(technology):
-                readings = bound.readings[technology] = []
+            readings = bound.readings_for(technology)
             if readings is not None:
                 if receiver is not None and obs.rssi is not None:
                     readings.append((asset_id, receiver, obs.rssi, obs.observed_at, technology))
                 else:
                     bound.skipped += 1  # reached the locator, which has no use for it
                 continue
-            bound.sightings.setdefault(technology, []).append(
+            bound.sightings_for(technology).append(
                 Sighting(
                     asset_id=asset_id,
                     technology=technology,
@@ -648,3 +646,16 @@ class _Round:
 
     def takes_readings(self, technology: str) -> bool:
         return isinstance(self.locator(technology), RssiLocator)
+
+    def readings_for(self, technology: str) -> list[Reading] | None:
+        """The technology's readings list, or None if its locator takes sightings."""
+        readings = self.readings.get(technology)
+        if readings is None and technology not in self.sightings:
+            if self.takes_readings(technology):
+                readings = self.readings[technology] = []
+            else:
+                self.sightings[technology] = []
+        return readings
+
+    def sightings_for(self, technology: str) -> list[Sighting]:
+        return self.sightings[technology]  # readings_for made it
