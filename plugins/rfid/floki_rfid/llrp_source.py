@@ -1,0 +1,150 @@
+"""One fixed LLRP reader, read as a Floki source.
+
+Each read is checked (an antenna the reader named and the settings list, an EPC) and
+folded into the reader's window per (tag, antenna) (``aggregation``); every
+``batch_seconds`` (or at once when the window fills) the window becomes one batch of
+observations: technology ``rfid``, the tag its EPC in upper-case hex, the receiver
+``<reader>:<antenna>``, the strongest RSSI, and the seen count and the reader's first/last
+seen in ``extras``. ``observed_at`` is the appliance's clock when the latest read arrived:
+fixed readers' clocks are often not kept in time, so theirs is only reported.
+
+A lost reader ends ``run`` with ``ReaderGone`` naming why, after every read already
+received has been handed over: the appliance's supervisor shows the source in backoff with
+that reason and connects again after its backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from floki_core.sdk import Clock, Observation, ObservationSink
+from floki_rfid.aggregation import ReadWindow, TagTally
+from floki_rfid.config import LlrpReaderSettings
+from floki_rfid.llrp_adapter import InventoryPlan, LlrpLink, ReaderGone
+
+log = logging.getLogger("floki.plugin.rfid")
+
+TECHNOLOGY = "rfid"
+RSSI_RANGE = (-150.0, 50.0)  # what an observation may carry; anything else is no RSSI
+
+
+def source_name(reader: LlrpReaderSettings) -> str:
+    return f"rfid-llrp-{reader.name}"
+
+
+def _reader_time(us: int | None) -> str | None:
+    if us is None or us <= 0:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(us / 1_000_000, dt.UTC).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+class LlrpReaderSource:
+    """One reader's tag reads, aggregated and handed over in batches."""
+
+    def __init__(
+        self,
+        settings: LlrpReaderSettings,
+        clock: Clock,
+        *,
+        batch_seconds: float = 0.25,
+        max_tags_per_window: int = 50_000,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.batch_seconds = batch_seconds
+        self.link = LlrpLink(
+            settings.host, settings.port, timeout_seconds=settings.connect_timeout_seconds
+        )
+        self.plan = InventoryPlan(
+            antennas=tuple(settings.antennas),
+            tx_power_dbm=settings.tx_power_dbm,
+            session=settings.session,
+            search_mode=settings.search_mode,
+            report_every_ms=settings.report_every_ms,
+            keepalive_seconds=settings.keepalive_seconds,
+        )
+        self._allowed = frozenset(settings.antennas)
+        self._window = ReadWindow(max_tags_per_window)
+        self._dropped_counted = 0
+        self._stopping = asyncio.Event()
+
+    @property
+    def connected(self) -> bool:
+        return self.link.connected
+
+    # --- the source protocol ------------------------------------------------------------
+
+    async def run(self, sink: ObservationSink) -> None:
+        self._stopping.clear()
+        reading = asyncio.ensure_future(self._read(sink))
+        ticking = asyncio.ensure_future(self._tick(sink))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (reading, ticking, stopping):
+                task.cancel()
+            await asyncio.gather(reading, ticking, stopping, return_exceptions=True)
+            # Whatever was received reaches the core, however the session ended.
+            await self._hand_over(sink)
+        if not reading.cancelled() and reading.exception() is not None:
+            raise reading.exception()  # type: ignore[misc]
+
+    async def stop(self) -> None:
+        self._stopping.set()
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def _read(self, sink: ObservationSink) -> None:
+        window, allowed, now = self._window, self._allowed, self.clock.now
+        async for read in self.link.reads(self.plan):
+            if read.antenna is None:
+                window.refuse("no_antenna")
+            elif allowed and read.antenna not in allowed:
+                window.refuse("unknown_antenna")
+            elif not read.epc_hex:
+                window.refuse("no_epc")
+            elif window.add(read, now()):
+                await self._hand_over(sink)
+        raise ReaderGone(f"reader at {self.link.where} ended the inventory")
+
+    async def _tick(self, sink: ObservationSink) -> None:
+        while True:
+            await asyncio.sleep(self.batch_seconds)
+            await self._hand_over(sink)
+
+    async def _hand_over(self, sink: ObservationSink) -> None:
+        dropped = self.link.dropped_reports - self._dropped_counted
+        if dropped:
+            self._dropped_counted += dropped
+            self._window.refuse("overflow", dropped)
+        refused = self._window.take_refused()
+        reject = getattr(sink, "reject", None)
+        if reject is not None:
+            for reason, count in refused.items():
+                reject(reason, count)
+        tallies = self._window.take()
+        if tallies:
+            await sink.submit([self._observation(t) for t in tallies])
+
+    def _observation(self, tally: TagTally) -> Observation:
+        rssi = tally.peak_rssi
+        if rssi is not None and not RSSI_RANGE[0] <= rssi <= RSSI_RANGE[1]:
+            rssi = None
+        return Observation(
+            technology=TECHNOLOGY,
+            tag=tally.epc_hex,
+            observed_at=tally.heard_at,
+            receiver=f"{self.settings.name}:{tally.antenna}",
+            rssi=rssi,
+            extras={
+                "seen_count": tally.seen_count,
+                "first_seen": _reader_time(tally.first_seen_us),
+                "last_seen": _reader_time(tally.last_seen_us),
+            },
+        )

@@ -1,0 +1,174 @@
+"""One fixed reader read over real LLRP on a loopback port (llrpkit's reader emulator):
+what reaches the core, what is refused, and what a lost reader leaves behind."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from floki_rfid.config import LlrpReaderSettings
+from floki_rfid.llrp_adapter import ROSPEC_ID, ReaderGone
+from floki_rfid.llrp_source import LlrpReaderSource
+from llrpkit.emulator import EmulatedTag
+from llrpkit.inventory import build_rospec
+from llrpkit.protocol import messages
+
+from floki_core.clock import ManualClock
+from floki_core.testing import Floki
+from tests.plugins.rfid.conftest import RecordingSink
+from tests.plugins.rfid.llrp_peer import READER_US, EmulatedReader, tag_report
+
+PUMP = "E280116060000205A0B1C2D3"
+HOIST = "3034257BF400B7800004CB2F"
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def make_source(
+    reader: EmulatedReader, batch_seconds: float = 0.1, **settings: Any
+) -> LlrpReaderSource:
+    config = LlrpReaderSettings(name="library-door", host="127.0.0.1", port=reader.port, **settings)
+    return LlrpReaderSource(config, ManualClock(NOW), batch_seconds=batch_seconds)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    source: LlrpReaderSource, sink: RecordingSink
+) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.ensure_future(source.run(sink))
+    try:
+        yield task
+    finally:
+        await source.stop()
+        with contextlib.suppress(ReaderGone):
+            await asyncio.wait_for(task, 2.0)
+
+
+async def test_reads_arrive_once_per_tag_and_antenna_with_the_strongest_rssi(
+    llrp_reader: EmulatedReader, sink: RecordingSink
+) -> None:
+    source = make_source(llrp_reader, antennas=[1, 2])
+    async with running(source, sink):
+        await Floki.eventually(lambda: llrp_reader.inventorying, "the reader to inventory")
+        await llrp_reader.report(tag_report(PUMP, 1, -61), tag_report(PUMP, 1, -52, seen=3))
+        await llrp_reader.report(
+            tag_report(PUMP, 2, -70, at_us=READER_US + 40_000), tag_report(HOIST, 1, -66)
+        )
+        await llrp_reader.report(tag_report(PUMP, 1, -58, at_us=READER_US + 90_000))
+        await Floki.eventually(lambda: len(sink.observations) >= 3, "three tallies")
+    arrived = {(o.tag, o.receiver): o for o in sink.observations}
+    assert set(arrived) == {
+        (PUMP, "library-door:1"),
+        (PUMP, "library-door:2"),
+        (HOIST, "library-door:1"),
+    }
+    pump = arrived[(PUMP, "library-door:1")]
+    assert (pump.technology, pump.rssi, pump.observed_at) == ("rfid", -52.0, NOW)
+    assert pump.extras["seen_count"] == 5
+    first = dt.datetime.fromtimestamp(READER_US / 1e6, dt.UTC)
+    assert pump.extras["first_seen"] == first.isoformat()
+    assert pump.extras["last_seen"] == (first + dt.timedelta(milliseconds=90)).isoformat()
+    assert len(sink.batches) == 1, "reads heard together reach the core together"
+    assert llrp_reader.rospecs() == [], "the reader is left idle when the source stops"
+
+
+async def test_the_emulators_own_reads_tens_a_second_are_folded_per_window(
+    sink: RecordingSink,
+) -> None:
+    tags = [EmulatedTag(epc=bytes.fromhex(PUMP), antennas=(1, 2), rssi_dbm=-50.0)]
+    reader = EmulatedReader(tags, reads_per_sec=300.0)
+    await reader.start()
+    try:
+        source = make_source(reader)
+        async with running(source, sink):
+            await Floki.eventually(
+                lambda: sum(int(o.extras["seen_count"] or 0) for o in sink.observations) > 60,
+                "reads of the pump",
+            )
+    finally:
+        await reader.close()
+    seen = sum(int(o.extras["seen_count"] or 0) for o in sink.observations)
+    assert len(sink.observations) * 5 < seen, (len(sink.observations), seen)
+    assert {o.receiver for o in sink.observations} <= {"library-door:1", "library-door:2"}
+    assert all(o.rssi is not None and -60 < o.rssi < -40 for o in sink.observations)
+
+
+async def test_a_stale_rospec_is_deleted_and_keepalives_are_asked_for(
+    llrp_reader: EmulatedReader, sink: RecordingSink
+) -> None:
+    llrp_reader.stale_rospec = build_rospec(ro_spec_id=7)
+    source = make_source(llrp_reader, keepalive_seconds=1.0)
+    async with running(source, sink) as task:
+        await Floki.eventually(lambda: llrp_reader.inventorying, "the reader to inventory")
+        assert llrp_reader.rospecs() == [ROSPEC_ID]
+        await Floki.eventually(lambda: llrp_reader.keepalive_acks >= 1, "a keepalive answered")
+        assert not task.done()
+
+
+async def test_reads_without_a_known_antenna_are_counted_not_used(
+    llrp_reader: EmulatedReader, sink: RecordingSink
+) -> None:
+    source = make_source(llrp_reader, antennas=[1, 2])
+    async with running(source, sink) as task:
+        await Floki.eventually(lambda: llrp_reader.inventorying, "the reader to inventory")
+        await llrp_reader.report(tag_report(PUMP, None), tag_report(PUMP, 3))
+        await llrp_reader.report(tag_report(HOIST, 3))
+        await Floki.eventually(lambda: sum(sink.rejected.values()) >= 3, "three refusals")
+        assert not task.done(), "bad reads do not end the session"
+    assert sink.rejected == {"no_antenna": 1, "unknown_antenna": 2}
+    assert sink.observations == []
+
+
+async def test_a_reader_lost_mid_report_hands_over_every_read_it_sent_then_reconnects(
+    llrp_reader: EmulatedReader, sink: RecordingSink
+) -> None:
+    # A long window: what arrives must be handed over because the reader went, not by a tick.
+    source = make_source(llrp_reader, batch_seconds=10.0)
+    task = asyncio.ensure_future(source.run(sink))
+    await Floki.eventually(lambda: llrp_reader.inventorying, "the reader to inventory")
+    sent = [tag_report(PUMP, 1 + n % 2, -60 + n) for n in range(5)]
+    await llrp_reader.die_mid_report(*sent, tag_report(HOIST, 1))
+    with pytest.raises(ReaderGone) as gone:
+        await asyncio.wait_for(task, 5.0)
+    assert "lost" in str(gone.value) and f"127.0.0.1:{llrp_reader.port}" in str(gone.value)
+    by_receiver = {o.receiver: o for o in sink.observations if o.tag == PUMP}
+    assert sum(int(o.extras["seen_count"] or 0) for o in by_receiver.values()) == 5
+    assert by_receiver["library-door:1"].rssi == -56.0
+    assert [o.tag for o in sink.observations].count(HOIST) == 1
+    assert not any(o.tag == "E2" * 12 for o in sink.observations), "half a report is no read"
+
+    # As the supervisor does after its backoff: the same source, run again.
+    with pytest.raises(ReaderGone, match="cannot connect"):
+        await asyncio.wait_for(source.run(sink), 5.0)
+    await llrp_reader.come_back()
+    source.batch_seconds = 0.1
+    before = len(sink.observations)
+    async with running(source, sink):
+        await Floki.eventually(lambda: llrp_reader.inventorying, "the reader to inventory")
+        await llrp_reader.report(tag_report(HOIST, 2))
+        await Floki.eventually(lambda: len(sink.observations) > before, "a read after")
+    assert sink.observations[-1].receiver == "library-door:2"
+
+
+async def test_a_reader_that_stops_answering_is_dropped_with_the_reason(
+    llrp_reader: EmulatedReader, sink: RecordingSink
+) -> None:
+    source = make_source(llrp_reader, keepalive_seconds=1.0, connect_timeout_seconds=0.3)
+    llrp_reader.drop_next(messages.GET_READER_CONFIG)
+    with pytest.raises(ReaderGone) as gone:
+        await asyncio.wait_for(source.run(sink), 5.0)
+    assert "reported nothing for 1 s and did not answer" in str(gone.value)
+
+
+async def test_antennas_the_reader_lacks_are_named(
+    llrp_reader: EmulatedReader, sink: RecordingSink
+) -> None:
+    source = make_source(llrp_reader, antennas=[1, 5, 6])
+    with pytest.raises(ReaderGone) as gone:
+        await asyncio.wait_for(source.run(sink), 5.0)
+    assert str(gone.value) == (
+        f"reader at 127.0.0.1:{llrp_reader.port} has 4 antenna ports; antennas lists 5, 6"
+    )
