@@ -37,7 +37,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from llrpkit import CapabilityError, LLRPError, Reader, TagReport
-from llrpkit.protocol import enums, impinj, messages
+from llrpkit.protocol import decode_message, enums, impinj, messages
 
 log = logging.getLogger("floki.plugin.rfid")
 
@@ -81,6 +81,22 @@ class InventoryPlan:
 class ReaderGone(ConnectionError):
     """The reader could not be reached, refused what was asked, or went away; the message
     says which and why."""
+
+
+class BadFrame(ValueError):
+    """Bytes that are not one well-formed LLRP message."""
+
+
+def decode_frame(frame: bytes) -> list[TagRead]:
+    """The tag reads of one framed LLRP message (none unless it is an RO_ACCESS_REPORT).
+    Pure; raises only ``BadFrame``. The connection decodes the same way, frame by frame."""
+    try:
+        message = decode_message(frame)
+        if not isinstance(message, messages.RO_ACCESS_REPORT):
+            return []
+        return [tag_read(TagReport.from_param(trd)) for trd in message.tag_report_datas]
+    except Exception as exc:  # the client library's decoder is not ours to enumerate
+        raise BadFrame(f"not an LLRP message: {type(exc).__name__}: {exc}") from None
 
 
 def tag_read(report: TagReport) -> TagRead:
