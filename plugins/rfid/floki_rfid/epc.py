@@ -18,6 +18,7 @@ hex alone. Decoding is epcpy's (MIT), which implements the TDS tables.
 from __future__ import annotations
 
 import binascii
+import functools
 import re
 from typing import Final, Literal
 
@@ -32,6 +33,7 @@ __all__ = [
     "MAX_EPC_HEX",
     "RFID",
     "EpcError",
+    "EpcIdentities",
     "EpcIdentity",
     "Scheme",
     "decode_epc_base64",
@@ -68,7 +70,7 @@ class EpcIdentity(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
             return None
         return udi_value(self.gtin, self.serial)
 
-    def keys(self) -> tuple[tuple[str, str], ...]:
+    def lookup_keys(self) -> tuple[tuple[str, str], ...]:
         """The (technology, value) pairs an asset may carry for this tag, in the order
         they are looked up: an ``rfid`` identifier holding the raw hex first (a binding a
         person made names the asset even when the EPC's own key says otherwise), then
@@ -196,3 +198,18 @@ def decode_epc_base64(text: str) -> EpcIdentity:
     except binascii.Error as exc:
         raise EpcError(f"EPC {_quoted(text)} is not base64: {exc}") from None
     return decode_epc_hex(data.hex())
+
+
+class EpcIdentities:
+    """Identities of the EPCs one source reports, each decoded once: a reader reports the
+    same tags over and over, and a GS1 EPC costs tens of microseconds to decode. Holds at
+    most ``size`` of each form (hex, base64), the least recently reported going first;
+    a refused EPC is not held (it is refused again, with its reason, each time)."""
+
+    def __init__(self, size: int = 65_536) -> None:
+        self.of_hex = functools.lru_cache(maxsize=size)(decode_epc_hex)
+        self.of_base64 = functools.lru_cache(maxsize=size)(decode_epc_base64)
+
+    def held(self) -> int:
+        """How many reported spellings are held."""
+        return self.of_hex.cache_info().currsize + self.of_base64.cache_info().currsize

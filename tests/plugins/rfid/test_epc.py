@@ -22,7 +22,13 @@ from __future__ import annotations
 import base64
 
 import pytest
-from floki_rfid.epc import EpcError, EpcIdentity, decode_epc_base64, decode_epc_hex
+from floki_rfid.epc import (
+    EpcError,
+    EpcIdentities,
+    EpcIdentity,
+    decode_epc_base64,
+    decode_epc_hex,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -117,18 +123,18 @@ def test_an_sgtin_is_the_udi_the_register_spells() -> None:
 
 
 def test_lookup_keys_raw_hex_first_then_what_the_epc_carries() -> None:
-    assert decode_epc_hex("3434257BF400000000BC6038").keys() == (
+    assert decode_epc_hex("3434257BF400000000BC6038").lookup_keys() == (
         ("rfid", "3434257BF400000000BC6038"),
         ("giai", "061414112345400"),
     )
-    assert decode_epc_hex("3074257BF7194E4000001A85").keys() == (
+    assert decode_epc_hex("3074257BF7194E4000001A85").lookup_keys() == (
         ("rfid", "3074257BF7194E4000001A85"),
         ("udi", "(01)80614141123458(21)6789"),
     )
-    assert decode_epc_hex("3154257BF4499602D2000000").keys() == (
+    assert decode_epc_hex("3154257BF4499602D2000000").lookup_keys() == (
         ("rfid", "3154257BF4499602D2000000"),
     )
-    assert decode_epc_hex("E2801160600002054C5F2BC2").keys() == (
+    assert decode_epc_hex("E2801160600002054C5F2BC2").lookup_keys() == (
         ("rfid", "E2801160600002054C5F2BC2"),
     )
 
@@ -247,7 +253,7 @@ def test_any_epc_bytes_decode_or_are_refused_with_a_reason(data: bytes) -> None:
         return
     assert found.hex == data.hex().upper()
     assert isinstance(found, EpcIdentity)
-    assert found.keys()[0] == ("rfid", found.hex)
+    assert found.lookup_keys()[0] == ("rfid", found.hex)
     assert decode_epc_base64(base64.b64encode(data).decode()) == found
 
 
@@ -274,3 +280,20 @@ def test_giai_96_from_the_tds_tables_decodes_to_prefix_and_reference(
     found = decode_epc_hex(f"{bits:024X}")
     assert found.scheme == "giai-96"
     assert found.giai == f"{prefix:0{prefix_digits}d}{reference}"
+
+
+# --- repeated reports -----------------------------------------------------------------
+
+
+def test_a_tag_reported_again_is_read_once_and_the_memory_is_bounded() -> None:
+    identities = EpcIdentities(size=2)
+    first = identities.of_hex("3074257BF7194E4000001A85")
+    assert identities.of_hex("3074257BF7194E4000001A85") is first  # not decoded again
+    assert identities.of_base64("MHQle/cZTkAAABqF") == first
+    assert identities.of_hex("3074 257b f719 4e40 0000 1a85") == first
+    with pytest.raises(EpcError) as refused:
+        identities.of_hex("3074257BF7194E4000001A8")
+    assert "23 hex digits" in str(refused.value)
+    for tag in ("E2801160600002054C5F2BC2", "E2801160600002054C5F2BC3", "AB12"):
+        identities.of_hex(tag)
+    assert identities.held() == 2 + 1  # the last two hex spellings, the one base64
