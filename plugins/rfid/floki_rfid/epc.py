@@ -38,6 +38,7 @@ __all__ = [
     "Scheme",
     "decode_epc_base64",
     "decode_epc_hex",
+    "epc_tag_keys",
 ]
 
 RFID: Final = "rfid"  # the technology of RFID observations and of raw-hex identifiers
@@ -174,6 +175,16 @@ def _identity(digits: str, scheme: Scheme, element: str) -> EpcIdentity:
     if found is None:
         raise EpcError(f"EPC {digits!r} decodes to {element!r}, not an SSCC")
     return EpcIdentity(hex=digits, scheme=scheme, sscc=found["sscc"])
+
+
+def epc_tag_keys(tag: str) -> tuple[tuple[str, str], ...]:
+    """The keys an ``rfid`` tag is known by besides its raw hex (the GIAI or UDI its EPC
+    carries), for a look-up that has found no ``rfid`` identifier holding the hex; none
+    for a tag that is not a readable EPC. Never raises."""
+    try:
+        return decode_epc_hex(tag).lookup_keys()[1:]
+    except EpcError:
+        return ()
 
 
 def decode_epc_base64(text: str) -> EpcIdentity:

@@ -28,6 +28,7 @@ from floki_rfid.epc import (
     EpcIdentity,
     decode_epc_base64,
     decode_epc_hex,
+    epc_tag_keys,
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -297,3 +298,14 @@ def test_a_tag_reported_again_is_read_once_and_the_memory_is_bounded() -> None:
     for tag in ("E2801160600002054C5F2BC2", "E2801160600002054C5F2BC3", "AB12"):
         identities.of_hex(tag)
     assert identities.held() == 2 + 1  # the last two hex spellings, the one base64
+
+
+def test_a_tags_other_keys_for_the_location_index() -> None:
+    """What an ``rfid`` sighting's tag is known by besides its hex, for the location
+    index to try when no ``rfid`` identifier holds the hex; nothing for what is not an
+    EPC (the index never sees an exception)."""
+    assert epc_tag_keys("3434257BF400000000BC6038") == (("giai", "061414112345400"),)
+    assert epc_tag_keys("3074257bf7194e4000001a85") == (("udi", "(01)80614141123458(21)6789"),)
+    assert epc_tag_keys("E2801160600002054C5F2BC2") == ()
+    assert epc_tag_keys("3074257BF7194E4000001A8") == ()
+    assert epc_tag_keys("not an epc") == ()
