@@ -183,7 +183,13 @@ class LlrpLink:
             with contextlib.suppress(LLRPError, OSError, TimeoutError):
                 async with asyncio.timeout(CLOSE_WITHIN_SECONDS):
                     await reader.close()
-            await _abandon(reader)
+            _abandon(reader)
+
+    def abort(self) -> None:
+        """Drop the connection at once, without a goodbye: requests waiting on the reader
+        fail, and the session ends."""
+        if self._reader is not None:
+            _abandon(self._reader)
 
     async def _open(self, reader: Reader, plan: InventoryPlan) -> int | None:
         """Connect and check the plan against the reader; its ROSpecs are reset. Returns the
@@ -237,7 +243,7 @@ class LlrpLink:
                     f"reader at {self.where} reported nothing for {every:g} s and did not "
                     f"answer: {exc}"
                 )
-                await _abandon(reader)
+                _abandon(reader)
                 return
             self._heard = loop.time()
 
@@ -251,7 +257,7 @@ class LlrpLink:
                 return  # the inventory notices the lost connection itself
 
 
-async def _abandon(reader: Reader) -> None:
+def _abandon(reader: Reader) -> None:
     """Drop the connection without a goodbye (the reader is not answering)."""
     client = reader.client
     with contextlib.suppress(Exception):

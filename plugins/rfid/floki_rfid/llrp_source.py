@@ -27,6 +27,7 @@ from floki_rfid.llrp_adapter import InventoryPlan, LlrpLink, ReaderGone
 log = logging.getLogger("floki.plugin.rfid")
 
 TECHNOLOGY = "rfid"
+GOODBYE_SECONDS = 0.5  # how long a stopping source waits for the reader to answer
 RSSI_RANGE = (-150.0, 50.0)  # what an observation may carry; anything else is no RSSI
 
 
@@ -89,6 +90,11 @@ class LlrpReaderSource:
         finally:
             for task in (reading, ticking, stopping):
                 task.cancel()
+            # The reader is asked to stop its inventory; one that does not answer at once
+            # is dropped, so a stop never waits on it.
+            _done, pending = await asyncio.wait({reading}, timeout=GOODBYE_SECONDS)
+            if pending:
+                self.link.abort()
             await asyncio.gather(reading, ticking, stopping, return_exceptions=True)
             # Whatever was received reaches the core, however the session ended.
             await self._hand_over(sink)

@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Sequence
 
 from llrpkit.emulator import EmulatedTag, LLRPEmulator
-from llrpkit.protocol import BitStr, enums, params
+from llrpkit.protocol import BitStr, LLRPMessage, enums, messages, params
 from llrpkit.protocol.messages import RO_ACCESS_REPORT
 
 # The reader's own clock for the reports tests send: fixed, so a resend is a replay.
@@ -50,6 +50,15 @@ class EmulatedReader(LLRPEmulator):
         super().__init__(tags=list(tags), reads_per_sec=reads_per_sec, antenna_count=4)
         # A ROSpec another program left running, found by the next client that connects.
         self.stale_rospec: params.ROSpec | None = None
+        self.get_reports = 0  # GET_REPORT requests received
+        self.deaf_to: set[type[LLRPMessage]] = set()  # requests never answered again
+
+    async def _handle_message(self, msg: LLRPMessage) -> None:
+        if isinstance(msg, messages.GET_REPORT):
+            self.get_reports += 1
+        if type(msg) in self.deaf_to:
+            return
+        await super()._handle_message(msg)
 
     async def _send_connection_event(self, writer: asyncio.StreamWriter, status: int) -> None:
         # The emulator forgets ROSpecs as a client connects; a real reader keeps them.
@@ -66,6 +75,9 @@ class EmulatedReader(LLRPEmulator):
 
     def rospecs(self) -> list[int]:
         return sorted(self._rospecs)
+
+    def rospec(self, ro_spec_id: int) -> params.ROSpec:
+        return self._rospecs[ro_spec_id][0]
 
     async def report(self, *reads: params.TagReportData) -> None:
         """One RO_ACCESS_REPORT carrying ``reads``, as the reader sends it."""

@@ -15,7 +15,7 @@ from floki_rfid.llrp_adapter import ROSPEC_ID, ReaderGone
 from floki_rfid.llrp_source import LlrpReaderSource
 from llrpkit.emulator import EmulatedTag
 from llrpkit.inventory import build_rospec
-from llrpkit.protocol import messages
+from llrpkit.protocol import impinj, messages, params
 
 from floki_core.clock import ManualClock
 from floki_core.testing import Floki
@@ -102,8 +102,10 @@ async def test_a_stale_rospec_is_deleted_and_keepalives_are_asked_for(
     llrp_reader.stale_rospec = build_rospec(ro_spec_id=7)
     source = make_source(llrp_reader, keepalive_seconds=1.0)
     async with running(source, sink) as task:
-        await Floki.eventually(lambda: llrp_reader.inventorying, "the reader to inventory")
-        assert llrp_reader.rospecs() == [ROSPEC_ID]
+        await Floki.eventually(
+            lambda: llrp_reader.inventorying and llrp_reader.rospecs() == [ROSPEC_ID],
+            "the stale ROSpec to give way to the source's own",
+        )
         await Floki.eventually(lambda: llrp_reader.keepalive_acks >= 1, "a keepalive answered")
         assert not task.done()
 
@@ -172,3 +174,48 @@ async def test_antennas_the_reader_lacks_are_named(
     assert str(gone.value) == (
         f"reader at 127.0.0.1:{llrp_reader.port} has 4 antenna ports; antennas lists 5, 6"
     )
+
+
+async def test_the_rospec_asks_for_the_configured_antennas_power_session_and_search_mode(
+    llrp_reader: EmulatedReader, sink: RecordingSink
+) -> None:
+    source = make_source(
+        llrp_reader, antennas=[2, 3], tx_power_dbm=24.5, session=2, search_mode="dual_target"
+    )
+    async with running(source, sink):
+        await Floki.eventually(lambda: llrp_reader.inventorying, "the reader to inventory")
+        spec = llrp_reader.rospec(ROSPEC_ID)
+    ai_spec = spec.spec_parameters[0]
+    assert isinstance(ai_spec, params.AISpec)
+    assert ai_spec.antenna_ids == [2, 3]
+    antenna = ai_spec.inventory_parameter_specs[0].antenna_configurations[0]
+    assert antenna.rf_transmitter is not None
+    assert antenna.rf_transmitter.transmit_power == 15, "24 dBm: the table's step at or below"
+    command = antenna.air_protocol_inventory_command_settings[0]
+    assert command.c1_g2_singulation_control.session == 2
+    modes = [c for c in command.custom if isinstance(c, impinj.ImpinjInventorySearchMode)]
+    assert [m.inventory_search_mode for m in modes] == [2]
+    assert spec.ro_report_spec.n == 1, "every read reported as it happens"
+
+
+async def test_with_a_report_interval_the_reader_gathers_reads_and_is_asked_for_them(
+    llrp_reader: EmulatedReader, sink: RecordingSink
+) -> None:
+    source = make_source(llrp_reader, report_every_ms=100)
+    async with running(source, sink):
+        await Floki.eventually(lambda: llrp_reader.get_reports >= 3, "GET_REPORT three times")
+        assert llrp_reader.rospec(ROSPEC_ID).ro_report_spec.n == 0, "held until asked"
+
+
+async def test_a_stop_is_quick_even_when_the_reader_no_longer_answers(
+    llrp_reader: EmulatedReader, sink: RecordingSink
+) -> None:
+    source = make_source(llrp_reader)
+    task = asyncio.ensure_future(source.run(sink))
+    await Floki.eventually(lambda: llrp_reader.inventorying, "the reader to inventory")
+    llrp_reader.deaf_to |= {messages.STOP_ROSPEC, messages.DELETE_ROSPEC, messages.CLOSE_CONNECTION}
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await source.stop()
+    await asyncio.wait_for(task, 5.0)
+    assert loop.time() - began < 1.5
