@@ -115,9 +115,7 @@ class OsmandListener:
         if batcher.full:
             # The core is behind: the phone keeps the fix and sends it again later.
             batcher.reject("busy")
-            return _answer(
-                503, "the appliance is catching up; send it again", {"Retry-After": "5"}
-            )
+            return _answer(503, "the appliance is catching up; send it again", {"Retry-After": "5"})
         now = self.context.clock.now()
         peer = request.remote
         body = await request.read()
