@@ -19,6 +19,7 @@ from floki_core.testing import Floki
 from tests.core.location.register_builder import (
     API,
     Register,
+    build_register,
     get_json,
     post,
     scan,
@@ -56,9 +57,12 @@ def floki_config() -> AppConfig:
     return alerts_config(GEOFENCE)
 
 
-async def ward_world(floki: Floki, reg: Register) -> Register:
-    """The location tests' register (``reg``), a QR reader in Room 2D (off the ward), and
-    the pumps and the scanner homed on Ward 7."""
+async def ward_world(floki: Floki, reg: Register | None = None) -> Register:
+    """The location tests' register (``reg``, the prepared one the appliance started on,
+    or else built here), a QR reader in Room 2D (off the ward), and the pumps and the
+    scanner homed on Ward 7."""
+    if reg is None:
+        reg = await build_register(floki)
     reg.receivers["qr-2d"] = await post(
         floki,
         "/receivers",
