@@ -153,6 +153,7 @@ class LlrpLink:
                 self.connected = True
                 self._heard = loop.time()
                 helpers.append(asyncio.ensure_future(self._watch(reader, plan.keepalive_seconds)))
+                helpers.append(asyncio.ensure_future(self._notices(reader)))
                 if plan.report_every_ms:
                     helpers.append(asyncio.ensure_future(self._poll(reader, plan.report_every_ms)))
                 async for report in reader.inventory(
@@ -228,6 +229,38 @@ class LlrpLink:
         await reader.set_keepalive(round(plan.keepalive_seconds * 1000))
         log.info("connected to reader at %s (%s)", self.where, self.description)
         return search_mode
+
+    async def _notices(self, reader: Reader) -> None:
+        """What the reader says unasked: antenna cables pulled and plugged, and its
+        refusals (an ERROR_MESSAGE, e.g. for a GET_REPORT it does not support), logged
+        once each per session rather than left to fill the client's queue."""
+        told: set[str] = set()
+        async for message in reader.events():
+            line = ""
+            if isinstance(message, messages.ERROR_MESSAGE):
+                status = message.llrp_status
+                line = f"refused a request: {status.error_description or status.status_code}"
+                if "GET_REPORT" in line:
+                    line = (
+                        "does not answer GET_REPORT: its reads arrive as it sends them "
+                        "(report_every_ms has no effect)"
+                    )
+            elif isinstance(message, messages.READER_EVENT_NOTIFICATION):
+                event = message.reader_event_notification_data.antenna_event
+                if event is not None:
+                    connected = int(event.event_type) == int(
+                        enums.AntennaEventType.Antenna_Connected
+                    )
+                    line = f"antenna {event.antenna_id} " + (
+                        "connected" if connected else "disconnected"
+                    )
+                    told.discard(
+                        f"antenna {event.antenna_id} "
+                        + ("disconnected" if connected else "connected")
+                    )
+            if line and line not in told:
+                told.add(line)
+                log.warning("reader at %s: %s", self.where, line)
 
     async def _watch(self, reader: Reader, every: float) -> None:
         """Ask a reader that has been silent for ``every`` seconds whether it is there."""

@@ -219,3 +219,24 @@ async def test_a_stop_is_quick_even_when_the_reader_no_longer_answers(
     await source.stop()
     await asyncio.wait_for(task, 5.0)
     assert loop.time() - began < 1.5
+
+
+async def test_reader_notices_are_read_and_logged_once_each(
+    llrp_reader: EmulatedReader, sink: RecordingSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The emulator answers GET_REPORT with an ERROR_MESSAGE every time (as an older
+    # reader might), and reports an antenna cable pulled.
+    source = make_source(llrp_reader, report_every_ms=20)
+    async with running(source, sink):
+        await Floki.eventually(lambda: llrp_reader.inventorying, "the reader to inventory")
+        await llrp_reader.set_antenna_connected(3, False)
+        await Floki.eventually(lambda: llrp_reader.get_reports >= 10, "GET_REPORT ten times")
+        await Floki.eventually(
+            lambda: any("antenna 3" in r.getMessage() for r in caplog.records), "antenna 3"
+        )
+    lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    refused = [line for line in lines if "GET_REPORT" in line]
+    assert len(refused) == 1, lines
+    assert f"reader at 127.0.0.1:{llrp_reader.port}" in refused[0]
+    assert any(f"127.0.0.1:{llrp_reader.port}: antenna 3 disconnected" in x for x in lines)
+    assert not any("queue full" in line for line in lines)
