@@ -9,13 +9,14 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pytest
-from floki_rfid.llrp_adapter import BadFrame, decode_frame
+from floki_rfid.llrp_frames import decode_frame
+from floki_rfid.llrp_reads import BadFrame
 from hypothesis import strategies as st
 from llrpkit.protocol.messages import RO_ACCESS_REPORT
 
 from floki_core.conformance import Sighting, SourceConformance
 from floki_core.testing import Floki
-from tests.plugins.rfid.llrp_peer import EmulatedReader, tag_report
+from tests.plugins.rfid.llrp_peer import EmulatedReader, broken_report, tag_report
 
 READER = "conf-door"
 PUMP = "E280116060000205A0B1C2D3"  # a factory EPC: keyed by its hex
@@ -48,6 +49,7 @@ class ConformanceReader:
         await self._inventorying()
         # A read the reader did not say the antenna of, and one from a port not read.
         await self.reader.report(tag_report(PUMP, None), tag_report(HOIST, 3))
+        await self.reader.send_raw(broken_report(PUMP))  # a sound frame, a broken report
 
     async def lose(self) -> None:
         if self.reader.inventorying:
@@ -67,7 +69,11 @@ class TestLlrpReaderConformance(SourceConformance):
     source = f"rfid-llrp-{READER}"
     documentation = ("docs/rfid-llrp.md",)
     expected = (Sighting("rfid", PUMP, f"{READER}:1"), Sighting("rfid", HOIST, f"{READER}:2"))
-    bad_reasons: ClassVar[Mapping[str, int]] = {"no_antenna": 1, "unknown_antenna": 1}
+    bad_reasons: ClassVar[Mapping[str, int]] = {
+        "no_antenna": 1,
+        "unknown_antenna": 1,
+        "bad_frame": 1,
+    }
 
     decoder = staticmethod(decode_frame)
     decoder_errors = (BadFrame,)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from floki_rfid.llrp_adapter import TagRead
+from floki_rfid.llrp_reads import TagRead
 
 
 @dataclass(slots=True)

@@ -22,7 +22,8 @@ import logging
 from floki_core.sdk import Clock, Observation, ObservationSink
 from floki_rfid.aggregation import ReadWindow, TagTally
 from floki_rfid.config import LlrpReaderSettings
-from floki_rfid.llrp_adapter import InventoryPlan, LlrpLink, ReaderGone
+from floki_rfid.llrp_adapter import LlrpLink
+from floki_rfid.llrp_reads import InventoryPlan, ReaderGone
 
 log = logging.getLogger("floki.plugin.rfid")
 
@@ -72,6 +73,7 @@ class LlrpReaderSource:
         self._allowed = frozenset(settings.antennas)
         self._window = ReadWindow(max_tags_per_window)
         self._dropped_counted = 0
+        self._bad_counted = 0
         self._stopping = asyncio.Event()
 
     @property
@@ -108,14 +110,18 @@ class LlrpReaderSource:
 
     async def _read(self, sink: ObservationSink) -> None:
         window, allowed, now = self._window, self._allowed, self.clock.now
-        async for read in self.link.reads(self.plan):
-            if read.antenna is None:
-                window.refuse("no_antenna")
-            elif allowed and read.antenna not in allowed:
-                window.refuse("unknown_antenna")
-            elif not read.epc_hex:
-                window.refuse("no_epc")
-            elif window.add(read, now()):
+        async for reads in self.link.reads(self.plan):
+            heard_at, full = now(), False
+            for read in reads:
+                if read.antenna is None:
+                    window.refuse("no_antenna")
+                elif allowed and read.antenna not in allowed:
+                    window.refuse("unknown_antenna")
+                elif not read.epc_hex:
+                    window.refuse("no_epc")
+                else:
+                    full = window.add(read, heard_at) or full
+            if full:
                 await self._hand_over(sink)
         raise ReaderGone(f"reader at {self.link.where} ended the inventory")
 
@@ -129,6 +135,10 @@ class LlrpReaderSource:
         if dropped:
             self._dropped_counted += dropped
             self._window.refuse("overflow", dropped)
+        bad = self.link.bad_frames - self._bad_counted
+        if bad:
+            self._bad_counted += bad
+            self._window.refuse("bad_frame", bad)
         refused = self._window.take_refused()
         reject = getattr(sink, "reject", None)
         if reject is not None:

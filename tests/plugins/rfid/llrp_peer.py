@@ -22,6 +22,13 @@ from llrpkit.protocol.messages import RO_ACCESS_REPORT
 READER_US = 1_767_000_000_000_000
 
 
+def broken_report(epc_hex: str = "E2" * 12) -> bytes:
+    """An RO_ACCESS_REPORT whose frame is sound but whose tag report holds a parameter
+    type LLRP does not define (TV 126)."""
+    frame = RO_ACCESS_REPORT(tag_report_datas=[tag_report(epc_hex)]).to_bytes()
+    return frame[:14] + bytes([0x80 | 0x7E]) + frame[15:]
+
+
 def tag_report(
     epc_hex: str,
     antenna: int | None = 1,
@@ -82,6 +89,14 @@ class EmulatedReader(LLRPEmulator):
     async def report(self, *reads: params.TagReportData) -> None:
         """One RO_ACCESS_REPORT carrying ``reads``, as the reader sends it."""
         await self._send(RO_ACCESS_REPORT(tag_report_datas=list(reads)))
+
+    async def send_raw(self, frame: bytes) -> None:
+        """Bytes on the wire as they are, e.g. a report broken inside a sound frame."""
+        writer = self._writer
+        assert writer is not None, "no client connected"
+        async with self._send_lock:
+            writer.write(frame)
+            await writer.drain()
 
     async def die_mid_report(self, *reads: params.TagReportData) -> None:
         """Send ``reads`` in full, then half of one more report, and vanish: the

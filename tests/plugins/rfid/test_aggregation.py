@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from floki_rfid.aggregation import ReadWindow
-from floki_rfid.llrp_adapter import TagRead
+from floki_rfid.llrp_reads import TagRead
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 EPC = "E2801160600002054E9B3C1A"

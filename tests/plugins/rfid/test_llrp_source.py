@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from floki_rfid.config import LlrpReaderSettings
-from floki_rfid.llrp_adapter import ROSPEC_ID, ReaderGone
+from floki_rfid.llrp_adapter import ROSPEC_ID
+from floki_rfid.llrp_reads import ReaderGone
 from floki_rfid.llrp_source import LlrpReaderSource
 from llrpkit.emulator import EmulatedTag
 from llrpkit.inventory import build_rospec
@@ -20,7 +21,7 @@ from llrpkit.protocol import impinj, messages, params
 from floki_core.clock import ManualClock
 from floki_core.testing import Floki
 from tests.plugins.rfid.conftest import RecordingSink
-from tests.plugins.rfid.llrp_peer import READER_US, EmulatedReader, tag_report
+from tests.plugins.rfid.llrp_peer import READER_US, EmulatedReader, broken_report, tag_report
 
 PUMP = "E280116060000205A0B1C2D3"
 HOIST = "3034257BF400B7800004CB2F"
@@ -118,10 +119,13 @@ async def test_reads_without_a_known_antenna_are_counted_not_used(
         await Floki.eventually(lambda: llrp_reader.inventorying, "the reader to inventory")
         await llrp_reader.report(tag_report(PUMP, None), tag_report(PUMP, 3))
         await llrp_reader.report(tag_report(HOIST, 3))
-        await Floki.eventually(lambda: sum(sink.rejected.values()) >= 3, "three refusals")
+        await llrp_reader.send_raw(broken_report())
+        await llrp_reader.report(tag_report(HOIST, 1))
+        await Floki.eventually(lambda: sum(sink.rejected.values()) >= 4, "four refusals")
+        await Floki.eventually(lambda: sink.observations, "the good read after them")
         assert not task.done(), "bad reads do not end the session"
-    assert sink.rejected == {"no_antenna": 1, "unknown_antenna": 2}
-    assert sink.observations == []
+    assert sink.rejected == {"no_antenna": 1, "unknown_antenna": 2, "bad_frame": 1}
+    assert [(o.tag, o.receiver) for o in sink.observations] == [(HOIST, "library-door:1")]
 
 
 async def test_a_reader_lost_mid_report_hands_over_every_read_it_sent_then_reconnects(
