@@ -25,7 +25,7 @@ Tested against llrpkit's own reader emulator (``llrpkit.emulator.LLRPEmulator``)
 loopback TCP: it speaks the handshake, capabilities, ROSpec lifecycle, keepalives and
 Impinj extensions faithfully. It falls short in ways the tests work around, not the code:
 it sends every read at once whatever the ROSpec's report trigger says and does not answer
-GET_REPORT (it returns an ERROR_MESSAGE, which is ignored here); it deletes ROSpecs only
+GET_REPORT (it returns an ERROR_MESSAGE, logged here once); it deletes ROSpecs only
 one by one (so they are reset by listing them, which real readers accept too); and its
 synthetic reads are random, so tests that need an exact burst (or a read no reader should
 send, such as one without an antenna) write RO_ACCESS_REPORTs through it themselves.
@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from llrpkit import (
     MESSAGE_HEADER_LEN,
@@ -175,7 +175,7 @@ class LlrpLink:
         client = self._client
         return self._bad_before + (client.bad_frames if client else 0)
 
-    async def reads(self, plan: InventoryPlan) -> AsyncIterator[list[TagRead]]:
+    async def reads(self, plan: InventoryPlan) -> AsyncGenerator[list[TagRead], None]:
         """Connect, configure, inventory: the reads of each tag report until the reader is
         lost (raises ``ReaderGone``) or the iteration is closed (the reader left idle)."""
         answer_within, connect_within = min(self.timeout_seconds, 5.0), self.timeout_seconds

@@ -16,6 +16,7 @@ that reason and connects again after its backoff.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 
@@ -110,19 +111,21 @@ class LlrpReaderSource:
 
     async def _read(self, sink: ObservationSink) -> None:
         window, allowed, now = self._window, self._allowed, self.clock.now
-        async for reads in self.link.reads(self.plan):
-            heard_at, full = now(), False
-            for read in reads:
-                if read.antenna is None:
-                    window.refuse("no_antenna")
-                elif allowed and read.antenna not in allowed:
-                    window.refuse("unknown_antenna")
-                elif not read.epc_hex:
-                    window.refuse("no_epc")
-                else:
-                    full = window.add(read, heard_at) or full
-            if full:
-                await self._hand_over(sink)
+        # Closed here, whatever ends the loop, so the reader is left idle before run returns.
+        async with contextlib.aclosing(self.link.reads(self.plan)) as session:
+            async for reads in session:
+                heard_at, full = now(), False
+                for read in reads:
+                    if read.antenna is None:
+                        window.refuse("no_antenna")
+                    elif allowed and read.antenna not in allowed:
+                        window.refuse("unknown_antenna")
+                    elif not read.epc_hex:
+                        window.refuse("no_epc")
+                    else:
+                        full = window.add(read, heard_at) or full
+                if full:
+                    await self._hand_over(sink)
         raise ReaderGone(f"reader at {self.link.where} ended the inventory")
 
     async def _tick(self, sink: ObservationSink) -> None:
