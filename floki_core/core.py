@@ -78,6 +78,7 @@ class Core:
             ingest=self.ingest,
             plugin_locators=self.plugins.registries.locators,
             capture_dir=data_dir / "capture",
+            plugin_tag_keys=self.plugins.registries.tag_keys,
         )
         self.workflow = Workflow(
             settings=self.config.workflow,

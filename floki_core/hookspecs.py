@@ -1,4 +1,4 @@
-"""Every hook a Floki plugin can implement: plugin API 1.0 (``floki_core.PLUGIN_API``).
+"""Every hook a Floki plugin can implement: plugin API 1.1 (``floki_core.PLUGIN_API``).
 
 A plugin is any module or object with functions marked ``@floki_core.hookimpl``,
 named in the ``floki`` entry-point group of its distribution. Hooks are called
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         RouteRegistry,
         RuleTypeRegistry,
         SourceRegistry,
+        TagKeyRegistry,
     )
 
 
@@ -108,6 +109,23 @@ def floki_register_locators(registry: LocatorRegistry, context: PluginContext) -
     :param context: the plugin's context (settings, clock, state shared between hooks).
 
     .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def floki_register_tag_keys(registry: TagKeyRegistry, context: PluginContext) -> None:
+    """Say what else one technology's tags are known by, for the location pipeline.
+
+    ``registry.add(technology, keys)``: when no identifier of ``technology`` holds a
+    reported tag, the pipeline tries each ``(technology, value)`` that ``keys(tag)``
+    returns, in order (an RFID EPC carries the GIAI of the asset it labels, or a UDI).
+    ``keys`` must be quick and must not raise (one that does counts as no keys). One
+    plugin per technology.
+
+    :param registry: where to add them.
+    :param context: the plugin's context.
+
+    .. versionadded:: 1.1
     """
 
 

@@ -85,6 +85,8 @@ from floki_core.plugins.registry import (
     RuleTypeRegistry,
     Source,
     SourceRegistry,
+    TagKeyRegistry,
+    TagKeys,
 )
 from floki_core.plugins.sign_ins import LoginRefused, SignedIn, SignIns
 from floki_core.plugins.workflow_actions import PresentedState, WorkflowActions, state_labels
@@ -206,6 +208,8 @@ __all__ = [
     "SourceRegistry",
     "StateChange",
     "SystemClock",
+    "TagKeyRegistry",
+    "TagKeys",
     "UploadReceipt",
     "UploadRefused",
     "WorkOrder",

@@ -6,6 +6,8 @@ events); a rebuild of a 10,000-tag register takes milliseconds.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session
 from floki_core.location.evidence import ReceiverInfo
 from floki_core.schemas import normalise_identifier
 from floki_core.storage.models import (
+    AssetRow,
     BuildingRow,
     FloorRow,
     IdentifierRow,
@@ -21,6 +24,12 @@ from floki_core.storage.models import (
     SiteRow,
     ZoneRow,
 )
+
+log = logging.getLogger(__name__)
+
+# What else a tag is known by: (technology, value) pairs (floki_core.sdk.TagKeys).
+OtherKeys = Callable[[str], Sequence[tuple[str, str]]]
+DERIVED_KEPT = 65_536  # tags whose other keys are remembered at most
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,13 @@ class RegisterIndex:
     buildings: dict[int, str] = field(default_factory=dict)
     floors: dict[int, tuple[str, int]] = field(default_factory=dict)  # id -> (name, building)
 
+    giais: dict[int, str] = field(default_factory=dict)  # asset -> its own GIAI, spelled
+    # technology -> what else its tags are known by (a plugin's floki_register_tag_keys)
+    tag_keys: dict[str, OtherKeys] = field(default_factory=dict)
+    # (technology, tag) -> the asset its other keys found (None: none): remembered, as a
+    # tag is reported again and again; bounded, and new with each rebuilt index.
+    _derived: dict[tuple[str, str], int | None] = field(default_factory=dict)
+
     def asset_for(self, technology: str, tag: str) -> int | None:
         found = self.tags.get((technology, tag))
         if found is None:
@@ -52,6 +68,27 @@ class RegisterIndex:
             spelled = normalise_identifier(technology, tag)
             if spelled != tag:
                 found = self.tags.get((technology, spelled))
+            if found is None and technology in self.tag_keys:
+                found = self._by_other_keys(technology, tag)
+        return found
+
+    def _by_other_keys(self, technology: str, tag: str) -> int | None:
+        key = (technology, tag)
+        if key in self._derived:
+            return self._derived[key]
+        found = None
+        try:
+            keys = list(self.tag_keys[technology](tag))
+        except Exception:
+            log.warning("tag keys for %s failed on %r; taken as none", technology, tag[:64])
+            keys = []
+        for other, value in keys:
+            found = self.tags.get((other, normalise_identifier(other, value)))
+            if found is not None:
+                break
+        if len(self._derived) >= DERIVED_KEPT:
+            self._derived.clear()
+        self._derived[key] = found
         return found
 
     def receiver(self, technology: str, identifier: str) -> ReceiverInfo | None:
@@ -137,6 +174,14 @@ def load_register_index(session: Session) -> RegisterIndex:
             # A row the upgrade left in an old spelling (another row holds the current
             # one) never hides the row in the register's spelling, as a scan would not.
             index.tags.setdefault((technology, spelled), asset_id)
+    # An asset's own GIAI is a key too (an RFID EPC or a scanned label carries it); the
+    # field wins over a giai identifier naming another asset, as the QR resolver has it.
+    for asset_id, giai in session.execute(
+        select(AssetRow.id, AssetRow.giai).where(AssetRow.giai.is_not(None))
+    ):
+        if giai:
+            spelled = index.giais[asset_id] = normalise_identifier("giai", giai)
+            index.tags[("giai", spelled)] = asset_id
     for row in session.scalars(select(ReceiverRow)):
         info = _receiver(row)
         index.receivers[(info.technology, info.identifier)] = info

@@ -12,7 +12,7 @@ import collections
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import msgspec
@@ -41,6 +41,7 @@ from floki_core.location.register_index import RegisterIndex, load_register_inde
 from floki_core.location.resolver import LateSighting, LocationChange, Resolver
 from floki_core.location.unknown_tags import UnknownTags
 from floki_core.observations import Observation
+from floki_core.schemas import normalise_identifier
 from floki_core.storage.loan_positions import write_raw_fixes
 
 if TYPE_CHECKING:
@@ -92,15 +93,19 @@ class LocationService:
         ingest: IngestQueue,
         plugin_locators: NamedRegistry[Any],
         capture_dir: Path,
+        plugin_tag_keys: NamedRegistry[Any] | None = None,
     ) -> None:
         """``plugin_locators``: the locators plugins register (by technology), looked up
-        before the built-in ones; ``capture_dir``: where sampled raw sightings go. Loans
-        are given later (:meth:`use_privacy`): the workflow is built on this service."""
+        before the built-in ones; ``capture_dir``: where sampled raw sightings go;
+        ``plugin_tag_keys``: what else plugins say their technologies' tags are known by
+        (an RFID EPC's GIAI). Loans are given later (:meth:`use_privacy`): the workflow
+        is built on this service."""
         self.store = store
         self.clock = clock
         self.events = events
         self.ingest = ingest
         self.plugin_locators = plugin_locators
+        self.plugin_tag_keys: Iterable[Any] = () if plugin_tag_keys is None else plugin_tag_keys
         self.privacy: LoanPrivacy = _NothingOnLoan()
         self.settings = settings
         self.admission = Admission(
@@ -188,7 +193,11 @@ class LocationService:
         await self.calibrations.stop()
 
     async def reindex(self) -> None:
-        self.index = await self.store.read(load_register_index)
+        index = await self.store.read(load_register_index)
+        index.tag_keys = {
+            str(r.extra.get("technology", r.name)): r.item for r in self.plugin_tag_keys
+        }
+        self.index = index
         self.geofence.update_zones(
             [
                 GeoZone(id=z.id, polygon=[(p[0], p[1]) for p in z.geo_polygon])
@@ -204,7 +213,7 @@ class LocationService:
         return zone.type if zone else None
 
     async def _on_events(self, events: Sequence[DomainEvent]) -> None:
-        if any(e.entity in _REINDEX_ENTITIES for e in events):
+        if any(e.entity in _REINDEX_ENTITIES or self._moves_a_giai(e) for e in events):
             self._reindex_wanted.set()
         for event in events:
             if event.type == "asset.deleted" and isinstance(event.entity_id, int):
@@ -218,6 +227,18 @@ class LocationService:
                 asset_id = event.data.get("asset_id")
                 if isinstance(asset_id, int):
                     self._forget_position(asset_id)
+
+    def _moves_a_giai(self, event: DomainEvent) -> bool:
+        """Whether an asset event changes which asset a GIAI finds (the index holds each
+        asset's own GIAI): an import, a deletion, or a record whose GIAI is not the one
+        the index holds for it. A state change carries the same GIAI: no rebuild."""
+        if event.type in ("register.imported", "asset.deleted"):
+            return True
+        if event.type not in ("asset.created", "asset.updated"):
+            return False
+        giai = event.data.get("giai")
+        spelled = normalise_identifier("giai", giai) if isinstance(giai, str) and giai else None
+        return self.index.giais.get(event.entity_id) != spelled  # type: ignore[arg-type]
 
     def _forget_position(self, asset_id: int) -> None:
         """A returned loan's last fixes may be a patient's home: the loan no longer hides

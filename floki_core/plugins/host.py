@@ -39,6 +39,7 @@ _REGISTRATION_HOOKS: tuple[tuple[str, str, type[reg._Bound[Any]]], ...] = (
     ("floki_register_routes", "routes", reg.RouteRegistry),
     ("floki_register_notifiers", "notifiers", reg.NotifierRegistry),
     ("floki_register_rule_types", "rule_types", reg.RuleTypeRegistry),
+    ("floki_register_tag_keys", "tag_keys", reg.TagKeyRegistry),
 )
 
 

@@ -117,6 +117,21 @@ class LocatorRegistry(_Bound[Locator]):
         self._registry._add(self.plugin, name, locator, technology=technology)
 
 
+# What else a technology's tag is known by: (technology, value) pairs to look the asset up
+# under when no identifier holds the tag itself (an RFID EPC carries a GIAI or a UDI).
+TagKeys = Callable[[str], Sequence[tuple[str, str]]]
+
+
+class TagKeyRegistry(_Bound[TagKeys]):
+    def add(self, technology: str, keys: TagKeys) -> None:
+        """Register, for one technology, what else its tags are known by: ``keys(tag)``
+        returns (technology, value) pairs the location pipeline tries, in order, when no
+        identifier of ``technology`` holds ``tag``; it must be quick and never raise."""
+        if not callable(keys):
+            raise RegistrationError(f"tag keys for {technology!r} are not callable")
+        self._registry._add(self.plugin, technology, keys, technology=technology)
+
+
 class NotifierRegistry(_Bound[Notifier]):
     def add(self, name: str, notifier: Notifier) -> None:
         """Register a notifier that alert routing can name."""
@@ -397,6 +412,7 @@ class Registries:
     notifiers: NamedRegistry[Notifier] = field(default_factory=lambda: NamedRegistry("notifier"))
     rule_types: NamedRegistry[Any] = field(default_factory=lambda: NamedRegistry("rule type"))
     commands: NamedRegistry[CommandSpec] = field(default_factory=lambda: NamedRegistry("command"))
+    tag_keys: NamedRegistry[TagKeys] = field(default_factory=lambda: NamedRegistry("tag keys"))
 
     def discard_plugin(self, plugin: str) -> None:
         for registry in self.all():
@@ -411,4 +427,5 @@ class Registries:
             self.notifiers,
             self.rule_types,
             self.commands,
+            self.tag_keys,
         ]

@@ -4,13 +4,20 @@ implementations; ``readers`` registers the readers' sources, ``commands`` the pl
 
 from __future__ import annotations
 
-from floki_core.sdk import CommandRegistry, ConfigRegistry, PluginContext, SourceRegistry, hookimpl
-from floki_rfid import commands, readers
+from floki_core.sdk import (
+    CommandRegistry,
+    ConfigRegistry,
+    PluginContext,
+    SourceRegistry,
+    TagKeyRegistry,
+    hookimpl,
+)
+from floki_rfid import commands, epc, readers
 from floki_rfid.config import RfidSettings
 
 __version__ = "0.1.0"
 # The plugin API versions (floki_core.PLUGIN_API) this plugin is written for.
-FLOKI_PLUGIN_API = ">=1.0,<2"
+FLOKI_PLUGIN_API = ">=1.1,<2"  # floki_register_tag_keys came with 1.1
 
 
 @hookimpl
@@ -26,3 +33,9 @@ def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> 
 @hookimpl
 def floki_register_commands(registry: CommandRegistry) -> None:
     commands.register_commands(registry)
+
+
+@hookimpl
+def floki_register_tag_keys(registry: TagKeyRegistry, context: PluginContext) -> None:
+    # An EPC no rfid identifier holds is looked up by the GIAI or UDI it carries.
+    registry.add(epc.RFID, epc.epc_tag_keys)

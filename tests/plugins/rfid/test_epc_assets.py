@@ -138,22 +138,12 @@ async def test_a_factory_epc_bound_by_its_hex_is_located(floki: Floki) -> None:
     assert await located(floki, ids["E4"]) == "Equipment Library"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the location index binds (technology, tag) by identifiers only: it needs the "
-    "asset's own GIAI and the EPC's keys (floki_core change, see docs/rfid.md)",
-)
 async def test_a_giai_epc_is_located_as_the_asset_carrying_the_giai(floki: Floki) -> None:
     ids = await register(floki)
     await floki.inject([read_at_portal(floki, giai_epc(GIAI_FIELD).hex)])
     assert await located(floki, ids["E1"]) == "Equipment Library"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the location index binds an rfid tag by an rfid identifier only: it needs the "
-    "EPC's keys (floki_core change, see docs/rfid.md)",
-)
 async def test_an_sgtin_epc_is_located_as_the_asset_with_the_udi(floki: Floki) -> None:
     ids = await register(floki)
     await floki.inject([read_at_portal(floki, SGTIN)])
