@@ -72,7 +72,8 @@ def check_zebra_names(
 ) -> None:
     """Refuse two Zebra readers or handhelds of one name (they would share receivers)."""
     names: set[str] = set()
-    for entry in (*readers, *handhelds):
+    entries: list[ZebraReaderSettings | DataWedgeSettings] = [*readers, *handhelds]
+    for entry in entries:
         if entry.name in names:
             raise ValueError(f"two Zebra readers or handhelds are named {entry.name}")
         names.add(entry.name)

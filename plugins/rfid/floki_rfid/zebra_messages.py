@@ -63,7 +63,9 @@ def _read(record: Any, epcs: EpcIdentities) -> TagRead | str:
     return TagRead(
         epc_hex=epc,
         antenna=antenna,
-        peak_rssi=float(rssi) if type(rssi) in (int, float) else None,
+        peak_rssi=float(rssi)
+        if isinstance(rssi, int | float) and rssi is not True and rssi is not False
+        else None,
         first_seen_us=None,
         last_seen_us=_reader_time_us(record.get("timestamp")),
         seen_count=seen if type(seen) is int and seen >= 1 else 1,
