@@ -57,19 +57,82 @@ class LlrpReaderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tru
             raise ValueError("search_mode tag_focus works in session 1 only")
 
 
+class ImpinjReaderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """One Impinj reader whose IoT device interface (R700 and similar) is read as its NDJSON
+    data stream (``[[plugin.rfid.impinj]]``)."""
+
+    # What the reader is called here: its antennas are the receivers "<name>:<port>".
+    name: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+    # Where the reader's IoT device interface answers: "https://impinj-14-46-36" (its
+    # hostname or address; a port if not 443/80). The stream is <url>/api/v1/data/stream.
+    url: Annotated[
+        str,
+        msgspec.Meta(
+            pattern=r"^https?://[^/\s?#]+/?$",
+            max_length=300,
+            description="the reader's IoT device interface, https://<host>[:port]",
+        ),
+    ]
+    # The reader's user for HTTP basic auth, and its password (the reader's own; there is
+    # no default, as the factory one should have been changed).
+    username: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=100, description="the reader's user")
+    ] = "root"
+    password: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=200, description="that user's password")
+    ]
+    # The reader's certificate is checked unless this is false (the R700 ships with a
+    # self-signed one: give its certificate or its CA in ca_file rather than switching this
+    # off).
+    verify_tls: Annotated[bool, msgspec.Meta(description="check the reader's TLS certificate")] = (
+        True
+    )
+    ca_file: Annotated[
+        str, msgspec.Meta(max_length=1000, description="PEM file of the reader's CA or cert")
+    ] = ""
+    # The antenna ports read (1 = the first); empty: every port. Reads from a port not
+    # listed are counted as unknown_antenna, not used.
+    antennas: list[Annotated[int, msgspec.Meta(ge=1, le=32)]] = []
+    # Connecting gives up after this long.
+    connect_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=120)] = 10.0
+    # The reader writes keepalive lines on an idle stream; one silent this long is taken
+    # as lost and connected to again.
+    idle_seconds: Annotated[
+        float, msgspec.Meta(ge=1.0, le=3600.0, description="silence before reconnecting")
+    ] = 60.0
+
+    def __post_init__(self) -> None:
+        if len(set(self.antennas)) != len(self.antennas):
+            twice = next(p for p in self.antennas if self.antennas.count(p) > 1)
+            raise ValueError(f"antennas lists port {twice} twice")
+        if self.ca_file and not self.verify_tls:
+            raise ValueError("ca_file is given but verify_tls is false: the CA would not be used")
+
+
 class RfidSettings(PluginSettings):
     # Readers' tag reports are aggregated per (tag, antenna) and handed to the core in
     # batches this often.
     batch_seconds: Annotated[float, msgspec.Meta(gt=0, le=10)] = 0.25
     # The fixed readers read over LLRP; none by default.
     readers: list[LlrpReaderSettings] = []
+    # The Impinj readers whose IoT device interface data stream is read; none by default.
+    impinj: Annotated[
+        list[ImpinjReaderSettings],
+        msgspec.Meta(description="Impinj readers read over their IoT device interface"),
+    ] = []
+    # Impinj readers may instead post their events to POST /api/v1/rfid/impinj?reader=<name>
+    # (with a device token); the route is there only when this is true.
+    impinj_webhook: Annotated[
+        bool, msgspec.Meta(description="serve POST /api/v1/rfid/impinj for reader webhooks")
+    ] = False
     # At most this many (tag, antenna) pairs are held per reader between hand-overs; a
     # window that fills is handed over at once (memory stays bounded, nothing is dropped).
     max_tags_per_window: Annotated[int, msgspec.Meta(ge=100, le=1_000_000)] = 50_000
 
     def __post_init__(self) -> None:
+        # One name, one reader: the receivers "<name>:<port>" of two would be the same.
         names: set[str] = set()
-        for reader in self.readers:
-            if reader.name in names:
-                raise ValueError(f"two readers are named {reader.name}")
-            names.add(reader.name)
+        for name in [r.name for r in self.readers] + [r.name for r in self.impinj]:
+            if name in names:
+                raise ValueError(f"two readers are named {name}")
+            names.add(name)

@@ -1,17 +1,22 @@
-"""The readers' sources, registered from the plugin's hooks for what the settings switch on."""
+"""The readers' sources and routes, registered from the plugin's hooks for what the
+settings switch on."""
 
 from __future__ import annotations
 
-from floki_core.sdk import PluginContext, SourceRegistry
+from floki_core.sdk import PluginContext, RouteRegistry, SourceRegistry
+from floki_rfid import impinj_webhook
 from floki_rfid.config import RfidSettings
+from floki_rfid.impinj_source import ImpinjStreamSource
+from floki_rfid.impinj_source import source_name as impinj_source_name
 from floki_rfid.llrp_source import LlrpReaderSource, source_name
 
 
 def register_sources(
     registry: SourceRegistry, context: PluginContext, settings: RfidSettings
 ) -> None:
-    """One supervised source per ``[[plugin.rfid.readers]]``, named ``rfid-llrp-<name>``;
-    none until a reader is configured."""
+    """One supervised source per ``[[plugin.rfid.readers]]``, named ``rfid-llrp-<name>``,
+    and per ``[[plugin.rfid.impinj]]``, named ``rfid-impinj-<name>``; none until a reader
+    is configured."""
     readers: dict[str, LlrpReaderSource] = context.state.setdefault("llrp_readers", {})
     for reader in settings.readers:
         source = LlrpReaderSource(
@@ -22,3 +27,22 @@ def register_sources(
         )
         registry.add(source_name(reader), source)
         readers[reader.name] = source
+    streams: dict[str, ImpinjStreamSource] = context.state.setdefault("impinj_readers", {})
+    for impinj in settings.impinj:
+        stream = ImpinjStreamSource(
+            impinj,
+            context.clock,
+            batch_seconds=settings.batch_seconds,
+            max_tags_per_window=settings.max_tags_per_window,
+        )
+        registry.add(impinj_source_name(impinj), stream)
+        streams[impinj.name] = stream
+
+
+def register_routes(registry: RouteRegistry, context: PluginContext) -> None:
+    """``POST /api/v1/rfid/impinj`` when ``impinj_webhook`` is on."""
+    settings: RfidSettings = context.settings
+    if settings.impinj_webhook:
+        impinj_webhook.register_route(
+            registry, context.clock, max_tags_per_window=settings.max_tags_per_window
+        )
