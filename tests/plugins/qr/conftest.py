@@ -6,15 +6,21 @@ sections of the configuration) in a test module to configure the appliance.
 
 from __future__ import annotations
 
+import asyncio
+import copy
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 import floki_qr
+from floki_core.clock import ManualClock
 from floki_core.config import AppConfig, parse_config
-from floki_core.testing import Floki, installed_plugins
+from floki_core.storage.database import DB_FILE
+from floki_core.testing import Floki, installed_plugins, running_appliance
 from tests.plugins.qr.qr_register import BASE_URL, QrRegister, build_qr_register
 
 
@@ -59,7 +65,64 @@ def floki_config(qr_settings: dict[str, Any], qr_config_extra: dict[str, Any]) -
     )
 
 
-@pytest_asyncio.fixture
-async def qr_register(floki: Floki) -> QrRegister:
-    """The register of ``qr_register.QrRegister``, on the ``floki`` appliance."""
-    return await build_qr_register(floki)
+@dataclass(frozen=True)
+class PreparedQrRegister:
+    database: Path  # an SQLite file holding the register; copy it, never change it
+    built_at: dt.datetime
+    register: QrRegister
+    tokens: dict[str, str]  # the test users' tokens the build made (Floki.tokens)
+
+
+@pytest.fixture(scope="session")
+def prepared_qr_register(
+    tmp_path_factory: pytest.TempPathFactory, floki_migrated_database: Path
+) -> PreparedQrRegister:
+    """``build_qr_register`` once per session, in an appliance of its own with the QR
+    plugin only. The plugin writes nothing when records are made, so the register is
+    the same whatever a module's ``[plugin.qr]`` settings."""
+    data_dir = tmp_path_factory.mktemp("qr-register") / "data"
+    clock = ManualClock(dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC))  # the kit's default
+    others = [name for name in installed_plugins() if name != "qr"]
+    config = parse_config(
+        {
+            "discovery": {"enabled": False},
+            "server": {"tls": False},
+            "plugins": {"disabled": others},
+            "plugin": {"qr": {"labels": {"base_url": BASE_URL}}},
+        }
+    )
+    plugins = [] if "qr" in installed_plugins() else [("qr", floki_qr)]
+
+    async def build() -> tuple[QrRegister, dict[str, str]]:
+        async with running_appliance(
+            data_dir, config, clock=clock, database=floki_migrated_database, plugins=plugins
+        ) as floki:
+            return await build_qr_register(floki), dict(floki.tokens)
+
+    register, tokens = asyncio.run(build())
+    wal = data_dir / f"{DB_FILE}-wal"
+    assert not wal.exists() or wal.stat().st_size == 0, "the register is not all in the file"
+    return PreparedQrRegister(data_dir / DB_FILE, clock.now(), register, tokens)
+
+
+@pytest.fixture
+def floki_database(request: pytest.FixtureRequest, floki_migrated_database: Path) -> Path:
+    """A test with ``qr_register`` starts on a copy of the prepared register (the
+    appliance reads it at start, as after any restart); every other test on the kit's
+    empty one."""
+    if "qr_register" in request.fixturenames:
+        prepared: PreparedQrRegister = request.getfixturevalue("prepared_qr_register")
+        return prepared.database
+    return floki_migrated_database
+
+
+@pytest.fixture
+def qr_register(floki: Floki, prepared_qr_register: PreparedQrRegister) -> QrRegister:
+    """The register of ``qr_register.QrRegister``, on the ``floki`` appliance: a copy of
+    the one built once per session, with the test users' tokens taken over."""
+    assert floki.clock.now() == prepared_qr_register.built_at, (
+        "the prepared register was built at the kit's default time; a module that moves "
+        "floki_clock builds its own with build_qr_register"
+    )
+    floki.tokens.update(prepared_qr_register.tokens)
+    return copy.deepcopy(prepared_qr_register.register)  # a test may change its own
