@@ -82,7 +82,7 @@ def decode_event(raw: bytes, identities: EpcIdentities | None = None) -> TagRead
         if "Expected `object`, got" in message and "$." not in message:
             raise ImpinjEventError(f"not an event object: {message}", "bad_json") from None
         raise ImpinjEventError(f"not Impinj's tagInventoryEvent: {message}", "bad_event") from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise ImpinjEventError(f"not JSON: {exc}", "bad_json") from None
     tag = event.tagInventoryEvent
     if tag is None:
@@ -116,7 +116,7 @@ def _entries(raw: bytes) -> list[bytes]:
     if body.startswith(b"["):
         try:
             items = msgspec.json.decode(body, type=list[msgspec.Raw])
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as exc:
             raise ImpinjEventError(f"the body is not a JSON array: {exc}", "bad_json") from None
         return [bytes(item) for item in items]
     return body.splitlines()

@@ -52,6 +52,7 @@ REFUSED = [
     (b"{not json", "bad_json"),
     (b'["an array", "on one line"]', "bad_json"),
     (b"42", "bad_json"),
+    (b'{"tagInventoryEvent":{"epc":"\x80"}}', "bad_json"),  # not UTF-8
     (line('"epc":12,"antennaPort":1'), "bad_event"),
     (line(f'"epc":"{PUMP_B64}","antennaPort":"one"'), "bad_event"),
     (line(f'"epc":"{PUMP_B64}","antennaPort":0'), "bad_event"),

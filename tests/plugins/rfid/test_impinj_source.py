@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -56,6 +57,8 @@ class ImpinjReaderPeer:
         self.streams: list[web.StreamResponse] = []
         self.refused_logins = 0
         self._runner: web.AppRunner | None = None
+        self._closing = asyncio.Event()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     @property
     def url(self) -> str:
@@ -79,9 +82,17 @@ class ImpinjReaderPeer:
         resp = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "application/x-ndjson"})
         await resp.prepare(request)
         self.streams.append(resp)
+        # This request's task and its connection's, waited for when the reader goes.
+        self._tasks.add(asyncio.current_task())  # type: ignore[arg-type]
+        connection = getattr(request.protocol, "_task_handler", None)
+        if connection is not None:
+            self._tasks.add(connection)
         try:
-            while not request.transport or not request.transport.is_closing():
-                await asyncio.sleep(0.02)
+            while not self._closing.is_set() and not (
+                request.transport is None or request.transport.is_closing()
+            ):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), 0.02)
         finally:
             if resp in self.streams:
                 self.streams.remove(resp)
@@ -106,12 +117,18 @@ class ImpinjReaderPeer:
         self.streams.clear()
 
     async def lose(self) -> None:
+        self._closing.set()
         await self.drop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        pending = {t for t in self._tasks if not t.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
+        self._tasks.clear()
 
     async def come_back(self) -> None:
+        self._closing.clear()
         if self._runner is None:
             await self.start()
 
