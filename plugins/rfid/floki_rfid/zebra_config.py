@@ -65,15 +65,3 @@ class DataWedgeSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
         for text in (self.prefix, self.suffix):
             if "\n" in text or "\r" in text:
                 raise ValueError("prefix and suffix cannot hold a line break")
-
-
-def check_zebra_names(
-    readers: list[ZebraReaderSettings], handhelds: list[DataWedgeSettings]
-) -> None:
-    """Refuse two Zebra readers or handhelds of one name (they would share receivers)."""
-    names: set[str] = set()
-    entries: list[ZebraReaderSettings | DataWedgeSettings] = [*readers, *handhelds]
-    for entry in entries:
-        if entry.name in names:
-            raise ValueError(f"two Zebra readers or handhelds are named {entry.name}")
-        names.add(entry.name)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiomqtt
+import msgspec
 import pytest
 from floki_rfid.zebra import ZebraReaderSource, register_zebra_sources
 from floki_rfid.zebra_config import ZebraReaderSettings
@@ -165,3 +166,31 @@ def test_sources_are_registered_by_name_one_per_reader() -> None:
     reader = ZebraReaderSettings(name="door", broker_host="mqtt.lan", data_topic="z/door/data")
     register_zebra_sources(registry, Context(), [reader], [], batch_seconds=0.25)  # type: ignore[arg-type]
     assert list(registry.added) == ["rfid-zebra-door"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"antennas": [1, 1]}, "antennas lists a port twice"),
+        ({"ca_file": "/etc/ca.pem"}, "ca_file is set but broker_tls is false"),
+        ({"data_topic": "zebra/+/data"}, "Expected `str` matching regex"),
+    ],
+)
+def test_settings_refuse_mistakes_with_the_reason(fields: dict[str, Any], reason: str) -> None:
+    entry = {"name": "door", "broker_host": "mqtt.lan", "data_topic": "z/door/data", **fields}
+    with pytest.raises(msgspec.ValidationError, match=reason):
+        msgspec.convert(entry, ZebraReaderSettings)
+
+
+async def test_a_ca_file_that_cannot_be_read_is_named_in_the_reason(
+    sink: RecordingSink, tmp_path: Any
+) -> None:
+    settings = ZebraReaderSettings(
+        name="door",
+        broker_host="127.0.0.1",
+        data_topic="z/door/data",
+        broker_tls=True,
+        ca_file=str(tmp_path / "missing.pem"),
+    )
+    with pytest.raises(ConnectionError, match=r"Zebra reader door: ca_file .*missing\.pem"):
+        await ZebraReaderSource(settings, ManualClock()).run(sink)
