@@ -5,12 +5,15 @@ reason for a body that holds no event)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import floki_rfid
 import pytest
-from floki_rfid import impinj_webhook
+from floki_rfid import impinj_webhook, readers
+from floki_rfid.config import RfidSettings
 
+from floki_core.clock import ManualClock
 from floki_core.config import parse_config
 from floki_core.sdk import AppConfig, RouteRegistry, hookimpl
 from floki_core.testing import Floki
@@ -132,3 +135,33 @@ async def test_only_a_device_token_may_post(floki: Floki) -> None:
     headers = await floki.headers("engineer")
     resp = await floki.client.post(PATH + "?reader=a", data=tag_event(PUMP, 1), headers=headers)
     assert resp.status == 403
+
+
+async def test_the_route_is_described_in_the_openapi_document(floki: Floki) -> None:
+    resp = await floki.client.get("/api/v1/openapi.json", headers=await floki.headers("viewer"))
+    assert resp.status == 200
+    operation = (await resp.json())["paths"][PATH]["post"]
+    (reader,) = [p for p in operation["parameters"] if p["name"] == "reader"]
+    assert reader["required"] is True and reader["in"] == "query"
+    assert "202" in operation["responses"] and "400" in operation["responses"]
+
+
+class RecordingRoutes:
+    def __init__(self) -> None:
+        self.added: list[tuple[str, str, str]] = []
+
+    def add(self, method: str, path: str, handler: Any, *, policy: str, **more: Any) -> None:
+        self.added.append((method, path, policy))
+
+
+@pytest.mark.parametrize(
+    ("switched_on", "served"), [(False, []), (True, [("POST", PATH, "device")])]
+)
+def test_the_route_is_registered_only_when_switched_on(
+    switched_on: bool, served: list[tuple[str, str, str]]
+) -> None:
+    routes = RecordingRoutes()
+    settings = RfidSettings(impinj_webhook=switched_on)
+    context = SimpleNamespace(settings=settings, clock=ManualClock())
+    readers.register_routes(routes, context)  # type: ignore[arg-type]
+    assert routes.added == served
