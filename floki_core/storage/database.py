@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import grp
 import logging
 import os
@@ -201,6 +202,18 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    """The migration scripts shipped with this build: read once per process."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg)
+
+
+def _head_revision() -> str | None:
+    return _scripts().get_current_head()
+
+
 class Database:
     """One engine and its sessions. Blocking calls go through ``run`` in a worker thread."""
 
@@ -220,11 +233,13 @@ class Database:
     def migrate(self) -> list[str]:
         """Upgrade to the newest schema; returns the revisions applied."""
         before = self.current_revision()
+        if before is not None and before == _head_revision():
+            return []  # the usual start: nothing to read the migration scripts for
         command.upgrade(_alembic_config(self.engine), "head")
         after = self.current_revision()
         if before == after:
             return []
-        script = ScriptDirectory.from_config(_alembic_config(self.engine))
+        script = _scripts()
         return [rev.revision for rev in script.iterate_revisions(after, before) if rev is not None][
             ::-1
         ]
@@ -234,7 +249,7 @@ class Database:
             return MigrationContext.configure(conn).get_current_revision()
 
     def head_revision(self) -> str | None:
-        return ScriptDirectory.from_config(_alembic_config(self.engine)).get_current_head()
+        return _head_revision()
 
     def sqlite_file(self) -> Path | None:
         """The SQLite database file; None for PostgreSQL (or a database in memory)."""
