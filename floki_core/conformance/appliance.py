@@ -31,7 +31,7 @@ from floki_core.config import parse_config
 from floki_core.conformance.watch import LoopStallDetector, Resources, left_behind, resources
 from floki_core.core import Core
 from floki_core.observations import Observation
-from floki_core.plugins.host import ENTRY_POINT_GROUP
+from floki_core.plugins.installed import plugin_entry_points
 from floki_core.storage.database import DB_FILE
 from floki_core.testing import Floki
 
@@ -53,7 +53,7 @@ class ConformanceFailure(AssertionError):
 
 
 def installed_plugins() -> dict[str, importlib.metadata.EntryPoint]:
-    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    return {ep.name: ep for ep in plugin_entry_points()}
 
 
 def merged(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:

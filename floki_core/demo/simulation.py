@@ -8,7 +8,6 @@ user can see them and turn them off.
 
 from __future__ import annotations
 
-import importlib.metadata
 import re
 import tomllib
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from floki_core.config import CONFIG_FILE
-from floki_core.plugins.host import ENTRY_POINT_GROUP
+from floki_core.plugins.installed import plugin_entry_points
 
 SIMULATOR_PLUGIN = "ble"
 COMMUNITY_PLUGIN = "gps"
@@ -95,7 +94,7 @@ def _setting_lines(simulator: _Simulator, missing: list[str]) -> list[str]:
 
 
 def plugin_installed(name: str = SIMULATOR_PLUGIN) -> bool:
-    return any(ep.name == name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    return any(ep.name == name for ep in plugin_entry_points())
 
 
 def enable_simulation(data_dir: Path, *, installed: bool | None = None) -> DemoMovement:

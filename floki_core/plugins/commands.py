@@ -6,11 +6,10 @@ such as ``floki-core labels`` works on an appliance that is not serving.
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 
 from floki_core.plugins.contract import judge
-from floki_core.plugins.host import ENTRY_POINT_GROUP
+from floki_core.plugins.installed import plugin_entry_points
 from floki_core.plugins.registry import (
     CommandRegistry,
     CommandSpec,
@@ -25,9 +24,7 @@ def plugin_commands(core_commands: set[str]) -> list[tuple[str, CommandSpec]]:
     """(plugin, command) for every installed plugin's commands; broken plugins are
     logged and skipped, so one never takes the whole command line down."""
     registry: NamedRegistry[CommandSpec] = NamedRegistry("command")
-    for ep in sorted(
-        importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
-    ):
+    for ep in plugin_entry_points():
         try:
             module = ep.load()
             refusal = judge(module).refusal

@@ -8,7 +8,6 @@ is taken back, and the rest carry on.
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,11 +26,11 @@ from floki_core.plugins import registry as reg
 from floki_core.plugins.calls import HookRound, call_hook
 from floki_core.plugins.context import PluginContext
 from floki_core.plugins.hookimpls import supervised_plugin
+from floki_core.plugins.installed import plugin_entry_points
 from floki_core.plugins.services import PluginServices
 from floki_core.plugins.supervisor import SourceRunner, SourceStatus
 
 log = logging.getLogger("floki_core.plugins")
-ENTRY_POINT_GROUP = "floki"
 
 _REGISTRATION_HOOKS: tuple[tuple[str, str, type[reg._Bound[Any]]], ...] = (
     ("floki_register_sources", "sources", reg.SourceRegistry),
@@ -102,7 +101,7 @@ class PluginHost:
         """Import every plugin named in the entry-point group (and any given directly)."""
         disabled = set(self.config.plugins.disabled)
         loaded: list[tuple[str, object]] = []
-        for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=_ep_key):
+        for ep in plugin_entry_points():
             version = ep.dist.version if ep.dist else None
             if ep.name in self.plugins:
                 log.error("plugin %s is installed twice; keeping the first", ep.name)
@@ -353,10 +352,6 @@ class PluginHost:
 
     def infos(self) -> list[PluginInfo]:
         return sorted(self.plugins.values(), key=lambda p: p.name)
-
-
-def _ep_key(ep: importlib.metadata.EntryPoint) -> str:
-    return ep.name
 
 
 def _placeholders(pm: pluggy.PluginManager, hook: str) -> dict[str, Any]:

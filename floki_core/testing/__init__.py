@@ -35,10 +35,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
-import importlib.metadata
 import inspect
 import shutil
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,7 +53,7 @@ from floki_core.config import AppConfig, parse_config
 from floki_core.core import Core
 from floki_core.domain import SYSTEM, Role, TokenKind
 from floki_core.observations import Observation
-from floki_core.plugins.host import ENTRY_POINT_GROUP
+from floki_core.plugins.installed import plugin_entry_points
 from floki_core.security import passwords
 from floki_core.storage import accounts
 from floki_core.storage.database import DB_FILE, Database, default_url
@@ -203,21 +201,18 @@ def floki_entry_points(request: pytest.FixtureRequest) -> Sequence[str] | None:
     return names
 
 
-_INSTALLED: dict[tuple[object, tuple[str, ...]], tuple[str, ...]] = {}
-
-
 def installed_plugins() -> tuple[str, ...]:
     """Names of the installed plugins (the ``floki`` entry points), sorted.
 
-    A scan of every installed distribution takes tens of milliseconds, so it is made
-    once for each ``sys.path``; a test that installs a plugin by putting it on the path,
-    or that replaces ``importlib.metadata.entry_points``, is seen at once."""
-    key = (importlib.metadata.entry_points, tuple(sys.path))
-    names = _INSTALLED.get(key)
-    if names is None:
-        found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-        names = _INSTALLED[key] = tuple(sorted(ep.name for ep in found))
-    return names
+    The scan is made once for each ``sys.path`` (``floki_core.plugins.installed``); a test
+    that installs a plugin by putting it on the path, or that replaces
+    ``importlib.metadata.entry_points``, is seen at once."""
+    return _names(plugin_entry_points())
+
+
+@functools.lru_cache(maxsize=16)
+def _names(points: tuple[object, ...]) -> tuple[str, ...]:
+    return tuple(str(getattr(ep, "name", "")) for ep in points)
 
 
 @functools.cache
