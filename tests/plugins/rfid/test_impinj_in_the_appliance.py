@@ -88,11 +88,12 @@ class TestStream:
             plugins = {p["name"]: p for p in (await resp.json())["items"]}
             entry = {s["name"]: s for s in plugins["rfid"]["sources"]}["rfid-impinj-store-2"]
             found.update(entry)
-            return "401 Unauthorized" in (entry.get("reason") or "")
+            # Seen between attempts: it is retried at once, after its backoff, and again.
+            down = entry["status"] in ("backoff", "degraded", "failed")
+            return down and "401 Unauthorized" in (entry.get("reason") or "")
 
         await floki.eventually(refused, "the source to show the refused login")
         assert "refused user root" in found["reason"]
-        assert found["status"] in ("backoff", "degraded", "failed"), found
 
 
 # --- the webhook --------------------------------------------------------------------------

@@ -175,11 +175,17 @@ async def test_reads_are_folded_per_tag_and_antenna_into_observations(
     await Floki.eventually(lambda: len(sink.observations) >= 2, "both tags handed over")
     await source.stop()
     await task
-    seen = {(o.tag, o.receiver): o for o in sink.observations}
-    assert set(seen) == {(PUMP, "library-door:1"), (HOIST, "library-door:2")}
-    pump = seen[(PUMP, "library-door:1")]
-    assert (pump.technology, pump.rssi, pump.observed_at) == ("rfid", -57.12, clock.now())
-    assert pump.extras["seen_count"] == 2
+    assert {(o.tag, o.receiver) for o in sink.observations} == {
+        (PUMP, "library-door:1"),
+        (HOIST, "library-door:2"),
+    }
+    # Both pump reads in one window as a rule; a busy machine may split them across two.
+    pumps = [o for o in sink.observations if o.tag == PUMP]
+    assert sum(o.extras["seen_count"] for o in pumps) == 2
+    assert len(pumps) == 1 or len(sink.batches) > 1
+    assert max(o.rssi or -999 for o in pumps) == -57.12
+    pump = pumps[0]
+    assert (pump.technology, pump.observed_at) == ("rfid", clock.now())
     assert pump.extras["last_seen"] == "2026-12-07T10:00:00.123456+00:00"
     assert not sink.rejected
 
