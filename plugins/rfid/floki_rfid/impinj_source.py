@@ -173,9 +173,13 @@ class ImpinjStreamSource:
                     raise ReaderGone(f"reader {name} at {url} answered {resp.status} {resp.reason}")
                 self.connected = True
                 await self._lines(resp, sink)
+        except aiohttp.SocketTimeoutError as exc:
+            raise ReaderGone(
+                f"reader {name} at {url} sent nothing (no event, no keepalive) for "
+                f"idle_seconds = {self.settings.idle_seconds:g} s"
+            ) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
-            why = str(exc) or "no event or keepalive within idle_seconds"
-            raise ReaderGone(f"reader {name} at {url}: {type(exc).__name__}: {why}") from exc
+            raise ReaderGone(f"reader {name} at {url}: {type(exc).__name__}: {exc}") from exc
         except ValueError as exc:  # a line longer than MAX_LINE_BYTES
             raise ReaderGone(f"reader {name} at {url} sent a broken stream: {exc}") from exc
         finally:

@@ -259,3 +259,23 @@ async def test_an_unreachable_reader_ends_the_run_naming_where(
     with pytest.raises(ReaderGone) as gone:
         await source.run(sink)
     assert impinj_reader.url in str(gone.value)
+
+
+async def test_a_silent_stream_is_given_up_after_idle_seconds(
+    impinj_reader: ImpinjReaderPeer, sink: RecordingSink, clock: ManualClock
+) -> None:
+    # Constructed directly (no bounds checked) to keep the test short.
+    source = ImpinjStreamSource(reader_settings(impinj_reader, idle_seconds=0.2), clock)
+    with pytest.raises(ReaderGone) as gone:
+        await source.run(sink)
+    assert "nothing (no event, no keepalive) for idle_seconds = 0.2 s" in str(gone.value)
+
+
+async def test_a_ca_file_that_cannot_be_read_is_the_reason(
+    impinj_reader: ImpinjReaderPeer, sink: RecordingSink, clock: ManualClock, tmp_path: Any
+) -> None:
+    missing = tmp_path / "reader-ca.pem"
+    source = ImpinjStreamSource(reader_settings(impinj_reader, ca_file=str(missing)), clock)
+    with pytest.raises(ReaderGone) as gone:
+        await source.run(sink)
+    assert f"ca_file {missing} cannot be used" in str(gone.value)
