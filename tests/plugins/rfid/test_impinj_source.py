@@ -10,7 +10,9 @@ import asyncio
 import base64
 import contextlib
 import json
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +22,7 @@ from floki_rfid.impinj_source import ImpinjStreamSource
 from floki_rfid.llrp_reads import ReaderGone
 
 from floki_core.clock import ManualClock
+from floki_core.security.tls import generate_self_signed, server_context
 from floki_core.testing import Floki
 from tests.plugins.rfid.conftest import RecordingSink
 
@@ -51,7 +54,10 @@ class ImpinjReaderPeer:
     connected client; ``drop`` cuts the connections (mid-line when asked), ``lose`` stops
     answering at all until ``come_back``."""
 
-    def __init__(self, username: str = USER, password: str = PASSWORD) -> None:
+    def __init__(
+        self, username: str = USER, password: str = PASSWORD, tls: ssl.SSLContext | None = None
+    ) -> None:
+        self.tls = tls
         self.auth = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
         self.port = 0
         self.streams: list[web.StreamResponse] = []
@@ -62,14 +68,14 @@ class ImpinjReaderPeer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get(STREAM, self._stream)
         self._runner = web.AppRunner(app, shutdown_timeout=0.1)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self.tls)
         await site.start()
         server = site._server
         assert server is not None
@@ -98,11 +104,19 @@ class ImpinjReaderPeer:
                 self.streams.remove(resp)
         return resp
 
+    def _live(self) -> list[web.StreamResponse]:
+        """The streams whose client is still connected (a stopped one may linger)."""
+        for resp in list(self.streams):
+            transport = resp._req.transport if resp._req is not None else None
+            if transport is None or transport.is_closing():
+                self.streams.remove(resp)
+        return list(self.streams)
+
     async def streaming(self) -> None:
-        await Floki.eventually(lambda: bool(self.streams), "a client on the data stream")
+        await Floki.eventually(lambda: bool(self._live()), "a client on the data stream")
 
     async def send(self, *lines: bytes) -> None:
-        for resp in list(self.streams):
+        for resp in self._live():
             await resp.write(b"".join(line + b"\n" for line in lines))
 
     async def drop(self, *, mid_line: bytes = b"") -> None:
@@ -279,3 +293,31 @@ async def test_a_ca_file_that_cannot_be_read_is_the_reason(
     with pytest.raises(ReaderGone) as gone:
         await source.run(sink)
     assert f"ca_file {missing} cannot be used" in str(gone.value)
+
+
+async def test_a_reader_with_its_own_certificate_is_trusted_through_ca_file(
+    sink: RecordingSink, clock: ManualClock, tmp_path: Path
+) -> None:
+    cert, key = generate_self_signed(tmp_path / "reader", "impinj-14-46-36")
+    peer = ImpinjReaderPeer(tls=server_context(cert, key))
+    await peer.start()
+    try:
+        # Not trusted by default: the reason names the certificate.
+        unverified = ImpinjStreamSource(reader_settings(peer), clock)
+        with pytest.raises(ReaderGone) as refused:
+            await unverified.run(sink)
+        assert "certificate verify failed" in str(refused.value)
+        for settings in (
+            reader_settings(peer, ca_file=str(cert)),
+            reader_settings(peer, verify_tls=False),
+        ):
+            source = ImpinjStreamSource(settings, clock, batch_seconds=0.05)
+            task = asyncio.ensure_future(source.run(sink))
+            await peer.streaming()
+            await peer.send(tag_event(PUMP, 1))
+            await Floki.eventually(lambda: sink.observations, "the read over TLS")
+            await source.stop()
+            await task
+            sink.batches.clear()
+    finally:
+        await peer.close()
