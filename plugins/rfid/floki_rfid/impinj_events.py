@@ -10,9 +10,12 @@ is an event carrying ``tagInventoryEvent``::
                            "antennaPort": 1, "antennaName": "Antenna 1",
                            "peakRssiCdbm": -5712, ...}}
 
-Field names from Impinj's IoT device interface reference (the ``TagInventoryEvent`` schema
-of the R700's OpenAPI document, and ``eventConfig.tagInventory`` which switches ``epcHex``
-and the others on), as the impinj-iot client on PyPI also reads them. ``epc`` is base64;
+Field names as Impinj's IoT device interface names them for the R700 (its
+``TagInventoryEvent``; ``eventConfig.tagInventory`` in a preset switches ``epcHex`` and the
+others on). Checked against the impinj-iot client's description on PyPI (NDJSON stream,
+``peakRssiCdbm``) and a published R700 preset (``antennaPort``, ``eventConfig``), not
+against a reader; only ``tagInventoryEvent`` and its fields are relied on, not
+``eventType`` or ``hostname``. ``epc`` is base64;
 ``epcHex`` is only there when switched on and is then preferred; ``peakRssiCdbm`` is in
 hundredths of a dBm. Any other event (status, antenna, GPI, heartbeat) is no read. Pure: no
 I/O.
