@@ -67,7 +67,7 @@ class ConformanceReader:
 class TestLlrpReaderConformance(SourceConformance):
     plugin = "rfid"
     source = f"rfid-llrp-{READER}"
-    documentation = ("docs/rfid-llrp.md",)
+    documentation = ("docs/rfid-llrp.md", "docs/rfid-impinj.md", "docs/rfid-zebra.md")
     expected = (Sighting("rfid", PUMP, f"{READER}:1"), Sighting("rfid", HOIST, f"{READER}:2"))
     bad_reasons: ClassVar[Mapping[str, int]] = {
         "no_antenna": 1,

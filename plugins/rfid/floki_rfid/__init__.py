@@ -8,6 +8,7 @@ from floki_core.sdk import (
     CommandRegistry,
     ConfigRegistry,
     PluginContext,
+    RouteRegistry,
     SourceRegistry,
     TagKeyRegistry,
     hookimpl,
@@ -28,6 +29,11 @@ def floki_register_config(registry: ConfigRegistry) -> None:
 @hookimpl
 def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> None:
     readers.register_sources(registry, context, context.settings)
+
+
+@hookimpl
+def floki_register_routes(registry: RouteRegistry, context: PluginContext) -> None:
+    readers.register_routes(registry, context)
 
 
 @hookimpl

@@ -7,6 +7,7 @@ from typing import Annotated
 import msgspec
 
 from floki_core.sdk import PluginSettings
+from floki_rfid.zebra_config import DataWedgeSettings, ZebraReaderSettings
 
 # Impinj's inventory search modes (Octane), by the names their documentation uses; empty:
 # whatever the reader does by default. tag_focus (single target with suppression) keeps a
@@ -125,6 +126,16 @@ class RfidSettings(PluginSettings):
     impinj_webhook: Annotated[
         bool, msgspec.Meta(description="serve POST /api/v1/rfid/impinj for reader webhooks")
     ] = False
+    # Zebra fixed readers heard through their IoT Connector over MQTT; none by default.
+    zebra_readers: Annotated[
+        list[ZebraReaderSettings],
+        msgspec.Meta(description="Zebra fixed readers heard over MQTT (IoT Connector)"),
+    ] = []
+    # Zebra handhelds' DataWedge IP output, read as lines over TCP/UDP; none by default.
+    handhelds: Annotated[
+        list[DataWedgeSettings],
+        msgspec.Meta(description="Zebra handhelds whose DataWedge output is read as lines"),
+    ] = []
     # At most this many (tag, antenna) pairs are held per reader between hand-overs; a
     # window that fills is handed over at once (memory stays bounded, nothing is dropped).
     max_tags_per_window: Annotated[int, msgspec.Meta(ge=100, le=1_000_000)] = 50_000
@@ -132,7 +143,10 @@ class RfidSettings(PluginSettings):
     def __post_init__(self) -> None:
         # One name, one reader: the receivers "<name>:<port>" of two would be the same.
         names: set[str] = set()
-        for name in [r.name for r in self.readers] + [r.name for r in self.impinj]:
+        every: list[
+            LlrpReaderSettings | ImpinjReaderSettings | ZebraReaderSettings | DataWedgeSettings
+        ] = [*self.readers, *self.impinj, *self.zebra_readers, *self.handhelds]
+        for name in [r.name for r in every]:
             if name in names:
                 raise ValueError(f"two readers are named {name}")
             names.add(name)

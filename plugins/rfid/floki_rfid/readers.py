@@ -9,13 +9,15 @@ from floki_rfid.config import RfidSettings
 from floki_rfid.impinj_source import ImpinjStreamSource
 from floki_rfid.impinj_source import source_name as impinj_source_name
 from floki_rfid.llrp_source import LlrpReaderSource, source_name
+from floki_rfid.zebra import register_zebra_sources
 
 
 def register_sources(
     registry: SourceRegistry, context: PluginContext, settings: RfidSettings
 ) -> None:
     """One supervised source per ``[[plugin.rfid.readers]]``, named ``rfid-llrp-<name>``,
-    and per ``[[plugin.rfid.impinj]]``, named ``rfid-impinj-<name>``; none until a reader
+    per ``[[plugin.rfid.impinj]]``, named ``rfid-impinj-<name>``, and per Zebra reader
+    (``rfid-zebra-<name>``) and handheld (``rfid-datawedge-<name>``); none until a reader
     is configured."""
     readers: dict[str, LlrpReaderSource] = context.state.setdefault("llrp_readers", {})
     for reader in settings.readers:
@@ -37,6 +39,14 @@ def register_sources(
         )
         registry.add(impinj_source_name(impinj), stream)
         streams[impinj.name] = stream
+    register_zebra_sources(
+        registry,
+        context,
+        settings.zebra_readers,
+        settings.handhelds,
+        batch_seconds=settings.batch_seconds,
+        max_tags_per_window=settings.max_tags_per_window,
+    )
 
 
 def register_routes(registry: RouteRegistry, context: PluginContext) -> None:
