@@ -273,7 +273,8 @@ class _Connection(asyncio.Protocol):
         self.write_blocked_at: float | None = None  # loop time answers began to back up
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        # A stream transport, whichever loop made it (uvloop's derive from no asyncio class).
+        transport = cast(asyncio.Transport, transport)
         if not self.listener.opened(self):
             transport.abort()
             return
