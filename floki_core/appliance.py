@@ -52,6 +52,24 @@ def _ssl(data_dir: Path, config: AppConfig) -> tuple[ssl.SSLContext | None, str 
     return tls.server_context(cert, key), tls.fingerprint(cert)
 
 
+def run(
+    data_dir: Path,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    on_ready: Callable[[ServingInfo], None] | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM on the event loop ``[server] event_loop`` names."""
+    event_loop = load_config(data_dir).server.event_loop
+    main = serve(data_dir, host=host, port=port, on_ready=on_ready)
+    if event_loop == "uvloop":
+        import uvloop
+
+        uvloop.run(main)
+    else:
+        asyncio.run(main)
+
+
 async def serve(
     data_dir: Path,
     *,

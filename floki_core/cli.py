@@ -78,7 +78,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from floki_core.appliance import ServingInfo, serve
+    from floki_core.appliance import ServingInfo, run
 
     def ready(info: ServingInfo) -> None:
         _out(f"Floki {__version__} serving at {info.url}/api/v1/health")
@@ -86,7 +86,7 @@ def _serve(args: argparse.Namespace) -> int:
             _out(f"Certificate SHA-256 fingerprint: {info.fingerprint}")
         _out("Press Ctrl+C to stop.")
 
-    asyncio.run(serve(args.data_dir, host=args.host, port=args.port, on_ready=ready))
+    run(args.data_dir, host=args.host, port=args.port, on_ready=ready)
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 
@@ -39,6 +39,9 @@ class ServerConfig(_Section):
     max_body_bytes: int = 2 * 1024 * 1024
     max_upload_bytes: int = 10 * 1024 * 1024
     public_url: str | None = None
+    # The event loop the appliance runs on: "uvloop" (libuv; about a quarter less CPU per
+    # tracker packet and HTTP request, docs/performance.md) or Python's own "asyncio".
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
 
 
 class DatabaseConfig(_Section):
