@@ -12,7 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from floki_core.sdk import Observation, ObservationSink
+from floki_rfid.epc import RFID
 from floki_rfid.llrp_reads import TagRead
+
+RSSI_RANGE = (-150.0, 50.0)  # what an observation may carry; anything else is no RSSI
 
 
 @dataclass(slots=True)
@@ -90,3 +94,44 @@ class ReadWindow:
     def take_refused(self) -> dict[str, int]:
         refused, self._refused = self._refused, {}
         return refused
+
+
+def reader_time(us: int | None) -> str | None:
+    """A reader's microsecond clock reading as ISO 8601 (None if absent or impossible)."""
+    if us is None or us <= 0:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(us / 1_000_000, dt.UTC).isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def tally_observation(reader: str, tally: TagTally) -> Observation:
+    """The observation of one (tag, antenna) tally of reader ``reader``: technology
+    ``rfid``, the EPC's hex as the tag, ``<reader>:<antenna>`` as the receiver."""
+    rssi = tally.peak_rssi
+    if rssi is not None and not RSSI_RANGE[0] <= rssi <= RSSI_RANGE[1]:
+        rssi = None
+    extras: dict[str, str | int | float | bool | None] = {"seen_count": tally.seen_count}
+    if tally.first_seen_us is not None:
+        extras["first_seen"] = reader_time(tally.first_seen_us)
+    extras["last_seen"] = reader_time(tally.last_seen_us)
+    return Observation(
+        technology=RFID,
+        tag=tally.epc_hex,
+        observed_at=tally.heard_at,
+        receiver=f"{reader}:{tally.antenna}",
+        rssi=rssi,
+        extras=extras,
+    )
+
+
+async def hand_over(window: ReadWindow, sink: ObservationSink, reader: str) -> None:
+    """What ``window`` refused, counted against the source, and its tallies submitted."""
+    reject = getattr(sink, "reject", None)  # a bare sink in a unit test has none
+    for reason, count in window.take_refused().items():
+        if reject is not None:
+            reject(reason, count)
+    tallies = window.take()
+    if tallies:
+        await sink.submit([tally_observation(reader, t) for t in tallies])

@@ -23,16 +23,14 @@ import ssl
 
 import aiohttp
 
-from floki_core.sdk import Clock, Observation, ObservationSink
-from floki_rfid.aggregation import ReadWindow, TagTally
+from floki_core.sdk import Clock, ObservationSink
+from floki_rfid.aggregation import ReadWindow, hand_over, tally_observation
 from floki_rfid.config import ImpinjReaderSettings
 from floki_rfid.epc import EpcIdentities
 from floki_rfid.impinj_events import ImpinjEventError, decode_event
 from floki_rfid.llrp_reads import ReaderGone
 
 STREAM_PATH = "/api/v1/data/stream"
-TECHNOLOGY = "rfid"
-RSSI_RANGE = (-150.0, 50.0)  # what an observation may carry; anything else is no RSSI
 MAX_LINE_BYTES = 1 << 20  # an event is a few hundred bytes; this is a broken stream
 
 
@@ -40,32 +38,7 @@ def source_name(reader: ImpinjReaderSettings) -> str:
     return f"rfid-impinj-{reader.name}"
 
 
-def _reader_time(us: int | None) -> str | None:
-    if us is None or us <= 0:
-        return None
-    try:
-        return dt.datetime.fromtimestamp(us / 1_000_000, dt.UTC).isoformat()
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def observation(reader: str, tally: TagTally) -> Observation:
-    """The observation of one (tag, antenna) tally of reader ``reader``."""
-    rssi = tally.peak_rssi
-    if rssi is not None and not RSSI_RANGE[0] <= rssi <= RSSI_RANGE[1]:
-        rssi = None
-    return Observation(
-        technology=TECHNOLOGY,
-        tag=tally.epc_hex,
-        observed_at=tally.heard_at,
-        receiver=f"{reader}:{tally.antenna}",
-        rssi=rssi,
-        extras={
-            "seen_count": tally.seen_count,
-            "first_seen": _reader_time(tally.first_seen_us),
-            "last_seen": _reader_time(tally.last_seen_us),
-        },
-    )
+observation = tally_observation  # the one shape every reader's observations take
 
 
 def fold(
@@ -207,11 +180,4 @@ class ImpinjStreamSource:
             await self._hand_over(sink)
 
     async def _hand_over(self, sink: ObservationSink) -> None:
-        refused = self._window.take_refused()
-        reject = getattr(sink, "reject", None)
-        if reject is not None:
-            for reason, count in refused.items():
-                reject(reason, count)
-        tallies = self._window.take()
-        if tallies:
-            await sink.submit([observation(self.settings.name, t) for t in tallies])
+        await hand_over(self._window, sink, self.settings.name)

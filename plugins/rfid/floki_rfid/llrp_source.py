@@ -17,33 +17,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 
-from floki_core.sdk import Clock, Observation, ObservationSink
-from floki_rfid.aggregation import ReadWindow, TagTally
+from floki_core.sdk import Clock, ObservationSink
+from floki_rfid.aggregation import ReadWindow, hand_over
 from floki_rfid.config import LlrpReaderSettings
 from floki_rfid.llrp_adapter import LlrpLink
 from floki_rfid.llrp_reads import InventoryPlan, ReaderGone
 
 log = logging.getLogger("floki.plugin.rfid")
 
-TECHNOLOGY = "rfid"
 GOODBYE_SECONDS = 0.5  # how long a stopping source waits for the reader to answer
-RSSI_RANGE = (-150.0, 50.0)  # what an observation may carry; anything else is no RSSI
 
 
 def source_name(reader: LlrpReaderSettings) -> str:
     return f"rfid-llrp-{reader.name}"
-
-
-def _reader_time(us: int | None) -> str | None:
-    if us is None or us <= 0:
-        return None
-    try:
-        return dt.datetime.fromtimestamp(us / 1_000_000, dt.UTC).isoformat()
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 class LlrpReaderSource:
@@ -142,28 +130,4 @@ class LlrpReaderSource:
         if bad:
             self._bad_counted += bad
             self._window.refuse("bad_frame", bad)
-        refused = self._window.take_refused()
-        reject = getattr(sink, "reject", None)
-        if reject is not None:
-            for reason, count in refused.items():
-                reject(reason, count)
-        tallies = self._window.take()
-        if tallies:
-            await sink.submit([self._observation(t) for t in tallies])
-
-    def _observation(self, tally: TagTally) -> Observation:
-        rssi = tally.peak_rssi
-        if rssi is not None and not RSSI_RANGE[0] <= rssi <= RSSI_RANGE[1]:
-            rssi = None
-        return Observation(
-            technology=TECHNOLOGY,
-            tag=tally.epc_hex,
-            observed_at=tally.heard_at,
-            receiver=f"{self.settings.name}:{tally.antenna}",
-            rssi=rssi,
-            extras={
-                "seen_count": tally.seen_count,
-                "first_seen": _reader_time(tally.first_seen_us),
-                "last_seen": _reader_time(tally.last_seen_us),
-            },
-        )
+        await hand_over(self._window, sink, self.settings.name)

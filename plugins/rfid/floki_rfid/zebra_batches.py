@@ -10,21 +10,9 @@ import asyncio
 import datetime as dt
 from collections.abc import Mapping
 
-from floki_core.sdk import Observation, ObservationSink
-from floki_rfid.aggregation import ReadWindow, TagTally
-from floki_rfid.epc import RFID
+from floki_core.sdk import ObservationSink
+from floki_rfid.aggregation import ReadWindow, hand_over
 from floki_rfid.llrp_reads import TagRead
-
-RSSI_RANGE = (-150.0, 50.0)  # what an observation may carry; anything else is no RSSI
-
-
-def _reader_time(us: int | None) -> str | None:
-    if us is None or us <= 0:
-        return None
-    try:
-        return dt.datetime.fromtimestamp(us / 1_000_000, dt.UTC).isoformat()
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 class ReadBatches:
@@ -52,23 +40,4 @@ class ReadBatches:
 
     async def hand_over(self, sink: ObservationSink) -> None:
         async with self._lock:
-            reject = getattr(sink, "reject", None)  # a bare sink in a unit test has none
-            for reason, count in self._window.take_refused().items():
-                if reject is not None:
-                    reject(reason, count)
-            tallies = self._window.take()
-            if tallies:
-                await sink.submit([self._observation(t) for t in tallies])
-
-    def _observation(self, tally: TagTally) -> Observation:
-        rssi = tally.peak_rssi
-        if rssi is not None and not RSSI_RANGE[0] <= rssi <= RSSI_RANGE[1]:
-            rssi = None
-        return Observation(
-            technology=RFID,
-            tag=tally.epc_hex,
-            observed_at=tally.heard_at,
-            receiver=f"{self.name}:{tally.antenna}",
-            rssi=rssi,
-            extras={"seen_count": tally.seen_count, "last_seen": _reader_time(tally.last_seen_us)},
-        )
+            await hand_over(self._window, sink, self.name)
