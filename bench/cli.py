@@ -103,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--idle", type=int, default=1000, help="silent connections held for the memory figure"
     )
     community.add_argument(
+        "--baseline-seconds",
+        type=_positive,
+        default=3.0,
+        help="seconds the bare decode baseline runs (3; the best of three passes)",
+    )
+    community.add_argument(
         "--records",
         type=int,
         default=4,
@@ -185,6 +191,7 @@ def _community(args: argparse.Namespace) -> dict[str, Any]:
             backlog=args.backlog,
             idle=args.idle,
             records=args.records,
+            baseline_budget_s=args.baseline_seconds,
             profile=args.profile,
         )
     )
