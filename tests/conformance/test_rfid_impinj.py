@@ -9,14 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-import floki_rfid
 import pytest
 from floki_rfid import impinj_webhook
 from floki_rfid.impinj_events import ImpinjEventError, decode_event
 from hypothesis import strategies as st
 
 from floki_core.conformance import Sighting, SourceConformance
-from floki_core.sdk import RouteRegistry, hookimpl
 from floki_core.testing import Floki
 from tests.plugins.rfid.test_impinj_source import PASSWORD, ImpinjReaderPeer, tag_event
 
@@ -93,16 +91,6 @@ class TestImpinjStreamConformance(SourceConformance):
         return StreamingReader()
 
 
-class WebhookRoute:
-    """Serves the webhook route from the plugin's own module while floki_rfid's hooks do
-    not register routes themselves; stands aside once they do."""
-
-    @hookimpl
-    def floki_register_routes(self, registry: RouteRegistry, context: Any) -> None:
-        if not hasattr(floki_rfid, "floki_register_routes"):
-            impinj_webhook.register_route(registry, context.clock)
-
-
 class PostingReader:
     """A reader posting its events to the webhook, named by ``?reader=``."""
 
@@ -148,9 +136,6 @@ class TestImpinjWebhookConformance(SourceConformance):
     test_loads_through_its_entry_point = None  # type: ignore[assignment]
     test_config_defaults_validate_and_every_key_is_documented = None  # type: ignore[assignment]
     test_decoder_raises_only_its_declared_errors = None  # type: ignore[assignment]
-
-    def extra_plugins(self) -> Sequence[tuple[str, object]]:
-        return [("rfid-webhook-route", WebhookRoute())]
 
     @pytest.fixture
     def source_device(self) -> PostingReader:

@@ -8,16 +8,12 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import floki_rfid
 import pytest
-from floki_rfid import readers
 from floki_rfid.datawedge import MAX_LINE, read_line
 from floki_rfid.epc import EpcIdentities
-from floki_rfid.zebra import register_zebra_sources
-from floki_rfid.zebra_config import DataWedgeSettings, ZebraReaderSettings
 from floki_rfid.zebra_messages import parse_iotc_message
 from hypothesis import strategies as st
 
@@ -31,36 +27,6 @@ TOPIC = "zebra/conf-zebra/data"
 PUMP = "E280116060000205A0B1C2D3"  # a factory EPC: keyed by its hex
 HOIST = "3034257BF400B7800004CB2F"  # an SGTIN-96
 HOST = "127.0.0.1"
-
-
-@pytest.fixture(autouse=True)
-def zebra_settings_wired(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """``[plugin.rfid]`` with the Zebra entries, and their sources registered, until the
-    plugin's own settings and registration carry them (then this changes nothing)."""
-    if "zebra_readers" in floki_rfid.RfidSettings.__struct_fields__:
-        yield
-        return
-
-    class WithZebra(floki_rfid.RfidSettings):  # type: ignore[misc,valid-type]
-        zebra_readers: list[ZebraReaderSettings] = []
-        handhelds: list[DataWedgeSettings] = []
-
-    plain = readers.register_sources
-
-    def register(registry: Any, context: Any, settings: Any) -> None:
-        plain(registry, context, settings)
-        register_zebra_sources(
-            registry,
-            context,
-            settings.zebra_readers,
-            settings.handhelds,
-            batch_seconds=settings.batch_seconds,
-            max_tags_per_window=settings.max_tags_per_window,
-        )
-
-    monkeypatch.setattr(floki_rfid, "RfidSettings", WithZebra)
-    monkeypatch.setattr(readers, "register_sources", register)
-    yield
 
 
 def _source(floki: Floki, name: str) -> Any:

@@ -8,14 +8,13 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-import floki_rfid
 import pytest
-from floki_rfid import impinj_webhook, readers
+from floki_rfid import readers
 from floki_rfid.config import RfidSettings
 
 from floki_core.clock import ManualClock
 from floki_core.config import parse_config
-from floki_core.sdk import AppConfig, RouteRegistry, hookimpl
+from floki_core.sdk import AppConfig
 from floki_core.testing import Floki
 from tests.plugins.rfid.test_impinj_source import PUMP, ImpinjReaderPeer, impinj_reader, tag_event
 
@@ -24,21 +23,6 @@ __all__ = ["impinj_reader"]  # the fixture, used here too
 pytestmark = pytest.mark.floki_entry_points("rfid")
 FAST = {"backoff_initial": 0.02, "backoff_max": 0.1, "max_failures": 1000}
 PATH = "/api/v1/rfid/impinj"
-
-
-class WebhookRoute:
-    """Serves the webhook route from the plugin's own module while floki_rfid's hooks
-    do not register routes themselves; stands aside once they do."""
-
-    @hookimpl
-    def floki_register_routes(self, registry: RouteRegistry, context: Any) -> None:
-        if not hasattr(floki_rfid, "floki_register_routes"):
-            impinj_webhook.register_route(registry, context.clock)
-
-
-@pytest.fixture
-def floki_plugins() -> list[tuple[str, object]]:
-    return [("rfid-webhook-route", WebhookRoute())]
 
 
 @pytest.fixture
