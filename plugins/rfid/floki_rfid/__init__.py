@@ -1,5 +1,6 @@
 """floki-rfid: UHF RFID readers and handheld stock-takes. This module holds only the hook
-implementations; ``readers`` registers the readers' sources, ``commands`` the plugin's
+implementations; ``readers`` registers the readers' sources, ``placement`` the read-zone and
+portal locator, ``stocktake_routes`` the stock-take API, ``commands`` the plugin's
 ``floki-core`` subcommands."""
 
 from __future__ import annotations
@@ -7,13 +8,14 @@ from __future__ import annotations
 from floki_core.sdk import (
     CommandRegistry,
     ConfigRegistry,
+    LocatorRegistry,
     PluginContext,
     RouteRegistry,
     SourceRegistry,
     TagKeyRegistry,
     hookimpl,
 )
-from floki_rfid import commands, epc, readers
+from floki_rfid import commands, epc, placement, readers, stocktake_routes
 from floki_rfid.config import RfidSettings
 
 __version__ = "0.1.0"
@@ -34,6 +36,12 @@ def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> 
 @hookimpl
 def floki_register_routes(registry: RouteRegistry, context: PluginContext) -> None:
     readers.register_routes(registry, context)
+    stocktake_routes.register_routes(registry, context)
+
+
+@hookimpl
+def floki_register_locators(registry: LocatorRegistry, context: PluginContext) -> None:
+    placement.register_locators(registry, context)
 
 
 @hookimpl
