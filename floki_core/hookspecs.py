@@ -1,4 +1,4 @@
-"""Every hook a Floki plugin can implement: plugin API 1.1 (``floki_core.PLUGIN_API``).
+"""Every hook a Floki plugin can implement: plugin API 1.2 (``floki_core.PLUGIN_API``).
 
 A plugin is any module or object with functions marked ``@floki_core.hookimpl``,
 named in the ``floki`` entry-point group of its distribution. Hooks are called
@@ -93,9 +93,11 @@ def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> 
     ``registry.add(name, source)`` where ``source`` has ``async run(sink)`` (runs until
     cancelled; returning or raising counts as a stop and is restarted with backoff)
     and ``async stop()``. Each source runs in its own supervised task and delivers
-    observation batches to ``sink.submit``.
+    observation batches to ``sink.submit``. A source with a ``details()`` method
+    (a mapping of JSON values) has it listed as its ``details`` in ``GET /api/v1/plugins``.
 
     .. versionadded:: 1.0
+    .. versionchanged:: 1.2 a source may have ``details()``, listed with it.
     """
 
 

@@ -61,7 +61,13 @@ class PluginInfo:
             "module": self.module,
             "api": self.api,
             "sources": [
-                {"name": s.name, "status": s.status, "restarts": s.restarts, "reason": s.reason}
+                {
+                    "name": s.name,
+                    "status": s.status,
+                    "restarts": s.restarts,
+                    "reason": s.reason,
+                    "details": s.details(),
+                }
                 for s in self.sources
             ],
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -12,6 +12,13 @@ class PluginSourceItem(msgspec.Struct, kw_only=True):
     status: Literal["starting", "running", "backoff", "failed", "stopped"]
     restarts: int
     reason: Annotated[str | None, msgspec.Meta(description="the last error, if any")]
+    details: Annotated[
+        dict[str, Any] | None,
+        msgspec.Meta(
+            description="what the source says of itself (its details(), plugin API 1.2), "
+            "e.g. an RFID reader's connection, antennas and read rate; null if nothing"
+        ),
+    ] = None
 
 
 class PluginItem(msgspec.Struct, kw_only=True):

@@ -34,7 +34,10 @@ class RegistrationError(FlokiError):
 
 
 class Source(Protocol):
-    """A long-running input. ``run`` is awaited for the life of the source."""
+    """A long-running input. ``run`` is awaited for the life of the source.
+
+    It may also have ``details() -> Mapping[str, Any] | None`` (plugin API 1.2): what it
+    says of itself in ``GET /api/v1/plugins`` (cheap: counters it already keeps)."""
 
     async def run(self, sink: ObservationSink) -> None: ...
 

@@ -13,8 +13,11 @@ import collections
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+import msgspec
 
 from floki_core.clock import Clock
 from floki_core.config import SupervisionConfig
@@ -33,6 +36,21 @@ class SourceStatus:
     status: str = "starting"  # starting, running, backoff, failed, stopped
     restarts: int = 0
     reason: str | None = None
+    # The source's own ``details()`` (plugin API 1.2), if it has one: what it says of
+    # itself in ``GET /api/v1/plugins`` (a reader's connection, antennas, read rate).
+    describe: Callable[[], Mapping[str, Any] | None] | None = None
+
+    def details(self) -> dict[str, Any] | None:
+        """What the source says of itself, as plain JSON values; None if it says nothing
+        or its answer cannot be had (logged: a broken ``details`` never breaks the list)."""
+        if self.describe is None:
+            return None
+        try:
+            answer = self.describe()
+            return None if answer is None else msgspec.to_builtins(dict(answer))
+        except Exception:
+            log.exception("source %s (plugin %s): details() failed", self.name, self.plugin)
+            return None
 
 
 def backoff_delay(failures: int, policy: SupervisionConfig, rand: random.Random) -> float:
@@ -60,7 +78,10 @@ class SourceRunner:
         self.sink = sink
         self.policy = policy
         self.clock = clock
-        self.status = SourceStatus(name=name, plugin=plugin)
+        describe = getattr(source, "details", None)
+        self.status = SourceStatus(
+            name=name, plugin=plugin, describe=describe if callable(describe) else None
+        )
         self._failures: collections.deque[float] = collections.deque()
         self._on_failed = on_failed
         self._on_recovered = on_recovered
