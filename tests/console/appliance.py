@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import io
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -86,8 +86,15 @@ class Register:
 class ThreadedAppliance:
     """``start()``/``stop()`` may be called again; the port and data directory stay."""
 
-    def __init__(self, data_dir: Path, *, name: str = SITE) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        name: str = SITE,
+        extra_plugins: Sequence[tuple[str, object]] = (),
+    ) -> None:
         self.data_dir = data_dir
+        self.extra_plugins = list(extra_plugins)
         self.port = free_port()
         self.clock = ManualClock(START)
         self.config = parse_config(
@@ -127,7 +134,7 @@ class ThreadedAppliance:
         self.call(self._start)
 
     async def _start(self) -> None:
-        core = Core(self.data_dir, self.config, clock=self.clock)
+        core = Core(self.data_dir, self.config, clock=self.clock, extra_plugins=self.extra_plugins)
         await core.start()
         runner = web.AppRunner(create_app(core), access_log=None)
         await runner.setup()

@@ -4,6 +4,8 @@ the per-source counters."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -22,6 +24,7 @@ from PySide6.QtWidgets import (
 from floki_console.api import ApiError, ApplianceUnreachable, ConsoleError
 from floki_console.community_data import describe_fix_age
 from floki_console.models import Column, RecordTable, describe_age
+from floki_console.reader_health import plugin_source_rows, plugin_source_table
 from floki_console.session import ApplianceSession
 
 REFRESH_MS = 15_000
@@ -211,6 +214,9 @@ class HealthView(QWidget):
         super().__init__(parent)
         self.session: ApplianceSession | None = None
         self.plugins = plugin_table()
+        # What time it is for the age of each reader's last report (a test sets it).
+        self.now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+        self.plugin_sources = plugin_source_table(lambda: self.now())
         self.sources = source_table()
         self.batteries = battery_table()
         self.gateways = gateway_table()
@@ -236,7 +242,10 @@ class HealthView(QWidget):
         grid.addWidget(_group("Gateways", self.gateway_note, _table(self.gateways)), 1, 1)
         grid.addWidget(_group("Sources", self.queue_label, _table(self.sources)), 2, 0)
         grid.addWidget(_group("Tags needing a battery", _table(self.batteries)), 2, 1)
-        grid.addWidget(_group("GPS trackers", self.trackers_note, self.trackers_table), 3, 0, 1, 2)
+        grid.addWidget(
+            _group("Plugin sources and readers", _table(self.plugin_sources)), 3, 0, 1, 2
+        )
+        grid.addWidget(_group("GPS trackers", self.trackers_note, self.trackers_table), 4, 0, 1, 2)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
 
@@ -261,7 +270,14 @@ class HealthView(QWidget):
         self._timer.stop()
         for task in list(self._tasks):
             task.cancel()
-        for model in (self.plugins, self.sources, self.batteries, self.gateways, self.trackers):
+        for model in (
+            self.plugins,
+            self.plugin_sources,
+            self.sources,
+            self.batteries,
+            self.gateways,
+            self.trackers,
+        ):
             model.set_records([])
         self.appliance_label.setText("Log in to see the appliance's health.")
         self.queue_label.clear()
@@ -362,6 +378,7 @@ class HealthView(QWidget):
         except ConsoleError as exc:
             self.trackers_note.setText(f"Cannot list the GPS trackers: {exc}")
         self.plugins.set_records(list(plugins.get("items", [])))
+        self.plugin_sources.set_records(plugin_source_rows(plugins))
         self.sources.set_records(list(sources.get("items", [])))
         self.batteries.set_records(list(batteries.get("items", [])))
         unknown = sources.get("unknown_receivers") or {}
