@@ -1,7 +1,8 @@
 """Plugins given to the console tests' appliance for RFID: a reader source that says how
 it is doing (``details()``, as the RFID readers answer it in ``GET /api/v1/plugins``),
-and a stand-in for the stock-take API, written from the contract in docs/rfid-stocktake.md
-(`/api/v1/rfid/stocktakes…`) for as long as the RFID plugin does not serve it.
+and a stand-in for the RFID plugin's stock-take API (``/api/v1/rfid/stocktakes…``: the
+routes, role policies, bodies and answers agreed for it) for as long as the plugin does not
+serve it.
 
 The stand-in keeps its sweeps in memory and knows a small register of its own: which
 assets an EPC is, and where each is expected. It answers what the contract says, the

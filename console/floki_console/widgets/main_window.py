@@ -50,6 +50,7 @@ from floki_console.widgets.offline_banner import OfflineBanner
 from floki_console.widgets.plans_view import PlansView
 from floki_console.widgets.ppm_view import PpmView
 from floki_console.widgets.reports_view import ReportsView
+from floki_console.widgets.stocktake_view import StocktakeView
 from floki_console.widgets.trust_dialog import TrustDialog
 from floki_console.widgets.users_view import UsersView
 
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self.loans_view = LoansView()
         self.community_view = CommunityView()
         self.reports_view = ReportsView()
+        self.stocktake_view = StocktakeView()
         self.health_view = HealthView()
         # Tabs only while an administrator is signed in.
         self.users_view = UsersView()
@@ -107,6 +109,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.loans_view, "Loans")
         self.tabs.addTab(self.community_view, "Community")
         self.tabs.addTab(self.reports_view, "Reports")
+        self.tabs.addTab(self.stocktake_view, "Stock-take")
         self.tabs.addTab(self.health_view, "Health")
         for view in (self.find_view, self.alerts_view, self.ppm_view):
             view.show_on_map.connect(self.show_on_map)
@@ -120,6 +123,7 @@ class MainWindow(QMainWindow):
             self.loans_view,
             self.community_view,
             self.reports_view,
+            self.stocktake_view,
             self.health_view,
         ]
 

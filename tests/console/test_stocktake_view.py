@@ -1,0 +1,224 @@
+"""The Stock-take view against an appliance serving the stock-take API: a handheld's CSV
+imported for a zone (with a header map) and its report shown — counts, found, missing,
+unexpected with where last seen, unknown tags; a refusal shown with the appliance's reason
+and nothing stored; the list filtered by zone; the report exported as the appliance's CSV
+and PDF; a viewer reads but cannot import or export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qasync
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from floki_console.context import ConsoleContext
+from floki_console.stocktake_data import HeaderMapError, columns_param
+from floki_console.widgets.main_window import MainWindow
+from floki_console.widgets.stocktake_view import StocktakeView
+from tests.console.appliance import Register, ThreadedAppliance
+from tests.console.flow import WAIT_MS, connect_and_log_in
+from tests.console.rfid_standins import PDF, StocktakeStandIn, Tagged
+from tests.console.test_workflow_views import texts
+
+PUMP_1 = "341400000000000000000001"
+PUMP_2 = "341400000000000000000002"
+HOIST = "341400000000000000000003"
+FACTORY = "E28011606000020A1B2C3D4E"
+SWEEP = f"Tag,Signal,When\r\n{PUMP_1},-52,09:01\r\n{HOIST},-60,09:01\r\n{FACTORY},-71,09:02\r\n"
+
+
+@pytest.fixture
+def standin() -> StocktakeStandIn:
+    return StocktakeStandIn(zones={}, assets=[])
+
+
+@pytest.fixture
+def stocktake_appliance(
+    tmp_path: Path, standin: StocktakeStandIn
+) -> Iterator[tuple[ThreadedAppliance, Register]]:
+    running = ThreadedAppliance(tmp_path / "appliance", extra_plugins=[("stocktakes", standin)])
+    running.start()
+    try:
+        register = running.populate()
+        zones = {v: k for k, v in register.zones.items()}
+        names = {"store": "Equipment store", "ward7": "Ward 7", "ward9": "Ward 9"}
+        standin.zones.update({register.zones[k]: n for k, n in names.items()})
+        store, ward7 = register.zones["store"], register.zones["ward7"]
+        assert zones[store] == "store"
+        standin.assets.extend(
+            [
+                Tagged(
+                    register.assets["PUMP-001"], "PUMP-001", "Pump", "Infusion pump", PUMP_1, store
+                ),
+                Tagged(
+                    register.assets["PUMP-002"],
+                    "PUMP-002",
+                    "Pump",
+                    "Infusion pump",
+                    PUMP_2,
+                    store,
+                    last_seen_zone="Ward 9",
+                    last_seen="2026-01-05T08:00:00Z",
+                ),
+                Tagged(
+                    register.assets["HOIST-001"],
+                    "HOIST-001",
+                    "Hoist",
+                    "Hoist",
+                    HOIST,
+                    ward7,
+                    last_seen_zone="Ward 7",
+                    last_seen="2026-01-05T07:00:00Z",
+                ),
+            ]
+        )
+        yield running, register
+    finally:
+        running.close()
+
+
+def open_view(qtbot: QtBot, window: MainWindow) -> StocktakeView:
+    view = window.stocktake_view
+    assert window.tabs.indexOf(view) >= 0
+    window.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.loads >= 1 and view.import_zone_combo.count() > 0, timeout=WAIT_MS)
+    return view
+
+
+def rows(model: Any) -> list[list[str]]:
+    return [texts(model, r) for r in range(model.rowCount())]
+
+
+def import_sweep(
+    qtbot: QtBot, view: StocktakeView, path: Path, zone_id: int, epc_header: str
+) -> None:
+    view.file_edit.setText(str(path))
+    view.import_zone_combo.setCurrentIndex(view.import_zone_combo.findData(zone_id))
+    view.header_edits["epc"].setText(epc_header)
+    before = view.imports
+    qtbot.mouseClick(view.import_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.imports > before, timeout=WAIT_MS)
+
+
+def test_a_sweep_is_imported_its_report_shown_filtered_and_exported(
+    qtbot: QtBot,
+    qloop: qasync.QEventLoop,
+    context: ConsoleContext,
+    stocktake_appliance: tuple[ThreadedAppliance, Register],
+    standin: StocktakeStandIn,
+    tmp_path: Path,
+) -> None:
+    appliance, register = stocktake_appliance
+    store = register.zones["store"]
+    window = connect_and_log_in(qtbot, context, appliance)
+    view = open_view(qtbot, window)
+    assert view.list_model.rowCount() == 0
+    assert view.import_button.isEnabled() and not view.csv_button.isEnabled()
+
+    # A file whose EPC column is not one the appliance knows, without a map: refused.
+    sweep = tmp_path / "sweep.csv"
+    sweep.write_text(SWEEP)
+    import_sweep(qtbot, view, sweep, store, "")
+    assert view.status.text().startswith("Not imported (HTTP 400): no EPC column")
+    assert "Tag, Signal, When" in view.status.text()
+    assert standin.reports == [] and view.report is None
+
+    # Mapped: recorded, and the report shown.
+    import_sweep(qtbot, view, sweep, store, "Tag")
+    report = view.report
+    assert report is not None and len(standin.reports) == 1
+    assert view.status.text() == "Recorded stock-take #1 of Equipment store."
+    assert view.counts_label.text() == (
+        "2 expected: 1 found, 1 missing; 1 unexpected, 1 unknown tags"
+    )
+    assert view.heading.text().startswith("Stock-take #1 of Equipment store")
+    assert "by ce-lead" in view.heading.text()
+    assert rows(view.section_models["found"]) == [["PUMP-001", "Pump", "Infusion pump", PUMP_1]]
+    [missing] = rows(view.section_models["missing"])
+    assert missing[0] == "PUMP-002" and missing[3].startswith("Ward 9, ")
+    [unexpected] = rows(view.section_models["unexpected"])
+    assert unexpected[0] == "HOIST-001" and unexpected[3:5] == [HOIST, "Ward 7"]
+    assert unexpected[5].startswith("Ward 7, ")
+    assert rows(view.section_models["unknown"]) == [[FACTORY, "raw"]]
+    titles = [view.sections.tabText(i) for i in range(view.sections.count())]
+    assert titles == ["Found (1)", "Missing (1)", "Unexpected (1)", "Unknown tags (1)"]
+
+    # The list follows; filtered by zone.
+    qtbot.waitUntil(lambda: view.list_model.rowCount() == 1, timeout=WAIT_MS)
+    assert texts(view.list_model, 0)[1:9] == [
+        "Equipment store",
+        "ce-lead",
+        "handheld CSV",
+        "2",
+        "1",
+        "1",
+        "1",
+        "1",
+    ]
+    view.zone_filter.setCurrentIndex(view.zone_filter.findData(register.zones["ward7"]))
+    qtbot.waitUntil(lambda: view.list_model.rowCount() == 0 and not view.loading, timeout=WAIT_MS)
+    view.zone_filter.setCurrentIndex(view.zone_filter.findData(store))
+    qtbot.waitUntil(lambda: view.list_model.rowCount() == 1, timeout=WAIT_MS)
+
+    # Opening it from the list loads the report again.
+    view.clear_report()
+    view.list_table.selectRow(0)
+    qtbot.waitUntil(lambda: view.report is not None, timeout=WAIT_MS)
+    assert view.section_models["missing"].rowCount() == 1
+
+    # Exports save what the appliance answers.
+    assert view.csv_button.isEnabled() and view.pdf_button.isEnabled()
+    csv_path, pdf_path = tmp_path / "out.csv", tmp_path / "out.pdf"
+    task = qloop.create_task(view.export_report("csv", csv_path))
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    task = qloop.create_task(view.export_report("pdf", pdf_path))
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    assert pdf_path.read_bytes() == PDF
+    assert csv_path.read_text().splitlines()[1:] == [
+        f"found,PUMP-001,{PUMP_1}",
+        "missing,PUMP-002,",
+        f"unexpected,HOIST-001,{HOIST}",
+        f"unknown,,{FACTORY}",
+    ]
+    assert standin.exports == [("csv", 1), ("pdf", 1)]
+    assert view.status.text() == f"Saved the report to {pdf_path}."
+
+    # Logged out, the report goes with the session.
+    with qtbot.waitSignal(window.signed_out, timeout=WAIT_MS):
+        window.logout_action.trigger()
+    assert view.report is None and view.list_model.rowCount() == 0
+
+
+def test_a_viewer_reads_stocktakes_but_cannot_import_or_export(
+    qtbot: QtBot,
+    qloop: qasync.QEventLoop,
+    context: ConsoleContext,
+    stocktake_appliance: tuple[ThreadedAppliance, Register],
+    standin: StocktakeStandIn,
+) -> None:
+    appliance, register = stocktake_appliance
+    appliance.admin(
+        "POST",
+        "/rfid/stocktakes",
+        {"zone_id": register.zones["store"], "reads": [{"epc": PUMP_1}], "device": "RFD40"},
+    )
+    window = connect_and_log_in(qtbot, context, appliance, username="viewer")
+    view = open_view(qtbot, window)
+    qtbot.waitUntil(lambda: view.list_model.rowCount() == 1, timeout=WAIT_MS)
+    view.list_table.selectRow(0)
+    qtbot.waitUntil(lambda: view.report is not None, timeout=WAIT_MS)
+    assert view.section_models["found"].rowCount() == 1
+    for button in (view.import_button, view.csv_button, view.pdf_button):
+        assert not button.isEnabled()
+        assert button.toolTip() == "Engineers and admins only"
+
+
+def test_a_header_map_becomes_the_columns_parameter() -> None:
+    assert columns_param({"epc": " Tag ", "rssi": "", "count": "Reads"}) == "epc=Tag,count=Reads"
+    assert columns_param({"epc": ""}) is None
+    with pytest.raises(HeaderMapError, match="comma"):
+        columns_param({"epc": "Tag, id"})
