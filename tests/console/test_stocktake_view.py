@@ -6,8 +6,10 @@ and PDF; a viewer reads but cannot import or export."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,10 +17,11 @@ import qasync
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from floki_console.api import ApiError
 from floki_console.context import ConsoleContext
 from floki_console.stocktake_data import HeaderMapError, columns_param
 from floki_console.widgets.main_window import MainWindow
-from floki_console.widgets.stocktake_view import StocktakeView
+from floki_console.widgets.stocktake_view import NOT_SERVED, StocktakeView
 from tests.console.appliance import Register, ThreadedAppliance
 from tests.console.flow import WAIT_MS, connect_and_log_in
 from tests.console.rfid_standins import PDF, StocktakeStandIn, Tagged
@@ -222,3 +225,26 @@ def test_a_header_map_becomes_the_columns_parameter() -> None:
     assert columns_param({"epc": ""}) is None
     with pytest.raises(HeaderMapError, match="comma"):
         columns_param({"epc": "Tag, id"})
+
+
+class _NoStocktakes:
+    """An appliance without the stock-take API: zones, and 404 for the rest."""
+
+    async def get_all(self, path: str, params: Any = None) -> list[Any]:
+        assert path == "/zones"
+        return [{"id": 3, "name": "Main stores"}]
+
+    async def get_json(self, path: str, params: Any = None) -> Any:
+        raise ApiError(404, f"no route {path}")
+
+
+def test_an_appliance_without_stocktakes_says_so(qtbot: QtBot) -> None:
+    view = StocktakeView()
+    qtbot.addWidget(view)
+    view.session = SimpleNamespace(client=_NoStocktakes(), role="engineer")  # type: ignore[assignment]
+    asyncio.run(view.load())
+    assert view.list_note.text() == NOT_SERVED
+    assert "RFID plugin" in NOT_SERVED
+    assert [view.import_zone_combo.itemText(i) for i in range(view.import_zone_combo.count())] == [
+        "Main stores"
+    ]
