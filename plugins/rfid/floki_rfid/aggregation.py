@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from floki_core.sdk import Observation, ObservationSink
 from floki_rfid.epc import RFID
 from floki_rfid.llrp_reads import TagRead
+from floki_rfid.reader_health import ReaderTraffic
 
 RSSI_RANGE = (-150.0, 50.0)  # what an observation may carry; anything else is no RSSI
 
@@ -51,6 +52,7 @@ class ReadWindow:
         self.limit = limit
         self._tallies: dict[tuple[str, int], TagTally] = {}
         self._refused: dict[str, int] = {}
+        self.traffic = ReaderTraffic()  # what has been taken, for the reader's health
 
     def __len__(self) -> int:
         return len(self._tallies)
@@ -89,6 +91,13 @@ class ReadWindow:
         """The tallies so far; the window starts again empty."""
         tallies = list(self._tallies.values())
         self._tallies = {}
+        if tallies:
+            self.traffic.record(
+                max(t.heard_at for t in tallies),
+                sum(t.seen_count for t in tallies),
+                len(tallies),
+                {t.antenna for t in tallies},
+            )
         return tallies
 
     def take_refused(self) -> dict[str, int]:

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from floki_core.sdk import Clock, ObservationSink
 from floki_rfid.epc import EpcError, EpcIdentities
 from floki_rfid.llrp_reads import TagRead
+from floki_rfid.reader_health import reader_details
 from floki_rfid.zebra_batches import ReadBatches
 from floki_rfid.zebra_config import DataWedgeSettings
 
@@ -69,6 +71,21 @@ class DataWedgeSource:
         self._full = asyncio.Event()
         self._connections: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[None]] = set()
+
+    def details(self) -> dict[str, Any]:
+        """The handheld's health, as GET /api/v1/plugins lists it: connected while it
+        holds a TCP connection open (a UDP handheld shows only its last report)."""
+        settings = self.settings
+        ports = [f"tcp {settings.tcp_port}"] if settings.tcp_port is not None else []
+        ports += [f"udp {settings.udp_port}"] if settings.udp_port is not None else []
+        return reader_details(
+            self.batches.traffic,
+            kind="datawedge",
+            connected=bool(self._connections),
+            address=f"{settings.listen_host} ({', '.join(ports)})",
+            antennas=[],
+            now=self.clock.now(),
+        )
 
     # --- the source protocol ------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ssl
+from typing import Any
 
 import aiohttp
 
@@ -29,6 +30,7 @@ from floki_rfid.config import ImpinjReaderSettings
 from floki_rfid.epc import EpcIdentities
 from floki_rfid.impinj_events import ImpinjEventError, decode_event
 from floki_rfid.llrp_reads import ReaderGone
+from floki_rfid.reader_health import reader_details
 
 STREAM_PATH = "/api/v1/data/stream"
 MAX_LINE_BYTES = 1 << 20  # an event is a few hundred bytes; this is a broken stream
@@ -85,6 +87,17 @@ class ImpinjStreamSource:
         self._identities = EpcIdentities()
         self._window = ReadWindow(max_tags_per_window)
         self._stopping = asyncio.Event()
+
+    def details(self) -> dict[str, Any]:
+        """The reader's health, as GET /api/v1/plugins lists it."""
+        return reader_details(
+            self._window.traffic,
+            kind="impinj",
+            connected=self.connected,
+            address=self.settings.url,
+            antennas=list(self.settings.antennas),
+            now=self.clock.now(),
+        )
 
     # --- the source protocol ------------------------------------------------------------
 

@@ -18,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from floki_core.sdk import Clock, ObservationSink
 from floki_rfid.aggregation import ReadWindow, hand_over
 from floki_rfid.config import LlrpReaderSettings
 from floki_rfid.llrp_adapter import LlrpLink
 from floki_rfid.llrp_reads import InventoryPlan, ReaderGone
+from floki_rfid.reader_health import reader_details
 
 log = logging.getLogger("floki.plugin.rfid")
 
@@ -68,6 +70,17 @@ class LlrpReaderSource:
     @property
     def connected(self) -> bool:
         return self.link.connected
+
+    def details(self) -> dict[str, Any]:
+        """The reader's health, as GET /api/v1/plugins lists it."""
+        return reader_details(
+            self._window.traffic,
+            kind="llrp",
+            connected=self.connected,
+            address=f"{self.settings.host}:{self.settings.port}",
+            antennas=list(self.settings.antennas),
+            now=self.clock.now(),
+        )
 
     # --- the source protocol ------------------------------------------------------------
 

@@ -18,11 +18,12 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from floki_core.sdk import Clock, ObservationSink, PluginContext, SourceRegistry
 from floki_rfid.datawedge import DataWedgeSource
 from floki_rfid.epc import EpcIdentities
+from floki_rfid.reader_health import reader_details
 from floki_rfid.zebra_batches import ReadBatches
 from floki_rfid.zebra_config import DataWedgeSettings, ZebraReaderSettings
 from floki_rfid.zebra_messages import parse_iotc_message
@@ -70,6 +71,18 @@ class ZebraReaderSource:
         if not self.settings.broker_tls:
             return None
         return ssl.create_default_context(cafile=self.settings.ca_file)
+
+    def details(self) -> dict[str, Any]:
+        """The reader's health, as GET /api/v1/plugins lists it: connected is the broker
+        connection, the address the broker's."""
+        return reader_details(
+            self.batches.traffic,
+            kind="zebra",
+            connected=self.connected,
+            address=self.where,
+            antennas=list(self.settings.antennas),
+            now=self.clock.now(),
+        )
 
     # --- the source protocol ------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from floki_core.sdk import ObservationSink
 from floki_rfid.aggregation import ReadWindow, hand_over
 from floki_rfid.llrp_reads import TagRead
+from floki_rfid.reader_health import ReaderTraffic
 
 
 class ReadBatches:
@@ -27,6 +28,11 @@ class ReadBatches:
     def add(self, read: TagRead, heard_at: dt.datetime) -> bool:
         """Fold ``read`` in; True when the window is full and should be handed over now."""
         return self._window.add(read, heard_at)
+
+    @property
+    def traffic(self) -> ReaderTraffic:
+        """What has been handed over, for the reader's health."""
+        return self._window.traffic
 
     def refuse(self, reasons: Mapping[str, int]) -> None:
         for reason, count in reasons.items():

@@ -119,6 +119,11 @@ async def test_tcp_lines_become_reads_at_the_handhelds_antenna_0(
     assert {o.receiver for o in sink.observations} == {"sweep-1:0"}
     assert got[PUMP].technology == "rfid" and got[PUMP].extras["seen_count"] == 2
     assert not sink.rejected
+    health = source.details()
+    settings = source.settings
+    assert health["kind"] == "datawedge" and health["antennas"] == [0]
+    assert health["address"] == f"{HOST} (tcp {settings.tcp_port}, udp {settings.udp_port})"
+    assert health["reports"] == 2 and not health["connected"]  # the handheld hung up
 
 
 async def test_udp_datagrams_become_reads(source: DataWedgeSource, sink: RecordingSink) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from floki_core.config import AppConfig, parse_config
 from floki_core.testing import Floki
-from tests.plugins.rfid.llrp_peer import EmulatedReader
+from tests.plugins.rfid.llrp_peer import EmulatedReader, tag_report
 
 pytestmark = pytest.mark.floki_entry_points("rfid")
 FAST = {"backoff_initial": 0.02, "backoff_max": 0.1, "max_failures": 1000}
@@ -48,6 +48,43 @@ async def test_a_configured_reader_is_a_running_source_that_inventories(
     entry = await plugin(floki)
     assert entry["status"] == "running", entry
     assert [s["name"] for s in entry["sources"]] == ["rfid-llrp-store-1"]
+
+
+async def test_the_reader_s_health_is_listed_with_its_source(
+    floki: Floki, llrp_reader: EmulatedReader
+) -> None:
+    await floki.eventually(lambda: llrp_reader.inventorying, "the reader to inventory")
+    [source] = (await plugin(floki))["sources"]
+    assert source["details"] == {
+        "kind": "llrp",
+        "connected": True,
+        "address": f"127.0.0.1:{llrp_reader.port}",
+        "antennas": [],
+        "reads_per_s": 0.0,
+        "tags_per_s": 0.0,
+        "reports": 0,
+        "last_report": None,
+    }
+
+    epc = "E280689400005009A7E1F2C3"
+    await llrp_reader.report(tag_report(epc, 1, -61, seen=7), tag_report(epc, 2, -70, seen=3))
+
+    async def handed_over() -> bool:
+        return bool((await plugin(floki))["sources"][0]["details"]["reports"])
+
+    await floki.eventually(handed_over, "the reads to be handed over")
+    details = (await plugin(floki))["sources"][0]["details"]
+    assert details["antennas"] == [1, 2]  # none configured: those heard
+    assert details["reports"] == 2
+    assert details["reads_per_s"] == 1.0  # 10 reads over the last 10 s
+    assert details["tags_per_s"] == 0.2
+    assert details["last_report"] == floki.clock.now().isoformat()
+
+    await llrp_reader.close()
+    await floki.eventually(
+        lambda: not floki.core.plugins.plugins["rfid"].sources[0].details()["connected"],  # type: ignore[index]
+        "the reader to be seen gone",
+    )
 
 
 @pytest.fixture
