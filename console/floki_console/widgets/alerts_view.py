@@ -1,5 +1,6 @@
 """Alerts: the open ones, most severe first, arriving live; acknowledge, resolve, and jump
-to the asset on the map."""
+to the asset on the map. Below them, on an appliance with RFID portals, the portal
+crossings as they happen."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from floki_console.models import (
     select_record,
 )
 from floki_console.session import ApplianceSession
+from floki_console.widgets.portal_feed import PortalFeed
 
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 SEVERITY_COLOURS = {"critical": "#b00020", "warning": "#b26a00", "info": "#1565c0"}
@@ -123,6 +125,8 @@ class AlertsView(QWidget):
         self.map_button.clicked.connect(lambda *_: self._map_picked())
         self.summary = QLabel("Log in to see alerts.")
         self.summary.setWordWrap(True)
+        self.portal_feed = PortalFeed()
+        self.portal_feed.show_on_map.connect(self.show_on_map)
 
         bar = QHBoxLayout()
         bar.addWidget(self.scope_combo)
@@ -136,6 +140,7 @@ class AlertsView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.table, 1)
         layout.addLayout(actions)
+        layout.addWidget(self.portal_feed)
         self._tasks: set[asyncio.Future[Any]] = set()
         self._picked_alert: dict[str, Any] | None = None
         self._update_buttons()
@@ -146,6 +151,7 @@ class AlertsView(QWidget):
         self.session = session
         session.events_arrived.connect(self.on_events)
         session.reconnected.connect(self.reload)
+        self.portal_feed.attach(session)
         self.reload()
 
     def detach(self) -> None:
@@ -153,6 +159,7 @@ class AlertsView(QWidget):
             self.session.events_arrived.disconnect(self.on_events)
             self.session.reconnected.disconnect(self.reload)
         self.session = None
+        self.portal_feed.detach()
         for task in list(self._tasks):
             task.cancel()
         self.model.set_records([])
