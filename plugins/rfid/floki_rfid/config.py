@@ -110,6 +110,56 @@ class ImpinjReaderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=T
             raise ValueError("ca_file is given but verify_tls is false: the CA would not be used")
 
 
+# A receiver's identifier as a portal names it: "<reader>:<antenna port>" for a fixed
+# reader, though any rfid receiver's identifier is taken.
+_ANTENNA = msgspec.Meta(min_length=1, max_length=200)
+
+
+class PlacementSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """How read zones place equipment (``[plugin.rfid.placement]``; docs/rfid-placement.md)."""
+
+    # A tag read at another read zone moves there once it has been read there for this
+    # long; at once if it has not been read at its current zone for this long. 0: at once.
+    dwell_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
+    # Two read zones hearing one tag together: the other zone's antenna must read it this
+    # many dB stronger (peak RSSI) to win; within this margin the read counts decide.
+    hysteresis_db: Annotated[float, msgspec.Meta(ge=0, le=40)] = 6.0
+    # On a near tie in RSSI, the other zone wins only if it read the tag at least this many
+    # times as often as the current one; nearer than that the current zone keeps it.
+    count_ratio: Annotated[float, msgspec.Meta(ge=1, le=100)] = 2.0
+    # Reads at two zones' antennas this close in time were heard together, and compared.
+    together_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0
+    # How sure a read-zone placement or a portal crossing is (the fixed-point locator's).
+    confidence: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.95
+
+
+class PortalSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A doorway read by two antennas (``[[plugin.rfid.portals]]``): the order of its reads
+    says whether a tag entered or left the inner antenna's zone."""
+
+    # What the portal is called in its events ("library-door").
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    # The antenna on the inside of the door, as the receiver's identifier
+    # ("library-door:1"); its zone is the zone the portal leads into.
+    inner: Annotated[str, _ANTENNA]
+    # The antenna on the outside ("library-door:2"); its zone is where a tag that left is.
+    outer: Annotated[str, _ANTENNA]
+    # Reads at the two antennas further apart than this are not one passage.
+    window_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 3.0
+    # The order is clear once the tag has been read at the second antenna this long after
+    # its last read at the first (reads at both, interleaved, are no crossing).
+    clear_seconds: Annotated[float, msgspec.Meta(ge=0, le=60)] = 0.3
+
+    def __post_init__(self) -> None:
+        if self.inner == self.outer:
+            raise ValueError(f"inner and outer are the same antenna {self.inner}")
+        if self.clear_seconds >= self.window_seconds:
+            raise ValueError(
+                f"clear_seconds ({self.clear_seconds:g}) must be less than window_seconds "
+                f"({self.window_seconds:g})"
+            )
+
+
 class RfidSettings(PluginSettings):
     # Readers' tag reports are aggregated per (tag, antenna) and handed to the core in
     # batches this often.
@@ -139,6 +189,15 @@ class RfidSettings(PluginSettings):
     # At most this many (tag, antenna) pairs are held per reader between hand-overs; a
     # window that fills is handed over at once (memory stays bounded, nothing is dropped).
     max_tags_per_window: Annotated[int, msgspec.Meta(ge=100, le=1_000_000)] = 50_000
+    # How reads at read zones place equipment: dwell and hysteresis.
+    placement: Annotated[
+        PlacementSettings, msgspec.Meta(description="read zones: dwell and hysteresis")
+    ] = msgspec.field(default_factory=PlacementSettings)
+    # Doorways read by an inner and an outer antenna; none by default.
+    portals: Annotated[
+        list[PortalSettings],
+        msgspec.Meta(description="doorways whose two antennas tell entering from leaving"),
+    ] = []
 
     def __post_init__(self) -> None:
         # One name, one reader: the receivers "<name>:<port>" of two would be the same.
@@ -150,3 +209,14 @@ class RfidSettings(PluginSettings):
             if name in names:
                 raise ValueError(f"two readers are named {name}")
             names.add(name)
+        portals: dict[str, str] = {}  # antenna -> portal
+        for portal in self.portals:
+            if portal.name in portals.values():
+                raise ValueError(f"two portals are named {portal.name}")
+            for antenna in (portal.inner, portal.outer):
+                if antenna in portals:
+                    raise ValueError(
+                        f"antenna {antenna} is in two portals ({portals[antenna]} and "
+                        f"{portal.name})"
+                    )
+                portals[antenna] = portal.name
