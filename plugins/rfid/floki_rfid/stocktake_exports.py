@@ -51,7 +51,8 @@ _TITLES: Final = {
     "unexpected": "Unexpected: read here, expected elsewhere",
     "unknown": "Unknown tags: no asset has these EPCs",
 }
-# Columns of each list in the PDF: (heading, key, width in mm).
+# Columns of each list in the PDF: (heading, key, width in mm), 178 mm at most (A4 less
+# the margins); a time and a 96-bit EPC each fit on one line.
 _COLUMNS: Final[dict[str, tuple[tuple[str, str, float], ...]]] = {
     "found": (
         ("Asset", "asset_number", 28),
@@ -60,19 +61,19 @@ _COLUMNS: Final[dict[str, tuple[tuple[str, str, float], ...]]] = {
         ("EPC", "epc", 50),
     ),
     "missing": (
-        ("Asset", "asset_number", 28),
-        ("Name", "name", 52),
-        ("Class", "class", 36),
-        ("Last seen in", "last_seen_zone", 30),
-        ("Last seen", "last_seen", 28),
+        ("Asset", "asset_number", 24),
+        ("Name", "name", 46),
+        ("Class", "class", 34),
+        ("Last seen in", "last_seen_zone", 36),
+        ("Last seen", "last_seen", 38),
     ),
     "unexpected": (
-        ("Asset", "asset_number", 24),
-        ("Name", "name", 38),
-        ("Expected in", "expected_zone", 28),
-        ("Last seen in", "last_seen_zone", 28),
-        ("Last seen", "last_seen", 26),
-        ("EPC", "epc", 30),
+        ("Asset", "asset_number", 20),
+        ("Name", "name", 28),
+        ("Expected in", "expected_zone", 24),
+        ("Last seen in", "last_seen_zone", 24),
+        ("Last seen", "last_seen", 37),
+        ("EPC", "epc", 45),
     ),
     "unknown": (("EPC", "epc", 110), ("Kind", "kind", 30)),
 }
