@@ -2,6 +2,7 @@
 
     floki-core bench --scenario hospital --rate max --seconds 20 --json
     floki-core bench --scenario espresense --rate max --seconds 10 --json
+    floki-core bench --scenario rfid --rate max --json
     floki-core bench --queries --json
 
 Prints one JSON object (``--json``) or the same figures one per line.
@@ -24,6 +25,7 @@ from bench.scenarios import SCENARIOS
 
 ESPRESENSE = "espresense"  # through a real MQTT broker: bench/espresense.py
 COMMUNITY = "community"  # GPS trackers through the GPS plugin's listeners: bench/community.py
+RFID = "rfid"  # LLRP readers through the RFID plugin's sources: bench/rfid.py
 
 
 def _rate(text: str) -> float | str:
@@ -51,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Drive a real appliance (its own process, loopback only) and print figures.",
     )
     parser.add_argument(
-        "--scenario", choices=sorted([*SCENARIOS, ESPRESENSE, COMMUNITY]), default="ward"
+        "--scenario", choices=sorted([*SCENARIOS, ESPRESENSE, COMMUNITY, RFID]), default="ward"
     )
     parser.add_argument(
         "--rate",
@@ -106,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--baseline-seconds",
         type=_positive,
         default=3.0,
-        help="seconds the bare decode baseline runs (3; the best of three passes)",
+        help="community, rfid: seconds the bare decode baseline runs (3; the best of three)",
     )
     community.add_argument(
         "--records",
@@ -116,6 +118,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     community.add_argument(
         "--backlog", type=int, default=20, help="trackers replaying 255 buffered fixes each"
+    )
+    rfid = parser.add_argument_group("rfid scenario (LLRP readers; --tags: tags in view, 2000)")
+    rfid.add_argument(
+        "--readers", type=int, default=20, help="emulated LLRP readers, 4 antennas each"
+    )
+    rfid.add_argument(
+        "--read-rate", type=float, default=800.0, help="nominal reads a second per reader (800)"
+    )
+    rfid.add_argument(
+        "--movers", type=int, default=100, help="tags coming into view in the nominal phase"
+    )
+    rfid.add_argument(
+        "--reports-per-frame",
+        type=int,
+        default=100,
+        help="tag reports per RO_ACCESS_REPORT in the max phase (100)",
+    )
+    rfid.add_argument(
+        "--batch-seconds", type=float, default=0.25, help="[plugin.rfid] batch_seconds (0.25)"
     )
     queries = parser.add_argument_group("query benchmark")
     queries.add_argument(
@@ -197,6 +218,41 @@ def _community(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def _rfid(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.rfid import RfidOptions, run_rfid
+
+    if args.memory or args.tls:
+        raise BenchError("--memory and --tls do not apply to the rfid scenario")
+    tags = 2000 if args.tags is None else args.tags
+    if args.readers < 1:
+        raise BenchError("--readers must be at least 1")
+    if tags < args.readers:
+        raise BenchError("--tags must be at least --readers (each reader has tags in view)")
+    if args.movers < 0:
+        raise BenchError("--movers must be 0 or more")
+    if args.read_rate <= 0:
+        raise BenchError("--read-rate must be positive")
+    if args.rate not in (None, "max"):
+        raise BenchError("--rate is max for the rfid scenario (the nominal rate is --read-rate)")
+    if not 1 <= args.reports_per_frame <= 1000:
+        raise BenchError("--reports-per-frame must be 1 to 1000")
+    if not 0 < args.batch_seconds <= 10:
+        raise BenchError("--batch-seconds must be above 0 and at most 10")
+    return run_rfid(
+        RfidOptions(
+            readers=args.readers,
+            tags=tags,
+            seconds=args.seconds or 10.0,
+            read_rate=args.read_rate,
+            movers=args.movers,
+            reports_per_frame=args.reports_per_frame,
+            batch_seconds=args.batch_seconds,
+            baseline_budget_s=args.baseline_seconds,
+            profile=args.profile,
+        )
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     in_main = threading.current_thread() is threading.main_thread()
@@ -218,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = _espresense(args)
         elif args.scenario == COMMUNITY:
             result = _community(args)
+        elif args.scenario == RFID:
+            result = _rfid(args)
         elif args.memory:
             from bench.memory import run_memory
 
