@@ -301,6 +301,15 @@ class ThreadedAppliance:
 
         return self.call(work)
 
+    def get_bytes(self, path: str) -> bytes:
+        """What the appliance answers to a GET as the admin, as it sent it (a CSV, a PDF)."""
+
+        async def work() -> bytes:
+            async with AdminHttp(self.base, self.admin_token) as http:
+                return await http.get_bytes(path)
+
+        return self.call(work)
+
     def run(self, work: Callable[[Core], Awaitable[T]]) -> T:
         async def wrapped() -> T:
             return await work(self._core())
@@ -343,6 +352,12 @@ class AdminHttp:
         headers = {**self.headers, "Content-Type": "image/png"}
         async with self._session.put(self.base + path, data=raw, headers=headers) as r:
             assert r.status == 200, (path, r.status, await r.text())
+
+    async def get_bytes(self, path: str) -> bytes:
+        assert self._session is not None
+        async with self._session.get(self.base + path, headers=self.headers) as r:
+            assert r.status == 200, (path, r.status, await r.text())
+            return await r.read()
 
     async def get(self, path: str) -> tuple[int, Any]:
         assert self._session is not None

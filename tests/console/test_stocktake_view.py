@@ -7,13 +7,13 @@ and PDF; a viewer reads but cannot import or export."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import qasync
+from floki_rfid.encoding import giai_96_epc
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -24,64 +24,33 @@ from floki_console.widgets.main_window import MainWindow
 from floki_console.widgets.stocktake_view import NOT_SERVED, StocktakeView
 from tests.console.appliance import Register, ThreadedAppliance
 from tests.console.flow import WAIT_MS, connect_and_log_in
-from tests.console.rfid_standins import PDF, StocktakeStandIn, Tagged
 from tests.console.test_workflow_views import texts
 
-PUMP_1 = "341400000000000000000001"
-PUMP_2 = "341400000000000000000002"
-HOIST = "341400000000000000000003"
-FACTORY = "E28011606000020A1B2C3D4E"
+PREFIX = "5012345"  # the trust's GS1 Company Prefix: asset labels carry GIAI-96 EPCs
+GIAIS = {"PUMP-001": "501234510001", "PUMP-002": "501234510002", "HOIST-001": "501234510003"}
+PUMP_1, PUMP_2, HOIST = (
+    giai_96_epc(GIAIS[n], PREFIX) for n in ("PUMP-001", "PUMP-002", "HOIST-001")
+)
+FACTORY = "E2801160600002A0B0C0D0E0"  # a chip's factory EPC: no asset has it
 SWEEP = f"Tag,Signal,When\r\n{PUMP_1},-52,09:01\r\n{HOIST},-60,09:01\r\n{FACTORY},-71,09:02\r\n"
 
 
 @pytest.fixture
-def standin() -> StocktakeStandIn:
-    return StocktakeStandIn(zones={}, assets=[])
+def store(appliance: ThreadedAppliance, register: Register) -> Register:
+    """Labelled kit for a sweep of the equipment store:
 
-
-@pytest.fixture
-def stocktake_appliance(
-    tmp_path: Path, standin: StocktakeStandIn
-) -> Iterator[tuple[ThreadedAppliance, Register]]:
-    running = ThreadedAppliance(tmp_path / "appliance", extra_plugins=[("stocktakes", standin)])
-    running.start()
-    try:
-        register = running.populate()
-        zones = {v: k for k, v in register.zones.items()}
-        names = {"store": "Equipment store", "ward7": "Ward 7", "ward9": "Ward 9"}
-        standin.zones.update({register.zones[k]: n for k, n in names.items()})
-        store, ward7 = register.zones["store"], register.zones["ward7"]
-        assert zones[store] == "store"
-        standin.assets.extend(
-            [
-                Tagged(
-                    register.assets["PUMP-001"], "PUMP-001", "Pump", "Infusion pump", PUMP_1, store
-                ),
-                Tagged(
-                    register.assets["PUMP-002"],
-                    "PUMP-002",
-                    "Pump",
-                    "Infusion pump",
-                    PUMP_2,
-                    store,
-                    last_seen_zone="Ward 9",
-                    last_seen="2026-01-05T08:00:00Z",
-                ),
-                Tagged(
-                    register.assets["HOIST-001"],
-                    "HOIST-001",
-                    "Hoist",
-                    "Hoist",
-                    HOIST,
-                    ward7,
-                    last_seen_zone="Ward 7",
-                    last_seen="2026-01-05T07:00:00Z",
-                ),
-            ]
+    - PUMP-001 lives in the store and has not been seen: expected there;
+    - PUMP-002 was last seen in the store (a QR scan): expected there;
+    - HOIST-001 was last seen in Room 7A: expected there, not in the store.
+    """
+    home = register.zones["store"]
+    for number, giai in GIAIS.items():
+        appliance.admin(
+            "PATCH", f"/assets/{register.assets[number]}", {"giai": giai, "home_zone_id": home}
         )
-        yield running, register
-    finally:
-        running.close()
+    appliance.scan("PUMP-002", "QR-READER-STORE")
+    appliance.scan("HOIST-001", "QR-READER-7A")
+    return register
 
 
 def open_view(qtbot: QtBot, window: MainWindow) -> StocktakeView:
@@ -107,16 +76,21 @@ def import_sweep(
     qtbot.waitUntil(lambda: view.imports > before, timeout=WAIT_MS)
 
 
+def stocktakes(appliance: ThreadedAppliance) -> int:
+    status, page = appliance.get("/rfid/stocktakes")
+    assert status == 200, page
+    return int(page["total"])
+
+
 def test_a_sweep_is_imported_its_report_shown_filtered_and_exported(
     qtbot: QtBot,
     qloop: qasync.QEventLoop,
     context: ConsoleContext,
-    stocktake_appliance: tuple[ThreadedAppliance, Register],
-    standin: StocktakeStandIn,
+    store: Register,
+    appliance: ThreadedAppliance,
     tmp_path: Path,
 ) -> None:
-    appliance, register = stocktake_appliance
-    store = register.zones["store"]
+    zone = store.zones["store"]
     window = connect_and_log_in(qtbot, context, appliance)
     view = open_view(qtbot, window)
     assert view.list_model.rowCount() == 0
@@ -125,27 +99,31 @@ def test_a_sweep_is_imported_its_report_shown_filtered_and_exported(
     # A file whose EPC column is not one the appliance knows, without a map: refused.
     sweep = tmp_path / "sweep.csv"
     sweep.write_text(SWEEP)
-    import_sweep(qtbot, view, sweep, store, "")
+    import_sweep(qtbot, view, sweep, zone, "")
     assert view.status.text().startswith("Not imported (HTTP 400): no EPC column")
-    assert "Tag, Signal, When" in view.status.text()
-    assert standin.reports == [] and view.report is None
+    assert "'Tag', 'Signal', 'When'" in view.status.text()
+    assert stocktakes(appliance) == 0 and view.report is None
 
     # Mapped: recorded, and the report shown.
-    import_sweep(qtbot, view, sweep, store, "Tag")
+    view.device_edit.setText("RFD40 store handheld")
+    import_sweep(qtbot, view, sweep, zone, "Tag")
     report = view.report
-    assert report is not None and len(standin.reports) == 1
-    assert view.status.text() == "Recorded stock-take #1 of Equipment store."
+    assert report is not None and stocktakes(appliance) == 1
+    assert view.status.text() == f"Recorded stock-take #{report['id']} of Equipment store."
     assert view.counts_label.text() == (
         "2 expected: 1 found, 1 missing; 1 unexpected, 1 unknown tags"
     )
-    assert view.heading.text().startswith("Stock-take #1 of Equipment store")
+    assert view.heading.text().startswith(f"Stock-take #{report['id']} of Equipment store")
     assert "by ce-lead" in view.heading.text()
-    assert rows(view.section_models["found"]) == [["PUMP-001", "Pump", "Infusion pump", PUMP_1]]
+    assert "with RFD40 store handheld" in view.heading.text()
+    assert rows(view.section_models["found"]) == [
+        ["PUMP-001", "Volumetric infusion pump", "Infusion pump", PUMP_1]
+    ]
     [missing] = rows(view.section_models["missing"])
-    assert missing[0] == "PUMP-002" and missing[3].startswith("Ward 9, ")
+    assert missing[0] == "PUMP-002" and missing[3].startswith("Equipment store, ")
     [unexpected] = rows(view.section_models["unexpected"])
-    assert unexpected[0] == "HOIST-001" and unexpected[3:5] == [HOIST, "Ward 7"]
-    assert unexpected[5].startswith("Ward 7, ")
+    assert unexpected[0] == "HOIST-001" and unexpected[3:5] == [HOIST, "Room 7A"]
+    assert unexpected[5].startswith("Room 7A, ")
     assert rows(view.section_models["unknown"]) == [[FACTORY, "raw"]]
     titles = [view.sections.tabText(i) for i in range(view.sections.count())]
     assert titles == ["Found (1)", "Missing (1)", "Unexpected (1)", "Unknown tags (1)"]
@@ -155,16 +133,16 @@ def test_a_sweep_is_imported_its_report_shown_filtered_and_exported(
     assert texts(view.list_model, 0)[1:9] == [
         "Equipment store",
         "ce-lead",
-        "handheld CSV",
+        "RFD40 store handheld",
         "2",
         "1",
         "1",
         "1",
         "1",
     ]
-    view.zone_filter.setCurrentIndex(view.zone_filter.findData(register.zones["ward7"]))
+    view.zone_filter.setCurrentIndex(view.zone_filter.findData(store.zones["ward7"]))
     qtbot.waitUntil(lambda: view.list_model.rowCount() == 0 and not view.loading, timeout=WAIT_MS)
-    view.zone_filter.setCurrentIndex(view.zone_filter.findData(store))
+    view.zone_filter.setCurrentIndex(view.zone_filter.findData(zone))
     qtbot.waitUntil(lambda: view.list_model.rowCount() == 1, timeout=WAIT_MS)
 
     # Opening it from the list loads the report again.
@@ -180,14 +158,15 @@ def test_a_sweep_is_imported_its_report_shown_filtered_and_exported(
     qtbot.waitUntil(task.done, timeout=WAIT_MS)
     task = qloop.create_task(view.export_report("pdf", pdf_path))
     qtbot.waitUntil(task.done, timeout=WAIT_MS)
-    assert pdf_path.read_bytes() == PDF
-    assert csv_path.read_text().splitlines()[1:] == [
-        f"found,PUMP-001,{PUMP_1}",
-        "missing,PUMP-002,",
-        f"unexpected,HOIST-001,{HOIST}",
-        f"unknown,,{FACTORY}",
+    assert csv_path.read_bytes() == appliance.get_bytes(f"/rfid/stocktakes/{report['id']}.csv")
+    lists = [line.split(",")[:2] for line in csv_path.read_text().splitlines()[1:]]
+    assert lists == [
+        ["found", "PUMP-001"],
+        ["missing", "PUMP-002"],
+        ["unexpected", "HOIST-001"],
+        ["unknown", ""],
     ]
-    assert standin.exports == [("csv", 1), ("pdf", 1)]
+    assert pdf_path.read_bytes().startswith(b"%PDF")
     assert view.status.text() == f"Saved the report to {pdf_path}."
 
     # Logged out, the report goes with the session.
@@ -200,14 +179,13 @@ def test_a_viewer_reads_stocktakes_but_cannot_import_or_export(
     qtbot: QtBot,
     qloop: qasync.QEventLoop,
     context: ConsoleContext,
-    stocktake_appliance: tuple[ThreadedAppliance, Register],
-    standin: StocktakeStandIn,
+    store: Register,
+    appliance: ThreadedAppliance,
 ) -> None:
-    appliance, register = stocktake_appliance
     appliance.admin(
         "POST",
         "/rfid/stocktakes",
-        {"zone_id": register.zones["store"], "reads": [{"epc": PUMP_1}], "device": "RFD40"},
+        {"zone_id": store.zones["store"], "reads": [{"epc": PUMP_1}], "device": "RFD40"},
     )
     window = connect_and_log_in(qtbot, context, appliance, username="viewer")
     view = open_view(qtbot, window)

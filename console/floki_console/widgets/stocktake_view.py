@@ -125,6 +125,12 @@ class StocktakeView(QWidget):
                 f"The file's header for the {FIELD_LABELS[field]} column, if not one of: {usual}"
             )
             self.header_edits[field] = edit
+        self.device_edit = QLineEdit()
+        self.device_edit.setPlaceholderText("Which handheld (optional)")
+        self.device_edit.setMaxLength(100)
+        self.note_edit = QLineEdit()
+        self.note_edit.setPlaceholderText("Kept with the stock-take (optional)")
+        self.note_edit.setMaxLength(2000)
         self.import_button = QPushButton("Import sweep")
         self.import_button.clicked.connect(lambda *_: self._start_import())
         self.status = QLabel("")
@@ -170,6 +176,8 @@ class StocktakeView(QWidget):
         form = QFormLayout()
         form.addRow("File", pick)
         form.addRow("Zone swept", self.import_zone_combo)
+        form.addRow("Device", self.device_edit)
+        form.addRow("Note", self.note_edit)
         for field, edit in self.header_edits.items():
             form.addRow(f"{FIELD_LABELS[field]} column", edit)
         act = QHBoxLayout()
@@ -400,6 +408,9 @@ class StocktakeView(QWidget):
         params = {"zone_id": str(zone)}
         if columns:
             params["columns"] = columns
+        for name, edit in (("device", self.device_edit), ("note", self.note_edit)):
+            if edit.text().strip():
+                params[name] = edit.text().strip()
         self.import_button.setEnabled(False)
         self.status.setText(f"Sending {path.name} ({len(raw):,} bytes)\u2026")
         try:
