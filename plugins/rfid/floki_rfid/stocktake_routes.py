@@ -317,7 +317,7 @@ def _exporting(context: PluginContext, kind: str) -> Handler:
 
 # --- registration ---------------------------------------------------------------------------
 
-_ID = Param("id", type="integer", description="the stock-take's id", minimum=1)
+_ID = Param("id", type="integer", description="the stock-take's id", minimum=1, maximum=MAX_ID)
 
 
 def register_routes(registry: RouteRegistry, context: PluginContext) -> None:
@@ -348,7 +348,13 @@ def register_routes(registry: RouteRegistry, context: PluginContext) -> None:
         response=StocktakeReport,
         status=201,
         query=(
-            Param("zone_id", type="integer", description="CSV: the swept zone", minimum=1),
+            Param(
+                "zone_id",
+                type="integer",
+                description="CSV: the swept zone",
+                minimum=1,
+                maximum=MAX_ID,
+            ),
             Param(
                 "columns",
                 description="CSV: header map field=header,... (fields: epc, rssi, seen_at, "
@@ -373,9 +379,11 @@ def register_routes(registry: RouteRegistry, context: PluginContext) -> None:
         summary="Stock-takes, newest first, with their counts",
         response=StocktakeList,
         query=(
-            Param("zone_id", type="integer", description="only this zone's", minimum=1),
+            Param(
+                "zone_id", type="integer", description="only this zone's", minimum=1, maximum=MAX_ID
+            ),
             Param("limit", type="integer", minimum=1, maximum=500, default=50),
-            Param("offset", type="integer", minimum=0, default=0),
+            Param("offset", type="integer", minimum=0, maximum=MAX_ID, default=0),
         ),
     )
     registry.add(
