@@ -4,7 +4,9 @@ store via store-door" — and only on an appliance that has them."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from types import SimpleNamespace
 from typing import Any
 
 import qasync
@@ -12,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from floki_console.context import ConsoleContext
 from floki_console.portal_crossings import crossing_from_item, crossing_text
+from floki_console.widgets.portal_feed import PortalFeed
 from floki_core.core import Core
 from floki_core.events import DomainEvent
 from tests.console.appliance import START, Register, ThreadedAppliance
@@ -96,3 +99,46 @@ def test_a_listed_crossing_reads_like_a_live_one() -> None:
     bare = crossing_from_item({**item, "asset_number": None, "name": None})
     assert bare is not None
     assert crossing_text(bare) == "asset #7 entered Equipment Library via library-door"
+
+
+class _Listing:
+    """An appliance listing two crossings (GET /rfid/portal-events) of one asset."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    async def get_json(self, path: str, params: Any = None) -> Any:
+        self.asked.append(path)
+        if path == "/assets/7":
+            return {"id": 7, "asset_number": "E10001", "description": "Syringe driver"}
+        assert path == "/rfid/portal-events"
+        crossing = {
+            "asset_id": 7,
+            "portal": "library-door",
+            "zone_id": 4,
+            "zone": "Equipment Library",
+            "epc": "3414",
+            "antenna": "lib-reader:1",
+        }
+        return {
+            "items": [
+                {**crossing, "direction": "left", "read_at": "2026-12-07T09:40:00Z"},
+                {**crossing, "direction": "entered", "read_at": "2026-12-07T09:30:00Z"},
+            ],
+            "limit": 100,
+        }
+
+
+def test_the_latest_listed_crossings_are_shown_on_connecting(qtbot: QtBot) -> None:
+    feed = PortalFeed()
+    qtbot.addWidget(feed)
+    client = _Listing()
+    feed.session = SimpleNamespace(client=client)  # type: ignore[assignment]
+    asyncio.run(feed.load())
+    assert not feed.isHidden()
+    said = [texts(feed.model, r)[1] for r in range(feed.model.rowCount())]
+    assert said == [
+        "Syringe driver E10001 left Equipment Library via library-door",
+        "Syringe driver E10001 entered Equipment Library via library-door",
+    ]
+    assert client.asked.count("/assets/7") == 1  # the asset is asked for once
