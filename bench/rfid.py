@@ -3,8 +3,10 @@
 The appliance runs in its own process with ``[[plugin.rfid.readers]]`` naming
 ``--readers`` emulated readers on loopback (``bench/rfid_readers.py``: llrpkit's emulator
 speaking the real LLRP session; the tag reports are RO_ACCESS_REPORT frames encoded once
-up front), each with 4 antennas; every antenna is a receiver in its reader's zone, and
-``--tags`` tags are in view, each of one reader at two of its antennas. Every report
+up front), each with 4 antennas: a door into its store (``[[plugin.rfid.portals]]``: the
+outer antenna 1 in the corridor, the inner antenna 2 in the store) and two shelf antennas
+(3 and 4, in the store). ``--tags`` tags are in view, each on one store's shelves, read
+at both shelf antennas. Every report
 goes the product's way: the plugin's LLRP client reads the frame, ``llrp_frames``
 decodes it, the source folds it into its ``ReadWindow`` per (tag, antenna) and hands the
 window to the core every ``batch_seconds``. ``[location] capture_sample = 1`` has the
@@ -18,8 +20,10 @@ raw reports that went into them.
    until the core has all of it (every asset placed once);
 3. nominal: each reader reports ``--read-rate`` reads a second, one tag report per
    RO_ACCESS_REPORT as a reader sends every read as it happens, for ``--seconds``;
-   meanwhile ``--movers`` tags come into view one by one, and the time from the write of
-   a mover's first report to its asset's event on the events WebSocket is the latency;
+   meanwhile ``--movers`` tags pass a door one by one (read at its outer antenna, then
+   0.4 s later by the reader's clock at the inner one), and the time from the write of
+   the inner read to the ``rfid.portal`` event (entered) on the events WebSocket is the
+   latency;
 4. max (``--rate max``): every reader sends frames of ``--reports-per-frame`` tag
    reports as fast as the appliance reads them, for ``--seconds``; the bench waits until
    the core has every report sent. ``rfid_reports_per_s`` is those reports per CPU
@@ -66,13 +70,14 @@ from floki_core.storage.database import Database, default_url
 from floki_core.storage.models import AssetRow, IdentifierRow, ReceiverRow, SiteRow, ZoneRow
 
 ANTENNAS = 4
-ANTENNAS_PER_TAG = 2  # a shelf tag is heard by the antenna over it and the next one
+OUTER, INNER = 1, 2  # each reader's door: a portal into its store
+SHELVES = (3, 4)  # the store's shelf antennas: a shelf tag is heard by both
+CROSSING_S = 0.4  # a mover read at the outer antenna, then this much later at the inner
 TECHNOLOGY = "rfid"
 CONNECT_TIMEOUT_S = 60.0
 DRAIN_TIMEOUT_S = 120.0
 NOMINAL_TICK_S = 0.02  # each reader writes the reads due every tick
 PORTAL_EVENT = "rfid.portal"
-LOCATION_EVENT = "location.changed"
 # The issue's targets; each is reported met or missed beside the figure.
 TARGETS = {
     "rfid_reports_per_s": (">=", 100_000.0),
@@ -88,7 +93,7 @@ class RfidOptions:
     tags: int = 2000  # in view, spread evenly over the readers
     seconds: float = 10.0  # each phase's length
     read_rate: float = 800.0  # reads a second per reader in the nominal phase
-    movers: int = 100  # tags coming into view during the nominal phase (the latency)
+    movers: int = 100  # tags passing a door into a store in the nominal phase (the latency)
     reports_per_frame: int = 100  # tag reports per RO_ACCESS_REPORT in the max phase
     batch_seconds: float = 0.25  # [plugin.rfid] batch_seconds
     baseline_budget_s: float = 3.0
@@ -103,27 +108,40 @@ def shelf_reads(opts: RfidOptions, reader: int) -> list[Read]:
     """Every (tag, antenna) reader ``reader`` sees, with an RSSI each."""
     per = opts.tags // opts.readers + (1 if reader < opts.tags % opts.readers else 0)
     first = reader * (opts.tags // opts.readers) + min(reader, opts.tags % opts.readers)
-    reads = []
-    for tag in range(first, first + per):
-        home = tag % ANTENNAS
-        for k in range(ANTENNAS_PER_TAG):
-            reads.append(Read(tag, (home + k) % ANTENNAS + 1, -48 - 6 * k - tag % 11))
-    return reads
+    return [
+        Read(tag, antenna, -48 - 6 * k - tag % 11)
+        for tag in range(first, first + per)
+        for k, antenna in enumerate(SHELVES)
+    ]
 
 
-def mover_read(opts: RfidOptions, mover: int) -> tuple[int, Read]:
-    """(reader, the read) of mover ``mover``, the tag ``tags + mover``."""
-    return mover % opts.readers, Read(opts.tags + mover, 1 + mover % ANTENNAS, -52)
+def crossing(opts: RfidOptions, mover: int, at_us: int) -> tuple[int, bytes, bytes]:
+    """(reader, the outer read at ``at_us``, the inner read ``CROSSING_S`` later) of mover
+    ``mover``, the tag ``tags + mover``, going through its reader's door into the store."""
+    tag = opts.tags + mover
+    later = at_us + round(CROSSING_S * 1e6)
+    outer = report_frame([Read(tag, OUTER, -55)], at_us)
+    return mover % opts.readers, outer, report_frame([Read(tag, INNER, -50)], later)
+
+
+def store_zone(reader: int) -> int:
+    return 2 * reader + 1
+
+
+def corridor_zone(reader: int) -> int:
+    return 2 * reader + 2
 
 
 # --- the appliance's data -------------------------------------------------------------------
 
 
 def load_register(db: Database, opts: RfidOptions, now: dt.datetime) -> None:
-    """A zone per reader, a receiver per antenna, an asset per tag (movers included)."""
+    """A store and the corridor outside it per reader, a receiver per antenna (the outer
+    one's in the corridor), an asset per tag (movers included)."""
     zones = [
-        {"id": r + 1, "site_id": 1, "name": f"Store {r + 1}", "type": "room"}
+        {"id": zone(r), "site_id": 1, "name": f"{name} {r + 1}", "type": "room"}
         for r in range(opts.readers)
+        for zone, name in ((store_zone, "Store"), (corridor_zone, "Corridor"))
     ]
     receivers = [
         {
@@ -131,7 +149,7 @@ def load_register(db: Database, opts: RfidOptions, now: dt.datetime) -> None:
             "name": f"{reader_name(r)} antenna {a}",
             "technology": TECHNOLOGY,
             "identifier": f"{reader_name(r)}:{a}",
-            "zone_id": r + 1,
+            "zone_id": corridor_zone(r) if a == OUTER else store_zone(r),
             "notes": "",
             "rssi_offset": 0.0,
         }
@@ -200,6 +218,10 @@ def configure_rfid(data_dir: Path, opts: RfidOptions, ports: Sequence[int]) -> N
             f'host = "{HOST}"\n'
             f"port = {port}\n"
             f"antennas = {list(range(1, ANTENNAS + 1))}\n"
+            "\n[[plugin.rfid.portals]]\n"
+            f'name = "door-{r + 1}"\n'
+            f'inner = "{reader_name(r)}:{INNER}"\n'
+            f'outer = "{reader_name(r)}:{OUTER}"\n'
         )
     path.write_text(text, encoding="utf-8")
 
@@ -277,8 +299,8 @@ class Run:
         self.readers = readers
         self.capture = capture
         self.shelf = [shelf_reads(opts, r) for r in range(opts.readers)]
-        self.first_sent: dict[int, float] = {}  # mover's asset -> when its first read left
-        self.events: dict[str, dict[int, float]] = {PORTAL_EVENT: {}, LOCATION_EVENT: {}}
+        self.decided: dict[int, float] = {}  # mover's asset -> when its inner read left
+        self.crossed: dict[int, float] = {}  # mover's asset -> when its crossing arrived
 
     @property
     def sent(self) -> int:
@@ -293,9 +315,8 @@ class Run:
                     break
                 arrived = time.perf_counter()
                 for event in msgspec.json.decode(msg.data):
-                    seen = self.events.get(event.get("type"))
-                    if seen is not None and event.get("entity_id") is not None:
-                        seen.setdefault(int(event["entity_id"]), arrived)
+                    if event.get("type") == PORTAL_EVENT:
+                        self.crossed.setdefault(int(event["entity_id"]), arrived)
 
     async def sources(self, session: aiohttp.ClientSession) -> dict[str, Any]:
         async with session.get(
@@ -344,13 +365,13 @@ class Run:
             )
 
     async def nominal(self) -> float:
-        """Each reader ``read_rate`` single-report frames a second, round its shelf; the
-        movers come into view evenly spread over the phase. Returns reports/s offered."""
+        """Each reader ``read_rate`` single-report frames a second, round its shelves; the
+        movers pass the doors evenly spread over the phase (read at the outer antenna, then
+        ``CROSSING_S`` later at the inner one). Returns reports/s offered."""
         opts = self.opts
         singles = [[report_frame([x]) for x in reads] for reads in self.shelf]
-        movers = [(*mover_read(opts, m), m) for m in range(opts.movers)]
-        mover_frames = [report_frame([read]) for _r, read, _m in movers]
-        gap = opts.seconds * 0.8 / max(opts.movers, 1)  # the last ones still get placed
+        gap = max(opts.seconds - CROSSING_S - 0.5, 0.1) / max(opts.movers, 1)
+        inner_due: list[tuple[float, int, int, bytes]] = []  # (when, reader, asset, frame)
         sent_before = self.sent
         position = [0] * opts.readers
         due = [0.0] * opts.readers
@@ -370,12 +391,21 @@ class Run:
                 chunk = [frames[(at + i) % n] for i in range(count)]
                 position[r] = (at + count) % n
                 self._write(r, b"".join(chunk), count, count)
-            while next_mover < len(movers) and elapsed >= next_mover * gap:
-                reader, read, m = movers[next_mover]
-                self._write(reader, mover_frames[m], 1, 1)
-                self.first_sent[asset_of(read.tag)] = time.perf_counter()
+            while next_mover < opts.movers and elapsed >= next_mover * gap:
+                reader, outer, inner = crossing(opts, next_mover, round(time.time() * 1e6))
+                self._write(reader, outer, 1, 1)
+                when = time.perf_counter() + CROSSING_S
+                inner_due.append((when, reader, asset_of(opts.tags + next_mover), inner))
                 next_mover += 1
+            while inner_due and inner_due[0][0] <= time.perf_counter():
+                _when, reader, asset, inner = inner_due.pop(0)
+                self._write(reader, inner, 1, 1)
+                self.decided[asset] = time.perf_counter()
             await asyncio.sleep(NOMINAL_TICK_S)
+        for when, reader, asset, inner in inner_due:  # a crossing begun is finished
+            await asyncio.sleep(max(when - time.perf_counter(), 0.0))
+            self._write(reader, inner, 1, 1)
+            self.decided[asset] = time.perf_counter()
         return (self.sent - sent_before) / (time.perf_counter() - started)
 
     def max_frames(self, reader: int) -> list[bytes]:
@@ -429,11 +459,9 @@ async def _run(
         offered = await run.nominal()
         if not await run.drained():
             raise BenchError(f"the core took {run.capture.reports} of {run.sent} reports")
-        await asyncio.sleep(1.0)  # the last movers' events reach the WebSocket
-        portal = bool(run.events[PORTAL_EVENT])
-        kind = PORTAL_EVENT if portal else LOCATION_EVENT
-        seen = run.events[kind]
-        latencies = [(seen[a] - sent) * 1000 for a, sent in run.first_sent.items() if a in seen]
+        await asyncio.sleep(1.0)  # the last crossings reach the WebSocket
+        seen = run.crossed
+        latencies = [(seen[a] - sent) * 1000 for a, sent in run.decided.items() if a in seen]
         result: dict[str, Any] = {
             "scenario": "rfid",
             "readers": opts.readers,
@@ -441,11 +469,11 @@ async def _run(
             "tags": opts.tags,
             "batch_seconds": opts.batch_seconds,
             "nominal_reports_per_s": round(offered, 1),
-            "latency_event": kind,
+            "latency_event": PORTAL_EVENT,
             "latency_p50_ms": _round(percentile(latencies, 50)),
             "latency_p99_ms": _round(percentile(latencies, 99)),
             "latency_samples": len(latencies),
-            "latency_unmatched": len(run.first_sent) - len(latencies),
+            "latency_unmatched": len(run.decided) - len(latencies),
         }
         if True:
             frames = [run.max_frames(r) for r in range(opts.readers)]
