@@ -226,3 +226,14 @@ def test_an_appliance_without_stocktakes_says_so(qtbot: QtBot) -> None:
     assert [view.import_zone_combo.itemText(i) for i in range(view.import_zone_combo.count())] == [
         "Main stores"
     ]
+
+
+@pytest.mark.parametrize(("role", "allowed"), [("staff", False), ("engineer", True)])
+def test_importing_is_for_engineers_and_up(qtbot: QtBot, role: str, allowed: bool) -> None:
+    view = StocktakeView()
+    qtbot.addWidget(view)
+    view.session = SimpleNamespace(client=_NoStocktakes(), role=role)  # type: ignore[assignment]
+    view.show_report({"id": 1, "zone": "Main stores", "counts": {}})
+    assert [b.isEnabled() for b in (view.import_button, view.csv_button, view.pdf_button)] == [
+        allowed
+    ] * 3
