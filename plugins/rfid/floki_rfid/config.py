@@ -110,9 +110,10 @@ class ImpinjReaderSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=T
             raise ValueError("ca_file is given but verify_tls is false: the CA would not be used")
 
 
-# A receiver's identifier as a portal names it: "<reader>:<antenna port>" for a fixed
-# reader, though any rfid receiver's identifier is taken.
-_ANTENNA = msgspec.Meta(min_length=1, max_length=200)
+def _antenna(description: str) -> msgspec.Meta:
+    """A receiver's identifier as a portal names it: "<reader>:<antenna port>" for a fixed
+    reader, though any rfid receiver's identifier is taken."""
+    return msgspec.Meta(min_length=1, max_length=200, description=description)
 
 
 class PlacementSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -120,17 +121,27 @@ class PlacementSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True
 
     # A tag read at another read zone moves there once it has been read there for this
     # long; at once if it has not been read at its current zone for this long. 0: at once.
-    dwell_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
+    dwell_seconds: Annotated[
+        float, msgspec.Meta(ge=0, le=3600, description="seconds read at a new zone before moving")
+    ] = 5.0
     # Two read zones hearing one tag together: the other zone's antenna must read it this
     # many dB stronger (peak RSSI) to win; within this margin the read counts decide.
-    hysteresis_db: Annotated[float, msgspec.Meta(ge=0, le=40)] = 6.0
+    hysteresis_db: Annotated[
+        float, msgspec.Meta(ge=0, le=40, description="dB another zone must lead by to win")
+    ] = 6.0
     # On a near tie in RSSI, the other zone wins only if it read the tag at least this many
     # times as often as the current one; nearer than that the current zone keeps it.
-    count_ratio: Annotated[float, msgspec.Meta(ge=1, le=100)] = 2.0
+    count_ratio: Annotated[
+        float, msgspec.Meta(ge=1, le=100, description="reads ratio that wins a near tie")
+    ] = 2.0
     # Reads at two zones' antennas this close in time were heard together, and compared.
-    together_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 2.0
+    together_seconds: Annotated[
+        float, msgspec.Meta(gt=0, le=60, description="reads this close are compared")
+    ] = 2.0
     # How sure a read-zone placement or a portal crossing is (the fixed-point locator's).
-    confidence: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.95
+    confidence: Annotated[
+        float, msgspec.Meta(gt=0, le=1, description="confidence of a placement")
+    ] = 0.95
 
 
 class PortalSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -138,17 +149,23 @@ class PortalSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     says whether a tag entered or left the inner antenna's zone."""
 
     # What the portal is called in its events ("library-door").
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    name: Annotated[
+        str, msgspec.Meta(min_length=1, max_length=100, description="the portal's name")
+    ]
     # The antenna on the inside of the door, as the receiver's identifier
     # ("library-door:1"); its zone is the zone the portal leads into.
-    inner: Annotated[str, _ANTENNA]
+    inner: Annotated[str, _antenna("the inner antenna's receiver identifier")]
     # The antenna on the outside ("library-door:2"); its zone is where a tag that left is.
-    outer: Annotated[str, _ANTENNA]
+    outer: Annotated[str, _antenna("the outer antenna's receiver identifier")]
     # Reads at the two antennas further apart than this are not one passage.
-    window_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 3.0
+    window_seconds: Annotated[
+        float, msgspec.Meta(gt=0, le=60, description="longest gap within one passage")
+    ] = 3.0
     # The order is clear once the tag has been read at the second antenna this long after
     # its last read at the first (reads at both, interleaved, are no crossing).
-    clear_seconds: Annotated[float, msgspec.Meta(ge=0, le=60)] = 0.3
+    clear_seconds: Annotated[
+        float, msgspec.Meta(ge=0, le=60, description="read at the second antenna this long after")
+    ] = 0.3
 
     def __post_init__(self) -> None:
         if self.inner == self.outer:
