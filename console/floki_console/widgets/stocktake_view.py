@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFileDialog,
-    QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -120,7 +120,7 @@ class StocktakeView(QWidget):
         self.header_edits: dict[str, QLineEdit] = {}
         for field, usual in SWEEP_FIELDS.items():
             edit = QLineEdit()
-            edit.setPlaceholderText(f"{usual} (understood without a map)")
+            edit.setPlaceholderText(usual)
             edit.setToolTip(
                 f"The file's header for the {FIELD_LABELS[field]} column, if not one of: {usual}"
             )
@@ -167,23 +167,34 @@ class StocktakeView(QWidget):
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
 
-        pick = QHBoxLayout()
-        pick.addWidget(self.file_edit, 1)
-        pick.addWidget(self.browse_button)
-        form = QFormLayout()
-        form.addRow("File", pick)
-        form.addRow("Zone swept", self.import_zone_combo)
-        form.addRow("Device", self.device_edit)
-        form.addRow("Note", self.note_edit)
+        # Three rows: the file; where and with what; the header map (rarely needed).
+        form = QGridLayout()
+        form.addWidget(QLabel("File"), 0, 0)
+        form.addWidget(self.file_edit, 0, 1, 1, 5)
+        form.addWidget(self.browse_button, 0, 6)
+        for column, (label, widget) in enumerate(
+            (
+                ("Zone swept", self.import_zone_combo),
+                ("Device", self.device_edit),
+                ("Note", self.note_edit),
+            )
+        ):
+            form.addWidget(QLabel(label), 1, 2 * column)
+            form.addWidget(widget, 1, 2 * column + 1)
+        form.addWidget(self.import_button, 1, 6)
+        mapped = QLabel("Headers")
+        mapped.setToolTip("Only for a file whose columns are not named as usual")
+        form.addWidget(mapped, 2, 0)
+        headers = QHBoxLayout()
         for field, edit in self.header_edits.items():
-            form.addRow(f"{FIELD_LABELS[field]} column", edit)
-        act = QHBoxLayout()
-        act.addStretch(1)
-        act.addWidget(self.import_button)
-        form.addRow(act)
+            headers.addWidget(QLabel(FIELD_LABELS[field]))
+            headers.addWidget(edit, 1)
+        form.addLayout(headers, 2, 1, 1, 6)
+        for column in (1, 3, 5):
+            form.setColumnStretch(column, 1)
         importing = QGroupBox("Import a handheld's sweep")
         importing.setLayout(form)
 
