@@ -237,3 +237,20 @@ def test_importing_is_for_engineers_and_up(qtbot: QtBot, role: str, allowed: boo
     assert [b.isEnabled() for b in (view.import_button, view.csv_button, view.pdf_button)] == [
         allowed
     ] * 3
+
+
+def test_a_file_that_cannot_be_read_is_said_and_nothing_is_sent(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    view = StocktakeView()
+    qtbot.addWidget(view)
+    view.session = SimpleNamespace(client=_NoStocktakes(), role="engineer")  # type: ignore[assignment]
+    view._set_zones([{"id": 3, "name": "Main stores"}])
+    view.file_edit.setText(str(tmp_path / "gone.csv"))
+    assert asyncio.run(view.run_import()) is None
+    assert view.status.text() == f"Cannot read {tmp_path / 'gone.csv'}: No such file or directory"
+    view.file_edit.setText(str(tmp_path))
+    view.header_edits["epc"].setText("Tag=ID")
+    assert asyncio.run(view.run_import()) is None
+    assert view.status.text().startswith("Not imported: the epc header 'Tag=ID' has a comma or '='")
+    assert view.imports == 2 and view.import_button.isEnabled()

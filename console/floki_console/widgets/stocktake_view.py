@@ -377,7 +377,8 @@ class StocktakeView(QWidget):
         if self.session is not None:
             self._spawn(self.run_import())
 
-    def _read_sweep(self) -> tuple[bytes, Path] | None:
+    async def _read_sweep(self) -> tuple[bytes, Path] | None:
+        """The file's bytes, read off the event loop (a network share can be slow)."""
         name = self.file_edit.text().strip()
         if not name:
             self.status.setText("Choose the handheld's CSV file to import.")
@@ -387,7 +388,7 @@ class StocktakeView(QWidget):
             if path.stat().st_size > MAX_SWEEP_BYTES:
                 self.status.setText(f"{path.name} is too large to import from here.")
                 return None
-            return path.read_bytes(), path
+            return await asyncio.to_thread(path.read_bytes), path
         except OSError as exc:
             self.status.setText(f"Cannot read {path}: {exc.strerror or exc}")
             return None
@@ -412,7 +413,7 @@ class StocktakeView(QWidget):
         except HeaderMapError as exc:
             self.status.setText(f"Not imported: {exc}")
             return None
-        sweep = self._read_sweep()
+        sweep = await self._read_sweep()
         if sweep is None:
             return None
         raw, path = sweep
@@ -488,7 +489,7 @@ class StocktakeView(QWidget):
             self.status.setText(f"Not saved: {exc}")
             return False
         try:
-            path.write_bytes(raw)
+            await asyncio.to_thread(path.write_bytes, raw)
         except OSError as exc:
             self.status.setText(f"Not saved: cannot write {path}: {exc.strerror or exc}")
             return False
