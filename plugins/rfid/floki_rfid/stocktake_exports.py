@@ -16,11 +16,9 @@ from xml.sax.saxutils import escape
 
 from reportlab.lib import colors  # type: ignore[import-untyped, unused-ignore]
 from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped, unused-ignore]
-from reportlab.lib.styles import (  # type: ignore[import-untyped, unused-ignore]
-    ParagraphStyle,
-    getSampleStyleSheet,
-)
+from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped, unused-ignore]
 from reportlab.lib.units import mm  # type: ignore[import-untyped, unused-ignore]
+from reportlab.pdfbase.pdfmetrics import stringWidth  # type: ignore[import-untyped, unused-ignore]
 from reportlab.platypus import (  # type: ignore[import-untyped, unused-ignore]
     Flowable,
     Paragraph,
@@ -45,6 +43,8 @@ CSV_HEADERS: Final = (
 )
 # The characters a spreadsheet takes as the start of a formula.
 FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+_FONT, _SIZE, _PADDING = "Helvetica", 8, 3  # table cells: font, points, padding in points
+_ROWS_PER_TABLE: Final = 40  # rows of 8 pt text: less than an A4 page
 _TITLES: Final = {
     "found": "Found: expected here and read",
     "missing": "Missing: expected here, not read",
@@ -114,34 +114,54 @@ def _when(value: Any) -> str:
     return f"{moment.astimezone(dt.UTC):%d %b %Y %H:%M} UTC"
 
 
-def _table(name: str, items: list[dict[str, Any]], style: ParagraphStyle) -> Table:
+def _fitted(text: str, width_mm: float) -> str:
+    """``text`` cut to the column's width (with an ellipsis): plain cells, not wrapped
+    paragraphs, keep a 10,000-row report to seconds."""
+    room = width_mm * mm - 2 * _PADDING
+    if stringWidth(text, _FONT, _SIZE) <= room:
+        return text
+    while text and stringWidth(text + "...", _FONT, _SIZE) > room:
+        text = text[:-1]
+    return text + "..."
+
+
+def _tables(name: str, items: list[dict[str, Any]]) -> list[Flowable]:
+    """The list as tables of a page or less each, every one with the headings: a table
+    split across pages costs time that grows with its length, so a 10,000-row list as
+    one table takes minutes."""
     columns = _COLUMNS[name]
-    rows: list[list[Any]] = [[heading for heading, _, _ in columns]]
+    headings = [heading for heading, _, _ in columns]
+    rows: list[list[str]] = []
     for item in items:
         cells = []
-        for _, key, _ in columns:
+        for _, key, width in columns:
             value = item.get(key)
             text = _when(value) if key == "last_seen" else "" if value is None else str(value)
-            cells.append(Paragraph(escape(text), style))
+            cells.append(_fitted(text, width))
         rows.append(cells)
-    table = Table(rows, colWidths=[w * mm for _, _, w in columns], repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
-                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
+    style = TableStyle(
+        [
+            ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", _SIZE),
+            ("FONT", (0, 1), (-1, -1), _FONT, _SIZE),
+            ("LEFTPADDING", (0, 0), (-1, -1), _PADDING),
+            ("RIGHTPADDING", (0, 0), (-1, -1), _PADDING),
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ]
     )
-    return table
+    widths = [w * mm for _, _, w in columns]
+    tables: list[Flowable] = []
+    for start in range(0, len(rows), _ROWS_PER_TABLE):
+        table = Table([headings, *rows[start : start + _ROWS_PER_TABLE]], colWidths=widths)
+        table.setStyle(style)
+        tables.append(table)
+    return tables
 
 
 def report_pdf(report: dict[str, Any], *, compress: bool = True) -> bytes:
     styles = getSampleStyleSheet()
     body = styles["BodyText"]
-    small = ParagraphStyle("cell", fontName="Helvetica", fontSize=8, leading=10)
     out = io.BytesIO()
     title = f"RFID stock-take {report['id']}: {report['zone']}"
     doc = SimpleDocTemplate(
@@ -176,7 +196,7 @@ def report_pdf(report: dict[str, Any], *, compress: bool = True) -> bytes:
         items = report[name]
         story.append(Paragraph(escape(f"{heading} ({len(items)})"), styles["Heading2"]))
         if items:
-            story.append(_table(name, items, small))
+            story += _tables(name, items)
         else:
             story.append(Paragraph("None.", body))
     doc.build(story)

@@ -12,6 +12,7 @@ are handed to the location pipeline (``stocktake_sweep.place_reads``).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
@@ -299,8 +300,8 @@ def _exporting(context: PluginContext, kind: str) -> Handler:
         if kind == "csv":
             body = report_csv(report).encode("utf-8")
             media = "text/csv"
-        else:
-            body = report_pdf(report)
+        else:  # seconds for a large sweep: off the event loop
+            body = await asyncio.to_thread(report_pdf, report)
             media = "application/pdf"
         detail = f"stock-take {report['id']} of {report['zone']} exported as {kind.upper()}"
         after = {"format": kind, **report["counts"]}

@@ -28,8 +28,8 @@ from floki_core.sdk import (
     RegisterWriting,
     Zone,
 )
-from floki_rfid.epc import RFID, EpcIdentity
-from floki_rfid.epc_assets import asset_for_epc, asset_id_for_epc
+from floki_rfid.epc import RFID
+from floki_rfid.epc_assets import asset_id_for_epc
 from floki_rfid.stocktake_reads import Sweep, SweepError, SweepRead
 from floki_rfid.stocktake_report import AssetFacts, expected_in
 
@@ -65,22 +65,16 @@ def _read_register(
     reading: RegisterReading,
     zone_id: int,
     swept: set[int],
-    indexed: dict[str, int],
-    unindexed: list[EpcIdentity],
+    read_ids: dict[str, int],
     placed_ids: list[int],
 ) -> _Register:
     zone = reading.zone(zone_id)
     if zone is None:
         return _Register(None, {}, [], [], {})
-    by_id = {a.id: a for a in reading.assets([*indexed.values(), *placed_ids])}
-    read_assets = {epc: by_id[i] for epc, i in indexed.items() if i in by_id}
-    for identity in unindexed:  # an asset's own GIAI field, or a binding just made
-        found = asset_for_epc(reading, identity)
-        if found is not None:
-            read_assets[identity.hex] = found
+    by_id = {a.id: a for a in reading.assets([*read_ids.values(), *placed_ids])}
     return _Register(
         zone=zone,
-        read_assets=read_assets,
+        read_assets={epc: by_id[i] for epc, i in read_ids.items() if i in by_id},
         at_home=reading.assets_at_home_in(sorted(swept)),
         placed=[by_id[i] for i in placed_ids if i in by_id],
         classes={c.id: c.name for c in reading.asset_classes()},
@@ -97,21 +91,20 @@ async def gather(context: PluginContext, sweep: Sweep) -> Gathered:
     placed_rows, _ = (
         await locations.assets_in_zones(sorted(swept), limit=MAX_EXPECTED) if swept else ([], 0)
     )
-    indexed: dict[str, int] = {}
-    unindexed: list[EpcIdentity] = []
+    # Which asset each EPC names, as the location pipeline binds it (the index holds
+    # every rfid, giai and udi identifier and each asset's own GIAI): the report agrees
+    # with where the reads place things, and a 10,000-tag sweep is looked up in memory.
+    read_ids: dict[str, int] = {}
     view = context.register
     for read in sweep.reads:
         found = None if view is None else asset_id_for_epc(view, read.identity)
-        if found is None:
-            unindexed.append(read.identity)
-        else:
-            indexed[read.identity.hex] = found
+        if found is not None:
+            read_ids[read.identity.hex] = found
     register = await context.records.read(
         _read_register,
         sweep.zone_id,
         swept,
-        indexed,
-        unindexed,
+        read_ids,
         [int(row["id"]) for row in placed_rows],
     )
     if register.zone is None:
