@@ -208,9 +208,12 @@ def test_a_header_map_becomes_the_columns_parameter() -> None:
 class _NoStocktakes:
     """An appliance without the stock-take API: zones, and 404 for the rest."""
 
+    def __init__(self) -> None:
+        self.zones = [{"id": 3, "name": "Main stores"}]
+
     async def get_all(self, path: str, params: Any = None) -> list[Any]:
         assert path == "/zones"
-        return [{"id": 3, "name": "Main stores"}]
+        return list(self.zones)
 
     async def get_json(self, path: str, params: Any = None) -> Any:
         raise ApiError(404, f"no route {path}")
@@ -254,3 +257,19 @@ def test_a_file_that_cannot_be_read_is_said_and_nothing_is_sent(
     assert asyncio.run(view.run_import()) is None
     assert view.status.text().startswith("Not imported: the epc header 'Tag=ID' has a comma or '='")
     assert view.imports == 2 and view.import_button.isEnabled()
+
+
+def test_refresh_picks_up_a_zone_added_since(qtbot: QtBot, qloop: qasync.QEventLoop) -> None:
+    client = _NoStocktakes()
+    view = StocktakeView()
+    qtbot.addWidget(view)
+    view.session = SimpleNamespace(client=client, role="engineer")  # type: ignore[assignment]
+    view.reload()
+    qtbot.waitUntil(lambda: view.import_zone_combo.count() == 1, timeout=WAIT_MS)
+    client.zones.append({"id": 4, "name": "Theatre store"})
+    view.reload()  # the list again, the zones as they were
+    qtbot.waitUntil(lambda: not view.loading, timeout=WAIT_MS)
+    assert view.import_zone_combo.count() == 1
+    qtbot.mouseClick(view.refresh_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.import_zone_combo.count() == 2, timeout=WAIT_MS)
+    assert view.zone_filter.findData(4) > 0

@@ -82,7 +82,7 @@ class StocktakeView(QWidget):
         self.zone_filter.addItem("All zones", None)
         self.zone_filter.currentIndexChanged.connect(lambda *_: self.reload())
         self.refresh_button = QPushButton("Refresh")
-        self.refresh_button.clicked.connect(lambda *_: self.reload())
+        self.refresh_button.clicked.connect(lambda *_: self.reload(zones=True))
         self.list_model = stocktake_table()
         self._sorted = SortedRecords(self.list_model, self)
         self.list_table = _table(self._sorted)
@@ -207,13 +207,13 @@ class StocktakeView(QWidget):
 
     def attach(self, session: ApplianceSession) -> None:
         self.session = session
-        session.reconnected.connect(self.reload)
+        session.reconnected.connect(self._reconnected)
         self._update_buttons()
-        self.reload()
+        self.reload(zones=True)
 
     def detach(self) -> None:
         if self.session is not None:
-            self.session.reconnected.disconnect(self.reload)
+            self.session.reconnected.disconnect(self._reconnected)
         self.session = None
         for task in list(self._tasks):
             task.cancel()
@@ -251,9 +251,13 @@ class StocktakeView(QWidget):
 
     # --- the list --------------------------------------------------------------------
 
-    def reload(self) -> None:
+    def reload(self, *, zones: bool = False) -> None:
+        """Load the list again; with ``zones`` the zones to pick from too."""
         if self.session is not None:
-            self._spawn(self.load())
+            self._spawn(self.load(zones=zones))
+
+    def _reconnected(self) -> None:
+        self.reload(zones=True)
 
     def _set_zones(self, zones: list[dict[str, Any]]) -> None:
         """Fill both zone pickers, keeping what was chosen, without reloading."""
@@ -273,17 +277,17 @@ class StocktakeView(QWidget):
             combo.setCurrentIndex(max(index, 0))
             combo.blockSignals(False)
 
-    async def load(self) -> None:
+    async def load(self, *, zones: bool = False) -> None:
         session = self.session
         if session is None:
             return
         self.loading = True
         try:
-            if self.import_zone_combo.count() == 0:
-                zones = await session.client.get_all("/zones")
+            if zones or self.import_zone_combo.count() == 0:
+                found = await session.client.get_all("/zones")
                 if session is not self.session:
                     return
-                self._set_zones([dict(z) for z in zones])
+                self._set_zones([dict(z) for z in found])
             params = {"limit": str(LIST_LIMIT)}
             zone = self.zone_filter.currentData()
             if zone is not None:
