@@ -438,10 +438,19 @@ async def test_the_routes_are_described_with_their_roles(floki: Floki) -> None:
     assert "201" in post["responses"]
     assert {p["name"] for p in post["parameters"]} >= {"zone_id", "columns"}
     assert set(paths[PATH]) == {"get", "post"}
-    for path in (f"{PATH}/{{id}}", f"{PATH}/{{id}}.csv", f"{PATH}/{{id}}.pdf"):
-        assert "get" in paths[path], path
-    text = str(paths[PATH]["post"]) + str(paths[f"{PATH}/{{id}}.pdf"]["get"])
-    assert "engineer" in text
+    policies = {
+        (method.upper(), path): paths[path][method]["x-floki-policy"]
+        for path in paths
+        if path.startswith(PATH)
+        for method in paths[path]
+    }
+    assert policies == {
+        ("POST", PATH): "engineer",
+        ("GET", PATH): "viewer",
+        ("GET", f"{PATH}/{{id}}"): "viewer",
+        ("GET", f"{PATH}/{{id}}.csv"): "engineer",
+        ("GET", f"{PATH}/{{id}}.pdf"): "engineer",
+    }
 
 
 async def test_stock_takes_are_kept_across_a_restart(
@@ -475,3 +484,26 @@ async def test_stock_takes_are_kept_across_a_restart(
             floki, "POST", PATH, "engineer", json={"zone_id": store.zones["ward"], "reads": []}
         )
         assert next_one["id"] == report["id"] + 1
+
+
+async def test_a_sweep_older_than_the_pipeline_takes_is_reported_but_places_nothing(
+    floki: Floki,
+) -> None:
+    store = await build_store(floki)
+    floki.advance(2 * 86400)  # posted two days after it was taken
+    taken = store.seen_at + dt.timedelta(minutes=10)
+    reads = [{"epc": epc_of("501234510005"), "seen_at": at(taken)}]
+    status, report = await call(
+        floki, "POST", PATH, "engineer", json={"zone_id": store.zones["stores"], "reads": reads}
+    )
+    assert status == 201, report
+    assert (report["taken_at"], [u["asset_number"] for u in report["unexpected"]]) == (
+        at(taken),
+        ["E10005"],
+    )
+    await floki.settle()
+    status, where = await call(floki, "GET", f"{API}/assets/{store.assets['E10005']}/location")
+    assert where["zone"]["name"] == "Ward 7"
+    status, sources = await call(floki, "GET", f"{API}/sources", "viewer")
+    counted = {s["name"]: s for s in sources["items"]}["rfid-stocktake"]
+    assert counted["quarantined"] == {"too_old": 1}, counted
