@@ -15,7 +15,7 @@ from floki_core.sdk import (
     TagKeyRegistry,
     hookimpl,
 )
-from floki_rfid import commands, epc, placement, readers, stocktake_routes
+from floki_rfid import commands, epc, placement, portal_routes, readers, stocktake_routes
 from floki_rfid.config import RfidSettings
 
 __version__ = "0.1.0"
@@ -37,6 +37,13 @@ def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> 
 def floki_register_routes(registry: RouteRegistry, context: PluginContext) -> None:
     readers.register_routes(registry, context)
     stocktake_routes.register_routes(registry, context)
+    portal_routes.register_routes(registry, context)
+
+
+@hookimpl
+async def floki_startup(context: PluginContext) -> None:
+    # A portal whose antennas are not registered receivers is said at start.
+    await portal_routes.startup(context)
 
 
 @hookimpl
