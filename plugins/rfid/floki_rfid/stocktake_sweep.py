@@ -196,4 +196,4 @@ async def place_reads(
 
 
 def _extras(stocktake_id: int, read: SweepRead) -> dict[str, Any]:
-    return {"stocktake": stocktake_id, "count": read.count}
+    return {"stocktake": stocktake_id, "seen_count": read.count}  # as the readers tally
