@@ -19,6 +19,7 @@ from floki_core.clock import ManualClock
 from floki_core.config import parse_config
 from floki_core.observations import Observation
 from floki_core.testing import Floki, installed_plugins, running_appliance
+from tests.fixtures.full_disk import FullDisk
 
 pytestmark = pytest.mark.floki_entry_points("rfid")
 
@@ -549,3 +550,22 @@ async def test_a_sweep_places_at_once_an_asset_a_fixed_antenna_read_a_moment_ago
     await floki.settle()
     status, where = await call(floki, "GET", f"{API}/assets/{store.assets['E10005']}/location")
     assert where["zone"]["name"] == "Main Stores", where
+
+
+async def test_a_sweep_that_cannot_be_audited_is_not_kept(
+    floki: Floki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await build_store(floki)
+    body = {"zone_id": store.zones["ward"], "reads": []}
+    status, first = await call(floki, "POST", PATH, "engineer", json=body)
+    assert status == 201, first
+    disk = FullDisk(floki, monkeypatch)
+    disk.full = True
+    status, refused = await call(floki, "POST", PATH, "engineer", json=body)
+    assert status == 503, refused
+    assert "disk" in refused["error"], refused
+    disk.full = False
+    status, listed = await call(floki, "GET", PATH, "viewer")
+    assert [i["id"] for i in listed["items"]] == [first["id"]]
+    status, second = await call(floki, "POST", PATH, "engineer", json=body)
+    assert (status, second["id"]) == (201, first["id"] + 1)
