@@ -24,6 +24,17 @@ def _observed_at(sighting: Sighting) -> dt.datetime:
     return sighting.observed_at
 
 
+def _in_time_order(batch: Sequence[Sighting]) -> Sequence[Sighting]:
+    """``batch`` oldest first (as it mostly comes: sorted only when it is not)."""
+    previous: dt.datetime | None = None
+    for sighting in batch:
+        at = sighting.observed_at
+        if previous is not None and at < previous:
+            return sorted(batch, key=_observed_at)
+        previous = at
+    return batch
+
+
 class RfidPlacement:
     """Read zones with dwell and hysteresis, and portals' crossings, as zone evidence."""
 
@@ -49,13 +60,14 @@ class RfidPlacement:
         crossings: list[PortalCrossing] = []
         sides = self.portals.sides
         read_zones = self.read_zones
-        for sighting in sorted(batch, key=_observed_at):
+        read = read_zones.read
+        for sighting in _in_time_order(batch):
             receiver = sighting.receiver
             if receiver is None:
                 continue  # a read says where only through the antenna that made it
-            side = sides.get(receiver.identifier)
+            side = sides.get(receiver.identifier) if sides else None
             if side is None:
-                read_zones.read(sighting, receiver, out)
+                read(sighting, receiver, out)
                 continue
             crossing = self.portals.read(side[0], side[1], sighting, receiver)
             if crossing is not None:

@@ -67,6 +67,7 @@ class _Placed:
     """What is known of one tag's asset."""
 
     __slots__ = (
+        "best",
         "emitted_at",
         "heard",
         "latest",
@@ -74,7 +75,6 @@ class _Placed:
         "pending",
         "rival",
         "rival_since",
-        "technology",
         "zone",
         "zone_at",
         "zone_receiver",
@@ -84,11 +84,11 @@ class _Placed:
         self.heard: dict[int, _Heard] = {}  # receiver id -> its latest tally
         self.now = float("-inf")  # the latest read's time
         self.latest: Sighting | None = None  # ... and that read
-        self.technology = ""
         self.pending = False  # reads folded in since the last judgement
         self.zone: int | None = None  # where the tag is placed
         self.zone_at = float("-inf")  # when its zone last read it (or placed it)
         self.zone_receiver: ReceiverInfo | None = None  # the antenna that placed it
+        self.best: _Heard | None = None  # its zone's strongest antenna when last judged
         self.rival: int | None = None  # a zone beating the current one ...
         self.rival_since = 0.0  # ... since then
         self.emitted_at = float("-inf")  # time of the latest evidence given this batch
@@ -102,6 +102,8 @@ class ReadZones:
         self._evidence = evidence
         self._assets: dict[int, _Placed] = {}
         self._touched: dict[int, _Placed] = {}
+        self._last_at: object = None  # the latest read's time, and as epoch seconds
+        self._last_ts = 0.0
 
     def __len__(self) -> int:
         return len(self._assets)
@@ -118,23 +120,31 @@ class ReadZones:
             if st is None:
                 st = self._assets[aid] = _Placed()
             self._touched[aid] = st
-        ts = sighting.observed_at.timestamp()
+        at = sighting.observed_at
+        if at is self._last_at:  # a reader's window hands its tallies over at one time
+            ts = self._last_ts
+        else:
+            ts = self._last_ts = at.timestamp()
+            self._last_at = at
         if st.pending and ts > st.now:
             self._judge(aid, st, out)
         rssi = sighting.rssi
         if rssi is not None:
             rssi += receiver.rssi_offset
         count = sighting.extras.get("seen_count", 1)
-        count = count if isinstance(count, int) and count > 0 else 1
+        if type(count) is not int or count < 1:
+            count = 1
         held = st.heard.get(receiver.id)
         if held is None:
             st.heard[receiver.id] = _Heard(receiver, ts, rssi, count)
         elif ts >= held.at:
-            held.receiver, held.at, held.rssi, held.count = receiver, ts, rssi, count
+            held.receiver = receiver
+            held.at = ts
+            held.rssi = rssi
+            held.count = count
         if ts >= st.now:
             st.now = ts
             st.latest = sighting
-            st.technology = sighting.technology
         if receiver.zone_id == st.zone and ts > st.zone_at:
             st.zone_at = ts
         st.pending = True
@@ -150,11 +160,10 @@ class ReadZones:
             self._judge(aid, st, out)
         ts = sighting.observed_at.timestamp()
         st.zone, st.zone_at, st.zone_receiver = receiver.zone_id, ts, receiver
-        st.rival = None
+        st.rival = st.best = None
         if ts >= st.now:
             st.now = ts
             st.latest = sighting
-            st.technology = sighting.technology
             st.emitted_at = ts  # the crossing's own evidence says where it is now
 
     def finish(self, out: list[ZoneEvidence]) -> None:
@@ -171,34 +180,43 @@ class ReadZones:
         st.pending = False
         now = st.now
         horizon = now - self.settings.together_seconds
-        zones: dict[int, _ZoneHeard] = {}
-        stale: list[int] = []
-        for rid, heard in st.heard.items():
-            if heard.at < horizon:
-                stale.append(rid)
-                continue
-            zone = zones.get(heard.receiver.zone_id)
-            if zone is None:
-                zones[heard.receiver.zone_id] = _ZoneHeard(heard)
-            else:
-                zone.add(heard)
-        for rid in stale:
-            del st.heard[rid]
         current = st.zone
+        heard = st.heard
+        stale: list[int] | None = None
+        elsewhere = False
+        best: _Heard | None = None  # the current zone's strongest live antenna
+        for rid, one in heard.items():
+            if one.at < horizon:
+                if stale is None:
+                    stale = []
+                stale.append(rid)
+            elif one.receiver.zone_id != current:
+                elsewhere = True
+            elif best is None or _strength(one) > _strength(best):
+                best = one
+        if stale is not None:
+            for rid in stale:
+                del heard[rid]
+        st.best = best
+        if not elsewhere:
+            st.rival = None  # read at its own zone alone (the usual case: nothing to weigh)
+            return
+        zones: dict[int, _ZoneHeard] = {}
+        for one in heard.values():
+            zone = zones.get(one.receiver.zone_id)
+            if zone is None:
+                zones[one.receiver.zone_id] = _ZoneHeard(one)
+            else:
+                zone.add(one)
         if current is None:
-            if zones:
-                top = max(zones, key=lambda z: zones[z].key())
-                self._move(aid, st, top, zones[top].best.receiver, out)
+            top = max(zones, key=lambda z: zones[z].key())
+            self._move(aid, st, top, zones[top].best, out)
             return
-        rivals = [z for z in zones if z != current]
-        if not rivals:
-            st.rival = None  # read at its own zone alone
-            return
-        top = max(rivals, key=lambda z: zones[z].key())
+        top = max((z for z in zones if z != current), key=lambda z: zones[z].key())
         dwell = self.settings.dwell_seconds
         if now - st.zone_at > dwell:
             # Its zone has not read it for longer than the dwell: it has no claim left.
-            self._move(aid, st, top, zones[top].best.receiver, out)
+            self._move(aid, st, top, zones[top].best, out)
             return
         held = zones.get(current)
         if held is not None and not self._beats(zones[top], held):
@@ -207,7 +225,7 @@ class ReadZones:
         if st.rival != top:
             st.rival, st.rival_since = top, now
         if now - st.rival_since >= dwell:
-            self._move(aid, st, top, zones[top].best.receiver, out)
+            self._move(aid, st, top, zones[top].best, out)
 
     def _beats(self, rival: _ZoneHeard, current: _ZoneHeard) -> bool:
         """Whether ``rival`` clearly hears the tag better than ``current``."""
@@ -223,9 +241,9 @@ class ReadZones:
         )
 
     def _move(
-        self, aid: int, st: _Placed, zone: int, receiver: ReceiverInfo, out: list[ZoneEvidence]
+        self, aid: int, st: _Placed, zone: int, best: _Heard, out: list[ZoneEvidence]
     ) -> None:
-        st.zone, st.zone_at, st.zone_receiver = zone, st.now, receiver
+        st.zone, st.zone_at, st.zone_receiver, st.best = zone, st.now, best.receiver, best
         st.rival = None
         self._emit(aid, st, out)
 
@@ -233,18 +251,11 @@ class ReadZones:
         read = st.latest
         if read is None or st.zone is None:
             return
-        receiver = st.zone_receiver
         # The zone's strongest antenna in the latest reads, else the one that placed it.
-        best: _Heard | None = None
-        horizon = st.now - self.settings.together_seconds
-        for heard in st.heard.values():
-            if heard.receiver.zone_id != st.zone or heard.at < horizon:
-                continue
-            if best is None or _strength(heard) > _strength(best):
-                best = heard
-        signal = None
-        if best is not None:
-            receiver, signal = best.receiver, best.rssi
-        assert receiver is not None
-        out.append(self._evidence(aid, receiver, read, signal))
+        best = st.best
+        if best is not None and best.receiver.zone_id == st.zone:
+            out.append(self._evidence(aid, best.receiver, read, best.rssi))
+        else:
+            assert st.zone_receiver is not None
+            out.append(self._evidence(aid, st.zone_receiver, read, None))
         st.emitted_at = st.now
