@@ -18,6 +18,9 @@ from floki_rfid.portals import PortalCrossing, PortalWatch
 from floki_rfid.read_zones import METHOD, ReadZones
 
 LOCATOR_NAME = "rfid-placement"
+# A read a stock-take hands the pipeline carries its stock-take's id under this key
+# (floki_rfid.stocktake_sweep): it places at once, with no dwell.
+STOCKTAKE = "stocktake"
 
 
 def _observed_at(sighting: Sighting) -> dt.datetime:
@@ -65,6 +68,10 @@ class RfidPlacement:
             receiver = sighting.receiver
             if receiver is None:
                 continue  # a read says where only through the antenna that made it
+            if STOCKTAKE in sighting.extras:
+                # A handheld sweep of a zone is a deliberate look: what it read is there now.
+                self._place(sighting, receiver, None, out)
+                continue
             side = sides.get(receiver.identifier) if sides else None
             if side is None:
                 read(sighting, receiver, out)
@@ -74,14 +81,24 @@ class RfidPlacement:
                 crossings.append(crossing)
                 # Where the tag is now: the deciding antenna's zone (inner: entered,
                 # outer: left).
-                read_zones.place(sighting, crossing.receiver, out)
-                out.append(
-                    self._evidence(sighting.asset_id, crossing.receiver, sighting, crossing.signal)
-                )
+                self._place(sighting, crossing.receiver, crossing.signal, out)
         read_zones.finish(out)
         if crossings and self.on_crossings is not None:
             self.on_crossings(crossings)
         return out
+
+    def _place(
+        self,
+        sighting: Sighting,
+        receiver: ReceiverInfo,
+        signal: float | None,
+        out: list[ZoneEvidence],
+    ) -> None:
+        """The asset in ``receiver``'s zone at once, the read zones going on from there."""
+        if signal is None and sighting.receiver is receiver and sighting.rssi is not None:
+            signal = sighting.rssi + receiver.rssi_offset
+        self.read_zones.place(sighting, receiver, out)
+        out.append(self._evidence(sighting.asset_id, receiver, sighting, signal))
 
     def _evidence(
         self, asset_id: int, receiver: ReceiverInfo, sighting: Sighting, signal: float | None

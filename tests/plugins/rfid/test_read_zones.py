@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 from floki_rfid.config import PlacementSettings, PortalSettings
 from floki_rfid.placement import RfidPlacement
 from floki_rfid.portals import PortalCrossing
@@ -259,3 +260,20 @@ def test_portal_antennas_give_no_read_zone_evidence() -> None:
     placement = Placement()
     assert placement.zones(read(PUMP, DOOR_IN, 0), read(PUMP, DOOR_IN, 1)) == []
     assert placement.zones(read(PUMP, DOOR_OUT, 5)) == []
+
+
+def test_a_stocktake_read_places_at_once_whatever_the_read_zones_say() -> None:
+    placement = Placement(dwell_seconds=60.0)
+    placement.zones(read(PUMP, SHELF_A1, 0, -50), read(PUMP, SHELF_A2, 0, -50))
+    # Swept a second later in shelf B's zone by a handheld: there now.
+    swept = msgspec.structs.replace(
+        read(PUMP, SHELF_B1, 1, None), extras={"stocktake": 3, "seen_count": 1}
+    )
+    (evidence,) = placement.locator.locate([swept])
+    assert (evidence.zone_id, evidence.method, evidence.confidence) == (
+        SHELF_B,
+        "fixed_point",
+        0.95,
+    )
+    # The read zones go on from there: shelf A must now wait out its dwell.
+    assert placement.zones(read(PUMP, SHELF_A1, 2, -50)) == [SHELF_B]
