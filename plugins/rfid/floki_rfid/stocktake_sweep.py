@@ -5,9 +5,9 @@ before the sweep), and the sweep's reads handed to the location pipeline.
 Every tag read in a sweep is there now: the reads go to the ingest queue (as a reader's
 reads do, counted as the source ``rfid-stocktake``) as RFID sightings at the sweep's own
 receiver in the swept zone (``stocktake:<zone id>``, made on the zone's first sweep), which
-the fixed-point locator places at once with its confidence. So each asset read gets that
-zone as its location, with a transition in its history if it moved, and an EPC that names
-no asset is listed among the unknown tags, as any reader's is.
+the plugin's RFID locator places at once (the ``stocktake`` extra) as fixed-point evidence.
+So each asset read gets that zone as its location, with a transition in its history if it
+moved, and an EPC that names no asset is listed among the unknown tags, as any reader's is.
 """
 
 from __future__ import annotations
@@ -196,4 +196,6 @@ async def place_reads(
 
 
 def _extras(stocktake_id: int, read: SweepRead) -> dict[str, Any]:
+    # "stocktake" tells the rfid locator (placement.py) that this read places at once,
+    # with no read-zone dwell: a sweep is a deliberate look at the shelves.
     return {"stocktake": stocktake_id, "seen_count": read.count}  # as the readers tally

@@ -7,6 +7,8 @@ viewers read."""
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +18,9 @@ import pytest
 from floki_rfid.encoding import giai_96_epc
 
 from floki_core.clock import ManualClock
-from floki_core.config import parse_config
+from floki_core.config import AppConfig, parse_config
 from floki_core.observations import Observation
+from floki_core.storage.database import DB_FILE
 from floki_core.testing import Floki, installed_plugins, running_appliance
 from tests.fixtures.full_disk import FullDisk
 
@@ -30,6 +33,8 @@ SGTIN_EPC = "3074257BF7194E4000001A85"  # GTIN 80614141123458, serial 6789
 UDI = "(01)80614141123458(21)6789"
 RAW_EPC = "E2801160600002A0B0C0D0E0"  # a chip's factory EPC
 SSCC_EPC = "3114257BF4000000000003E8"  # a pallet's SSCC
+START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+SWEEP_AFTER = 600  # seconds after the assets were last seen
 
 
 def epc_of(giai: str) -> str:
@@ -140,8 +145,63 @@ async def build_store(floki: Floki) -> Store:
     )
     await floki.core.locations.reindex()
     await floki.inject(sightings)
-    floki.advance(600)  # the sweep comes ten minutes later
+    floki.advance(SWEEP_AFTER)  # the sweep comes ten minutes later
     return Store(site=site, zones=zones, classes=classes, assets=assets, seen_at=now)
+
+
+@dataclass(frozen=True)
+class PreparedStore:
+    database: Path  # an SQLite file holding the store's register; copied, never changed
+    store: Store
+    tokens: dict[str, str]  # the test users' tokens the build made
+    now: dt.datetime  # the clock when the build ended
+
+
+def only_rfid() -> AppConfig:
+    others = [name for name in installed_plugins() if name != "rfid"]
+    return parse_config(
+        {"discovery": {"enabled": False}, "server": {"tls": False}, "plugins": {"disabled": others}}
+    )
+
+
+@pytest.fixture(scope="session")
+def prepared_store(
+    tmp_path_factory: pytest.TempPathFactory, floki_migrated_database: Path
+) -> PreparedStore:
+    """``build_store`` once per run (about twenty requests); each test that asks for
+    ``store`` starts its appliance on a copy of the database it left."""
+    data = tmp_path_factory.mktemp("stocktake-store") / "data"
+    clock = ManualClock(START)
+
+    async def build() -> tuple[Store, dict[str, str]]:
+        async with running_appliance(
+            data, only_rfid(), clock=clock, database=floki_migrated_database
+        ) as floki:
+            return await build_store(floki), dict(floki.tokens)
+
+    store, tokens = asyncio.run(build())
+    return PreparedStore(data / DB_FILE, store, tokens, clock.now())
+
+
+@pytest.fixture
+def floki_database(request: pytest.FixtureRequest, floki_migrated_database: Path) -> Path:
+    if "store" in request.fixturenames:
+        prepared: PreparedStore = request.getfixturevalue("prepared_store")
+        return prepared.database
+    return floki_migrated_database
+
+
+@pytest.fixture
+def floki_clock() -> ManualClock:
+    return ManualClock(START + dt.timedelta(seconds=SWEEP_AFTER))
+
+
+@pytest.fixture
+def store(floki: Floki, prepared_store: PreparedStore) -> Store:
+    """The store ``build_store`` makes, ten minutes after its assets were last seen."""
+    assert floki.clock.now() == prepared_store.now
+    floki.tokens.update(prepared_store.tokens)
+    return copy.deepcopy(prepared_store.store)
 
 
 def sweep_reads() -> list[dict[str, Any]]:
@@ -169,8 +229,7 @@ def at(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-async def test_a_sweep_gives_the_stock_take_report(floki: Floki) -> None:
-    store = await build_store(floki)
+async def test_a_sweep_gives_the_stock_take_report(floki: Floki, store: Store) -> None:
     status, report = await post_sweep(floki, store)
     assert status == 201, report
     ids = store.assets
@@ -239,8 +298,7 @@ async def test_a_sweep_gives_the_stock_take_report(floki: Floki) -> None:
     assert report["taken_at"] == at(floki.clock.now())
 
 
-async def test_every_tag_read_is_placed_in_the_swept_zone(floki: Floki) -> None:
-    store = await build_store(floki)
+async def test_every_tag_read_is_placed_in_the_swept_zone(floki: Floki, store: Store) -> None:
     status, report = await post_sweep(floki, store)
     assert status == 201, report
     await floki.settle()
@@ -271,8 +329,7 @@ async def test_every_tag_read_is_placed_in_the_swept_zone(floki: Floki) -> None:
     assert {("rfid", RAW_EPC), ("rfid", SSCC_EPC)} <= tags, unknown
 
 
-async def test_the_report_is_listed_read_back_and_audited(floki: Floki) -> None:
-    store = await build_store(floki)
+async def test_the_report_is_listed_read_back_and_audited(floki: Floki, store: Store) -> None:
     resp = await floki.client.post(
         PATH,
         json={"zone_id": store.zones["stores"], "reads": sweep_reads()},
@@ -321,8 +378,7 @@ async def test_the_report_is_listed_read_back_and_audited(floki: Floki) -> None:
     assert (status, missing["error"]) == (404, "stock-take 999 not found")
 
 
-async def test_a_handhelds_csv_is_read_with_its_header_map(floki: Floki) -> None:
-    store = await build_store(floki)
+async def test_a_handhelds_csv_is_read_with_its_header_map(floki: Floki, store: Store) -> None:
     csv = (
         "Tag;Signal;Seen;Reads\r\n"
         f"{epc_of('501234510001')};-52;2026-01-05T09:05:00Z;3\r\n"
@@ -352,8 +408,9 @@ async def test_a_handhelds_csv_is_read_with_its_header_map(floki: Floki) -> None
     assert report["taken_at"] == "2026-01-05T09:07:00Z"  # the sweep's last read
 
 
-async def test_bad_sweeps_are_refused_with_the_reason_and_nothing_is_kept(floki: Floki) -> None:
-    store = await build_store(floki)
+async def test_bad_sweeps_are_refused_with_the_reason_and_nothing_is_kept(
+    floki: Floki, store: Store
+) -> None:
     zone = store.zones["stores"]
     csv_headers = {**await floki.headers("engineer"), "Content-Type": "text/csv"}
     cases: list[tuple[dict[str, Any], str]] = [
@@ -455,26 +512,19 @@ async def test_the_routes_are_described_with_their_roles(floki: Floki) -> None:
 
 
 async def test_stock_takes_are_kept_across_a_restart(
-    tmp_path: Path, floki_migrated_database: Path
+    tmp_path: Path, prepared_store: PreparedStore
 ) -> None:
-    others = [name for name in installed_plugins() if name != "rfid"]
-    config = parse_config(
-        {
-            "discovery": {"enabled": False},
-            "server": {"tls": False},
-            "plugins": {"disabled": others},
-        }
-    )
-    clock = ManualClock(dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC))
+    clock = ManualClock(prepared_store.now)
     data = tmp_path / "data"
+    store = prepared_store.store
     async with running_appliance(
-        data, config, clock=clock, database=floki_migrated_database
+        data, only_rfid(), clock=clock, database=prepared_store.database
     ) as floki:
-        store = await build_store(floki)
+        floki.tokens.update(prepared_store.tokens)
         status, report = await post_sweep(floki, store)
         assert status == 201, report
         tokens = dict(floki.tokens)
-    async with running_appliance(data, config, clock=clock) as floki:
+    async with running_appliance(data, only_rfid(), clock=clock) as floki:
         floki.tokens.update(tokens)
         status, again = await call(floki, "GET", f"{PATH}/{report['id']}", "viewer")
         assert (status, again) == (200, report)
@@ -488,9 +538,8 @@ async def test_stock_takes_are_kept_across_a_restart(
 
 
 async def test_a_sweep_older_than_the_pipeline_takes_is_reported_but_places_nothing(
-    floki: Floki,
+    floki: Floki, store: Store
 ) -> None:
-    store = await build_store(floki)
     floki.advance(2 * 86400)  # posted two days after it was taken
     taken = store.seen_at + dt.timedelta(minutes=10)
     reads = [{"epc": epc_of("501234510005"), "seen_at": at(taken)}]
@@ -510,15 +559,9 @@ async def test_a_sweep_older_than_the_pipeline_takes_is_reported_but_places_noth
     assert counted["quarantined"] == {"too_old": 1}, counted
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the rfid locator (placement.py) weighs a sweep's read against a fixed antenna's "
-    "with the read zones' dwell; a read at a stocktake:<zone> receiver should place at once",
-)
 async def test_a_sweep_places_at_once_an_asset_a_fixed_antenna_read_a_moment_ago(
-    floki: Floki,
+    floki: Floki, store: Store
 ) -> None:
-    store = await build_store(floki)
     await made(
         floki,
         "/receivers",
@@ -553,9 +596,8 @@ async def test_a_sweep_places_at_once_an_asset_a_fixed_antenna_read_a_moment_ago
 
 
 async def test_a_sweep_that_cannot_be_audited_is_not_kept(
-    floki: Floki, monkeypatch: pytest.MonkeyPatch
+    floki: Floki, monkeypatch: pytest.MonkeyPatch, store: Store
 ) -> None:
-    store = await build_store(floki)
     body = {"zone_id": store.zones["ward"], "reads": []}
     status, first = await call(floki, "POST", PATH, "engineer", json=body)
     assert status == 201, first

@@ -18,13 +18,18 @@ from tests.plugins.rfid.test_stocktake_api import (
     PATH,
     RAW_EPC,
     SGTIN_EPC,
-    build_store,
+    Store,
     call,
     epc_of,
+    floki_clock,
+    floki_database,
     post_sweep,
+    prepared_store,
+    store,
 )
 
 pytestmark = pytest.mark.floki_entry_points("rfid")
+__all__ = ["floki_clock", "floki_database", "prepared_store", "store"]  # the fixtures
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -40,8 +45,9 @@ def pdf_text(pdf: bytes) -> str:
     return "\n".join(r.replace(b"\\(", b"(").replace(b"\\)", b")").decode("latin-1") for r in runs)
 
 
-async def test_the_csv_lists_every_row_with_formulas_neutralised(floki: Floki) -> None:
-    store = await build_store(floki)
+async def test_the_csv_lists_every_row_with_formulas_neutralised(
+    floki: Floki, store: Store
+) -> None:
     # A name typed into the register that a spreadsheet would run.
     status, _ = await call(
         floki,
@@ -106,8 +112,9 @@ async def test_the_csv_lists_every_row_with_formulas_neutralised(floki: Floki) -
     )
 
 
-async def test_the_pdf_shows_the_zone_when_who_and_the_four_lists(floki: Floki) -> None:
-    store = await build_store(floki)
+async def test_the_pdf_shows_the_zone_when_who_and_the_four_lists(
+    floki: Floki, store: Store
+) -> None:
     status, report = await post_sweep(floki, store)
     assert status == 201, report
     resp = await floki.client.get(
