@@ -124,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--readers", type=int, default=20, help="emulated LLRP readers, 4 antennas each"
     )
     rfid.add_argument(
-        "--read-rate", type=float, default=800.0, help="nominal reads a second per reader (800)"
+        "--read-rate", type=float, default=200.0, help="nominal reads a second per reader (200)"
     )
     rfid.add_argument(
         "--movers", type=int, default=100, help="tags coming into view in the nominal phase"
