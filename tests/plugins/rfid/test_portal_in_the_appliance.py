@@ -1,7 +1,7 @@
 """Portals as the appliance runs them, over a real LLRP connection on loopback (the
 emulated reader ``library-door``, its antenna 1 inside the Equipment Library, 2 in the
 corridor outside): tags passing in each direction are *entered* / *left* events for the
-right asset (on the event bus and ``GET /api/v1/rfid/portal-events``) and move the asset;
+right asset (on the events WebSocket and ``GET /api/v1/rfid/portal-events``) and move the asset;
 a tag read only at the door does not move; a portal whose antenna is not a registered
 receiver is reported, not a failure.
 
@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from floki_core.config import AppConfig, parse_config
-from floki_core.events import DomainEvent
 from floki_core.testing import Floki
 from tests.plugins.rfid.llrp_peer import READER_US, EmulatedReader, tag_report
 
@@ -126,7 +125,7 @@ async def test_tags_passing_the_portal_enter_and_leave_the_library(
     floki: Floki, llrp_reader: EmulatedReader
 ) -> None:
     ids = await library(floki)
-    bus = floki.core.events.subscribe()
+    socket = await floki.client.ws_connect(f"{API}/events", headers=await floki.headers("viewer"))
     await floki.eventually(lambda: llrp_reader.inventorying, "the reader to inventory")
 
     await passing(llrp_reader, PUMP_EPC, (OUTER, INNER), 0)
@@ -157,14 +156,16 @@ async def test_tags_passing_the_portal_enter_and_leave_the_library(
     )
     assert await zone_of(floki, ids["E10001"]) == "Corridor 3"
 
-    published: list[DomainEvent] = []
-    while not bus.empty():
-        published += [e for e in bus.get_nowait() if e.type == "rfid.portal"]
-    assert [(e.entity, e.entity_id, e.data["direction"]) for e in published] == [
+    published: list[dict[str, Any]] = []
+    while len(published) < 2:
+        batch = await socket.receive_json(timeout=10)
+        published += [e for e in batch if e["type"] == "rfid.portal"]
+    await socket.close()
+    assert [(e["entity"], e["entity_id"], e["data"]["direction"]) for e in published] == [
         ("asset", ids["E10001"], "entered"),
         ("asset", ids["E10001"], "left"),
     ]
-    assert published[0].data == {k: v for k, v in entered.items() if k not in ("asset_id", "at")}
+    assert published[0]["data"] == {k: v for k, v in entered.items() if k not in ("asset_id", "at")}
 
 
 async def test_a_tag_read_only_at_the_door_does_not_move(
