@@ -469,9 +469,13 @@ async def _run(
         await asyncio.wait_for(ready.wait(), 30)
         await run.connected()
         await run.warm_up()
+        cpu_before, sent_before = sum(appliance.cpu_seconds()), run.sent
         offered = await run.nominal()
         if not await run.drained():
             raise BenchError(f"the core took {run.capture.reports} of {run.sent} reports")
+        # One report per frame: what a reader reporting every read costs the appliance.
+        nominal_cpu = sum(appliance.cpu_seconds()) - cpu_before
+        nominal_us = nominal_cpu / max(run.sent - sent_before, 1) * 1e6
         await asyncio.sleep(1.0)  # the last crossings reach the WebSocket
         seen = run.crossed
         latencies = [(seen[a] - sent) * 1000 for a, sent in run.decided.items() if a in seen]
@@ -482,6 +486,7 @@ async def _run(
             "tags": opts.tags,
             "batch_seconds": opts.batch_seconds,
             "nominal_reports_per_s": round(offered, 1),
+            "cpu_us_per_nominal_report": round(nominal_us, 2),
             "latency_event": PORTAL_EVENT,
             "latency_p50_ms": _round(percentile(latencies, 50)),
             "latency_p99_ms": _round(percentile(latencies, 99)),

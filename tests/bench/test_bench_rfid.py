@@ -25,6 +25,7 @@ NUMBERS = (
     "observations",
     "max_reports",
     "cpu_event_loop_us_per_report",
+    "cpu_us_per_nominal_report",
 )
 
 
