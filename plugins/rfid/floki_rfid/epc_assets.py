@@ -9,8 +9,8 @@ binding someone made, which wins); then, for a GIAI EPC, the asset carrying that
 ``asset_for_epc`` reads the register (one transaction, ``PluginContext.records.read``):
 for a stock-take, a look-up, a page. ``asset_id_for_epc`` answers from the in-memory
 index the location pipeline binds sightings with (``PluginContext.register``), so it
-agrees with what the appliance locates; that index holds the register's identifiers,
-not an asset's own ``giai`` field.
+agrees with what the appliance locates; that index holds the register's identifiers
+and each asset's own ``giai`` field (as a ``giai`` key).
 """
 
 from __future__ import annotations
