@@ -11,8 +11,10 @@ call for every plugin. A wrapper that fails leaves the result as it found it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import weakref
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any
 
@@ -35,13 +37,45 @@ class SupervisedPlugin:
         return f"<supervised plugin {self._floki_name}: {self._floki_plugin!r}>"
 
 
+class FlokiPluginManager(pluggy.PluginManager):
+    """pluggy's manager, reading a stand-in's hook implementations straight from it.
+
+    pluggy looks for hook implementations among every attribute of what is registered,
+    each looked up without running descriptors (slow, and repeated for every appliance
+    started); a stand-in holds exactly its hook implementations, each with its markers.
+    """
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        if isinstance(plugin, SupervisedPlugin):
+            function = vars(plugin).get(name)
+            return None if function is None else getattr(function, MARKER, None)
+        return super().parse_hookimpl_opts(plugin, name)
+
+
+# Each plugin object's hook implementations as (attribute, options), found once: a plugin
+# module is the same object for every appliance a process starts (one per test).
+_FOUND: weakref.WeakKeyDictionary[Any, tuple[tuple[str, Any], ...]] = weakref.WeakKeyDictionary()
+
+
+def _hook_attributes(pm: pluggy.PluginManager, plugin: object) -> tuple[tuple[str, Any], ...]:
+    try:
+        return _FOUND[plugin]
+    except (KeyError, TypeError):  # TypeError: not weakly referable or not hashable
+        pass
+    found = tuple(
+        (attr, opts)
+        for attr in dir(plugin)
+        if (opts := pm.parse_hookimpl_opts(plugin, attr)) is not None
+    )
+    with contextlib.suppress(TypeError):  # not weakly referable or not hashable
+        _FOUND[plugin] = found
+    return found
+
+
 def supervised_plugin(pm: pluggy.PluginManager, plugin: object, name: str) -> SupervisedPlugin:
     """A stand-in for ``plugin`` to register with ``pm`` under ``name``."""
     stand_in = SupervisedPlugin(name, plugin)
-    for attr in dir(plugin):
-        opts = pm.parse_hookimpl_opts(plugin, attr)
-        if opts is None:
-            continue
+    for attr, opts in _hook_attributes(pm, plugin):
         function = getattr(plugin, attr)
         wrapping = bool(opts.get("wrapper") or opts.get("hookwrapper"))
         if wrapping and inspect.isgeneratorfunction(function):
@@ -58,13 +92,23 @@ def supervised_plugin(pm: pluggy.PluginManager, plugin: object, name: str) -> Su
     return stand_in
 
 
-def _argument_names(function: Callable[..., Any]) -> list[str]:
+def _argument_names(function: Callable[..., Any]) -> tuple[str, ...]:
     """The names pluggy passes positionally: parameters without defaults, in order."""
-    return [
+    try:
+        return _NAMES[function]
+    except (KeyError, TypeError):
+        pass
+    names = tuple(
         p.name
         for p in inspect.signature(function).parameters.values()
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-    ]
+    )
+    with contextlib.suppress(TypeError):  # not weakly referable or not hashable
+        _NAMES[function] = names
+    return names
+
+
+_NAMES: weakref.WeakKeyDictionary[Any, tuple[str, ...]] = weakref.WeakKeyDictionary()
 
 
 def _rebind(

@@ -25,7 +25,7 @@ from floki_core.plugins import contract
 from floki_core.plugins import registry as reg
 from floki_core.plugins.calls import HookRound, call_hook
 from floki_core.plugins.context import PluginContext
-from floki_core.plugins.hookimpls import supervised_plugin
+from floki_core.plugins.hookimpls import FlokiPluginManager, supervised_plugin
 from floki_core.plugins.installed import plugin_entry_points
 from floki_core.plugins.services import PluginServices
 from floki_core.plugins.supervisor import SourceRunner, SourceStatus
@@ -89,7 +89,7 @@ class PluginHost:
         self.events = events
         self.ingest = ingest
         self.data_dir = data_dir
-        self.pm = pluggy.PluginManager(PROJECT_NAME)
+        self.pm = FlokiPluginManager(PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
         self.registries = reg.Registries()
         self.plugins: dict[str, PluginInfo] = {}
