@@ -6,7 +6,8 @@
   antennas are in, and what is wrong with it (an antenna that is not a registered
   receiver: its reads are refused before they reach the portal).
 
-``startup`` checks the portals once the register is loaded and logs each problem.
+``startup`` reads back the crossings kept before (``portal_events``), checks the portals
+once the register is loaded and logs each problem.
 """
 
 from __future__ import annotations
@@ -132,10 +133,17 @@ def _status(
 
 
 async def startup(context: PluginContext) -> None:
-    """Log what is wrong with each portal, once the register is loaded."""
+    """Read back the crossings kept before this start, and log what is wrong with each
+    portal, once the register is loaded."""
+    await portal_events(context).load()
     for status in await portal_status(context):
         for problem in status.problems:
             context.log.warning("portal %s: %s", status.name, problem)
+
+
+async def shutdown(context: PluginContext) -> None:
+    """Let the crossings still being written reach the file before the appliance stops."""
+    await portal_events(context).settle()
 
 
 def register_routes(registry: RouteRegistry, context: PluginContext) -> None:
