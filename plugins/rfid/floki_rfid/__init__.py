@@ -47,6 +47,12 @@ async def floki_startup(context: PluginContext) -> None:
 
 
 @hookimpl
+async def floki_shutdown(context: PluginContext) -> None:
+    # The portal crossings still being written reach the disk before the appliance stops.
+    await portal_routes.shutdown(context)
+
+
+@hookimpl
 def floki_register_locators(registry: LocatorRegistry, context: PluginContext) -> None:
     placement.register_locators(registry, context)
 
