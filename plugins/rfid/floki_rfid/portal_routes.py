@@ -28,7 +28,7 @@ from floki_rfid.portal_events import portal_events
 
 EVENTS_PATH = "/api/v1/rfid/portal-events"
 PORTALS_PATH = "/api/v1/rfid/portals"
-DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+DEFAULT_LIMIT, MAX_LIMIT = 100, 500  # the API's pages are at most 500
 
 
 class PortalEvent(msgspec.Struct, kw_only=True):

@@ -219,7 +219,7 @@ async def test_portal_events_are_filtered_and_limited(
 @pytest.mark.parametrize(
     ("query", "says"),
     [
-        ("?limit=0", "query parameter limit must be between 1 and 1000"),
+        ("?limit=0", "query parameter limit must be between 1 and 500"),
         ("?limit=many", "query parameter limit must be an integer, got 'many'"),
         ("?asset_id=-3", "query parameter asset_id must be between 1 and"),
     ],
