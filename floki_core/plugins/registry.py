@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 import msgspec
 
 from floki_core.errors import FlokiError
-from floki_core.observations import Observation, ObservationSink
+from floki_core.observations import ObservationSink
 
 if TYPE_CHECKING:
+    from floki_core.location.evidence import Sighting
     from floki_core.plugins.register_records import RegisterWriting
 
 T = TypeVar("T")
@@ -45,9 +46,10 @@ class Source(Protocol):
 
 
 class Locator(Protocol):
-    """Turns one technology's observations into zone evidence."""
+    """Turns one technology's sightings (observations bound to an asset and a receiver)
+    into zone evidence: ``floki_core.location.evidence.Locator``."""
 
-    def locate(self, batch: Sequence[Observation]) -> Sequence[Any]: ...
+    def locate(self, batch: Sequence[Sighting]) -> Sequence[Any]: ...
 
 
 class Notifier(Protocol):

@@ -41,6 +41,8 @@ SIZE = "6m"
 CONFIG: dict[str, Any] = {
     "discovery": {"enabled": False},
     "server": {"tls": False},
+    # Reads a second apart move the asset at once (no read-zone dwell).
+    "plugin": {"rfid": {"placement": {"dwell_seconds": 0}}},
     "location": {
         "flush_seconds": 0.01,
         "battery": {"write_seconds": 0.05},

@@ -127,6 +127,4 @@ def register_locators(registry: LocatorRegistry, context: PluginContext) -> None
     settings: RfidSettings = context.settings
     events = portal_events(context)
     locator = RfidPlacement(settings.placement, settings.portals, on_crossings=events.record)
-    # The registry's Locator protocol names Observation batches; the location service
-    # hands locators Sightings (floki_core.location.evidence.Locator), as this one takes.
-    registry.add(LOCATOR_NAME, "rfid", locator)  # type: ignore[arg-type]
+    registry.add(LOCATOR_NAME, "rfid", locator)
