@@ -50,9 +50,20 @@ class RawCapture:
                     record.pop(key, None)
                 self._pending.append(_encoder.encode(record))
 
-    def write(self, today: dt.date) -> int:
-        """Append what was sampled (blocking: run it off the event loop)."""
+    def take(self) -> list[bytes]:
+        """The lines sampled since the last take, to ``write_lines``. Called on the thread
+        that ``offer``s (the event loop): taken anywhere else, a line ``offer`` was adding
+        as the list changed hands could be lost."""
         lines, self._pending = self._pending, []
+        return lines
+
+    def write(self, today: dt.date) -> int:
+        """Append what was sampled, from the thread that offers (a test, a command)."""
+        return self.write_lines(self.take(), today)
+
+    def write_lines(self, lines: Sequence[bytes], today: dt.date) -> int:
+        """Append ``lines`` (from ``take``) to today's file and drop files past their
+        days (blocking: run it off the event loop)."""
         if not lines:
             return 0
         self.directory.mkdir(parents=True, exist_ok=True)

@@ -442,7 +442,10 @@ class LocationService:
                 moved = {c.asset_id for c in self._changes}
                 wrote = False
                 if self.capture.enabled:
-                    await self.store.run(self.capture.write, self.clock.now().date())
+                    # Taken here on the loop, where offer() adds: only the file is written
+                    # on the worker thread.
+                    lines = self.capture.take()
+                    await self.store.run(self.capture.write_lines, lines, self.clock.now().date())
                 if moved or (full and self._dirty) or self._records:
                     written = await self._write_current(moved, full)
                     wrote = True

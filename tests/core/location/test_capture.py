@@ -74,3 +74,28 @@ async def test_the_appliance_captures_when_configured(floki: Floki) -> None:
     files = list((floki.core.data_dir / "capture").glob("observations-*.jsonl"))
     assert len(files) == 1
     assert json.loads(files[0].read_text().splitlines()[0])["source"] == "gw-7"
+
+
+async def test_what_arrives_while_a_capture_is_written_is_in_the_next_write(
+    floki: Floki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker thread writes only lines already taken on the loop, where they are
+    # added: a line added as the pending list changed hands on another thread was lost.
+    capture = floki.core.locations.capture
+    write_lines = capture.write_lines
+    offered_meanwhile: list[int] = []
+
+    def slow_write(lines: list[bytes], today: dt.date) -> int:
+        # Another batch is offered while this write is under way.
+        capture.offer("gw-8", batch(3))
+        offered_meanwhile.append(3)
+        return write_lines(lines, today)
+
+    monkeypatch.setattr(capture, "write_lines", slow_write)
+    await floki.inject(batch(2), source="gw-7")
+    monkeypatch.setattr(capture, "write_lines", write_lines)
+    await floki.core.locations.flush()
+
+    [file] = (floki.core.data_dir / "capture").glob("observations-*.jsonl")
+    sources = [json.loads(line)["source"] for line in file.read_text().splitlines()]
+    assert sorted(sources) == ["gw-7"] * 2 + ["gw-8"] * sum(offered_meanwhile)
