@@ -26,6 +26,8 @@ from floki_core.demo.site import (
     METRES_PER_PIXEL,
     PLAN_HEIGHT,
     PLAN_WIDTH,
+    RFID_ANTENNAS,
+    RFID_ONLY_ZONES,
     SITE_CODE,
     SITE_NAME,
     FloorLayout,
@@ -45,6 +47,7 @@ from floki_core.workflow import loan_records
 RECEIVER_NOTES = {
     "ble": "Minew G1 BLE gateway, ceiling mounted",
     "wifi": "Cisco Catalyst 9120 access point",
+    "rfid": "Impinj R700 UHF reader, antenna port {port}",
 }
 
 
@@ -146,6 +149,24 @@ def _load_places(
             "geo_polygon": area.geo_polygon,
         }
         loader.zone_ids[area.name] = loader.create(reg.ZONES, schemas.ZoneCreate, values).id
+    _load_rfid_antennas(loader)
+
+
+def _load_rfid_antennas(loader: _Loader) -> None:
+    """The Equipment Library's and Main Stores' reader antennas, as rfid receivers
+    ``<reader>:<port>``: what floki-rfid's read zones and portals are drawn with."""
+    for antenna in RFID_ANTENNAS:
+        x, y = antenna.at
+        receiver = {
+            "name": f"RFID {antenna.reader} reader {antenna.what}",
+            "technology": "rfid",
+            "identifier": antenna.identifier,
+            "zone_id": loader.zone_ids[antenna.zone],
+            "x": x,
+            "y": y,
+            "notes": RECEIVER_NOTES["rfid"].format(port=antenna.port),
+        }
+        loader.create(reg.RECEIVERS, schemas.ReceiverCreate, receiver)
 
 
 def _create_floor(loader: _Loader, floor: FloorLayout, building_id: int, plan_file: str) -> int:
@@ -239,7 +260,10 @@ def _load_equipment(
                 "next_ppm_due": plan.next_ppm_due,
             },
         )
-        for technology, value in (("ibeacon", plan.ibeacon), ("qr", plan.asset_number)):
+        tags = [("ibeacon", plan.ibeacon), ("qr", plan.asset_number)]
+        if plan.home_zone in RFID_ONLY_ZONES:
+            tags = tags[1:]  # the RFID label (its GIAI) and the QR code only
+        for technology, value in tags:
             loader.create(
                 reg.IDENTIFIERS,
                 schemas.IdentifierCreate,

@@ -1,7 +1,8 @@
 """Switching on the plugins' simulators for the demo, without importing them.
 
-The demo hospital is static; movement comes from ``floki-ble``'s simulated gateways
-and ``floki-gps``'s simulated trackers, each enabled by the plugin's own config section.
+The demo hospital is static; movement comes from ``floki-ble``'s simulated gateways,
+``floki-gps``'s simulated trackers and ``floki-rfid``'s emulated readers, each enabled
+by the plugin's own config section.
 The core only writes those sections into the data directory's ``floki.toml``, where the
 user can see them and turn them off.
 """
@@ -25,6 +26,10 @@ SIMULATOR_SETTINGS: dict[str, Any] = {"simulate": True, "simulate_speedup": 10.0
 # The GPS trackers' listeners on loopback only: the demo's simulated trackers connect to
 # them there, and nothing outside the machine can.
 COMMUNITY_SIMULATOR_SETTINGS: dict[str, Any] = {"listen_host": "127.0.0.1", **SIMULATOR_SETTINGS}
+RFID_PLUGIN = "rfid"
+# floki-rfid's simulated readers are LLRP emulators on free 127.0.0.1 ports, which its own
+# reader sources connect to: nothing listens beyond the machine, so no address is needed.
+RFID_SIMULATOR_SETTINGS: dict[str, Any] = dict(SIMULATOR_SETTINGS)
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,18 @@ _GPS = _Simulator(
     "Simulated GPS trackers move the demo's community equipment",
 )
 
+_RFID = _Simulator(
+    RFID_PLUGIN,
+    "floki-rfid",
+    RFID_SIMULATOR_SETTINGS,
+    {"simulate_speedup": "kit goes in and out through the doors this many times faster"},
+    "emulated LLRP readers in the Equipment Library and Main Stores, on loopback",
+    "the demo's RFID-labelled kit",
+    "the Equipment Library's and Main Stores' RFID readers stay quiet",
+    "Emulated RFID readers (LLRP on loopback) see the demo's labelled kit pass the "
+    "Equipment Library and Main Stores doors",
+)
+
 
 def _toml(value: Any) -> str:
     if isinstance(value, bool):
@@ -112,6 +129,14 @@ def enable_community_simulation(data_dir: Path, *, installed: bool | None = None
     listeners; as :func:`enable_simulation`, a ``simulate`` the user wrote is obeyed, and a
     ``listen_host`` the user wrote is kept."""
     return _enable(_GPS, data_dir, installed)
+
+
+def enable_rfid_simulation(data_dir: Path, *, installed: bool | None = None) -> DemoMovement:
+    """Make sure ``[plugin.rfid] simulate = true`` is set: floki-rfid then emulates the
+    Equipment Library's and Main Stores' LLRP readers on loopback and reads them through
+    its real reader sources (docs/rfid-demo.md); as :func:`enable_simulation`, a
+    ``simulate`` the user wrote is obeyed."""
+    return _enable(_RFID, data_dir, installed)
 
 
 def _enable(simulator: _Simulator, data_dir: Path, installed: bool | None) -> DemoMovement:

@@ -16,6 +16,9 @@ SITE_CODE = "SFGH"
 MAIN_BLOCK = "Main Block"
 OUTPATIENTS = "Outpatients & Community"
 COMMUNITY_HUB = "Community Equipment Hub"
+EQUIPMENT_LIBRARY = "Equipment Library"
+MAIN_STORES = "Main Stores"
+CORRIDOR = "Ground Floor Corridor"
 
 PLAN_WIDTH = 1600
 PLAN_HEIGHT = 1000
@@ -177,8 +180,12 @@ def _ground_floor() -> FloorLayout:
             _room("Theatre 1", ZoneType.THEATRE, (675, 130, 835, 435), theatres),
             _room("Theatre 2", ZoneType.THEATRE, (850, 130, 1010, 435), theatres),
             _room("Theatre Recovery", ZoneType.ROOM, (1025, 130, 1185, 435), theatres),
-            # Stores has no gateway: a dead spot many real sites have, useful in the demo.
-            _room("Main Stores", ZoneType.STORE, (1220, 90, 1540, 450), ble=0, department="Stores"),
+            # Stores has no gateway: a dead spot many real sites have, useful in the demo;
+            # its RFID door portal and shelf antennas see the labelled kit there.
+            _room(MAIN_STORES, ZoneType.STORE, (1220, 90, 1540, 450), ble=0, department="Stores"),
+            # The corridor outside the library and stores doors, where their portals'
+            # outer antennas read; no gateway (kit passes through, it is not kept there).
+            _room(CORRIDOR, ZoneType.CORRIDOR, (60, 455, 1540, 555), ble=0),
             _room(
                 "Clinical Engineering Workshop",
                 ZoneType.WORKSHOP,
@@ -188,7 +195,7 @@ def _ground_floor() -> FloorLayout:
                 gln_location=3,
             ),
             _room(
-                "Equipment Library",
+                EQUIPMENT_LIBRARY,
                 ZoneType.EQUIPMENT_LIBRARY,
                 (540, 560, 1000, 920),
                 ble=2,
@@ -203,7 +210,6 @@ def _ground_floor() -> FloorLayout:
             ),
         ),
         features=(Feature("Lifts & stairs", (1260, 560, 1540, 920)),),
-        corridor_labels=(("Main corridor", (800.0, 505.0)),),
     )
 
 
@@ -292,6 +298,46 @@ def _outpatients_floor() -> FloorLayout:
 
 
 DEMO_SITE = SiteLayout(floors=(_ground_floor(), _first_floor(), _outpatients_floor()))
+
+
+# --- the RFID readers of the Equipment Library and Main Stores ------------------------------
+
+
+@dataclass(frozen=True)
+class RfidAntenna:
+    """One antenna port of a fixed UHF reader, registered as the receiver
+    ``<reader>:<port>`` (technology ``rfid``) in the zone it reads."""
+
+    reader: str
+    port: int
+    zone: str
+    at: Point
+    what: str  # the receiver's name after the reader's: "door, inside"
+
+    @property
+    def identifier(self) -> str:
+        return f"{self.reader}:{self.port}"
+
+
+# Each room has one four-port reader: port 1 inside its door and port 2 outside it in the
+# corridor (a portal: the order of the two reads says in or out), ports 3 and 4 over its
+# shelves. floki-rfid's demo simulator (floki_rfid/simulator_layout.py) emulates these
+# readers and their portals by these names: change both together.
+RFID_ANTENNAS: tuple[RfidAntenna, ...] = (
+    RfidAntenna("library", 1, EQUIPMENT_LIBRARY, (770.0, 585.0), "door, inside"),
+    RfidAntenna("library", 2, CORRIDOR, (770.0, 530.0), "door, corridor side"),
+    RfidAntenna("library", 3, EQUIPMENT_LIBRARY, (600.0, 740.0), "shelves, west"),
+    RfidAntenna("library", 4, EQUIPMENT_LIBRARY, (940.0, 740.0), "shelves, east"),
+    RfidAntenna("stores", 1, MAIN_STORES, (1380.0, 425.0), "door, inside"),
+    RfidAntenna("stores", 2, CORRIDOR, (1380.0, 480.0), "door, corridor side"),
+    RfidAntenna("stores", 3, MAIN_STORES, (1270.0, 200.0), "shelves, west"),
+    RfidAntenna("stores", 4, MAIN_STORES, (1490.0, 200.0), "shelves, east"),
+)
+# The zones whose kit carries a GIAI-96 RFID label (its asset's GIAI encoded) ...
+RFID_LABELLED_ZONES = frozenset({EQUIPMENT_LIBRARY, MAIN_STORES})
+# ... and those whose kit carries that label only, no BLE tag: spares on a shelf need no
+# battery, and no gateway would hear them there.
+RFID_ONLY_ZONES = frozenset({MAIN_STORES})
 
 
 # --- the community service's map: the hub, its depot and the home areas it serves ---------
