@@ -9,7 +9,9 @@ heard of it. Pure: no I/O, no clock of its own.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from floki_core.sdk import Observation, ObservationSink
@@ -18,6 +20,7 @@ from floki_rfid.llrp_reads import TagRead
 from floki_rfid.reader_health import ReaderTraffic
 
 RSSI_RANGE = (-150.0, 50.0)  # what an observation may carry; anything else is no RSSI
+_ANY_ANTENNA: frozenset[int] = frozenset()  # add_all takes every antenna
 
 
 @dataclass(slots=True)
@@ -31,14 +34,6 @@ class TagTally:
     last_seen_us: int | None
     seen_count: int
     heard_at: dt.datetime  # the appliance's clock when the latest read arrived
-
-
-def _lesser(a: int | None, b: int | None) -> int | None:
-    return b if a is None else a if b is None else min(a, b)
-
-
-def _greater(a: int | None, b: int | None) -> int | None:
-    return b if a is None else a if b is None else max(a, b)
 
 
 class ReadWindow:
@@ -58,30 +53,58 @@ class ReadWindow:
         return len(self._tallies)
 
     def add(self, read: TagRead, heard_at: dt.datetime) -> bool:
-        """Fold ``read`` (whose antenna is known) in; True when the window is full."""
-        antenna = read.antenna or 0
-        key = (read.epc_hex, antenna)
-        tally = self._tallies.get(key)
-        if tally is None:
-            self._tallies[key] = TagTally(
-                read.epc_hex,
-                antenna,
-                read.peak_rssi,
-                read.first_seen_us,
-                read.last_seen_us,
-                read.seen_count,
-                heard_at,
-            )
-            return len(self._tallies) >= self.limit
-        if read.peak_rssi is not None and (
-            tally.peak_rssi is None or read.peak_rssi > tally.peak_rssi
-        ):
-            tally.peak_rssi = read.peak_rssi
-        tally.first_seen_us = _lesser(tally.first_seen_us, read.first_seen_us)
-        tally.last_seen_us = _greater(tally.last_seen_us, read.last_seen_us)
-        tally.seen_count += read.seen_count
-        tally.heard_at = max(tally.heard_at, heard_at)
-        return len(self._tallies) >= self.limit
+        """Fold ``read`` in (a read with no antenna is taken as antenna 0); True when the
+        window is full."""
+        if read.antenna is None:
+            read = dataclasses.replace(read, antenna=0)
+        return self.add_all((read,), heard_at, _ANY_ANTENNA)
+
+    def add_all(
+        self, reads: Sequence[TagRead], heard_at: dt.datetime, allowed: frozenset[int]
+    ) -> bool:
+        """Fold in every read of one report, refusing (counted by reason) a read with no
+        antenna, at an antenna not in ``allowed`` (when it names any) or without an EPC;
+        True when the window is full. One call per report with the tally update written
+        out: a busy reader's reads are most of the plugin's work."""
+        tallies = self._tallies
+        for read in reads:
+            antenna = read.antenna
+            if antenna is None:
+                self.refuse("no_antenna")
+                continue
+            if allowed and antenna not in allowed:
+                self.refuse("unknown_antenna")
+                continue
+            epc = read.epc_hex
+            if not epc:
+                self.refuse("no_epc")
+                continue
+            key = (epc, antenna)
+            tally = tallies.get(key)
+            if tally is None:
+                tallies[key] = TagTally(
+                    epc,
+                    antenna,
+                    read.peak_rssi,
+                    read.first_seen_us,
+                    read.last_seen_us,
+                    read.seen_count,
+                    heard_at,
+                )
+                continue
+            rssi = read.peak_rssi
+            if rssi is not None and (tally.peak_rssi is None or rssi > tally.peak_rssi):
+                tally.peak_rssi = rssi
+            first = read.first_seen_us
+            if first is not None and (tally.first_seen_us is None or first < tally.first_seen_us):
+                tally.first_seen_us = first
+            last = read.last_seen_us
+            if last is not None and (tally.last_seen_us is None or last > tally.last_seen_us):
+                tally.last_seen_us = last
+            tally.seen_count += read.seen_count
+            if heard_at > tally.heard_at:
+                tally.heard_at = heard_at
+        return len(tallies) >= self.limit
 
     def refuse(self, reason: str, count: int = 1) -> None:
         """Count ``count`` reads that could not be used, for ``reason``."""

@@ -17,6 +17,8 @@ Pure: bytes in, ``TagRead``s out; raises only ``BadFrame``.
 
 from __future__ import annotations
 
+import struct
+
 from floki_rfid.llrp_reads import BadFrame, TagRead
 
 RO_ACCESS_REPORT = 61
@@ -50,6 +52,19 @@ TV_SIZES = {
 }
 
 
+_U16 = struct.Struct(">H").unpack_from
+_U32 = struct.Struct(">I").unpack_from
+_U64 = struct.Struct(">Q").unpack_from
+_B = struct.Struct(">b").unpack_from
+_H2 = struct.Struct(">HH").unpack_from
+_CUSTOM_HEAD = struct.Struct(">IIh").unpack_from
+# Each fixed-size field is read where it lies (no slice per field), and a TV parameter's
+# value size is looked up by its head byte (128 + type; 0: a type LLRP does not define).
+_TV = [0] * 256
+for _k, _v in TV_SIZES.items():
+    _TV[0x80 | _k] = _v
+
+
 def message_type(frame: bytes) -> int:
     return ((frame[0] & 0x03) << 8) | frame[1]
 
@@ -59,24 +74,26 @@ def decode_frame(frame: bytes) -> list[TagRead]:
     size = len(frame)
     if size < HEADER:
         raise BadFrame(f"{size} bytes is shorter than an LLRP message header")
-    length = int.from_bytes(frame[2:6], "big")
+    length = _U32(frame, 2)[0]
     if length != size:
         raise BadFrame(f"the header says {length} bytes; the frame has {size}")
     if message_type(frame) != RO_ACCESS_REPORT:
         return []
     reads: list[TagRead] = []
+    append = reads.append
     at = HEADER
     while at < size:
         if frame[at] & 0x80:
             raise BadFrame(f"a TV parameter at byte {at} of a report: only TLVs belong there")
         if at + 4 > size:
             raise BadFrame(f"a parameter header cut short at byte {at}")
-        kind = ((frame[at] & 0x03) << 8) | frame[at + 1]
-        end = at + int.from_bytes(frame[at + 2 : at + 4], "big")
+        head, plen = _H2(frame, at)
+        kind = head & 0x3FF
+        end = at + plen
         if end < at + 4 or end > size:
             raise BadFrame(f"parameter {kind} at byte {at} has a length outside the frame")
         if kind == TAG_REPORT_DATA:
-            reads.append(_tag_report(frame, at + 4, end))
+            append(_tag_report(frame, at + 4, end))
         at = end
     return reads
 
@@ -89,48 +106,48 @@ def _tag_report(frame: bytes, at: int, end: int) -> TagRead:
     first: int | None = None
     last: int | None = None
     count = 1
+    tv = _TV
     while at < end:
         head = frame[at]
         if head & 0x80:
-            kind = head & 0x7F
-            value_size = TV_SIZES.get(kind)
-            if value_size is None:
-                raise BadFrame(f"unknown TV parameter type {kind} at byte {at}")
+            value_size = tv[head]
+            if not value_size:
+                raise BadFrame(f"unknown TV parameter type {head & 0x7F} at byte {at}")
             value = at + 1
             at = value + value_size
             if at > end:
-                raise BadFrame(f"TV parameter {kind} overruns its tag report")
-            if kind == 13:
+                raise BadFrame(f"TV parameter {head & 0x7F} overruns its tag report")
+            if head == 0x8D:
                 epc = frame[value:at]
-            elif kind == 1:
-                antenna = int.from_bytes(frame[value:at], "big")
-            elif kind == 6:
-                rssi = float(frame[value] - 256 if frame[value] > 127 else frame[value])
-            elif kind == 2:
-                first = int.from_bytes(frame[value:at], "big")
-            elif kind == 4:
-                last = int.from_bytes(frame[value:at], "big")
-            elif kind == 8:
-                count = int.from_bytes(frame[value:at], "big")
+            elif head == 0x81:
+                antenna = _U16(frame, value)[0]
+            elif head == 0x86:
+                rssi = float(_B(frame, value)[0])
+            elif head == 0x82:
+                first = _U64(frame, value)[0]
+            elif head == 0x84:
+                last = _U64(frame, value)[0]
+            elif head == 0x88:
+                count = _U16(frame, value)[0]
             continue
         if at + 4 > end:
             raise BadFrame(f"a parameter header cut short at byte {at}")
-        kind = ((head & 0x03) << 8) | frame[at + 1]
-        stop = at + int.from_bytes(frame[at + 2 : at + 4], "big")
+        phead, plen = _H2(frame, at)
+        kind = phead & 0x3FF
+        stop = at + plen
         if stop < at + 4 or stop > end:
             raise BadFrame(f"parameter {kind} at byte {at} has a length outside its tag report")
         if kind == EPC_DATA:
             if stop < at + 6:
                 raise BadFrame(f"EPCData at byte {at} has no bit count")
-            bits = int.from_bytes(frame[at + 4 : at + 6], "big")
+            bits = _U16(frame, at + 4)[0]
             if at + 6 + (bits + 7) // 8 > stop:
                 raise BadFrame(f"EPCData at byte {at} claims {bits} bits it does not hold")
             epc = frame[at + 6 : at + 6 + (bits + 7) // 8]
         elif kind == CUSTOM and stop >= at + 14:
-            vendor = int.from_bytes(frame[at + 4 : at + 8], "big")
-            subtype = int.from_bytes(frame[at + 8 : at + 12], "big")
+            vendor, subtype, value = _CUSTOM_HEAD(frame, at + 4)
             if vendor == IMPINJ and subtype == IMPINJ_PEAK_RSSI:
-                impinj_rssi = int.from_bytes(frame[at + 12 : at + 14], "big", signed=True) / 100
+                impinj_rssi = value / 100
         at = stop
     return TagRead(
         epc.hex().upper(),

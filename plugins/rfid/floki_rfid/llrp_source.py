@@ -30,6 +30,10 @@ from floki_rfid.reader_health import reader_details
 log = logging.getLogger("floki.plugin.rfid")
 
 GOODBYE_SECONDS = 0.5  # how long a stopping source waits for the reader to answer
+# A read at a portal's antenna is handed over this soon rather than at the end of the
+# window: the direction of a passage is wanted in a fraction of a second, and the reads a
+# doorway makes in this long go together.
+PORTAL_SECONDS = 0.02
 
 
 def source_name(reader: LlrpReaderSettings) -> str:
@@ -46,8 +50,10 @@ class LlrpReaderSource:
         *,
         batch_seconds: float = 0.25,
         max_tags_per_window: int = 50_000,
+        portal_antennas: frozenset[int] = frozenset(),
     ) -> None:
         self.settings = settings
+        self.portal_antennas = portal_antennas
         self.clock = clock
         self.batch_seconds = batch_seconds
         self.link = LlrpLink(
@@ -66,6 +72,7 @@ class LlrpReaderSource:
         self._dropped_counted = 0
         self._bad_counted = 0
         self._stopping = asyncio.Event()
+        self._portal_read = asyncio.Event()
 
     @property
     def connected(self) -> bool:
@@ -112,26 +119,26 @@ class LlrpReaderSource:
 
     async def _read(self, sink: ObservationSink) -> None:
         window, allowed, now = self._window, self._allowed, self.clock.now
+        portal, portal_read = self.portal_antennas, self._portal_read
         # Closed here, whatever ends the loop, so the reader is left idle before run returns.
         async with contextlib.aclosing(self.link.reads(self.plan)) as session:
             async for reads in session:
-                heard_at, full = now(), False
-                for read in reads:
-                    if read.antenna is None:
-                        window.refuse("no_antenna")
-                    elif allowed and read.antenna not in allowed:
-                        window.refuse("unknown_antenna")
-                    elif not read.epc_hex:
-                        window.refuse("no_epc")
-                    else:
-                        full = window.add(read, heard_at) or full
-                if full:
+                if window.add_all(reads, now(), allowed):
                     await self._hand_over(sink)
+                elif portal and not portal.isdisjoint([r.antenna for r in reads]):
+                    portal_read.set()
         raise ReaderGone(f"reader at {self.link.where} ended the inventory")
 
     async def _tick(self, sink: ObservationSink) -> None:
+        """Hand the window over every ``batch_seconds``, or ``PORTAL_SECONDS`` after a
+        read at a portal's antenna."""
+        portal_read = self._portal_read
         while True:
-            await asyncio.sleep(self.batch_seconds)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.batch_seconds):
+                    await portal_read.wait()
+                    await asyncio.sleep(PORTAL_SECONDS)
+            portal_read.clear()
             await self._hand_over(sink)
 
     async def _hand_over(self, sink: ObservationSink) -> None:

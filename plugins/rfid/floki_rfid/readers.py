@@ -26,6 +26,7 @@ def register_sources(
             context.clock,
             batch_seconds=settings.batch_seconds,
             max_tags_per_window=settings.max_tags_per_window,
+            portal_antennas=portal_antennas(settings, reader.name),
         )
         registry.add(source_name(reader), source)
         readers[reader.name] = source
@@ -47,6 +48,17 @@ def register_sources(
         batch_seconds=settings.batch_seconds,
         max_tags_per_window=settings.max_tags_per_window,
     )
+
+
+def portal_antennas(settings: RfidSettings, reader: str) -> frozenset[int]:
+    """The antenna ports of ``reader`` that are a portal's inner or outer antenna."""
+    ports = set()
+    for portal in settings.portals:
+        for receiver in (portal.inner, portal.outer):
+            name, _, port = receiver.rpartition(":")
+            if name == reader and port.isdigit():
+                ports.add(int(port))
+    return frozenset(ports)
 
 
 def register_routes(registry: RouteRegistry, context: PluginContext) -> None:

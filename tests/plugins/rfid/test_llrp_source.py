@@ -244,3 +244,22 @@ async def test_reader_notices_are_read_and_logged_once_each(
     assert f"reader at 127.0.0.1:{llrp_reader.port}" in refused[0]
     assert any(f"127.0.0.1:{llrp_reader.port}: antenna 3 disconnected" in x for x in lines)
     assert not any("queue full" in line for line in lines)
+
+
+async def test_a_read_at_a_portal_antenna_is_handed_over_at_once_and_a_shelf_s_waits(
+    llrp_reader: EmulatedReader, sink: RecordingSink
+) -> None:
+    # A ten-second window: only a portal read may arrive before it ends.
+    config = LlrpReaderSettings(name="library-door", host="127.0.0.1", port=llrp_reader.port)
+    source = LlrpReaderSource(
+        config, ManualClock(NOW), batch_seconds=10.0, portal_antennas=frozenset({1, 2})
+    )
+    async with running(source, sink):
+        await Floki.eventually(lambda: llrp_reader.inventorying, "the reader to inventory")
+        await llrp_reader.report(tag_report(HOIST, 3, -60))  # a shelf antenna
+        await asyncio.sleep(0.3)
+        assert sink.observations == []
+        await llrp_reader.report(tag_report(PUMP, 2, -55))  # the door's outer antenna
+        await Floki.eventually(lambda: len(sink.observations) == 2, "the portal read", 2.0)
+    # The shelf read went with it: one hand-over of the whole window.
+    assert {o.receiver for o in sink.observations} == {"library-door:3", "library-door:2"}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 from floki_rfid.config import RfidSettings
+from floki_rfid.readers import portal_antennas
 
 from floki_core.config import parse_config, plugin_section
 from floki_core.errors import ConfigError
@@ -80,3 +82,21 @@ def test_bad_reader_settings_name_the_key(readers: list[dict[str, Any]], error: 
     with pytest.raises(ConfigError) as raised:
         settings(readers)
     assert str(raised.value).startswith(error), str(raised.value)
+
+
+def test_a_reader_s_portal_antennas_are_those_its_portals_name() -> None:
+    settings = msgspec.convert(
+        {
+            "readers": [
+                {"name": "door", "host": "10.0.0.5"},
+                {"name": "shelf", "host": "10.0.0.6"},
+            ],
+            "portals": [
+                {"name": "library", "inner": "door:2", "outer": "door:1"},
+                {"name": "stores", "inner": "shelf-b:1", "outer": "door:4"},
+            ],
+        },
+        RfidSettings,
+    )
+    assert portal_antennas(settings, "door") == {1, 2, 4}
+    assert portal_antennas(settings, "shelf") == frozenset()
