@@ -216,6 +216,18 @@ class RfidSettings(PluginSettings):
         msgspec.Meta(description="doorways whose two antennas tell entering from leaving"),
     ] = []
 
+    # The demo (docs/rfid-demo.md): emulated LLRP readers "library" and "stores" on free
+    # 127.0.0.1 ports, read by this plugin's own LLRP sources, with the two door portals,
+    # kit passing through the doors and a sample stock-take of Main Stores. Loopback only.
+    simulate: Annotated[
+        bool, msgspec.Meta(description="emulate the demo's readers on loopback")
+    ] = False
+    simulate_seed: Annotated[int, msgspec.Meta(ge=0)] = 1
+    # How many times faster than real time the simulated kit goes in and out.
+    simulate_speedup: Annotated[
+        float, msgspec.Meta(ge=0.1, le=100, description="simulated kit moves this much faster")
+    ] = 1.0
+
     def __post_init__(self) -> None:
         # One name, one reader: the receivers "<name>:<port>" of two would be the same.
         names: set[str] = set()

@@ -1,0 +1,60 @@
+"""The demo's sample stock-take: a handheld sweep of Main Stores, recorded once (the
+first time the simulated readers run with no stock-take of that zone kept), through the
+same steps as ``POST /api/v1/rfid/stocktakes``: the report compared against the register,
+kept with its audit entry, and its reads placed in the zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Final
+
+from floki_core.sdk import PluginContext, Principal, Role
+from floki_rfid.epc import decode_epc_hex
+from floki_rfid.stocktake_reads import Sweep, SweepRead
+from floki_rfid.stocktake_routes import _audit, _report, _store
+from floki_rfid.stocktake_sweep import ensure_receiver, gather, place_reads
+
+DEVICE: Final = "demo handheld"
+NOTE: Final = "The demo's sample sweep of Main Stores (docs/rfid-demo.md)."
+# Who the audit trail says took it: the appliance itself, as it loaded the demo.
+SYSTEM: Final = Principal(user_id=None, username="system", role=Role.ADMIN)
+
+
+async def record_sample_sweep(
+    context: PluginContext, zone_id: int, epcs: Sequence[str]
+) -> dict[str, Any] | None:
+    """Record the sweep of ``zone_id`` reading ``epcs`` unless one of that zone is kept
+    already; the report, or None."""
+    store = _store(context)
+    _items, total = await store.listing(zone_id, 1, 0)
+    if total:
+        return None
+    now = context.clock.now().astimezone(dt.UTC).replace(microsecond=0)
+    reads = [
+        SweepRead(identity=decode_epc_hex(epc), rssi=-52.0 - n % 9, seen_at=now, count=2 + n % 4)
+        for n, epc in enumerate(epcs)
+    ]
+    sweep = Sweep(zone_id=zone_id, reads=reads, device=DEVICE, note=NOTE)
+    gathered = await gather(context, sweep)
+    receiver = await ensure_receiver(context, gathered.zone, SYSTEM)
+    made: dict[str, Any] = {}
+
+    def build(stocktake_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        summary, report = _report(stocktake_id, sweep, gathered, now, SYSTEM)
+        made.update(summary)
+        return summary, report
+
+    async def audit(stocktake_id: int) -> None:
+        counts = made["counts"]
+        detail = f"stock-take {stocktake_id} of {gathered.zone.name} (demo): " + ", ".join(
+            f"{n} {what}" for what, n in counts.items()
+        )
+        after = {"zone_id": gathered.zone.id, "device": DEVICE, **counts}
+        await context.records.write(_audit, SYSTEM, "create", stocktake_id, after, detail)
+
+    report = await store.add(build, audit)
+    await place_reads(
+        context, sweep.reads, receiver=receiver, stocktake_id=int(report["id"]), taken_at=now
+    )
+    return report
