@@ -335,9 +335,11 @@ RFID_ANTENNAS: tuple[RfidAntenna, ...] = (
 )
 # The zones whose kit carries a GIAI-96 RFID label (its asset's GIAI encoded) ...
 RFID_LABELLED_ZONES = frozenset({EQUIPMENT_LIBRARY, MAIN_STORES})
-# ... and those whose kit carries that label only, no BLE tag: spares on a shelf need no
-# battery, and no gateway would hear them there.
-RFID_ONLY_ZONES = frozenset({MAIN_STORES})
+# ... and carries that label only, no BLE tag: kit kept on shelves and booked in and out
+# at a door needs no battery (and no gateway hears Main Stores). One technology per item
+# keeps the demo's story plain: BLE-tagged kit wanders the wards, RFID-labelled kit is
+# seen on its shelves and at its doors.
+RFID_ONLY_ZONES = RFID_LABELLED_ZONES
 
 
 # --- the community service's map: the hub, its depot and the home areas it serves ---------

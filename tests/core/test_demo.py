@@ -140,8 +140,15 @@ def test_counts_match_the_register(loaded: Loaded, session: Session) -> None:
     assert 20 <= summary.zones <= 32  # with the ground floor's corridor (RFID portals)
     assert 280 <= summary.assets - len(COMMUNITY_ITEMS) <= 320
     assert summary.asset_classes == len(CLASSES)
-    # An iBeacon (or GPS tracker) and a QR code each, but the Main Stores kit: RFID and QR.
-    assert 2 * summary.assets - 20 <= summary.identifiers < 2 * summary.assets
+    # An iBeacon (or GPS tracker) and a QR code each, but the Equipment Library's and Main
+    # Stores' kit: an RFID label (their GIAI) and a QR code.
+    rfid_kept = session.scalar(
+        select(func.count())
+        .select_from(AssetRow)
+        .join(ZoneRow, AssetRow.home_zone_id == ZoneRow.id)
+        .where(ZoneRow.name.in_(("Equipment Library", "Main Stores")))
+    )
+    assert rfid_kept and summary.identifiers == 2 * summary.assets - rfid_kept
     assert stored["sites"] == summary.sites
     assert stored["buildings"] == summary.buildings
     assert stored["floors"] == summary.floors
@@ -192,15 +199,20 @@ def test_every_listed_class_is_present_with_assets(session: Session) -> None:
 
 def test_every_asset_has_a_tag_and_a_qr_identifier(session: Session) -> None:
     assets = {a.id: a for a in rows(session, AssetRow)}
-    stores = session.scalar(select(ZoneRow.id).where(ZoneRow.name == "Main Stores"))
+    rfid_zones = set(
+        session.scalars(
+            select(ZoneRow.id).where(ZoneRow.name.in_(("Equipment Library", "Main Stores")))
+        )
+    )
     by_asset: dict[int, dict[str, str]] = {a: {} for a in assets}
     for ident in rows(session, IdentifierRow):
         by_asset[ident.asset_id][ident.technology] = ident.value
     for asset_id, idents in by_asset.items():
         asset = assets[asset_id]
         # The community service's kit carries a GPS tracker instead of a beacon tag, the
-        # Main Stores kit an RFID label (its GIAI) instead (tests/core/test_demo_rfid.py).
-        if asset.home_zone_id == stores:
+        # Equipment Library's and Main Stores' kit an RFID label (its GIAI) instead
+        # (tests/core/test_demo_rfid.py).
+        if asset.home_zone_id in rfid_zones:
             assert set(idents) == {"qr"} and asset.giai, asset.asset_number
             continue
         tracker = "gps" if asset.asset_number in COMMUNITY_NUMBERS else "ibeacon"
