@@ -85,7 +85,7 @@ _RFID = _Simulator(
     "floki-rfid",
     RFID_SIMULATOR_SETTINGS,
     {"simulate_speedup": "kit goes in and out through the doors this many times faster"},
-    "emulated LLRP readers in the Equipment Library and Main Stores, on loopback",
+    "emulated LLRP readers, library and stores, on loopback",
     "the demo's RFID-labelled kit",
     "the Equipment Library's and Main Stores' RFID readers stay quiet",
     "Emulated RFID readers (LLRP on loopback) see the demo's labelled kit pass the "

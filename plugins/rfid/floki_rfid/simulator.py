@@ -229,12 +229,14 @@ class SimulatedReaders:
         return reads
 
     def _passage(self, kit: Kit, at: float, ports: tuple[int, int]) -> list[SimulatedRead]:
+        """Read at one antenna, then ``PASS_S`` later at the other, the last read at the
+        crossing's time (never ahead of the appliance's clock)."""
         self.crossings += 1
-        start = self._real(at)
+        end = self._real(at)
         reads = []
         for i, port in enumerate(ports):
-            first = start + dt.timedelta(seconds=i * PASS_S)
-            last = first + dt.timedelta(seconds=0.2)
+            last = end - dt.timedelta(seconds=(1 - i) * PASS_S)
+            first = last - dt.timedelta(seconds=0.2)
             reads.append(SimulatedRead(kit.epc, port, -54 - i * 3, first, last, count=3))
         return reads
 

@@ -8,6 +8,7 @@ Cost: one appliance on a copy of the demo register, about 3 s."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from floki_rfid.simulator import SOURCE_NAME, SimulatedReaders
 
 from floki_core.api.app import create_app
 from floki_core.clock import ManualClock
-from floki_core.config import parse_config
+from floki_core.config import AppConfig, parse_config
 from floki_core.core import Core
 from floki_core.demo import RFID_SIMULATOR_SETTINGS
 from floki_core.testing import Floki
@@ -115,6 +116,8 @@ async def test_demo_kit_leaves_and_enters_the_library_through_its_portal(demo: F
         "Equipment Library",
         first.epc,
     )
+    # The deciding read (the reader's clock) is no later than the crossing was taken.
+    assert dt.datetime.fromisoformat(left["read_at"]) <= dt.datetime.fromisoformat(left["at"])
     where = await get(demo, f"/assets/{first.asset_id}/location")
     assert where["zone"]["name"] == "Ground Floor Corridor"
 
@@ -147,3 +150,30 @@ async def test_the_sample_sweep_of_main_stores_has_a_report(demo: Floki) -> None
     simulator.swept = None
     await simulator.catch_up()
     assert (await get(demo, "/rfid/stocktakes"))["total"] == 1
+
+
+@pytest.fixture
+def floki_config() -> AppConfig:
+    """simulate on beside a reader of the user's own named like a simulated one."""
+    mine = {"name": "library", "host": "192.0.2.10"}
+    return parse_config(
+        {
+            "discovery": {"enabled": False},
+            "server": {"tls": False},
+            "plugin": {"rfid": {"simulate": True, "readers": [mine]}},
+        }
+    )
+
+
+@pytest.mark.floki_entry_points("rfid")
+async def test_simulate_beside_a_reader_named_like_a_simulated_one_fails_the_plugin(
+    floki: Floki,
+) -> None:
+    resp = await floki.client.get(f"{API}/plugins", headers=await floki.headers("viewer"))
+    (entry,) = [p for p in (await resp.json())["items"] if p["name"] == "rfid"]
+    assert entry["status"] == "failed"
+    assert (
+        "[plugin.rfid] simulate = true emulates the readers library, stores: "
+        "a reader named library is configured too"
+    ) in entry["reason"], entry
+    assert floki.core.plugins.registries.sources.get(SOURCE_NAME) is None
