@@ -222,7 +222,10 @@ class RfidSettings(PluginSettings):
     simulate: Annotated[
         bool, msgspec.Meta(description="emulate the demo's readers on loopback")
     ] = False
-    simulate_seed: Annotated[int, msgspec.Meta(ge=0)] = 1
+    # Which kit goes out of the doors (the same seed, the same items).
+    simulate_seed: Annotated[
+        int, msgspec.Meta(ge=0, description="which simulated kit goes in and out")
+    ] = 1
     # How many times faster than real time the simulated kit goes in and out.
     simulate_speedup: Annotated[
         float, msgspec.Meta(ge=0.1, le=100, description="simulated kit moves this much faster")
