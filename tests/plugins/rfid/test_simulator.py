@@ -9,6 +9,7 @@ Cost: one appliance on a copy of the demo register, about 3 s."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,31 @@ async def test_the_sample_sweep_of_main_stores_has_a_report(demo: Floki) -> None
     simulator.swept = None
     await simulator.catch_up()
     assert (await get(demo, "/rfid/stocktakes"))["total"] == 1
+
+
+async def test_without_the_demo_readers_in_the_register_the_simulator_idles(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = parse_config(
+        {
+            "discovery": {"enabled": False},
+            "server": {"tls": False},
+            "plugin": {"rfid": dict(RFID_SIMULATOR_SETTINGS)},
+        }
+    )
+    core = Core(tmp_path / "data", config, clock=ManualClock(DEMO_START))
+    await core.start()
+    try:
+        registration = core.plugins.registries.sources.get(SOURCE_NAME)
+        assert registration is not None
+        simulator = registration.item
+        assert isinstance(simulator, SimulatedReaders)
+        with caplog.at_level(logging.WARNING):
+            assert await simulator.catch_up() == 0
+        assert simulator.layout is None
+        assert "simulated RFID readers idle: no rfid receivers library:1-4" in caplog.text
+    finally:
+        await core.stop()
 
 
 @pytest.fixture
