@@ -1,7 +1,9 @@
 """The demo hospital that ``floki-core demo`` loads into a new appliance.
 
 St Floki General Hospital is fictional: two buildings, three drawn floors, about 25
-zones with receivers, and about 300 assets with tags and PPM dates; a community
+zones with receivers (BLE gateways, Wi-Fi access points, and the RFID reader antennas of
+the Equipment Library and Main Stores, whose kit carries GIAI-96 labels), and about 300
+assets with tags and PPM dates; a community
 equipment service with a hub, a depot, three fictional home areas drawn on the map and
 fifteen items with GPS trackers, nine of them on loan (one overdue). It is static;
 movement comes from the BLE plugin's simulated gateways, the GPS plugin's simulated
