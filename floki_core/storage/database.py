@@ -62,6 +62,29 @@ def _sync_again(dbapi_conn: Any, record: Any) -> None:
         dbapi_conn.execute("PRAGMA synchronous=FULL")
 
 
+# The first SQLite engine's dialect and compiled-statement cache, which later SQLite
+# engines in this process share (see _share_compiled_statements).
+_sqlite_statements: tuple[Any, Any] | None = None
+
+
+def _share_compiled_statements(engine: Engine) -> None:
+    """Let ``engine`` use the statements already compiled for SQLite in this process.
+
+    SQLAlchemy compiles each statement once per engine (its cache is keyed by the engine's
+    dialect object); an appliance runs one engine, but a process that starts appliance
+    after appliance on fresh files (the test kit, ``demo`` then ``serve``, the benchmarks)
+    would compile every statement again each time. Every SQLite engine is made alike here
+    (same driver, same library, no per-engine dialect options), so they can share one.
+    """
+    global _sqlite_statements
+    # A dialect is set up by its engine's first connection: until one has been (a file
+    # that could not be opened never is), the next engine's is the one to share.
+    if _sqlite_statements is None or _sqlite_statements[0].server_version_info is None:
+        _sqlite_statements = (engine.dialect, engine._compiled_cache)
+        return
+    engine.dialect, engine._compiled_cache = _sqlite_statements
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -73,6 +96,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(parsed, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "checkin", _sync_again)
+        _share_compiled_statements(engine)
         return engine
     if parsed.get_backend_name() != "postgresql":
         raise ConfigError(f"database.url: only sqlite and postgresql are supported, got {url!r}")
