@@ -7,6 +7,7 @@ Plugins declare their own sections through ``floki_register_config``.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from pathlib import Path
@@ -193,11 +194,17 @@ def load_config(data_dir: Path) -> AppConfig:
     return parse_config(data, str(path))
 
 
+@functools.lru_cache(maxsize=256)
+def _field_names(schema: type[Any]) -> frozenset[str]:
+    """A settings struct's keys as written in the file (its fields are read once)."""
+    return frozenset(f.encode_name for f in msgspec.structs.fields(schema))
+
+
 def plugin_section(config: AppConfig, plugin: str, schema: type[T]) -> T:
     """Validate ``[plugin.<name>]`` against the schema a plugin declared."""
     raw = config.plugin.get(plugin, {})
     # The promise holds even for a schema that does not forbid unknown fields itself.
-    known = {f.encode_name for f in msgspec.structs.fields(schema)}  # type: ignore[arg-type]
+    known = _field_names(schema)  # type: ignore[arg-type]  (a class is hashable)
     for key in raw:
         if key not in known:
             raise ConfigError(f"{CONFIG_FILE}: plugin.{plugin}: unknown key `{key}`")
