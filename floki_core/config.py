@@ -204,7 +204,7 @@ def plugin_section(config: AppConfig, plugin: str, schema: type[T]) -> T:
     """Validate ``[plugin.<name>]`` against the schema a plugin declared."""
     raw = config.plugin.get(plugin, {})
     # The promise holds even for a schema that does not forbid unknown fields itself.
-    known = _field_names(schema)  # type: ignore[arg-type]  (a class is hashable)
+    known = _field_names(schema)  # type: ignore[arg-type]  # a class is hashable
     for key in raw:
         if key not in known:
             raise ConfigError(f"{CONFIG_FILE}: plugin.{plugin}: unknown key `{key}`")
