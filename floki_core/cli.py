@@ -98,6 +98,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from floki_core.demo import (
         enable_community_simulation,
+        enable_rfid_simulation,
         enable_simulation,
         holds_demo_site,
         load_demo,
@@ -117,6 +118,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if demo_site:
         _out(enable_simulation(args.data_dir).message)
         _out(enable_community_simulation(args.data_dir).message)
+        _out(enable_rfid_simulation(args.data_dir).message)
     return _serve(args)
 
 

@@ -100,11 +100,6 @@ def test_without_floki_rfid_the_demo_says_its_readers_stay_quiet(tmp_path: Path)
     assert movement.message.startswith("floki-rfid is not installed")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="floki_core/cli.py cmd_demo does not yet call enable_rfid_simulation "
-    "(remove this marker with that line)",
-)
 def test_the_demo_command_switches_the_simulated_readers_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
