@@ -12,8 +12,7 @@ from typing import Any, Final
 from floki_core.sdk import PluginContext, Principal, Role
 from floki_rfid.epc import decode_epc_hex
 from floki_rfid.stocktake_reads import Sweep, SweepRead
-from floki_rfid.stocktake_routes import _audit, _report, _store
-from floki_rfid.stocktake_sweep import ensure_receiver, gather, place_reads
+from floki_rfid.stocktake_routes import record_sweep, stocktakes
 
 DEVICE: Final = "demo handheld"
 NOTE: Final = "The demo's sample sweep of Main Stores (docs/rfid-demo.md)."
@@ -26,7 +25,7 @@ async def record_sample_sweep(
 ) -> dict[str, Any] | None:
     """Record the sweep of ``zone_id`` reading ``epcs`` unless one of that zone is kept
     already; the report, or None."""
-    store = _store(context)
+    store = stocktakes(context)
     _items, total = await store.listing(zone_id, 1, 0)
     if total:
         return None
@@ -36,25 +35,4 @@ async def record_sample_sweep(
         for n, epc in enumerate(epcs)
     ]
     sweep = Sweep(zone_id=zone_id, reads=reads, device=DEVICE, note=NOTE)
-    gathered = await gather(context, sweep)
-    receiver = await ensure_receiver(context, gathered.zone, SYSTEM)
-    made: dict[str, Any] = {}
-
-    def build(stocktake_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        summary, report = _report(stocktake_id, sweep, gathered, now, SYSTEM)
-        made.update(summary)
-        return summary, report
-
-    async def audit(stocktake_id: int) -> None:
-        counts = made["counts"]
-        detail = f"stock-take {stocktake_id} of {gathered.zone.name} (demo): " + ", ".join(
-            f"{n} {what}" for what, n in counts.items()
-        )
-        after = {"zone_id": gathered.zone.id, "device": DEVICE, **counts}
-        await context.records.write(_audit, SYSTEM, "create", stocktake_id, after, detail)
-
-    report = await store.add(build, audit)
-    await place_reads(
-        context, sweep.reads, receiver=receiver, stocktake_id=int(report["id"]), taken_at=now
-    )
-    return report
+    return await record_sweep(context, sweep, SYSTEM, now)

@@ -133,7 +133,7 @@ class StocktakeList(msgspec.Struct):
 # --- handlers -------------------------------------------------------------------------------
 
 
-def _store(context: PluginContext) -> StocktakeStore:
+def stocktakes(context: PluginContext) -> StocktakeStore:
     store = context.state.get(_STATE_KEY)
     if not isinstance(store, StocktakeStore):
         store = context.state[_STATE_KEY] = StocktakeStore(context.plugin_dir())
@@ -222,39 +222,53 @@ def _audit(
     )
 
 
+async def record_sweep(
+    context: PluginContext,
+    sweep: Sweep,
+    who: Principal,
+    taken_at: dt.datetime,
+    *,
+    gathered: Gathered | None = None,
+) -> dict[str, Any]:
+    """Record ``sweep``: its report compared against the register, kept with its audit
+    entry (by ``who``), and its reads placed in the swept zone; the report. Raises
+    ``SweepError`` (from ``gather``) for a sweep the register cannot take."""
+    if gathered is None:
+        gathered = await gather(context, sweep)
+    zone = gathered.zone
+    receiver = await ensure_receiver(context, zone, who)
+    made: dict[str, Any] = {}
+
+    def build(stocktake_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        summary, report = _report(stocktake_id, sweep, gathered, taken_at, who)
+        made.update(summary)
+        return summary, report
+
+    async def audit(stocktake_id: int) -> None:
+        counts = made["counts"]
+        detail = f"stock-take {stocktake_id} of {zone.name}: " + ", ".join(
+            f"{n} {what}" for what, n in counts.items()
+        )
+        after = {"zone_id": zone.id, "device": sweep.device, **counts}
+        await context.records.write(_audit, who, "create", stocktake_id, after, detail)
+
+    report = await stocktakes(context).add(build, audit)
+    await place_reads(
+        context, sweep.reads, receiver=receiver, stocktake_id=int(report["id"]), taken_at=taken_at
+    )
+    return report
+
+
 def _recording(context: PluginContext) -> Handler:
     async def record(request: web.Request) -> web.Response:
-        who = principal_of(request)
         now = context.clock.now()
         try:
             sweep = await _sweep(request, now)
             gathered = await gather(context, sweep)
         except SweepError as exc:
             raise ApiError(400, str(exc)) from None
-        taken_at = _taken_at(sweep, now)
-        receiver = await ensure_receiver(context, gathered.zone, who)
-        made: dict[str, Any] = {}
-
-        def build(stocktake_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
-            summary, report = _report(stocktake_id, sweep, gathered, taken_at, who)
-            made.update(summary)
-            return summary, report
-
-        async def audit(stocktake_id: int) -> None:
-            counts = made["counts"]
-            detail = f"stock-take {stocktake_id} of {gathered.zone.name}: " + ", ".join(
-                f"{n} {what}" for what, n in counts.items()
-            )
-            after = {"zone_id": gathered.zone.id, "device": sweep.device, **counts}
-            await context.records.write(_audit, who, "create", stocktake_id, after, detail)
-
-        report = await _store(context).add(build, audit)
-        await place_reads(
-            context,
-            sweep.reads,
-            receiver=receiver,
-            stocktake_id=int(report["id"]),
-            taken_at=taken_at,
+        report = await record_sweep(
+            context, sweep, principal_of(request), _taken_at(sweep, now), gathered=gathered
         )
         response = json_response(report, status=201)
         response.headers["Location"] = f"{PATH}/{report['id']}"
@@ -270,7 +284,7 @@ def _listing(context: PluginContext) -> Handler:
         zone_id = _whole(zone, "zone_id", 1, MAX_ID) if zone else None
         limit = _whole(query.get("limit", "") or "50", "limit", 1, 500)
         offset = _whole(query.get("offset", "") or "0", "offset", 0, MAX_ID)
-        items, total = await _store(context).listing(zone_id, limit, offset)
+        items, total = await stocktakes(context).listing(zone_id, limit, offset)
         return json_response({"items": items, "total": total, "limit": limit, "offset": offset})
 
     return listing
@@ -280,7 +294,7 @@ async def _found(context: PluginContext, request: web.Request) -> dict[str, Any]
     text = request.match_info["id"]
     report = None
     if text.isdigit() and 1 <= int(text) <= MAX_ID:
-        report = await _store(context).report(int(text))
+        report = await stocktakes(context).report(int(text))
     if report is None:
         raise ApiError(404, f"stock-take {text[:40]} not found")
     return report
