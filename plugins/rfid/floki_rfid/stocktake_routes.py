@@ -134,6 +134,7 @@ class StocktakeList(msgspec.Struct):
 
 
 def stocktakes(context: PluginContext) -> StocktakeStore:
+    """This appliance's stock-takes (the plugin's own file in its data directory)."""
     store = context.state.get(_STATE_KEY)
     if not isinstance(store, StocktakeStore):
         store = context.state[_STATE_KEY] = StocktakeStore(context.plugin_dir())
