@@ -572,7 +572,7 @@ async def test_malformed_messages_are_counted_and_the_appliance_runs_on(
     plugins = {p["name"]: p for p in (await get(floki, "/plugins"))["items"]}
     assert plugins["ble"]["status"] == "running"
     assert plugins["ble"]["sources"] == [
-        {"name": SOURCE, "status": "running", "restarts": 0, "reason": None}
+        {"name": SOURCE, "status": "running", "restarts": 0, "reason": None, "details": None}
     ]
     await floki.settle()
     sources = await get(floki, "/sources")
