@@ -353,7 +353,9 @@ def cmd_import_site(args: argparse.Namespace) -> int:
 # --- parser --------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, plugin_commands: bool = True) -> argparse.ArgumentParser:
+    """The command line; ``plugin_commands=False`` leaves out the plugins' commands (and
+    importing every plugin to find them)."""
     parser = argparse.ArgumentParser(prog=PROG, description="Floki appliance")
     parser.add_argument(
         "--data-dir",
@@ -442,12 +444,49 @@ def build_parser() -> argparse.ArgumentParser:
         "--directory", type=Path, help="where to write it (default: ./floki-NAME); must not exist"
     )
 
-    from floki_core.plugins.commands import plugin_commands
+    if not plugin_commands:
+        return parser
+    from floki_core.plugins.commands import plugin_commands as installed_commands
 
-    for plugin, spec in plugin_commands(set(sub.choices)):
+    for plugin, spec in installed_commands(set(sub.choices)):
         p = command(spec.name, _plugin_command(plugin, spec), f"{spec.help} (plugin {plugin})")
         spec.configure(p)
     return parser
+
+
+def _core_commands(parser: argparse.ArgumentParser) -> set[str]:
+    return {
+        name
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action.choices
+    }
+
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names (the first word that is not an option before it), or
+    None (no command, or help asked for first)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--data-dir":
+            next(words, None)
+        elif word.startswith("--data-dir=") or word in ("-v", "--verbose"):
+            continue
+        elif word.startswith("-"):
+            return None
+        else:
+            return word
+    return None
+
+
+def command_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The parser for ``argv``: a core command is parsed without importing the plugins
+    (a second or more of start-up for ``check`` or ``user add``); anything else (a
+    plugin's command, ``--help``, a mistake) with every plugin's commands."""
+    core = build_parser(plugin_commands=False)
+    if _command_word(argv) in _core_commands(core):
+        return core
+    return build_parser()
 
 
 def _plugin_command(plugin: str, spec: CommandSpec) -> Callable[[argparse.Namespace], int]:
@@ -464,8 +503,8 @@ def _plugin_command(plugin: str, spec: CommandSpec) -> Callable[[argparse.Namesp
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = command_parser(words).parse_args(words)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

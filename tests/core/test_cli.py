@@ -416,6 +416,39 @@ def test_version(cli: Cli) -> None:
     assert (result.code, result.out.strip()) == (0, f"floki-core {__version__}")
 
 
+def test_a_core_command_starts_without_importing_the_plugins() -> None:
+    # The plugins' commands are looked for only when the command is not the core's own:
+    # importing every plugin took over a second of each `check` or `user add`.
+    script = (
+        "import sys; from floki_core.cli import main; code = main(['version']); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0].startswith('floki_')"
+        " and m.split('.')[0] != 'floki_core'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"floki-core {__version__}", "[]"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "listed"),
+    [
+        (["--help"], True),
+        (["-v", "--data-dir", "check", "rfid", "--help"], True),
+        (["--data-dir=var", "labels", "--help"], True),
+        (["--data-dir", "rfid", "check", "--help"], False),
+    ],
+)
+def test_help_and_plugin_commands_bring_the_plugins_commands(
+    argv: list[str], listed: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main(argv)
+    out = capsys.readouterr().out
+    assert ("(plugin rfid)" in out or "(plugin qr)" in out or "plugin rfid" in out) is listed
+
+
 # --- serve and configuration errors ---------------------------------------------------
 
 
