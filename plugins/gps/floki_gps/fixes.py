@@ -22,7 +22,7 @@ MS_TO_KMH = 3.6
 MAX_DEVICE_ID = 200  # the core's longest tag
 
 
-class Fix(msgspec.Struct, frozen=True, kw_only=True):
+class Fix(msgspec.Struct, frozen=True, kw_only=True, gc=False):  # no cycles: no GC
     """What a tracker said at one moment. Positions are WGS 84 degrees; a record with no
     usable position (a heartbeat, a fix the receiver marked invalid) has ``lat``/``lon``
     of None and still says the tracker is alive and what its battery is."""
@@ -52,23 +52,32 @@ def observation(fix: Fix, received_at: dt.datetime | None = None) -> Observation
     accuracy = fix.accuracy_m
     if accuracy is None and fix.hdop is not None:
         accuracy = fix.hdop * METRES_PER_HDOP
+    # One test per value rather than a loop over pairs: this runs for every fix taken.
     extras: dict[str, str | int | float | bool | None] = {"protocol": fix.protocol}
-    for key, value in (
-        ("battery_pct", fix.battery_pct),
-        ("battery_mv", fix.battery_mv),
-        ("charging", fix.charging),
-        ("external_mv", fix.external_mv),
-        ("moving", fix.moving),
-        ("ignition", fix.ignition),
-        ("speed_kmh", fix.speed_kmh),
-        ("course_deg", fix.course_deg),
-        ("altitude_m", fix.altitude_m),
-        ("satellites", fix.satellites),
-        ("hdop", fix.hdop),
-        ("alarm", fix.alarm),
-    ):
-        if value is not None:
-            extras[key] = value
+    if (value := fix.battery_pct) is not None:
+        extras["battery_pct"] = value
+    if (value := fix.battery_mv) is not None:
+        extras["battery_mv"] = value
+    if (value := fix.charging) is not None:
+        extras["charging"] = value
+    if (value := fix.external_mv) is not None:
+        extras["external_mv"] = value
+    if (value := fix.moving) is not None:
+        extras["moving"] = value
+    if (value := fix.ignition) is not None:
+        extras["ignition"] = value
+    if (value := fix.speed_kmh) is not None:
+        extras["speed_kmh"] = value
+    if (value := fix.course_deg) is not None:
+        extras["course_deg"] = value
+    if (value := fix.altitude_m) is not None:
+        extras["altitude_m"] = value
+    if (value := fix.satellites) is not None:
+        extras["satellites"] = value
+    if (value := fix.hdop) is not None:
+        extras["hdop"] = value
+    if fix.alarm is not None:
+        extras["alarm"] = fix.alarm
     has_position = fix.lat is not None and fix.lon is not None
     return Observation(
         technology=TECHNOLOGY,

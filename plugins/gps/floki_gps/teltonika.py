@@ -31,7 +31,8 @@ from __future__ import annotations
 import datetime as dt
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+import msgspec
 
 from floki_gps.crc import crc16_ibm
 from floki_gps.fixes import Fix
@@ -75,8 +76,9 @@ _HEADER = struct.Struct(">QBiihHBH")  # time, priority, lon, lat, altitude, angl
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class AvlRecord:
+# Structs rather than frozen dataclasses: a record is built per fix, and a frozen
+# dataclass sets each field through object.__setattr__. Neither can hold a cycle (no GC).
+class AvlRecord(msgspec.Struct, frozen=True, gc=False):
     at: dt.datetime
     priority: int  # 0 low, 1 high, 2 panic
     lon: float
@@ -89,8 +91,7 @@ class AvlRecord:
     io: dict[int, int | bytes]
 
 
-@dataclass(frozen=True, slots=True)
-class AvlPacket:
+class AvlPacket(msgspec.Struct, frozen=True, gc=False):
     codec: int
     records: tuple[AvlRecord, ...]
 
@@ -198,41 +199,55 @@ def _record(data: bytes, pos: int, layout: _Layout, wide: bool) -> tuple[AvlReco
     return record, pos
 
 
-def _io_int(record: AvlRecord, key: int) -> int | None:
-    value = record.io.get(key)
-    return value if isinstance(value, int) else None
-
-
 def record_fix(device: str, record: AvlRecord) -> Fix:
     """What one record says, as the plugin's :class:`Fix`."""
-    gnss = _io_int(record, IO_GNSS_STATUS)
+    # The IO values looked up inline (this runs once per fix): an id a Codec 8E record
+    # gave a variable-length value is not a number, so it counts as absent.
+    io = record.io
+    gnss = io.get(IO_GNSS_STATUS)
+    lat, lon, satellites = record.lat, record.lon, record.satellites
     positioned = (
-        record.satellites > 0
-        and not (record.lat == 0 and record.lon == 0)
-        and gnss in (None, _GNSS_FIX)
-        and -90 <= record.lat <= 90
-        and -180 <= record.lon <= 180
+        satellites > 0
+        and not (lat == 0 and lon == 0)
+        and (type(gnss) is not int or gnss == _GNSS_FIX)
+        and -90 <= lat <= 90
+        and -180 <= lon <= 180
     )
-    hdop = _io_int(record, IO_HDOP)
-    battery_pct = _io_int(record, IO_BATTERY_PCT)
-    moving = _io_int(record, IO_MOVEMENT)
-    ignition = _io_int(record, IO_IGNITION)
+    hdop = io.get(IO_HDOP)
+    battery_pct = io.get(IO_BATTERY_PCT)
+    battery_mv = io.get(IO_BATTERY_MV)
+    external_mv = io.get(IO_EXTERNAL_MV)
+    moving = io.get(IO_MOVEMENT)
+    ignition = io.get(IO_IGNITION)
+    if positioned:
+        return Fix(
+            device=device,
+            protocol=PROTOCOL,
+            at=record.at,
+            lat=lat,
+            lon=lon,
+            hdop=hdop / 10 if type(hdop) is int else None,
+            satellites=satellites,
+            speed_kmh=float(record.speed_kmh),
+            course_deg=float(record.angle),
+            altitude_m=float(record.altitude_m),
+            battery_pct=float(min(battery_pct, 100)) if type(battery_pct) is int else None,
+            battery_mv=battery_mv if type(battery_mv) is int else None,
+            external_mv=external_mv if type(external_mv) is int else None,
+            moving=moving == 1 if type(moving) is int else None,
+            ignition=ignition == 1 if type(ignition) is int else None,
+            alarm="sos" if record.priority == _PANIC else None,
+        )
     return Fix(
         device=device,
         protocol=PROTOCOL,
         at=record.at,
-        lat=record.lat if positioned else None,
-        lon=record.lon if positioned else None,
-        hdop=hdop / 10 if hdop is not None and positioned else None,
-        satellites=record.satellites,
-        speed_kmh=float(record.speed_kmh) if positioned else None,
-        course_deg=float(record.angle) if positioned else None,
-        altitude_m=float(record.altitude_m) if positioned else None,
-        battery_pct=float(min(battery_pct, 100)) if battery_pct is not None else None,
-        battery_mv=_io_int(record, IO_BATTERY_MV),
-        external_mv=_io_int(record, IO_EXTERNAL_MV),
-        moving=None if moving is None else moving == 1,
-        ignition=None if ignition is None else ignition == 1,
+        satellites=satellites,
+        battery_pct=float(min(battery_pct, 100)) if type(battery_pct) is int else None,
+        battery_mv=battery_mv if type(battery_mv) is int else None,
+        external_mv=external_mv if type(external_mv) is int else None,
+        moving=moving == 1 if type(moving) is int else None,
+        ignition=ignition == 1 if type(ignition) is int else None,
         alarm="sos" if record.priority == _PANIC else None,
     )
 
