@@ -5,7 +5,7 @@ reads it. Kept in memory: it is the live picture, the core keeps the history."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from floki_gps.fixes import Fix
@@ -90,6 +90,26 @@ class DeviceBook:
             status.battery_pct = fix.battery_pct
         if fix.battery_mv is not None:
             status.battery_mv = fix.battery_mv
+
+    def heard_all(self, fixes: Sequence[Fix], peer: str, at: dt.datetime) -> None:
+        """``heard`` for each of a packet's records, in order (one call per packet: a
+        listener takes thousands a second)."""
+        devices = self._devices
+        for fix in fixes:
+            status = devices.get(fix.device)
+            if status is None or status.protocol != fix.protocol:
+                status = self._status(fix.device, fix.protocol)
+            status.last_heard = at
+            status.peer = peer
+            if fix.lat is not None and fix.lon is not None:
+                status.fixes += 1
+                last_fix_at = status.last_fix_at
+                if last_fix_at is None or fix.at > last_fix_at:
+                    status.last_fix_at = fix.at
+            if fix.battery_pct is not None:
+                status.battery_pct = fix.battery_pct
+            if fix.battery_mv is not None:
+                status.battery_mv = fix.battery_mv
 
     def refused(self, device: str, protocol: str, peer: str | None = None) -> None:
         """A tracker that is not registered on any asset tried to report."""

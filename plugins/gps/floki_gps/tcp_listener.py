@@ -208,11 +208,9 @@ class TrackerListener:
     def _take_fixes(self, fixes: list[Fix], peer: str) -> None:
         if fixes:
             now = self.clock.now()
+            self.devices.heard_all(fixes, peer, now)
             pending = self._pending
-            heard = self.devices.heard
-            for fix in fixes:
-                heard(fix, peer, now)
-                pending.append(observation(fix, now))
+            pending.extend([observation(fix, now) for fix in fixes])
             if len(pending) >= PENDING_LIMIT:
                 self._due.set()  # a full batch goes at the loop's next turn
                 if self._submitting:

@@ -60,6 +60,7 @@ CODEC_8E = 0x8E
 _COMMAND_CODECS = frozenset({0x0C, 0x0D, 0x0E})
 _PING = 0xFF
 _ACCEPT, _REFUSE = b"\x01", b"\x00"
+_NO_PREAMBLE = b"\x00\x00\x00\x00"  # an AVL packet's first four bytes
 _IMEI_MAX = 20
 
 IO_GNSS_STATUS = 69
@@ -264,6 +265,16 @@ class TeltonikaSession:
 
     def feed(self, data: bytes) -> Step:
         step = Step()
+        if (
+            not self._buffer
+            and self.device is not None
+            and data[:4] == _NO_PREAMBLE
+            and len(data) == 12 + int.from_bytes(data[4:8], "big") <= MAX_FRAME_BYTES
+        ):
+            # The common read: one whole packet, nothing left over. Taken as it is, not
+            # copied through the buffer.
+            self._packet(data, step)
+            return step
         self._buffer += data
         while not step.close and self._buffer:
             if self._buffer[0] == _PING:
