@@ -292,6 +292,8 @@ class LocationService:
         tags = index.tags
         # A gateway's batch names one receiver (or a few) thousands of times.
         receivers: dict[tuple[str, str], ReceiverInfo | None] = {}
+        # Each technology's list in the round, looked up once per batch.
+        targets: dict[str, tuple[list[Reading] | None, list[Sighting] | None]] = {}
         for obs in admitted:
             technology = obs.technology
             asset_id = tags.get((technology, obs.tag))
@@ -314,14 +316,20 @@ class LocationService:
                     stats.rejected["unknown_receiver"] += 1
                     self.unknown_receivers[obs.receiver] += 1
                     continue
-            readings = bound.readings_for(technology)
+            if technology in targets:
+                readings, sightings = targets[technology]
+            else:
+                readings = bound.readings_for(technology)
+                sightings = None if readings is not None else bound.sightings_for(technology)
+                targets[technology] = readings, sightings
             if readings is not None:
                 if receiver is not None and obs.rssi is not None:
                     readings.append((asset_id, receiver, obs.rssi, obs.observed_at, technology))
                 else:
                     bound.skipped += 1  # reached the locator, which has no use for it
                 continue
-            bound.sightings_for(technology).append(
+            assert sightings is not None
+            sightings.append(
                 Sighting(
                     asset_id=asset_id,
                     technology=technology,

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -319,8 +320,7 @@ def _polygon(zone: GeoZone) -> object | None:
     return polygon  # type: ignore[no-any-return, unused-ignore]
 
 
-def _asset_time(s: Sighting) -> tuple[int, dt.datetime]:
-    return s.asset_id, s.observed_at
+_asset_time = operator.attrgetter("asset_id", "observed_at")  # a sort key in C
 
 
 class GeofenceLocator:
@@ -386,6 +386,7 @@ class GeofenceLocator:
         )
         fits = self._index.fits(lon, lat, radius, where, every=backlog)
         place = fits.place
+        base = self.confidence
         out: list[ZoneEvidence] = []
         for i, s in enumerate(fixes):
             asset = assets[i]
@@ -399,7 +400,10 @@ class GeofenceLocator:
             # Every fix is claimed, each asset's in time order: a backlog's stays reach the
             # resolver (and the history) as if the fixes had come one at a time.
             accuracy = s.accuracy_m
-            confidence = self._confidence(accuracy)
+            if accuracy is None or accuracy <= _GOOD_ACCURACY_M:
+                confidence = base  # the common case, without the call
+            else:
+                confidence = self._confidence(accuracy)
             if placed_by == "centre":
                 confidence *= STRADDLE_FACTOR
             extras = s.extras
