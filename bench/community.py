@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import aiohttp
-import msgspec
 from floki_gps.crc import crc16_ibm
 from floki_gps.fixes import Fix
 from floki_gps.teltonika import decode_packet, record_fix, teltonika_encode, teltonika_encode_imei
@@ -354,16 +353,9 @@ class Session:
         self.changed: dict[int, float] = {}  # asset id -> when its first location.changed came
 
     async def listen(self, session: aiohttp.ClientSession, ready: asyncio.Event) -> None:
-        url = self.appliance.base_url.replace("http", "ws", 1) + "/api/v1/events"
-        async with session.ws_connect(url, headers=self.headers, max_msg_size=64 * 2**20) as ws:
-            ready.set()
-            async for msg in ws:
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    break
-                arrived = time.perf_counter()
-                for event in msgspec.json.decode(msg.data):
-                    if event.get("type") == "location.changed":
-                        self.changed.setdefault(int(event["entity_id"]), arrived)
+        await self.appliance.first_events(
+            session, self.headers, "location.changed", self.changed, ready
+        )
 
     async def sources(self, session: aiohttp.ClientSession) -> dict[str, dict[str, Any]]:
         async with session.get(

@@ -229,6 +229,27 @@ class Appliance:
                 other += used
         return main, other
 
+    async def first_events(
+        self,
+        session: aiohttp.ClientSession,
+        headers: dict[str, str],
+        event_type: str,
+        into: dict[int, float],
+        ready: asyncio.Event,
+    ) -> None:
+        """Listen on the events WebSocket (``ready`` once connected) and put in ``into``,
+        per entity id, when its first event of ``event_type`` arrived (perf_counter)."""
+        url = self.base_url.replace("http", "ws", 1) + "/api/v1/events"
+        async with session.ws_connect(url, headers=headers, max_msg_size=64 * 2**20) as ws:
+            ready.set()
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    break
+                arrived = time.perf_counter()
+                for event in msgspec.json.decode(msg.data):
+                    if event.get("type") == event_type:
+                        into.setdefault(int(event["entity_id"]), arrived)
+
     def current_zones(self) -> dict[int, int | None]:
         """asset id -> zone id, as the appliance has written them."""
         path = self.data_dir / DB_FILE

@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import msgspec
 from floki_rfid.llrp_frames import decode_frame
 
 from bench.product import (
@@ -136,16 +135,7 @@ class Run:
         return sum(r.sent_reports for r in self.readers)
 
     async def listen(self, session: aiohttp.ClientSession, ready: asyncio.Event) -> None:
-        url = self.appliance.base_url.replace("http", "ws", 1) + "/api/v1/events"
-        async with session.ws_connect(url, headers=self.headers, max_msg_size=64 * 2**20) as ws:
-            ready.set()
-            async for msg in ws:
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    break
-                arrived = time.perf_counter()
-                for event in msgspec.json.decode(msg.data):
-                    if event.get("type") == PORTAL_EVENT:
-                        self.crossed.setdefault(int(event["entity_id"]), arrived)
+        await self.appliance.first_events(session, self.headers, PORTAL_EVENT, self.crossed, ready)
 
     async def sources(self, session: aiohttp.ClientSession) -> dict[str, Any]:
         async with session.get(
