@@ -58,13 +58,7 @@ def fold(
         return False
     if read is None:
         return False
-    if read.antenna is None:
-        window.refuse("no_antenna")
-    elif allowed and read.antenna not in allowed:
-        window.refuse("unknown_antenna")
-    else:
-        return window.add(read, heard_at)
-    return False
+    return window.add_all((read,), heard_at, allowed)
 
 
 class ImpinjStreamSource:

@@ -173,16 +173,7 @@ class ZebraReaderSource:
             reads, refused = parse_iotc_message(bytes(payload), self._epcs)
             if refused:
                 batches.refuse(refused)
-            heard_at, full = now(), False
-            unknown = 0
-            for read in reads:
-                if allowed and read.antenna not in allowed:
-                    unknown += 1
-                else:
-                    full = batches.add(read, heard_at) or full
-            if unknown:
-                batches.refuse({"unknown_antenna": unknown})
-            if full:
+            if batches.add_all(reads, now(), allowed):
                 await batches.hand_over(sink)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from floki_core.sdk import ObservationSink
 from floki_rfid.aggregation import ReadWindow, hand_over
@@ -28,6 +28,13 @@ class ReadBatches:
     def add(self, read: TagRead, heard_at: dt.datetime) -> bool:
         """Fold ``read`` in; True when the window is full and should be handed over now."""
         return self._window.add(read, heard_at)
+
+    def add_all(
+        self, reads: Sequence[TagRead], heard_at: dt.datetime, allowed: frozenset[int]
+    ) -> bool:
+        """Fold in one message's reads (``ReadWindow.add_all``: a read at an antenna not in
+        ``allowed``, when it names any, is counted and left out); True when full."""
+        return self._window.add_all(reads, heard_at, allowed)
 
     @property
     def traffic(self) -> ReaderTraffic:
