@@ -31,6 +31,7 @@ from floki_rfid.epc import EpcIdentities
 from floki_rfid.impinj_events import ImpinjEventError, decode_event
 from floki_rfid.llrp_reads import ReaderGone
 from floki_rfid.reader_health import reader_details
+from floki_rfid.reader_run import run_reading
 
 STREAM_PATH = "/api/v1/data/stream"
 MAX_LINE_BYTES = 1 << 20  # an event is a few hundred bytes; this is a broken stream
@@ -97,19 +98,9 @@ class ImpinjStreamSource:
 
     async def run(self, sink: ObservationSink) -> None:
         self._stopping.clear()
-        reading = asyncio.ensure_future(self._read(sink))
-        ticking = asyncio.ensure_future(self._tick(sink))
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (reading, ticking, stopping):
-                task.cancel()
-            await asyncio.gather(reading, ticking, stopping, return_exceptions=True)
-            # Whatever was received reaches the core, however the stream ended.
-            await self._hand_over(sink)
-        if not reading.cancelled() and reading.exception() is not None:
-            raise reading.exception()  # type: ignore[misc]
+        await run_reading(
+            self._read(sink), self._tick(sink), self._stopping, lambda: self._hand_over(sink)
+        )
 
     async def stop(self) -> None:
         self._stopping.set()

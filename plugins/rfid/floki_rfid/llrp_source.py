@@ -26,6 +26,7 @@ from floki_rfid.config import LlrpReaderSettings
 from floki_rfid.llrp_adapter import LlrpLink
 from floki_rfid.llrp_reads import InventoryPlan, ReaderGone
 from floki_rfid.reader_health import reader_details
+from floki_rfid.reader_run import run_reading
 
 log = logging.getLogger("floki.plugin.rfid")
 
@@ -93,24 +94,20 @@ class LlrpReaderSource:
 
     async def run(self, sink: ObservationSink) -> None:
         self._stopping.clear()
-        reading = asyncio.ensure_future(self._read(sink))
-        ticking = asyncio.ensure_future(self._tick(sink))
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait({reading, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (reading, ticking, stopping):
-                task.cancel()
-            # The reader is asked to stop its inventory; one that does not answer at once
-            # is dropped, so a stop never waits on it.
-            _done, pending = await asyncio.wait({reading}, timeout=GOODBYE_SECONDS)
-            if pending:
-                self.link.abort()
-            await asyncio.gather(reading, ticking, stopping, return_exceptions=True)
-            # Whatever was received reaches the core, however the session ended.
-            await self._hand_over(sink)
-        if not reading.cancelled() and reading.exception() is not None:
-            raise reading.exception()  # type: ignore[misc]
+        await run_reading(
+            self._read(sink),
+            self._tick(sink),
+            self._stopping,
+            lambda: self._hand_over(sink),
+            self._goodbye,
+        )
+
+    async def _goodbye(self, reading: asyncio.Future[None]) -> None:
+        # The reader is asked to stop its inventory; one that does not answer at once is
+        # dropped, so a stop never waits on it.
+        _done, pending = await asyncio.wait({reading}, timeout=GOODBYE_SECONDS)
+        if pending:
+            self.link.abort()
 
     async def stop(self) -> None:
         self._stopping.set()
