@@ -66,11 +66,8 @@ def _handler(clock: Clock, max_tags: int) -> Callable[[web.Request], Awaitable[w
             except ImpinjEventError as exc:
                 raise UploadRefused(400, str(exc), exc.reason) from None
             window = ReadWindow(max(max_tags, len(reads) + 1))
-            for read in reads:
-                if read.antenna is None:
-                    window.refuse("no_antenna")
-                else:
-                    window.add(read, heard_at)
+            # Any antenna port is taken; a read naming none is counted as no_antenna.
+            window.add_all(reads, heard_at, frozenset())
             for reason, count in window.take_refused().items():
                 refused[reason] = refused.get(reason, 0) + count
             return Decoded([observation(reader, t) for t in window.take()], refused)
