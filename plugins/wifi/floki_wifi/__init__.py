@@ -1,0 +1,55 @@
+"""Floki plugin for equipment on the trust's Wi-Fi: located by the access point it is on
+(or the position a Meraki or Spaces feed gives). Hook implementations only; see README.md."""
+
+from __future__ import annotations
+
+from floki_core.sdk import (
+    ConfigRegistry,
+    LocatorRegistry,
+    PluginContext,
+    RouteRegistry,
+    SourceRegistry,
+    hookimpl,
+)
+from floki_wifi import (
+    access_points,
+    locator,
+    meraki_routes,
+    radius_source,
+    simulator,
+    spaces_source,
+    syslog_source,
+)
+from floki_wifi.config import WifiSettings
+
+FLOKI_PLUGIN_API = ">=1.0,<2"
+
+
+@hookimpl
+def floki_register_config(registry: ConfigRegistry) -> None:
+    registry.section(WifiSettings)
+
+
+@hookimpl
+def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> None:
+    settings: WifiSettings = context.settings
+    if settings.listen_host:
+        syslog_source.register_sources(registry, context, settings)
+        radius_source.register_sources(registry, context, settings)
+    else:
+        context.log.info("no [plugin.wifi] listen_host: no syslog or RADIUS listener is started")
+    spaces_source.register_sources(registry, context, settings)
+    if settings.simulate:
+        simulator.register_sources(registry, context, settings)
+
+
+@hookimpl
+def floki_register_routes(registry: RouteRegistry, context: PluginContext) -> None:
+    settings: WifiSettings = context.settings
+    access_points.register_routes(registry, context)
+    meraki_routes.register_routes(registry, context, settings)
+
+
+@hookimpl
+def floki_register_locators(registry: LocatorRegistry, context: PluginContext) -> None:
+    locator.register_locators(registry, context)
