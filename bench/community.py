@@ -51,7 +51,7 @@ from bench.product import (
     BenchError,
     _free_port,
     appliance_env,
-    floki_cli,
+    issue_token,
     new_data_dir,
     percentile,
     profile_report,
@@ -579,7 +579,7 @@ def run_community(opts: CommunityOptions) -> dict[str, Any]:
             load_register(db, devices, dt.datetime.now(dt.UTC))
         finally:
             db.close()
-        token = floki_cli(data_dir, env, "token", "create", "--user", "admin", "--name", "bench")
+        token = issue_token(data_dir, name="bench")
         sample_start = dt.datetime.now(dt.UTC)
         sample = [
             packet(

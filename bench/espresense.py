@@ -53,7 +53,7 @@ from bench.product import (
     Plan,
     appliance_env,
     applied,
-    floki_cli,
+    issue_token,
     new_data_dir,
     percentile,
     profile_report,
@@ -604,9 +604,7 @@ def run_espresense(opts: EspresenseOptions, *, profile_out: TextIO | None = None
             bind_ibeacons(db, spec.tags)
         finally:
             db.close()
-        api_token = floki_cli(
-            data_dir, env, "token", "create", "--user", "admin", "--name", "bench"
-        )
+        api_token = issue_token(data_dir, name="bench")
 
         generated = time.perf_counter()
         scenario = Scenario(spec, dt.datetime.now(dt.UTC).replace(microsecond=0))

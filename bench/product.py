@@ -40,8 +40,10 @@ import numpy as np
 from bench.baseline import BaselineResult, run_baseline
 from bench.scenarios import GatewayBatch, Layout, Scenario, ScenarioSpec, load_register
 from floki_core.config import CONFIG_FILE, LocationConfig
+from floki_core.domain import SYSTEM, TokenKind
 from floki_core.initialise import PASSWORD_ENV, init_data_dir
 from floki_core.security.tls import CERT_FILE
+from floki_core.storage import accounts
 from floki_core.storage.database import DB_FILE, Database, default_url
 
 HOST = "127.0.0.1"  # the benchmark never talks to anything but loopback
@@ -49,7 +51,6 @@ GATEWAY_TOKEN_NAME = "bench gateways"
 SOURCE = f"http:{GATEWAY_TOKEN_NAME}"
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
-CLI_TIMEOUT_S = 120.0
 REQUEST_TIMEOUT_S = 60.0
 DRAIN_POLL_S = 0.05
 MAX_RETRY_WAIT_S = 1.0
@@ -87,18 +88,27 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def floki_cli(data_dir: Path, env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "floki_core.cli", "--data-dir", str(data_dir), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise BenchError(f"floki-core {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout.strip()
+def issue_token(data_dir: Path, *, name: str, device: bool = False) -> str:
+    """A token for the first admin, as ``floki-core token create --user admin`` makes one
+    (``--device``: a gateway's, ingest only), made in this process: a second Python
+    starting and importing the core costs more than the whole token."""
+    kind = TokenKind.DEVICE if device else TokenKind.API
+    db = Database(default_url(data_dir))
+    try:
+        with db.transaction() as session:
+            user = accounts.get_user(session, "admin")
+            _, secret = accounts.issue_token(
+                session,
+                user_id=user.id,
+                name=name,
+                kind=kind,
+                now=dt.datetime.now(dt.UTC),
+                expires_at=None,
+                actor=SYSTEM,
+            )
+    finally:
+        db.close()
+    return secret
 
 
 def appliance_env() -> dict[str, str]:
@@ -735,20 +745,8 @@ def run_product(opts: ProductOptions, *, profile_out: TextIO | None = None) -> d
             load_register(db.engine, Layout(spec), spec.tags, dt.datetime.now(dt.UTC))
         finally:
             db.close()
-        gateway_token = floki_cli(
-            data_dir,
-            env,
-            "token",
-            "create",
-            "--user",
-            "admin",
-            "--device",
-            "--name",
-            GATEWAY_TOKEN_NAME,
-        )
-        api_token = floki_cli(
-            data_dir, env, "token", "create", "--user", "admin", "--name", "bench"
-        )
+        gateway_token = issue_token(data_dir, name=GATEWAY_TOKEN_NAME, device=True)
+        api_token = issue_token(data_dir, name="bench")
 
         generated = time.perf_counter()
         plan = make_plan(opts)

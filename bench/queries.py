@@ -31,7 +31,7 @@ from bench.product import (
     Appliance,
     BenchError,
     appliance_env,
-    floki_cli,
+    issue_token,
     new_data_dir,
     percentile,
     profile_report,
@@ -256,7 +256,7 @@ def run_queries(opts: QueryOptions) -> dict[str, Any]:
         started = time.perf_counter()
         rows = load_history(data_dir / DB_FILE, layout, opts.assets, opts.history, opts.seed)
         history_s = time.perf_counter() - started
-        token = floki_cli(data_dir, env, "token", "create", "--user", "admin", "--name", "bench")
+        token = issue_token(data_dir, name="bench")
         started = time.perf_counter()
         appliance.start()
         startup_s = time.perf_counter() - started
