@@ -67,12 +67,13 @@ class AccountingRequest(msgspec.Struct, frozen=True, kw_only=True):
     """What an authenticated request says, and nothing personal.
 
     ``status``: ``start``/``interim``/``stop``, ``nas_restarted`` (Accounting-On/Off),
-    ``status_server``, or the status type's number as text when it is another one
-    (``"15"``, Failed). ``device``: the Calling-Station-Id spelt as a MAC, or None when
-    absent or not a MAC (it may be a phone number or an IP address: never kept).
-    ``access_point``: the MAC at the start of the Called-Station-Id, and ``ssid`` what
-    follows its colon. ``event_at``: the Event-Timestamp, when the NAS sent one.
-    ``reply``: the signed Accounting-Response to send back."""
+    ``status_server``, or another status type as the dictionary names it (``Failed``) or
+    its number as text (``"9"``, Tunnel-Start): none of those says where a device is.
+    ``device``: the Calling-Station-Id spelt as a MAC, or None when absent or not a MAC
+    (it may be a phone number or an IP address: never kept). ``access_point``: the MAC at
+    the start of the Called-Station-Id, and ``ssid`` what follows its colon.
+    ``event_at``: the Event-Timestamp, when the NAS sent one. ``reply``: the signed
+    Accounting-Response to send back."""
 
     identifier: int
     authenticator: bytes
