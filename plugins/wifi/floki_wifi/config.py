@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from floki_core.sdk import PluginSettings
+from floki_wifi.locator_config import WifiLocationSettings
 from floki_wifi.meraki_config import MerakiSettings
 from floki_wifi.radius_config import RadiusSettings
 from floki_wifi.spaces_config import SpacesSettings
@@ -24,5 +25,7 @@ class WifiSettings(PluginSettings):
     meraki: MerakiSettings = msgspec.field(default_factory=MerakiSettings)
     # Cisco Spaces firehose ([plugin.wifi.spaces]).
     spaces: SpacesSettings = msgspec.field(default_factory=SpacesSettings)
+    # How sure an access point's zone is ([plugin.wifi.location]).
+    location: WifiLocationSettings = msgspec.field(default_factory=WifiLocationSettings)
     # The demo's Wi-Fi pumps, sent through the syslog listener by a simulator.
     simulate: bool = False
