@@ -5,6 +5,9 @@ with age (a half-life per method), so a fresh QR scan beats a stale BLE room and
 stream of fresh BLE readings later beats an old scan. A move needs the new zone to
 lead by a margin, and (except for a person's scan at a fixed point) to keep leading
 for the dwell time of its zone type, so noise on a doorway raises no storm of moves.
+When every method still vouching for the zone an asset is in has gone stale (older
+than its half-life: a BLE tag gone quiet while the asset's Wi-Fi still reports), the
+leading claim of another method moves it at once: there is no live claim to flap with.
 """
 
 from __future__ import annotations
@@ -232,6 +235,11 @@ class Resolver:
             return None
         if ev.method in IMMEDIATE_METHODS and ev_key == best:
             return self._move(track, ev, best, score)
+        if scores is not None and self._held_only_by_stale(track, now):
+            # Dwell keeps live claims from flapping; a zone nothing fresh vouches for any
+            # more (a BLE tag gone quiet) is not one, so the other technology places the
+            # asset at once, without waiting for a second record it may never send.
+            return self._move(track, ev, best, score)
         if track.candidate != best:
             track.candidate, track.candidate_since = best, now
         assert track.candidate_since is not None
@@ -239,6 +247,25 @@ class Resolver:
         if waited >= self.settings.dwell(self.zone_type(best) if best != OFF_SITE else None):
             return self._move(track, ev, best, score)
         return None
+
+    def fresh(self, ev: ZoneEvidence, now: dt.datetime) -> bool:
+        """Whether ``ev`` is younger than its method's half-life (weighs more than half
+        its confidence): what "fresh" means when technologies are fused."""
+        return (now - ev.observed_at).total_seconds() <= self.settings.half_life(ev.method)
+
+    def _held_only_by_stale(self, track: Track, now: dt.datetime) -> bool:
+        """Whether the zone ``track`` is in still has evidence of some method for it and
+        all of that evidence is stale. A method whose newest claim is elsewhere no longer
+        counts for it, so one technology alone is never cut short of its dwell."""
+        held = track.zone
+        stale = False
+        for ev in track.evidence.values():
+            if (OFF_SITE if ev.zone_id is None else ev.zone_id) != held:
+                continue
+            if self.fresh(ev, now):
+                return False
+            stale = True
+        return stale
 
     def _move(
         self, track: Track, ev: ZoneEvidence, zone: int, score: float, first: bool = False
