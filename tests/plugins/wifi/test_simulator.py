@@ -1,0 +1,208 @@
+"""The demo's simulated Wi-Fi (issue 15, §4): access points that send hostapd's
+association lines as syslog datagrams over UDP, as a controller would — the demo's Wi-Fi
+pumps on Ward 5's access point (two of them roaming to other access points now and
+then) among phones with randomised MACs and staff devices no asset carries. Driven by
+the manual clock; a test socket on loopback stands where the plugin's listener does."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from floki_wifi.simulator import SPEEDUP, SimulatedNetwork
+from floki_wifi.simulator_model import AWAY_S, FIRST_ROAM_S, Scene, build_scene
+
+from floki_core.clock import ManualClock
+from floki_core.location.register_index import RegisterIndex
+from floki_core.location.register_view import RegisterView
+from floki_core.sdk import RegisterSnapshot
+from floki_core.storage.database import Database, default_url
+from tests.fixtures.demo import DemoRegister, copy_demo_register
+
+START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+LINE = re.compile(
+    r"<30>1 (?P<at>\S+) (?P<host>\S+) hostapd - - - wlan0: "
+    r"(?P<what>AP-STA-CONNECTED|AP-STA-DISCONNECTED) (?P<mac>[0-9a-f:]{17})"
+)
+
+
+@pytest.fixture(scope="module")
+def snapshot(
+    tmp_path_factory: pytest.TempPathFactory, demo_register: DemoRegister
+) -> RegisterSnapshot:
+    data_dir = copy_demo_register(demo_register, tmp_path_factory.mktemp("wifi") / "data")
+    db = Database(default_url(data_dir))
+
+    async def read(fn: Any) -> Any:
+        with db.sessions() as session:
+            return fn(session)
+
+    try:
+        return asyncio.run(RegisterView(RegisterIndex, read).snapshot())
+    finally:
+        db.close()
+
+
+class Collector(asyncio.DatagramProtocol):
+    """Where the syslog listener would be: keeps every line, read as it arrives."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict[str, str]] = []
+        self.port = 0
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        match = LINE.fullmatch(data.decode("ascii"))
+        assert match is not None, data
+        self.lines.append(match.groupdict())
+
+    def take(self) -> list[dict[str, str]]:
+        lines, self.lines = self.lines, []
+        return lines
+
+
+@pytest.fixture
+async def collector() -> AsyncIterator[Collector]:
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(
+        Collector, local_addr=("127.0.0.1", 0)
+    )
+    protocol.port = transport.get_extra_info("sockname")[1]
+    yield protocol
+    transport.close()
+
+
+async def received(collector: Collector) -> list[dict[str, str]]:
+    """The lines sent since the last call: read until none has come for a while."""
+    seen = -1
+    while seen != len(collector.lines):
+        seen = len(collector.lines)
+        await asyncio.sleep(0.05)
+    return collector.take()
+
+
+def network(
+    snapshot: RegisterSnapshot, collector: Collector, clock: ManualClock
+) -> SimulatedNetwork:
+    port = collector.port
+
+    async def load() -> RegisterSnapshot:
+        return snapshot
+
+    return SimulatedNetwork(
+        lambda: ("127.0.0.1", port), clock, load, logging.getLogger("test.wifi.simulator")
+    )
+
+
+def scene_of(source: SimulatedNetwork) -> Scene:
+    assert source.scene is not None
+    return source.scene
+
+
+async def test_the_access_points_report_the_pumps_among_phones_nobody_tracks(
+    snapshot: RegisterSnapshot, collector: Collector, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    clock = ManualClock(START)
+    source = network(snapshot, collector, clock)
+    await source.catch_up()  # the simulation starts
+    clock.advance(2.0)  # twenty simulated seconds: every pump has joined
+    await source.catch_up()
+    lines = await received(collector)
+
+    scene = scene_of(source)
+    pumps = {p.mac.lower(): p for p in scene.pumps}
+    assert len(pumps) == 6
+    joined = {
+        line["mac"]: line["host"]
+        for line in lines
+        if line["what"] == "AP-STA-CONNECTED" and line["mac"] in pumps
+    }
+    # Every pump on Ward 5's access point, named as its syslog HOSTNAME.
+    assert joined == {mac: "Wi-Fi-AP-Ward-5" for mac in pumps}
+    # Times are the real times the lines stand for, in UTC.
+    for line in lines:
+        at = dt.datetime.fromisoformat(line["at"])
+        assert START <= at <= clock.now()
+    # Most of the traffic is phones (randomised MACs) and devices no asset carries.
+    others = [line["mac"] for line in lines if line["mac"] not in pumps]
+    assert len(others) > len(joined)
+    assert any(mac[1] in "26ae" for mac in others)
+    assert any(mac[1] not in "26ae" for mac in others)
+    assert source.tracked_sent == len(lines) - len(others)
+    assert source.untracked_sent == len(others)
+    assert source.sent == len(lines)
+    # The simulator says how much it sent, never which devices.
+    said = repr(source.details()) + caplog.text
+    assert not [mac for mac in others if mac in said.lower()]
+    assert source.details()["pumps"] == 6
+    assert source.details()["untracked_lines"] == len(others)
+
+
+async def test_a_roaming_pump_leaves_ward_5_for_another_access_point_and_comes_back(
+    snapshot: RegisterSnapshot, collector: Collector
+) -> None:
+    clock = ManualClock(START)
+    source = network(snapshot, collector, clock)
+    await source.catch_up()
+    roamer = next(p for p in scene_of(source).pumps if p.away is not None)
+    assert roamer.away is not None and roamer.away.host != "Wi-Fi-AP-Ward-5"
+    mac = roamer.mac.lower()
+
+    clock.advance((FIRST_ROAM_S + 1) / SPEEDUP)
+    await source.catch_up()
+    about = [line for line in await received(collector) if line["mac"] == mac]
+    assert ("Wi-Fi-AP-Ward-5", "AP-STA-DISCONNECTED") in {(x["host"], x["what"]) for x in about}
+    assert (about[-1]["host"], about[-1]["what"]) == (roamer.away.host, "AP-STA-CONNECTED")
+
+    clock.advance(AWAY_S / SPEEDUP)
+    await source.catch_up()
+    about = [line for line in await received(collector) if line["mac"] == mac]
+    assert (about[-1]["host"], about[-1]["what"]) == ("Wi-Fi-AP-Ward-5", "AP-STA-CONNECTED")
+
+
+async def test_a_long_pause_skips_ahead_instead_of_flooding_the_listener(
+    snapshot: RegisterSnapshot, collector: Collector
+) -> None:
+    clock = ManualClock(START)
+    source = network(snapshot, collector, clock)
+    await source.catch_up()
+    await received(collector)
+    clock.advance(3600.0)  # a suspended laptop: ten simulated hours
+    await source.catch_up()
+    lines = await received(collector)
+    assert lines
+    oldest = min(dt.datetime.fromisoformat(line["at"]) for line in lines)
+    assert oldest >= clock.now() - dt.timedelta(seconds=120)
+
+
+async def test_nothing_to_simulate_without_wifi_pumps(
+    snapshot: RegisterSnapshot, collector: Collector, caplog: pytest.LogCaptureFixture
+) -> None:
+    bare = RegisterSnapshot(
+        floors=snapshot.floors,
+        zones=snapshot.zones,
+        receivers=snapshot.receivers,
+        assets=snapshot.assets,
+        identifiers=[i for i in snapshot.identifiers if i.technology != "wifi"],
+    )
+    with pytest.raises(ValueError, match="no asset has a wifi identifier"):
+        build_scene(bare, 7)
+    clock = ManualClock(START)
+
+    async def load() -> RegisterSnapshot:
+        return bare
+
+    source = SimulatedNetwork(
+        lambda: ("127.0.0.1", collector.port),
+        clock,
+        load,
+        logging.getLogger("test.wifi.simulator"),
+    )
+    assert await source.catch_up() == 0
+    assert "simulated Wi-Fi idle: no asset has a wifi identifier" in caplog.text
+    assert await received(collector) == []
