@@ -35,6 +35,7 @@ from floki_core.demo.site import (
     gln,
     plan_to_lon_lat,
 )
+from floki_core.demo.wifi import wifi_mac, wifi_pumps
 from floki_core.domain import SYSTEM, AssetState, to_plain
 from floki_core.errors import Conflict
 from floki_core.storage import register as reg
@@ -243,7 +244,10 @@ def _load_equipment(
         ).id
         for spec in CLASSES
     }
-    for plan in plan_assets(rng, layout.departments(), today):
+    plans = plan_assets(rng, layout.departments(), today)
+    parents = {zone.name: zone.parent for _, zone in layout.zones()}
+    on_wifi = wifi_pumps(((p.asset_number, p.class_name, p.home_zone) for p in plans), parents)
+    for plan in plans:
         asset = loader.create(
             reg.ASSETS,
             schemas.AssetCreate,
@@ -263,6 +267,9 @@ def _load_equipment(
         tags = [("ibeacon", plan.ibeacon), ("qr", plan.asset_number)]
         if plan.home_zone in RFID_ONLY_ZONES:
             tags = tags[1:]  # the RFID label (its GIAI) and the QR code only
+        elif plan.asset_number in on_wifi:
+            # On the Wi-Fi by its own MAC, so no BLE tag (one technology per item).
+            tags = [("wifi", wifi_mac(plan.asset_number)), tags[1]]
         for technology, value in tags:
             loader.create(
                 reg.IDENTIFIERS,

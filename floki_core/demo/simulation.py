@@ -1,7 +1,8 @@
 """Switching on the plugins' simulators for the demo, without importing them.
 
 The demo hospital is static; movement comes from ``floki-ble``'s simulated gateways,
-``floki-gps``'s simulated trackers and ``floki-rfid``'s emulated readers, each enabled
+``floki-gps``'s simulated trackers, ``floki-rfid``'s emulated readers and
+``floki-wifi``'s simulated access points, each enabled
 by the plugin's own config section.
 The core only writes those sections into the data directory's ``floki.toml``, where the
 user can see them and turn them off.
@@ -30,6 +31,16 @@ RFID_PLUGIN = "rfid"
 # floki-rfid's simulated readers are LLRP emulators on free 127.0.0.1 ports, which its own
 # reader sources connect to: nothing listens beyond the machine, so no address is needed.
 RFID_SIMULATOR_SETTINGS: dict[str, Any] = dict(SIMULATOR_SETTINGS)
+
+WIFI_PLUGIN = "wifi"
+# floki-wifi's simulated access points send their syslog to the plugin's own listener,
+# on loopback only: nothing outside the machine can reach it. The listener's port is
+# one a user may bind (syslog's 514 needs root).
+WIFI_SIMULATOR_SETTINGS: dict[str, Any] = {
+    "listen_host": "127.0.0.1",
+    "simulate": True,
+    "syslog": {"udp_port": 5514},
+}
 
 
 @dataclass(frozen=True)
@@ -92,8 +103,25 @@ _RFID = _Simulator(
     "Equipment Library and Main Stores doors",
 )
 
+_WIFI = _Simulator(
+    WIFI_PLUGIN,
+    "floki-wifi",
+    WIFI_SIMULATOR_SETTINGS,
+    {
+        "listen_host": "the syslog listener, on loopback only",
+        "syslog": "the port the simulated access points send their syslog to",
+    },
+    "simulated access points report the Wi-Fi pumps over syslog",
+    "the demo's Wi-Fi pumps",
+    "the demo's Wi-Fi pumps stay where they are",
+    "Simulated access points report the demo's Wi-Fi pumps on Ward 5 through the syslog "
+    "listener, among phones it counts and drops",
+)
+
 
 def _toml(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -137,6 +165,14 @@ def enable_rfid_simulation(data_dir: Path, *, installed: bool | None = None) -> 
     its real reader sources (docs/rfid-demo.md); as :func:`enable_simulation`, a
     ``simulate`` the user wrote is obeyed."""
     return _enable(_RFID, data_dir, installed)
+
+
+def enable_wifi_simulation(data_dir: Path, *, installed: bool | None = None) -> DemoMovement:
+    """Make sure ``[plugin.wifi]`` listens on loopback with ``simulate = true``, so
+    floki-wifi's simulated access points report the demo's Wi-Fi pumps through its real
+    syslog listener (docs/wifi-demo.md); as :func:`enable_simulation`, a ``simulate`` the
+    user wrote is obeyed, and a ``listen_host`` or ``syslog`` table the user wrote is kept."""
+    return _enable(_WIFI, data_dir, installed)
 
 
 def _enable(simulator: _Simulator, data_dir: Path, installed: bool | None) -> DemoMovement:

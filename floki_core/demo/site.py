@@ -214,12 +214,22 @@ def _ground_floor() -> FloorLayout:
 
 
 def _ward(
-    name: str, department: str, left: int, right: int, bays: int, gln_at: int
+    name: str,
+    department: str,
+    left: int,
+    right: int,
+    bays: int,
+    gln_at: int,
+    *,
+    wifi: bool = False,
 ) -> list[ZoneLayout]:
-    """A bay-based ward: bays above and below a central ward corridor."""
+    """A bay-based ward: bays above and below a central ward corridor. With ``wifi``, a
+    Wi-Fi access point in the corridor a quarter of the way along, clear of the BLE
+    gateway in its middle: one access point covers the whole ward (its bays included)."""
     top_row, bottom_row = (130, 430), (560, 905)
     inner_left, inner_right = left + 15, right - 15
     corridor = (float((left + right) // 2), 495.0)
+    access_point = (float(left + (right - left) // 4), 495.0)
     zones = [
         ZoneLayout(
             name,
@@ -228,6 +238,7 @@ def _ward(
             department=department,
             gln_location=gln_at,
             ble_at=(corridor,),
+            wifi_at=(access_point,) if wifi else (),
         )
     ]
     # Two bays on the top row; the rest, then the dirty utility, share the bottom row.
@@ -257,7 +268,8 @@ def _first_floor() -> FloorLayout:
         "First floor",
         1,
         zones=(
-            *_ward("Ward 5", "Ward 5 (Acute Medicine)", 60, 780, bays=4, gln_at=5),
+            # Ward 5's Wi-Fi access point reports the demo's Wi-Fi pumps (demo/wifi.py).
+            *_ward("Ward 5", "Ward 5 (Acute Medicine)", 60, 780, bays=4, gln_at=5, wifi=True),
             *_ward("Ward 6", "Ward 6 (General Surgery)", 1020, 1540, bays=3, gln_at=6),
         ),
         features=(Feature("Lifts & stairs", (810, 330, 990, 660)),),

@@ -1,0 +1,106 @@
+"""The demo's Wi-Fi (issue 15, §4): Ward 5 has a Wi-Fi access point, a handful of its
+volumetric pumps are on the Wi-Fi by their burnt-in MACs instead of a BLE tag, and
+``floki-core demo`` switches on floki-wifi's simulated access points in the config it
+serves, its syslog listener on loopback."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from floki_core.config import CONFIG_FILE
+from floki_core.demo import WIFI_SIMULATOR_SETTINGS, enable_wifi_simulation
+from floki_core.demo.wifi import WIFI_PUMPS
+from floki_core.initialise import CONFIG_TEMPLATE
+from floki_core.storage.database import Database, default_url
+from floki_core.storage.models import (
+    AssetClassRow,
+    AssetRow,
+    IdentifierRow,
+    ReceiverRow,
+    ZoneRow,
+)
+from tests.fixtures.demo import DemoRegister, copy_demo_register
+
+
+@pytest.fixture(scope="module")
+def session(
+    tmp_path_factory: pytest.TempPathFactory, demo_register: DemoRegister
+) -> Iterator[Session]:
+    data_dir = copy_demo_register(demo_register, tmp_path_factory.mktemp("demo") / "data")
+    db = Database(default_url(data_dir))
+    with db.sessions() as s:
+        yield s
+    db.close()
+
+
+def test_ward_5_has_a_wifi_access_point(session: Session) -> None:
+    zones = {z.id: z.name for z in session.scalars(select(ZoneRow))}
+    access_points = {
+        zones[r.zone_id]: r
+        for r in session.scalars(select(ReceiverRow).where(ReceiverRow.technology == "wifi"))
+    }
+    assert "Ward 5" in access_points
+    assert access_points["Ward 5"].name == "Wi-Fi AP Ward 5"
+    assert "Cisco Catalyst 9120" in access_points["Ward 5"].notes
+
+
+def test_ward_5_pumps_are_on_the_wifi_by_their_burnt_in_macs(session: Session) -> None:
+    zones = {z.id: z for z in session.scalars(select(ZoneRow))}
+    classes = {c.id: c.name for c in session.scalars(select(AssetClassRow))}
+    wifi = list(session.scalars(select(IdentifierRow).where(IdentifierRow.technology == "wifi")))
+    assert len(wifi) == WIFI_PUMPS
+    macs = [i.value for i in wifi]
+    assert len(set(macs)) == WIFI_PUMPS
+    for identifier in wifi:
+        # Burnt in: the locally administered bit clear (the second hex digit not 2/6/A/E).
+        assert identifier.value[1] not in "26AE", identifier.value
+        asset = session.get(AssetRow, identifier.asset_id)
+        assert asset is not None
+        assert classes[asset.class_id] == "BD Alaris GP Plus"
+        home = zones[asset.home_zone_id]
+        parent = zones[home.parent_id].name if home.parent_id else None
+        assert "Ward 5" in (home.name, parent), home.name
+        # On the Wi-Fi instead of a BLE tag; its QR code as every asset has.
+        carried = {
+            i.technology
+            for i in session.scalars(
+                select(IdentifierRow).where(IdentifierRow.asset_id == identifier.asset_id)
+            )
+        }
+        assert carried == {"wifi", "qr"}
+
+
+def test_the_demo_switches_on_the_simulated_access_points_on_loopback(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    path = data_dir / CONFIG_FILE
+    path.write_text(CONFIG_TEMPLATE.format(site='"demo"', database=""), encoding="utf-8")
+
+    movement = enable_wifi_simulation(data_dir, installed=True)
+
+    assert movement.moving
+    assert "[plugin.wifi] simulate = true" in movement.message
+    section = tomllib.loads(path.read_text(encoding="utf-8"))["plugin"]["wifi"]
+    assert section == WIFI_SIMULATOR_SETTINGS
+    assert section["listen_host"] == "127.0.0.1"
+    # Said again, the user's choice (here: off) is kept.
+    path.write_text(path.read_text(encoding="utf-8").replace("simulate = true", "simulate = false"))
+    again = enable_wifi_simulation(data_dir, installed=True)
+    assert not again.moving and "simulate is off" in again.message
+
+
+def test_without_floki_wifi_the_demo_says_its_pumps_stay_put(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / CONFIG_FILE).write_text(
+        CONFIG_TEMPLATE.format(site='"demo"', database=""), encoding="utf-8"
+    )
+    movement = enable_wifi_simulation(data_dir, installed=False)
+    assert not movement.moving
+    assert movement.message.startswith("floki-wifi is not installed")
