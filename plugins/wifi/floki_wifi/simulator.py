@@ -1,9 +1,9 @@
 """The demo's Wi-Fi pumps, driven through the plugin's real syslog listener.
 
 ``[plugin.wifi] simulate = true`` (``floki-core demo`` writes it, with ``listen_host``
-on loopback) adds the source ``wifi-simulator``: access points that send hostapd's
-association lines as syslog datagrams to the plugin's own listener, exactly as a
-controller on the LAN would (``simulator_syslog``). The pumps are the register's assets
+on loopback) adds the source ``wifi-simulator``: a Cisco wireless controller that sends
+its access points' association lines as syslog datagrams to the plugin's own listener,
+exactly as a controller on the LAN would (``simulator_syslog``). The pumps are the register's assets
 with a ``wifi`` identifier, on the access point of their home zone, a couple of them
 roaming to other access points now and then; around them phones with randomised MACs
 and staff devices no asset carries come and go (``simulator_model``), which the listener
@@ -33,7 +33,7 @@ from floki_wifi.simulator_model import (
     Scene,
     build_scene,
 )
-from floki_wifi.simulator_syslog import Association, SyslogSender, hostapd_line
+from floki_wifi.simulator_syslog import Association, SyslogSender, controller_line
 
 SOURCE_NAME = "wifi-simulator"
 SPEEDUP = 10.0  # as the demo's other simulators: a ten-minute stay passes in a minute
@@ -57,11 +57,8 @@ def syslog_target(settings: WifiSettings) -> tuple[str, int] | None:
     or no UDP port in ``[plugin.wifi.syslog]``)."""
     if not settings.listen_host:
         return None
-    syslog = settings.syslog
-    port = getattr(syslog, "udp_port", None)
-    if port is None:
-        port = getattr(syslog, "port", None)
-    if not isinstance(port, int) or port <= 0:
+    port = settings.syslog.udp_port
+    if port <= 0:
         return None
     return loopback(settings.listen_host), port
 
@@ -134,17 +131,12 @@ class SimulatedNetwork:
 
     def _pump_events(self, pump: Pump, since: float | None, t: float) -> list[Association]:
         events = []
-        moves = set(pump.moves(-1.0 if since is None else since, t))
         for at in pump.joins(since, t):
             ap = pump.access_point(at)
             if ap is None:
                 continue
             when = self._real(at)
-            if pump.away is not None and at in moves:
-                # Roaming: the access point it leaves says so first.
-                left = pump.away if ap == pump.home else pump.home
-                events.append(Association(left.host, pump.mac, False, when))
-            events.append(Association(ap.host, pump.mac, True, when))
+            events.append(Association(ap.mac, pump.mac, when))
         return events
 
     def _passing_events(self, scene: Scene, since: float | None, t: float) -> list[Association]:
@@ -158,7 +150,8 @@ class SimulatedNetwork:
             when = self._real(tick * PASSING_EVERY_S)
             for passer in rng.sample(scene.passers, min(PASSING_PER_TICK, len(scene.passers))):
                 ap = rng.choice(scene.access_points)
-                events.append(Association(ap.host, passer.mac, rng.random() < 0.7, when))
+                joins = rng.random() < 0.7
+                events.append(Association(ap.mac if joins else None, passer.mac, when))
         return events
 
     async def catch_up(self) -> int:
@@ -181,7 +174,7 @@ class SimulatedNetwork:
                 return 0
             sender = self._sender_for(target)
             try:
-                sent = await sender.send([hostapd_line(e) for e in events])
+                sent = await sender.send([controller_line(e) for e in events])
             except OSError as exc:
                 self._failed(exc, len(events))
                 return 0

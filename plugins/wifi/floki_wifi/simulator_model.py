@@ -17,7 +17,6 @@ test can say where a pump will be; the source turns it into syslog datagrams.
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 
 from floki_core.sdk import RegisterSnapshot, spell_mac
@@ -43,7 +42,6 @@ class AccessPoint:
     mac: str  # the receiver's identifier, spelt AA:BB:CC:DD:EE:FF
     name: str  # the receiver's name in the register
     zone_id: int
-    host: str  # the name it sends syslog as: the register's name, without spaces
 
 
 @dataclass(frozen=True)
@@ -110,11 +108,6 @@ class Scene:
     passers: tuple[Passer, ...]
 
 
-def host_name(name: str) -> str:
-    """A syslog HOSTNAME for an access point's register name: no spaces (RFC 5424)."""
-    return re.sub(r"[^A-Za-z0-9.-]+", "-", name).strip("-") or "ap"
-
-
 def _random_mac(rng: random.Random, *, randomised: bool) -> str:
     if randomised:
         # A locally administered unicast address: second hex digit 2, 6, A or E.
@@ -143,7 +136,7 @@ def build_scene(snapshot: RegisterSnapshot, seed: int) -> Scene:
     Raises ValueError when there is nothing to simulate: no access point, or no asset
     with a ``wifi`` identifier."""
     access_points = tuple(
-        AccessPoint(mac, r.name, r.zone_id, host_name(r.name))
+        AccessPoint(mac, r.name, r.zone_id)
         for r in sorted(snapshot.receivers, key=lambda r: r.id)
         if r.technology == TECHNOLOGY and (mac := spell_mac(r.identifier)) is not None
     )

@@ -1,5 +1,5 @@
-"""The demo's simulated Wi-Fi (issue 15, §4): access points that send hostapd's
-association lines as syslog datagrams over UDP, as a controller would — the demo's Wi-Fi
+"""The demo's simulated Wi-Fi (issue 15, §4): a Cisco controller that sends its access
+points' association lines as syslog datagrams over UDP, as a real one would — the demo's Wi-Fi
 pumps on Ward 5's access point (two of them roaming to other access points now and
 then) among phones with randomised MACs and staff devices no asset carries. Driven by
 the manual clock; a test socket on loopback stands where the plugin's listener does."""
@@ -25,10 +25,16 @@ from floki_core.storage.database import Database, default_url
 from tests.fixtures.demo import DemoRegister, copy_demo_register
 
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+# What the simulated controller sends (AireOS's messages in RFC 5424 framing).
 LINE = re.compile(
-    r"<30>1 (?P<at>\S+) (?P<host>\S+) hostapd - - - wlan0: "
-    r"(?P<what>AP-STA-CONNECTED|AP-STA-DISCONNECTED) (?P<mac>[0-9a-f:]{17})"
+    r"<134>1 (?P<at>\S+) SFGH-WLC-01 apf - - - \*\w+: [A-Z][a-z]{2} \d\d [\d:.]+: (?:"
+    r"%APF-3-AUTHENTICATION_TRAP: \S+ Client Authenticated: MACAddress:(?P<mac>[0-9a-f:]{17}) "
+    r"Base Radio MAC:(?P<ap>[0-9a-f:]{17}) Slot:1 User Name:unknown Ip Address:unknown "
+    r"SSID:SFGH-Clinical"
+    r"|%APF-6-USER_NAME_DELETED: \S+ Username entry \(unknown\) is deleted for mobile "
+    r"(?P<gone>[0-9a-f:]{17}))"
 )
+WARD_5_AP = "00:00:0c:a0:00:0e"  # the demo's Wi-Fi AP Ward 5
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +58,17 @@ class Collector(asyncio.DatagramProtocol):
     """Where the syslog listener would be: keeps every line, read as it arrives."""
 
     def __init__(self) -> None:
-        self.lines: list[dict[str, str]] = []
+        self.lines: list[dict[str, Any]] = []
         self.port = 0
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         match = LINE.fullmatch(data.decode("ascii"))
         assert match is not None, data
-        self.lines.append(match.groupdict())
+        line = match.groupdict()
+        # mac: the device; ap: where it joined, or None when it left the network.
+        self.lines.append({"at": line["at"], "mac": line["mac"] or line["gone"], "ap": line["ap"]})
 
-    def take(self) -> list[dict[str, str]]:
+    def take(self) -> list[dict[str, Any]]:
         lines, self.lines = self.lines, []
         return lines
 
@@ -76,7 +84,7 @@ async def collector() -> AsyncIterator[Collector]:
     transport.close()
 
 
-async def received(collector: Collector) -> list[dict[str, str]]:
+async def received(collector: Collector) -> list[dict[str, Any]]:
     """The lines sent since the last call: read until none has come for a while."""
     seen = -1
     while seen != len(collector.lines):
@@ -118,12 +126,10 @@ async def test_the_access_points_report_the_pumps_among_phones_nobody_tracks(
     pumps = {p.mac.lower(): p for p in scene.pumps}
     assert len(pumps) == 6
     joined = {
-        line["mac"]: line["host"]
-        for line in lines
-        if line["what"] == "AP-STA-CONNECTED" and line["mac"] in pumps
+        line["mac"]: line["ap"] for line in lines if line["ap"] is not None and line["mac"] in pumps
     }
-    # Every pump on Ward 5's access point, named as its syslog HOSTNAME.
-    assert joined == {mac: "Wi-Fi-AP-Ward-5" for mac in pumps}
+    # Every pump on Ward 5's access point, named by its radio's MAC.
+    assert joined == {mac: WARD_5_AP for mac in pumps}
     # Times are the real times the lines stand for, in UTC.
     for line in lines:
         at = dt.datetime.fromisoformat(line["at"])
@@ -133,6 +139,8 @@ async def test_the_access_points_report_the_pumps_among_phones_nobody_tracks(
     assert len(others) > len(joined)
     assert any(mac[1] in "26ae" for mac in others)
     assert any(mac[1] not in "26ae" for mac in others)
+    # ... joining access points and leaving the network.
+    assert {line["ap"] is None for line in lines} == {True, False}
     assert source.tracked_sent == len(lines) - len(others)
     assert source.untracked_sent == len(others)
     assert source.sent == len(lines)
@@ -150,19 +158,20 @@ async def test_a_roaming_pump_leaves_ward_5_for_another_access_point_and_comes_b
     source = network(snapshot, collector, clock)
     await source.catch_up()
     roamer = next(p for p in scene_of(source).pumps if p.away is not None)
-    assert roamer.away is not None and roamer.away.host != "Wi-Fi-AP-Ward-5"
+    assert roamer.away is not None and roamer.away.name == "Wi-Fi AP ED Majors"
+    away = roamer.away.mac.lower()
     mac = roamer.mac.lower()
 
     clock.advance((FIRST_ROAM_S + 1) / SPEEDUP)
     await source.catch_up()
     about = [line for line in await received(collector) if line["mac"] == mac]
-    assert ("Wi-Fi-AP-Ward-5", "AP-STA-DISCONNECTED") in {(x["host"], x["what"]) for x in about}
-    assert (about[-1]["host"], about[-1]["what"]) == (roamer.away.host, "AP-STA-CONNECTED")
+    assert about[0]["ap"] == WARD_5_AP
+    assert about[-1]["ap"] == away  # roamed: it joins the access point it went to
 
     clock.advance(AWAY_S / SPEEDUP)
     await source.catch_up()
     about = [line for line in await received(collector) if line["mac"] == mac]
-    assert (about[-1]["host"], about[-1]["what"]) == ("Wi-Fi-AP-Ward-5", "AP-STA-CONNECTED")
+    assert about[-1]["ap"] == WARD_5_AP
 
 
 async def test_a_long_pause_skips_ahead_instead_of_flooding_the_listener(
