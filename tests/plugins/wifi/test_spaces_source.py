@@ -14,8 +14,14 @@ from aiohttp import web
 
 from floki_core.sdk import AppConfig
 from floki_core.testing import Floki
-from tests.plugins.wifi.locating import API, where, wifi_config
-from tests.plugins.wifi.test_meraki_route import NEAREST_AP, PUMP, mapped_floor
+from tests.plugins.wifi.test_meraki_route import (
+    API,
+    NEAREST_AP,
+    PUMP,
+    mapped_floor,
+    where,
+    wifi_config,
+)
 
 pytestmark = pytest.mark.floki_entry_points("wifi")
 KEY = "spaces-firehose-key"
