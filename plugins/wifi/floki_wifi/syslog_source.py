@@ -1,12 +1,313 @@
-"""(Not yet written.)"""
+"""The ``wifi-syslog`` source: syslog from access points and controllers, over UDP
+(RFC 5426, a message a datagram) and TCP (RFC 6587), on ``[plugin.wifi] listen_host``.
+
+Each datagram or framed message goes straight to the reader (``syslog_reader``): a
+line about a device no asset carries is counted and dropped before anything else is
+done with it. What the reader kept is handed to the core every ``batch_seconds`` in one
+batch, with the counts of what it refused (``sink.reject``, one call per reason). The
+register is mirrored (the devices bound, the access points' names) at start and again
+when it changes. A port that cannot be opened ends ``run`` with the reason (the
+supervisor shows it and tries again); bad input never does.
+"""
 
 from __future__ import annotations
 
-from floki_core.sdk import PluginContext, SourceRegistry
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from floki_core.sdk import DomainEvent, ObservationSink, PluginContext, SourceRegistry
+from floki_wifi import state
+from floki_wifi.ap_names import AccessPointNames
 from floki_wifi.config import WifiSettings
+from floki_wifi.privacy import device_mac
+from floki_wifi.syslog_config import SyslogSettings
+from floki_wifi.syslog_dialects import dialects_for
+from floki_wifi.syslog_framing import StreamFramer
+from floki_wifi.syslog_reader import FEED, KnownDevices, SyslogReader
+
+__all__ = ["SOURCE", "ListenerUnavailable", "SyslogListener", "register_sources"]
+
+SOURCE = FEED
+log = logging.getLogger("floki.plugin.wifi")
+# What the register's changes mean to the mirror (entities of the core's events).
+_DEVICE_ENTITIES = frozenset({"identifiers", "assets"})
+_AP_ENTITIES = frozenset({"receivers"})
+# Kept observations at which a batch goes at once (and TCP reading pauses meanwhile).
+PENDING_LIMIT = 20_000
+
+
+class ListenerUnavailable(ConnectionError):
+    """A port could not be opened; the message says which and why."""
 
 
 def register_sources(
     registry: SourceRegistry, context: PluginContext, settings: WifiSettings
 ) -> None:
-    """Nothing yet."""
+    syslog = settings.syslog
+    if not syslog.udp_port and not syslog.tcp_port:
+        context.log.info("[plugin.wifi.syslog] udp_port and tcp_port are 0: no syslog listener")
+        return
+    listener = SyslogListener(context, settings.listen_host, syslog)
+    registry.add(SOURCE, listener)
+    context.state["syslog"] = listener
+    context.events.add_observer(f"{SOURCE}-register", listener.register_changed)
+
+
+def appliance_zone(settings: SyslogSettings) -> dt.tzinfo:
+    """The zone of RFC 3164 timestamps: the configured one, else the appliance's."""
+    if settings.time_zone:
+        return zoneinfo.ZoneInfo(settings.time_zone)
+    return dt.datetime.now().astimezone().tzinfo or dt.UTC
+
+
+class SyslogListener:
+    """A supervised source: UDP and TCP listeners feeding one reader."""
+
+    def __init__(self, context: PluginContext, host: str, settings: SyslogSettings) -> None:
+        self.context = context
+        self.host = host
+        self.settings = settings
+        self.known = KnownDevices()
+        self.names = AccessPointNames(context.register, context.clock)
+        access_points = {h: device_mac(m) for h, m in settings.access_points.items()}
+        self.reader = SyslogReader(
+            dialects=dialects_for(settings),
+            known=self.known,
+            device_filter=state.device_filter(context),
+            names=self.names,
+            book=state.association_book(context),
+            clock=context.clock,
+            zone=appliance_zone(settings),
+            access_points={h: m for h, m in access_points.items() if m is not None},
+            max_bytes=settings.max_message_bytes,
+        )
+        self.udp_port: int | None = None  # bound, while listening
+        self.tcp_port: int | None = None
+        self.listening = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._due = asyncio.Event()
+        self._sink: ObservationSink | None = None
+        self._connections: set[_SyslogStream] = set()
+        self.paused: set[_SyslogStream] = set()
+        self.connections_refused = 0
+        self._register_changes = 0  # device changes seen, to tell one during a read
+
+    # --- the source protocol ----------------------------------------------------------------
+
+    async def run(self, sink: ObservationSink) -> None:
+        self._stopping.clear()
+        self._sink = sink
+        await self._mirror()
+        loop = asyncio.get_running_loop()
+        udp: asyncio.DatagramTransport | None = None
+        server: asyncio.Server | None = None
+        try:
+            if self.settings.udp_port:
+                udp = await self._open_udp(loop)
+            if self.settings.tcp_port:
+                server = await self._open_tcp(loop)
+            self.listening.set()
+            log.info(
+                "syslog listener on %s (UDP %s, TCP %s), dialects %s",
+                self.host,
+                self.udp_port or "off",
+                self.tcp_port or "off",
+                ", ".join(self.reader.dialects.names),
+            )
+            while not self._stopping.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._due.wait(), self.settings.batch_seconds)
+                self._due.clear()
+                await self._flush()
+                if self.known.stale or self.names.due:
+                    await self._mirror()
+        finally:
+            self.listening.clear()
+            if udp is not None:
+                udp.close()
+            if server is not None:
+                server.close()
+                for connection in list(self._connections):
+                    connection.hang_up()
+                await server.wait_closed()
+            self.udp_port = self.tcp_port = None
+            await self._flush()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._due.set()
+
+    def details(self) -> Mapping[str, Any]:
+        reader = self.reader
+        return {
+            "udp_port": self.udp_port,
+            "tcp_port": self.tcp_port,
+            "connections": len(self._connections),
+            "dialects": list(reader.dialects.names),
+            "lines": reader.lines,
+            "other_lines": reader.other_lines,
+            "associations": reader.associations,
+            "disassociations": reader.disassociations,
+            **reader.device_filter.counts(),
+        }
+
+    # --- listening ----------------------------------------------------------------------------
+
+    async def _open_udp(self, loop: asyncio.AbstractEventLoop) -> asyncio.DatagramTransport:
+        port = self.settings.udp_port
+        try:
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _SyslogDatagrams(self), local_addr=(self.host, port)
+            )
+        except OSError as exc:
+            raise ListenerUnavailable(
+                f"cannot take syslog on UDP {self.host}:{port}: {exc.strerror or exc}"
+            ) from None
+        self.udp_port = transport.get_extra_info("sockname")[1]
+        return transport
+
+    async def _open_tcp(self, loop: asyncio.AbstractEventLoop) -> asyncio.Server:
+        port = self.settings.tcp_port
+        try:
+            server = await loop.create_server(lambda: _SyslogStream(self), self.host, port)
+        except OSError as exc:
+            raise ListenerUnavailable(
+                f"cannot take syslog on TCP {self.host}:{port}: {exc.strerror or exc}"
+            ) from None
+        self.tcp_port = server.sockets[0].getsockname()[1] if server.sockets else port
+        return server
+
+    # --- what the transports call -------------------------------------------------------------
+
+    def took(self) -> None:
+        """After a read: a full batch goes at once."""
+        if len(self.reader.taken.observations) >= PENDING_LIMIT:
+            self._due.set()
+
+    def opened(self, stream: _SyslogStream) -> bool:
+        if self._stopping.is_set() or len(self._connections) >= self.settings.max_connections:
+            self.connections_refused += 1
+            self.reader.reject("too_many_connections")
+            return False
+        self._connections.add(stream)
+        return True
+
+    def closed(self, stream: _SyslogStream) -> None:
+        self._connections.discard(stream)
+        self.paused.discard(stream)
+
+    @property
+    def full(self) -> bool:
+        return len(self.reader.taken.observations) >= PENDING_LIMIT
+
+    # --- the register and the core ------------------------------------------------------------
+
+    async def register_changed(self, events: Sequence[DomainEvent]) -> None:
+        """An event observer: the mirror is read again once the register changed."""
+        for event in events:
+            if event.entity in _DEVICE_ENTITIES:
+                self.known.stale = True
+                self._register_changes += 1
+            elif event.entity in _AP_ENTITIES:
+                self.names.changed()
+
+    async def _mirror(self) -> None:
+        register = self.context.register
+        if register is None:
+            self.known.stale = False  # nothing is bound outside an appliance
+            return
+        seen = self._register_changes
+        snapshot = await register.snapshot()
+        self.known.update(snapshot)
+        self.names.update(snapshot)
+        if self._register_changes != seen:
+            self.known.stale = True  # changed again while it was read
+
+    async def _flush(self) -> None:
+        taken = self.reader.drain()
+        if self.paused:
+            paused, self.paused = self.paused, set()
+            for stream in paused:
+                stream.resume()
+        sink = self._sink
+        if sink is None:
+            return
+        device_filter = self.reader.device_filter
+        if taken.unknown:
+            device_filter.unknown += taken.unknown
+            sink.reject("unknown_device", taken.unknown)
+        if taken.randomised:
+            device_filter.randomised += taken.randomised
+            sink.reject("randomised_device", taken.randomised)
+        for reason, count in taken.rejected.items():
+            sink.reject(reason, count)
+        if taken.observations:
+            await sink.submit(taken.observations)
+
+
+class _SyslogDatagrams(asyncio.DatagramProtocol):
+    """One message a datagram (RFC 5426)."""
+
+    def __init__(self, listener: SyslogListener) -> None:
+        self.listener = listener
+        self.take = listener.reader.take
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.take((data.rstrip(b"\r\n\x00"),))
+        self.listener.took()
+
+    def error_received(self, exc: Exception) -> None:
+        self.listener.reader.reject("receive_error")
+
+
+class _SyslogStream(asyncio.Protocol):
+    """One sender's TCP connection, framed as RFC 6587 says."""
+
+    def __init__(self, listener: SyslogListener) -> None:
+        self.listener = listener
+        self.framer = StreamFramer(listener.settings.max_message_bytes)
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, transport)
+        if not self.listener.opened(self):
+            transport.abort()
+            return
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.transport is None:
+            return
+        listener = self.listener
+        framer = self.framer
+        listener.reader.take(framer.feed(data))
+        if framer.rejected:
+            for reason, count in framer.rejected.items():
+                listener.reader.reject(reason, count)
+            framer.rejected.clear()
+        listener.took()
+        if listener.full and self.transport.is_reading():
+            # The core has not taken the last batch: read no further until it has.
+            self.transport.pause_reading()
+            listener.paused.add(self)
+
+    def resume(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.transport = None
+            self.listener.closed(self)
+
+    def hang_up(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
