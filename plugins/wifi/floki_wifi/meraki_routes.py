@@ -17,7 +17,6 @@ the observation's receiver and their position goes in its extras for
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -42,7 +41,6 @@ from floki_wifi.privacy import TECHNOLOGY, is_randomised
 
 SOURCE = "wifi-meraki"
 PATH = "/api/v1/wifi/meraki"
-log = logging.getLogger("floki.plugin.wifi.meraki")
 
 
 def observation_of(client: ClientSeen, settings: MerakiSettings, now: dt.datetime) -> Observation:
@@ -95,8 +93,7 @@ def _receive(context: PluginContext) -> Callable[[web.Request], Awaitable[web.Re
             try:
                 post = decode_post(raw, meraki.secret)
             except MerakiRefused as exc:
-                if exc.status == 403:
-                    log.warning("a Scanning API post with a wrong secret from %s", request.remote)
+                # Counted against wifi-meraki, and logged once a minute by reason there.
                 raise UploadRefused(exc.status, exc.reason, exc.counted_as) from None
             refused = dict(post.refused)
             batch: list[Observation] = []
