@@ -214,6 +214,7 @@ async def test_an_unknown_device_is_answered_counted_and_found_nowhere(
     floki: Floki, nas: Nas, caplog: pytest.LogCaptureFixture
 ) -> None:
     await ward_with_ap(floki)
+    await pump(floki, "PUMP-BESIDE", "00:1B:63:84:45:EA")  # what a stored MAC looks like
     phone, user = "3C:22:FB:0A:71:9D", "alice.smith@nhs.net"
     before = await rejected(floki, "unknown_device")
     caplog.set_level(logging.DEBUG)
@@ -236,6 +237,11 @@ async def test_an_unknown_device_is_answered_counted_and_found_nowhere(
         for path in ("/unknown-tags", "/sources", "/plugins", "/receivers")
     ]
     seen.append("\n".join(r.getMessage() for r in caplog.records).upper())
+    # Every file the appliance wrote (its database and write-ahead log included).
+    for path in sorted(floki.core.data_dir.rglob("*")):
+        if path.is_file():
+            seen.append(path.read_bytes().decode("latin-1").upper())
+    assert any("00:1B:63:84:45:EA" in text for text in seen)  # the search sees the register
     for spelling in (phone, phone.replace(":", "-"), phone.replace(":", ""), user.upper()):
         for text in seen:
             assert spelling not in text

@@ -13,11 +13,14 @@ from typing import Any
 
 import msgspec
 import pytest
+from floki_wifi import radius_source
 from floki_wifi.associations import AssociationBook
 from floki_wifi.config import WifiSettings
 from floki_wifi.privacy import DeviceFilter
 from floki_wifi.radius_config import RadiusSettings
+from floki_wifi.radius_packets import dictionary
 from floki_wifi.radius_source import RadiusSource
+from pyrad import packet as radius_packet
 
 from floki_core.clock import ManualClock
 from floki_core.config import parse_config, plugin_section
@@ -171,8 +174,6 @@ async def test_a_request_sent_again_after_the_duplicate_window_is_used_again() -
 
 
 def test_a_status_server_is_answered_and_nothing_else() -> None:
-    from floki_wifi.radius_packets import dictionary
-    from pyrad import packet as radius_packet
 
     radius = source()
     ping = radius_packet.AcctPacket(
@@ -228,8 +229,6 @@ async def test_a_port_another_program_holds_stops_the_run_with_the_reason() -> N
 
 
 def test_without_clients_no_listener_is_registered(caplog: pytest.LogCaptureFixture) -> None:
-    from floki_wifi import radius_source
-
     class Registry:
         added: list[str] = []
 
