@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,3 +148,57 @@ async def where(floki: Floki, asset_id: int) -> dict[str, Any]:
     assert resp.status == 200, await resp.text()
     found: dict[str, Any] = await resp.json()
     return found
+
+
+# --- hostapd syslog over loopback UDP --------------------------------------------------------
+
+
+def syslog_settings(udp_port: int) -> dict[str, Any]:
+    """``[plugin.wifi.syslog]`` listening on ``udp_port`` only, handing on at once."""
+    return {"udp_port": udp_port, "tcp_port": 0, "batch_seconds": 0.02, "time_zone": "UTC"}
+
+
+async def syslog_ready(floki: Floki) -> None:
+    """Wait until the syslog listener listens and knows the ward's access points by name
+    (it reads them again as the register changes)."""
+    from floki_wifi.syslog_source import SOURCE, SyslogListener
+
+    registration = floki.core.plugins.registries.sources.get(SOURCE)
+    assert registration is not None and isinstance(registration.item, SyslogListener)
+    listener = registration.item
+    await Floki.eventually(listener.listening.is_set, "the syslog listener to listen")
+    await Floki.eventually(
+        lambda: {CORRIDOR_AP, LIBRARY_AP} <= listener.names.macs,
+        "the syslog listener to know the ward's access points",
+    )
+
+
+def hostapd(at: dt.datetime, ap_host: str, device: str, event: str = "AP-STA-CONNECTED") -> bytes:
+    """An RFC 5424 syslog message as a hostapd access point (host name ``ap_host``, the
+    name its receiver is registered under) sends it."""
+    return f"<30>1 {stamp(at)} {ap_host} hostapd - - - wlan0: {event} {device.lower()}".encode()
+
+
+def send_udp(port: int, *datagrams: bytes) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for datagram in datagrams:
+            sock.sendto(datagram, ("127.0.0.1", port))
+
+
+async def wifi_syslog(
+    floki: Floki, port: int, ap_host: str, asset_id: int, at: dt.datetime
+) -> None:
+    """The pump's association on ``ap_host`` as one hostapd datagram; waits until the
+    asset's location answer shows Wi-Fi evidence of that moment."""
+    send_udp(port, hostapd(at, ap_host, PUMP_WIFI))
+    moment = stamp(at)
+
+    async def applied() -> bool:
+        found = await where(floki, asset_id)
+        return any(
+            ev["technology"] == "wifi" and ev["observed_at"] == moment
+            for ev in found.get("evidence", [])
+        )
+
+    await Floki.eventually(applied, f"the Wi-Fi record of {moment} applied")
+    await floki.settle()

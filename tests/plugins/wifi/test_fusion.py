@@ -2,8 +2,8 @@
 with a BLE tag and a Wi-Fi MAC is placed by its BLE room while BLE is fresh, whatever the
 Wi-Fi says; when BLE goes quiet the Wi-Fi association places it, and the answer says so.
 
-BLE arrives as a gateway posts it (the BLE plugin's JSON upload of an iBeacon advert); Wi-Fi through
-``POST /api/v1/ingest`` with technology ``wifi``."""
+BLE arrives as a gateway posts it (the BLE plugin's JSON upload of an iBeacon advert);
+Wi-Fi as hostapd access points send it, syslog datagrams to the plugin's UDP listener."""
 
 from __future__ import annotations
 
@@ -13,25 +13,29 @@ import pytest
 
 from floki_core.sdk import AppConfig
 from floki_core.testing import Floki
+from tests.fixtures.processes import free_port
 from tests.plugins.wifi.locating import (
     BAY_GATEWAY,
-    CORRIDOR_AP,
-    LIBRARY_AP,
-    PUMP_WIFI,
     Ward,
     ble_upload,
     build_ward,
+    syslog_ready,
+    syslog_settings,
     where,
     wifi_config,
-    wifi_ingest,
+    wifi_syslog,
 )
 
 pytestmark = pytest.mark.floki_entry_points("ble", "wifi")
 
+PORT = free_port()  # a TCP probe; the UDP port of the same number is free alike here
+CORRIDOR = "ward5-ap-corridor"  # the access points' host names, their receivers' names
+LIBRARY = "library-ap"
+
 
 @pytest.fixture
 def floki_config() -> AppConfig:
-    return wifi_config()
+    return wifi_config(listen_host="127.0.0.1", syslog=syslog_settings(PORT))
 
 
 def _by_technology(found: dict[str, object]) -> dict[str, dict[str, object]]:
@@ -47,6 +51,7 @@ def _at(floki: Floki, start: dt.datetime, seconds: float) -> None:
 
 async def _in_bay_by_ble(floki: Floki) -> tuple[Ward, dt.datetime]:
     ward = await build_ward(floki)
+    await syslog_ready(floki)
     start = floki.clock.now()
     await ble_upload(floki, BAY_GATEWAY, start)
     found = await where(floki, ward.pump)
@@ -66,7 +71,7 @@ async def test_a_wifi_zone_contradicting_fresh_ble_does_not_move_the_pump(floki:
         await ble_upload(floki, BAY_GATEWAY, floki.clock.now())
         for age in (5, 30, 55):
             _at(floki, start, 60 * step + age)
-            await wifi_ingest(floki, PUMP_WIFI, CORRIDOR_AP, floki.clock.now())
+            await wifi_syslog(floki, PORT, CORRIDOR, ward.pump, floki.clock.now())
 
     found = await where(floki, ward.pump)
     assert found["zone"]["id"] == ward.zones["Ward 5 Bay 1"]
@@ -79,13 +84,13 @@ async def test_a_wifi_zone_contradicting_fresh_ble_does_not_move_the_pump(floki:
 async def test_when_ble_goes_quiet_the_wifi_association_places_the_pump(floki: Floki) -> None:
     ward, start = await _in_bay_by_ble(floki)
     floki.advance(5)
-    await wifi_ingest(floki, PUMP_WIFI, CORRIDOR_AP, floki.clock.now())
+    await wifi_syslog(floki, PORT, CORRIDOR, ward.pump, floki.clock.now())
     assert (await where(floki, ward.pump))["zone"]["id"] == ward.zones["Ward 5 Bay 1"]
 
     # The tag's battery dies; two minutes on the pump roams to the library's AP. One
     # record is enough: nothing fresh holds it in the bay any more.
     _at(floki, start, 120)
-    await wifi_ingest(floki, PUMP_WIFI, LIBRARY_AP, floki.clock.now())
+    await wifi_syslog(floki, PORT, LIBRARY, ward.pump, floki.clock.now())
 
     found = await where(floki, ward.pump)
     assert found["zone"]["id"] == ward.zones["Equipment Library"]
