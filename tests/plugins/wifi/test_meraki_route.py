@@ -187,9 +187,37 @@ async def test_a_post_places_a_bound_pump_in_the_zone_whose_polygon_holds_it(
     ):
         resp = await floki.client.get(f"{API}{path}", headers=viewer)
         answers.append(await resp.text())
+    stored = b"".join(f.read_bytes() for f in floki.core.data_dir.rglob("floki.db*"))
+    answers.append(stored.decode("utf-8", "replace"))
     everything = "\n".join(answers).upper()
     for secret in (STRANGER, RANDOMISED, STRANGER.replace(":", ""), *PERSONAL):
         assert secret.upper() not in everything, secret
+
+
+async def test_a_zone_drawn_later_is_used_for_the_next_post(floki: Floki) -> None:
+    floor = await mapped_floor(floki)
+    status, _ = await send(floki, scanning_post(floki, PUMP))
+    assert status == 202
+    await floki.settle()
+    assert (await where(floki, floor.pump))["zone"]["id"] == floor.bay
+    # Bed 3 is drawn round the pump's position (pixel 271.8, 278.1) inside Bay 1.
+    bed = await post(
+        floki,
+        "zones",
+        {
+            "site_id": 1,
+            "name": "Ward 7 Bay 1 Bed 3",
+            "floor_id": floor.floor,
+            "polygon": [[250, 250], [300, 250], [300, 300], [250, 300]],
+        },
+    )
+    # Meraki posts again a minute later, then again: past the resolver's dwell.
+    for _ in range(2):
+        floki.advance(30)
+        status, _ = await send(floki, scanning_post(floki, PUMP))
+        assert status == 202
+    await floki.settle()
+    assert (await where(floki, floor.pump))["zone"]["id"] == bed["id"]
 
 
 async def test_a_wrong_secret_is_refused_403_and_counted(floki: Floki) -> None:
