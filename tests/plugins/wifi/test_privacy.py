@@ -1,5 +1,6 @@
 """Privacy by construction (issue 15 §2), proved end to end: a mixed stream through the
 Wi-Fi feeds over loopback (RADIUS accounting over UDP, the Meraki Scanning API's POST)
+and syslog datagrams (hostapd and Cisco Catalyst 9800 lines) to the plugin's UDP listener,
 carrying staff's and patients' phones (burnt-in and randomised MACs) and personal fields
 (names, emails, usernames, phone numbers, client addresses). Afterwards every file under
 the appliance's data directory (the SQLite database, its WAL, the plugins' data), every
@@ -28,8 +29,12 @@ from tests.plugins.wifi.locating import (
     LIBRARY_AP,
     PUMP_WIFI,
     build_ward,
+    hostapd,
     post,
+    send_udp,
     stamp,
+    syslog_ready,
+    syslog_settings,
     where,
     wifi_config,
 )
@@ -38,6 +43,7 @@ from tests.plugins.wifi.radius_nas import SECRET, Nas, accounting
 pytestmark = pytest.mark.floki_entry_points("wifi")
 
 PORT = free_port()
+SYSLOG_PORT = free_port()
 MERAKI_SECRET = "meraki-shared-secret"
 MONITOR_WIFI = "DA:A1:19:5E:6F:02"  # randomised (locally administered), bound on purpose
 
@@ -88,6 +94,7 @@ def floki_config() -> AppConfig:
             "clients": [{"address": "127.0.0.1", "secret": SECRET.decode()}],
         },
         meraki={"secret": MERAKI_SECRET, "validator": "validator-string"},
+        syslog=syslog_settings(SYSLOG_PORT),
     )
 
 
@@ -188,6 +195,39 @@ async def _meraki_stream(floki: Floki, at: dt.datetime) -> None:
     assert resp.status == 202, await resp.text()
 
 
+def cisco_9800(at: dt.datetime, device: str, username: str) -> bytes:
+    """A Catalyst 9800 controller's line for a client reaching the run state: Cisco's
+    dotted MAC, and the user name the client signed in with."""
+    digits = device.replace(":", "").lower()
+    dotted = ".".join(digits[i : i + 4] for i in range(0, 12, 4))
+    return (
+        f"<30>1 {stamp(at)} wlc-9800 wncd - - - %CLIENT_ORCH_LOG-6-CLIENT_ADDED_TO_RUN_STATE: "
+        f"R0/0: wncd: Username entry ({username}) joined with ssid (NHS-Staff) for device "
+        f"with MAC: {dotted} on channel (36) AP name: ward5-ap-corridor"
+    ).encode()
+
+
+async def _syslog_stream(floki: Floki, at: dt.datetime) -> None:
+    phone, laptop, random_phone, other_random = UNKNOWN_MACS
+    send_udp(
+        SYSLOG_PORT,
+        hostapd(at, "ward5-ap-corridor", phone),
+        hostapd(at, "ward5-ap-corridor", random_phone),
+        hostapd(at, "library-ap", other_random, "AP-STA-DISCONNECTED"),
+        cisco_9800(at, laptop, "jane.doe@example.nhs.uk"),
+        cisco_9800(at, other_random, "+447700900123"),
+        cisco_9800(at, PUMP_WIFI, "ward5.nurse"),
+        hostapd(at, "library-ap", MONITOR_WIFI),
+    )
+
+    async def counted() -> bool:
+        resp = await floki.client.get(f"{API}/sources", headers=await floki.headers("viewer"))
+        found = {s["name"]: s for s in (await resp.json())["items"]}["wifi-syslog"]
+        return bool(found["rejected"] == {"unknown_device": 2, "randomised_device": 3})
+
+    await floki.eventually(counted, "the syslog lines counted")
+
+
 def _files(folder: Path) -> list[Path]:
     return [path for path in folder.rglob("*") if path.is_file()]
 
@@ -212,11 +252,13 @@ async def test_no_unknown_device_nor_personal_field_is_kept_anywhere(
         {"asset_id": monitor["id"], "technology": "wifi", "value": MONITOR_WIFI},
     )
     await floki.core.locations.reindex()
+    await syslog_ready(floki)
     events = await floki.client.ws_connect(f"{API}/events", headers=await floki.headers("admin"))
 
     at = floki.clock.now() - dt.timedelta(seconds=5)
     await _radius_stream(floki, Nas(PORT), at)
     await _meraki_stream(floki, at + dt.timedelta(seconds=1))
+    await _syslog_stream(floki, at + dt.timedelta(seconds=2))
 
     # The bound devices are located, the randomised one too because it is bound.
     async def located() -> bool:
