@@ -5,15 +5,20 @@ serves, its syslog listener on loopback."""
 
 from __future__ import annotations
 
+import socket
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from floki_core.config import CONFIG_FILE
+from floki_core.api.app import create_app
+from floki_core.clock import ManualClock
+from floki_core.config import CONFIG_FILE, parse_config
+from floki_core.core import Core
 from floki_core.demo import WIFI_SIMULATOR_SETTINGS, enable_wifi_simulation
 from floki_core.demo.wifi import WIFI_PUMPS
 from floki_core.initialise import CONFIG_TEMPLATE
@@ -25,7 +30,8 @@ from floki_core.storage.models import (
     ReceiverRow,
     ZoneRow,
 )
-from tests.fixtures.demo import DemoRegister, copy_demo_register
+from floki_core.testing import Floki
+from tests.fixtures.demo import DEMO_START, DemoRegister, copy_demo_register
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +110,62 @@ def test_without_floki_wifi_the_demo_says_its_pumps_stay_put(tmp_path: Path) -> 
     movement = enable_wifi_simulation(data_dir, installed=False)
     assert not movement.moving
     assert movement.message.startswith("floki-wifi is not installed")
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.mark.product
+async def test_the_wifi_pumps_are_located_on_ward_5_through_the_syslog_listener(
+    tmp_path: Path, demo_register: DemoRegister
+) -> None:
+    data_dir = copy_demo_register(demo_register, tmp_path / "data")
+    clock = ManualClock(DEMO_START)
+    wifi = {**WIFI_SIMULATOR_SETTINGS, "syslog": {"udp_port": free_udp_port(), "tcp_port": 0}}
+    config = parse_config(
+        {"discovery": {"enabled": False}, "server": {"tls": False}, "plugin": {"wifi": wifi}}
+    )
+    core = Core(data_dir, config, clock=clock)
+    await core.start()
+    try:
+        async with TestClient(TestServer(create_app(core))) as client:
+            floki = Floki(core, client, clock)
+            registration = core.plugins.registries.sources.get("wifi-simulator")
+            assert registration is not None, "simulate = true adds the simulator"
+            source = registration.item
+            admin = await floki.headers("admin")
+
+            async def listening() -> bool:
+                resp = await client.get("/api/v1/plugins", headers=admin)
+                found = [s for p in (await resp.json())["items"] for s in p["sources"]]
+                return any(s["name"] == "wifi-syslog" and s["status"] == "running" for s in found)
+
+            await Floki.eventually(listening, "the syslog listener running")
+            await source.catch_up()  # the simulation starts
+            floki.advance(2.0)  # twenty simulated seconds: every pump has joined
+            await source.catch_up()
+            pumps = [p.asset_id for p in source.scene.pumps]
+            headers = await floki.headers("viewer")
+
+            async def on_ward_5() -> bool:
+                await floki.settle()
+                for asset_id in pumps:
+                    resp = await client.get(f"/api/v1/assets/{asset_id}/location", headers=headers)
+                    where = await resp.json()
+                    if (where.get("zone") or {}).get("name") != "Ward 5":
+                        return False
+                return True
+
+            await Floki.eventually(on_ward_5, "every Wi-Fi pump located on Ward 5")
+            # The listener counted the phones and devices nobody tracks, and dropped them.
+            resp = await client.get("/api/v1/plugins", headers=await floki.headers("admin"))
+            body = await resp.json()
+            sources = {s["name"]: s for p in body["items"] for s in p.get("sources", [])}
+            said = repr(sources.get("wifi-syslog"))
+            assert "randomised" in said and "unknown" in said, said
+    finally:
+        await core.stop()

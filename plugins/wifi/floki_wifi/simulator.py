@@ -176,6 +176,8 @@ class SimulatedNetwork:
             try:
                 sent = await sender.send([controller_line(e) for e in events])
             except OSError as exc:
+                # Sent again next time (within the backlog): the listener may be starting.
+                self._done = since
                 self._failed(exc, len(events))
                 return 0
             self.sent += sent
