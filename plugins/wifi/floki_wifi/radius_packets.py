@@ -2,9 +2,10 @@
 
 pyrad encodes and decodes the packets (its ``AcctPacket`` checks the Request
 Authenticator, RFC 2866 section 3, and signs the Accounting-Response, section 4) with the
-dictionary shipped beside this module. Of everything a packet carries, only five
-attributes are read: Acct-Status-Type, Acct-Delay-Time, Event-Timestamp,
-Calling-Station-Id (the device) and Called-Station-Id (the access point and SSID). The
+dictionary shipped beside this module. Of everything a packet carries, only these are
+read: Acct-Status-Type, Acct-Delay-Time, Event-Timestamp, Calling-Station-Id (the device),
+Called-Station-Id (the access point and SSID), and NAS-IP-Address, NAS-IPv6-Address or
+NAS-Identifier (which controller the record is about, when a RADIUS server relays it). The
 result, an ``AccountingRequest``, has no field for anything else: a user name, a client's
 IP address, a session id or a class never leave ``read_request``. Pure: no I/O.
 """
@@ -72,8 +73,9 @@ class AccountingRequest(msgspec.Struct, frozen=True, kw_only=True):
     ``device``: the Calling-Station-Id spelt as a MAC, or None when absent or not a MAC
     (it may be a phone number or an IP address: never kept). ``access_point``: the MAC at
     the start of the Called-Station-Id, and ``ssid`` what follows its colon.
-    ``event_at``: the Event-Timestamp, when the NAS sent one. ``reply``: the signed
-    Accounting-Response to send back."""
+    ``event_at``: the Event-Timestamp, when the NAS sent one. ``nas``: the NAS the record
+    is about (its NAS-IP-Address, NAS-IPv6-Address or NAS-Identifier), when it says.
+    ``reply``: the signed Accounting-Response to send back."""
 
     identifier: int
     authenticator: bytes
@@ -83,6 +85,7 @@ class AccountingRequest(msgspec.Struct, frozen=True, kw_only=True):
     ssid: str | None = None
     event_at: dt.datetime | None = None
     delay_seconds: int = 0
+    nas: str | None = None
     reply: bytes
 
 
@@ -146,8 +149,17 @@ def _accounting(request: radius.AcctPacket, reply: bytes) -> AccountingRequest:
         ssid=ssid,
         event_at=dt.datetime.fromtimestamp(stamp, dt.UTC) if isinstance(stamp, int) else None,
         delay_seconds=int(delay) if isinstance(delay, int) else 0,
+        nas=_nas(request),
         reply=reply,
     )
+
+
+def _nas(request: radius.AcctPacket) -> str | None:
+    for name in ("NAS-IP-Address", "NAS-IPv6-Address", "NAS-Identifier"):
+        value = _one(request, name)
+        if isinstance(value, str) and value:
+            return value[:64]
+    return None
 
 
 def _one(request: radius.AcctPacket, name: str) -> object:

@@ -99,7 +99,8 @@ class RadiusSource:
         self._answers: collections.OrderedDict[AnswerKey, tuple[bytes, dt.datetime]] = (
             collections.OrderedDict()
         )
-        # The NAS each tracked device was last reported through, for Accounting-On/Off.
+        # The NAS each tracked device was last reported through ("<sender>/<NAS named in
+        # the record>"), for Accounting-On/Off.
         self._device_nas: dict[str, str] = {}
         self._stopping = asyncio.Event()
         self._full = asyncio.Event()
@@ -193,6 +194,9 @@ class RadiusSource:
         if client is None:
             self._refused["unknown_client"] += 1
             return None
+        if len(data) > MAX_DATAGRAM:
+            self._refused["bad_packet"] += 1
+            return None
         try:
             request = read_request(data, client.secret)
         except RadiusRefused as refused:
@@ -232,8 +236,11 @@ class RadiusSource:
             answers.popitem(last=False)
         answers[key] = (reply, now)
 
-    def _use(self, request: AccountingRequest, nas: str, now: dt.datetime) -> None:
+    def _use(self, request: AccountingRequest, sender: str, now: dt.datetime) -> None:
         status = request.status
+        # A RADIUS server relaying many controllers sends them all from its own address:
+        # the NAS the record names tells them apart.
+        nas = sender if request.nas is None else f"{sender}/{request.nas}"
         if status == STATUS_SERVER_STATUS:
             return
         at = request.event_at or now - dt.timedelta(seconds=request.delay_seconds)
@@ -304,9 +311,6 @@ class _Datagrams(asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, ...]) -> None:
-        if len(data) > MAX_DATAGRAM:
-            self.source._refused["bad_packet"] += 1
-            return
         answer = self.source.take(data, str(addr[0]))
         if answer is not None and self.transport is not None:
             self.transport.sendto(answer, addr)

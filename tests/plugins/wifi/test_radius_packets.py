@@ -63,13 +63,14 @@ def test_the_nas_times_are_read_and_nothing_personal_is_kept() -> None:
         Framed_IP_Address="10.44.1.23",
         Acct_Session_Id="4E3A0F12",
         Class=b"staff-vlan",
+        NAS_IP_Address="10.20.0.11",
     )
     found = decoded(request)
-    assert (found.event_at, found.delay_seconds) == (STAMP, 7)
+    assert (found.event_at, found.delay_seconds, found.nas) == (STAMP, 7, "10.20.0.11")
     # The struct has no field a user name, an address or a session could be kept in ...
     assert set(AccountingRequest.__struct_fields__) == {
         "identifier", "authenticator", "status", "device", "access_point", "ssid",
-        "event_at", "delay_seconds", "reply",
+        "event_at", "delay_seconds", "nas", "reply",
     }  # fmt: skip
     # ... and none of them holds one.
     for personal in ("alice", "10.44.1.23", "4E3A0F12", "staff-vlan"):

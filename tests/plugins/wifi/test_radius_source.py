@@ -4,6 +4,7 @@ the settings a department writes, and the listener's port."""
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import datetime as dt
 import logging
@@ -160,6 +161,25 @@ async def test_a_stop_and_a_nas_restart_end_associations_and_submit_nothing() ->
         del BOUND[other]
 
 
+async def test_a_restart_relayed_by_a_radius_server_ends_only_that_controllers_devices() -> None:
+    # FreeRADIUS replicating: every packet comes from its address; NAS-IP-Address and
+    # NAS-Identifier say which controller the record is about.
+    radius = source()
+    other = "00:1B:63:84:45:E7"
+    BOUND[other] = 9
+    try:
+        send(radius, "Start", PUMP, AP, at=NOW, NAS_IP_Address="10.20.0.11")
+        send(radius, "Start", other, AP, at=NOW, NAS_Identifier="wlc-ward6")
+        later = NOW + dt.timedelta(seconds=9)
+        send(radius, "Accounting-On", None, None, at=later, NAS_IP_Address="10.20.0.11")
+        assert radius.book.devices[PUMP].access_point is None
+        assert radius.book.devices[other].access_point == AP_SPELT
+        send(radius, "Accounting-Off", None, None, at=later, NAS_Identifier="wlc-ward6")
+        assert radius.book.devices[other].access_point is None
+    finally:
+        del BOUND[other]
+
+
 async def test_a_request_sent_again_after_the_duplicate_window_is_used_again() -> None:
     radius = source(duplicate_seconds=30)
     datagram = accounting("Interim-Update", PUMP, AP, at=NOW).RequestPacket()
@@ -171,6 +191,29 @@ async def test_a_request_sent_again_after_the_duplicate_window_is_used_again() -
     # Handed to the core again, which knows it for a replay (the same observation).
     assert len([o for b in (await handed_over(radius)).batches for o in b]) == 1
     assert radius.details()["answered_again"] == 1
+
+
+async def test_over_udp_a_strangers_datagram_of_any_size_is_an_unknown_client() -> None:
+    radius = source(batch_seconds=0.01)
+    sink = Sink()
+    running = asyncio.create_task(radius.run(sink))
+    try:
+        await asyncio.wait_for(radius.listening.wait(), 5)
+        assert radius.bound is not None
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as nas:
+            nas.bind(("127.0.0.2", 0))
+            nas.sendto(bytes(5000), radius.bound)  # over RFC 2865's 4096 octets
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as nas:
+            nas.sendto(bytes(5000), radius.bound)
+        for _ in range(500):
+            if sum(sink.rejected.values()) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        assert sink.rejected == {"unknown_client": 1, "bad_packet": 1}
+    finally:
+        await radius.stop()
+        await asyncio.wait_for(running, 5)
+    assert not radius.listening.is_set()
 
 
 def test_a_status_server_is_answered_and_nothing_else() -> None:
