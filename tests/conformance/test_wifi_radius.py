@@ -46,7 +46,7 @@ class RadiusNas:
             "listen_host": "127.0.0.1",
             "radius": {
                 "port": self.port,
-                "batch_seconds": 0.1,
+                "batch_seconds": 0.05,
                 "clients": [{"address": "127.0.0.1", "secret": SECRET.decode()}],
             },
         }
