@@ -105,8 +105,8 @@ _ATTRIBUTE = st.builds(
 
 
 class TestRadiusConformance(SourceConformance):
-    # The plugin-wide checks (entry point, settings) are the syslog module's; every
-    # [plugin.wifi.radius] key is documented in docs/wifi-radius.md for them.
+    # The plugin-wide checks (entry point, settings) are run once for the whole plugin,
+    # not per feed; every [plugin.wifi.radius] key is documented in docs/wifi-radius.md.
     test_loads_through_its_entry_point = None  # type: ignore[assignment]
     test_config_defaults_validate_and_every_key_is_documented = None  # type: ignore[assignment]
 
