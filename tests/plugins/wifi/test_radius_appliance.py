@@ -257,8 +257,6 @@ async def test_a_retransmitted_request_is_answered_again_but_used_once(
 ) -> None:
     zone = await ward_with_ap(floki)
     asset_id = await pump(floki, "PUMP-AGAIN", "00:1B:63:84:45:E7")
-    source = floki.core.plugins.registries.sources.get(FEED)
-    assert source is not None
     accepted = (await counters(floki)).get("accepted", 0)
     datagram = accounting("Interim-Update", "00:1B:63:84:45:E7", AP).RequestPacket()
     first = await nas.send(datagram)
@@ -269,6 +267,20 @@ async def test_a_retransmitted_request_is_answered_again_but_used_once(
     after = await counters(floki)
     assert after["accepted"] == accepted + 1
     assert after.get("duplicates", 0) == 0  # never handed to the core twice
+    health = await source_health(floki)
+    assert health["listening"] and health["answered_again"] >= 1
+    assert health["clients"][0]["name"] == "127.0.0.1" and health["clients"][0]["requests"] > 1
+
+
+async def source_health(floki: Floki) -> dict[str, Any]:
+    """What GET /api/v1/plugins says of the wifi-radius source."""
+    for plugin in (await get(floki, "/plugins"))["items"]:
+        for item in plugin["sources"]:
+            if item["name"] == FEED:
+                assert item["status"] == "running", item
+                details: dict[str, Any] = item["details"]
+                return details
+    raise AssertionError(f"{FEED} is not in GET /api/v1/plugins")
 
 
 async def test_stop_and_accounting_off_end_the_association_without_a_location(
