@@ -26,6 +26,7 @@ import msgspec
 from floki_wifi.privacy import device_mac
 
 BLE_TYPES = frozenset({"BLE", "Bluetooth"})
+MAX_PLAN_ID = 100  # characters: a floor plan id longer is no id of Meraki's
 
 
 class MerakiRefused(Exception):
@@ -239,10 +240,11 @@ def _position(location: _Location) -> Position | None:
         if x is None:
             return None
     variance = _finite(location.variance)
+    plan = location.floorPlanId or None
     return Position(
         x=x,
         y=y,
-        floor_plan=location.floorPlanId or None,
+        floor_plan=plan if plan is not None and len(plan) <= MAX_PLAN_ID else None,
         lat=lat,
         lon=lon,
         uncertainty_m=abs(variance) if variance is not None else None,

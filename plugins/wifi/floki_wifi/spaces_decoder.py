@@ -28,6 +28,7 @@ from floki_wifi.privacy import device_mac
 
 LOCATION_UPDATE = "DEVICE_LOCATION_UPDATE"
 FEET = 0.3048  # metres
+MAX_MAP_ID = 100  # characters: a map id longer is no id of Spaces'
 
 
 class _Device(msgspec.Struct):
@@ -114,7 +115,7 @@ def decode_line(line: bytes, *, feet: bool = True) -> SpacesLocation | Skipped |
         return Refused("bad_client_mac", stamp)
     scale = FEET if feet else 1.0
     x, y = _finite(update.xPos), _finite(update.yPos)
-    if x is None or y is None or not update.mapId:
+    if x is None or y is None or not update.mapId or len(update.mapId) > MAX_MAP_ID:
         x = y = None
     lat, lon = _finite(update.latitude), _finite(update.longitude)
     # (0, 0) is a map with no geo-reference, not a place.

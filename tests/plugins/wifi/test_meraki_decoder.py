@@ -177,3 +177,11 @@ def test_times_as_iso_text_or_epoch_seconds_or_milliseconds() -> None:
     assert parse_time("1574951266") == at
     assert parse_time(1574951266000) == at
     assert parse_time("yesterday") is None and parse_time(None) is None
+
+
+def test_a_floor_plan_id_too_long_to_be_merakis_is_not_kept() -> None:
+    body = documented()
+    for location in body["data"]["observations"][0]["locations"]:
+        location["floorPlanId"] = "g_" + "6" * 5000
+    (client,) = decode_post(encode(body), SECRET).clients
+    assert client.position is not None and client.position.floor_plan is None

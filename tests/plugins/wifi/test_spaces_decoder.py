@@ -58,3 +58,9 @@ def test_other_events_are_skipped_with_their_time() -> None:
 def test_a_bad_line_is_refused_with_its_reason(line: bytes, reason: str) -> None:
     found = decode_line(line)
     assert isinstance(found, Refused) and found.reason == reason
+
+
+def test_a_map_id_too_long_to_be_spaces_is_no_map() -> None:
+    line = location_update("00:1b:44:11:3a:b7", "e", AT_MS, 30.0, 40.0)
+    found = decode_line(line.replace(b'"map-a1b2c3"', b'"' + b"m" * 5000 + b'"'))
+    assert isinstance(found, SpacesLocation) and (found.map_id, found.x_m) == (None, None)
