@@ -1,6 +1,7 @@
 """Privacy by construction (issue 15 §2), proved end to end: a mixed stream through the
-Wi-Fi feeds over loopback (RADIUS accounting over UDP, the Meraki Scanning API's POST)
-and syslog datagrams (hostapd and Cisco Catalyst 9800 lines) to the plugin's UDP listener,
+Wi-Fi feeds over loopback (RADIUS accounting over UDP, the Meraki Scanning API's POST,
+the Cisco Spaces firehose streamed from a local stand-in, and syslog datagrams: hostapd
+and Cisco Catalyst 9800 lines to the plugin's UDP listener),
 carrying staff's and patients' phones (burnt-in and randomised MACs) and personal fields
 (names, emails, usernames, phone numbers, client addresses). Afterwards every file under
 the appliance's data directory (the SQLite database, its WAL, the plugins' data), every
@@ -10,14 +11,16 @@ devices (a pump, and a monitor whose randomised MAC is bound explicitly) are loc
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import WSMsgType
+from aiohttp import WSMsgType, web
 from floki_wifi.radius_source import FEED, RadiusSource
 
 from floki_core.sdk import AppConfig
@@ -64,7 +67,11 @@ PERSONAL = (
     "10.20.30.40",
     "10.20.30.41",
     "fe80::1c2b:3cff:fe4d:5e6f",
+    "Farhana",
+    "Okonkwo",
 )
+SPACES_KEY = "spaces-firehose-key"
+FIREHOSE = "/api/partners/v1/firehose/events"
 
 
 def spellings(mac: str) -> list[str]:
@@ -84,9 +91,51 @@ NEEDLES = sorted(
 )
 
 
+class Firehose:
+    """A stand-in for Cisco Spaces' firehose on loopback: one NDJSON stream of what is
+    put in ``lines``, to a client with the API key."""
+
+    def __init__(self) -> None:
+        self.lines: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def open(self) -> None:
+        app = web.Application()
+        app.router.add_get(FIREHOSE, self.stream)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}{FIREHOSE}"
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("X-API-Key") != SPACES_KEY:
+            return web.Response(status=401, text="invalid api key")
+        resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+        await resp.prepare(request)
+        while (line := await self.lines.get()) is not None:
+            await resp.write(line)
+        return resp
+
+
 @pytest.fixture
-def floki_config() -> AppConfig:
+async def firehose() -> AsyncIterator[Firehose]:
+    stand_in = Firehose()
+    await stand_in.open()
+    try:
+        yield stand_in
+    finally:
+        stand_in.lines.put_nowait(None)
+        if stand_in.runner is not None:
+            await stand_in.runner.cleanup()
+
+
+@pytest.fixture
+def floki_config(firehose: Firehose) -> AppConfig:
     return wifi_config(
+        spaces={"url": firehose.url, "api_key": SPACES_KEY, "batch_seconds": 0.05},
         listen_host="127.0.0.1",
         radius={
             "port": PORT,
@@ -222,10 +271,49 @@ async def _syslog_stream(floki: Floki, at: dt.datetime) -> None:
 
     async def counted() -> bool:
         resp = await floki.client.get(f"{API}/sources", headers=await floki.headers("viewer"))
-        found = {s["name"]: s for s in (await resp.json())["items"]}["wifi-syslog"]
-        return bool(found["rejected"] == {"unknown_device": 2, "randomised_device": 3})
+        found = {s["name"]: s for s in (await resp.json())["items"]}.get("wifi-syslog", {})
+        return bool(found.get("rejected") == {"unknown_device": 2, "randomised_device": 3})
 
     await floki.eventually(counted, "the syslog lines counted")
+
+
+def spaces_update(mac: str, uid: str, at: dt.datetime, **device: Any) -> bytes:
+    """A DEVICE_LOCATION_UPDATE of ``mac`` near the corridor AP, as the firehose sends
+    one: with the person's details Spaces holds, and no position on a mapped plan."""
+    millis = int(at.timestamp() * 1000)
+    record = {
+        "recordUid": uid,
+        "recordTimestamp": str(millis),
+        "eventType": "DEVICE_LOCATION_UPDATE",
+        "deviceLocationUpdate": {
+            "device": {"macAddress": mac.lower(), "manufacturer": "Samsung", **device},
+            "ssid": "NHS-Staff",
+            "rawUserId": "jane.doe@example.nhs.uk",
+            "lastSeen": millis,
+            "ipv4": "10.20.30.40",
+            "apMac": CORRIDOR_AP.lower(),
+            "maxDetectedRssi": -61,
+        },
+    }
+    return json.dumps(record).encode() + b"\n"
+
+
+async def _spaces_stream(floki: Floki, firehose: Firehose, at: dt.datetime) -> None:
+    phone, laptop, random_phone, _ = UNKNOWN_MACS
+    for line in (
+        spaces_update(phone, "e1", at, firstName="Farhana", lastName="Okonkwo"),
+        spaces_update(laptop, "e2", at, email="jane.doe@example.nhs.uk", mobile="+447700900123"),
+        spaces_update(random_phone, "e3", at, userId="Dr Amir Khan"),
+        spaces_update(PUMP_WIFI, "e4", at, userId="ward5.nurse", firstName="Farhana"),
+    ):
+        firehose.lines.put_nowait(line)
+
+    async def counted() -> bool:
+        resp = await floki.client.get(f"{API}/sources", headers=await floki.headers("viewer"))
+        found = {s["name"]: s for s in (await resp.json())["items"]}.get("wifi-spaces", {})
+        return bool(found.get("rejected") == {"unknown_device": 2, "randomised_device": 1})
+
+    await floki.eventually(counted, "the Spaces records counted")
 
 
 def _files(folder: Path) -> list[Path]:
@@ -238,7 +326,7 @@ def _found(haystack: str) -> list[str]:
 
 
 async def test_no_unknown_device_nor_personal_field_is_kept_anywhere(
-    floki: Floki, caplog: pytest.LogCaptureFixture
+    floki: Floki, firehose: Firehose, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     registration = floki.core.plugins.registries.sources.get(FEED)
@@ -259,6 +347,7 @@ async def test_no_unknown_device_nor_personal_field_is_kept_anywhere(
     await _radius_stream(floki, Nas(PORT), at)
     await _meraki_stream(floki, at + dt.timedelta(seconds=1))
     await _syslog_stream(floki, at + dt.timedelta(seconds=2))
+    await _spaces_stream(floki, firehose, at + dt.timedelta(seconds=3))
 
     # The bound devices are located, the randomised one too because it is bound.
     async def located() -> bool:
