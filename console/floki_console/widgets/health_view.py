@@ -26,12 +26,20 @@ from floki_console.community_data import describe_fix_age
 from floki_console.models import Column, RecordTable, describe_age
 from floki_console.reader_health import plugin_source_rows, plugin_source_table
 from floki_console.session import ApplianceSession
+from floki_console.wifi_health import (
+    access_point_rows,
+    access_point_table,
+    wifi_feed_rows,
+    wifi_feed_table,
+)
 
 REFRESH_MS = 15_000
 REFRESHING_EVENTS = ("plugin.", "tag.battery_low", "gateway.")
 BAD_STATUSES = ("failed", "disabled", "offline", "silent")
 TRACKERS_NOT_SET_UP = "GPS trackers are not set up on this appliance."
 TRACKERS_FOR_ENGINEERS = "GPS trackers are listed to engineers and admins."
+WIFI_NOT_SET_UP = "Wi-Fi is not set up on this appliance."
+WIFI_FOR_ENGINEERS = "Wi-Fi access points are listed to engineers and admins."
 
 
 def _colour_status(status: str) -> str | None:
@@ -190,6 +198,18 @@ def tracker_table() -> RecordTable[dict[str, Any]]:
     )
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}" + ("" if n == 1 else "s")
+
+
+def wifi_note(access_points: list[dict[str, Any]]) -> str:
+    devices = sum(len(a.get("devices") or []) for a in access_points)
+    return (
+        f"{_count(len(access_points), 'access point')}; "
+        f"{_count(devices, 'tracked device')} on the Wi-Fi."
+    )
+
+
 def _table(model: RecordTable[dict[str, Any]]) -> QTableView:
     view = QTableView()
     view.setModel(model)
@@ -224,6 +244,12 @@ class HealthView(QWidget):
         self.trackers_table = _table(self.trackers)
         self.trackers_note = QLabel("")
         self.trackers_note.setWordWrap(True)
+        # The Wi-Fi plugin's feeds (with what its privacy filter dropped) and access points.
+        self.wifi_feeds = wifi_feed_table(lambda: self.now())
+        self.access_points = access_point_table(lambda: self.now())
+        self.access_points_table = _table(self.access_points)
+        self.wifi_note = QLabel("")
+        self.wifi_note.setWordWrap(True)
         self.appliance_label = QLabel("Log in to see the appliance's health.")
         self.appliance_label.setWordWrap(True)
         self.queue_label = QLabel()
@@ -246,6 +272,18 @@ class HealthView(QWidget):
             _group("Plugin sources and readers", _table(self.plugin_sources)), 3, 0, 1, 2
         )
         grid.addWidget(_group("GPS trackers", self.trackers_note, self.trackers_table), 4, 0, 1, 2)
+        grid.addWidget(
+            _group(
+                "Wi-Fi feeds and access points",
+                _table(self.wifi_feeds),
+                self.wifi_note,
+                self.access_points_table,
+            ),
+            5,
+            0,
+            1,
+            2,
+        )
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
 
@@ -277,6 +315,8 @@ class HealthView(QWidget):
             self.batteries,
             self.gateways,
             self.trackers,
+            self.wifi_feeds,
+            self.access_points,
         ):
             model.set_records([])
         self.appliance_label.setText("Log in to see the appliance's health.")
@@ -347,6 +387,23 @@ class HealthView(QWidget):
             f"{len(items)} trackers." if items else "No GPS tracker has reported yet."
         )
 
+    async def _load_access_points(self, session: Any) -> None:
+        """The Wi-Fi plugin's access points (engineers and admins); a line saying why not
+        when the appliance has no Wi-Fi plugin or the user may not see them."""
+        try:
+            found = await session.client.get_json("/wifi/access-points")
+        except ApiError as exc:
+            if exc.status in (403, 404):
+                self.access_points.set_records([])
+                self.access_points_table.hide()
+                self.wifi_note.setText(WIFI_NOT_SET_UP if exc.status == 404 else WIFI_FOR_ENGINEERS)
+                return
+            raise
+        items = access_point_rows(found)
+        self.access_points.set_records(items)
+        self.access_points_table.setVisible(bool(items))
+        self.wifi_note.setText(wifi_note(items))
+
     async def load(self) -> None:
         session = self.session
         if session is None:
@@ -379,6 +436,11 @@ class HealthView(QWidget):
             self.trackers_note.setText(f"Cannot list the GPS trackers: {exc}")
         self.plugins.set_records(list(plugins.get("items", [])))
         self.plugin_sources.set_records(plugin_source_rows(plugins))
+        self.wifi_feeds.set_records(wifi_feed_rows(plugins, sources))
+        try:
+            await self._load_access_points(session)
+        except ConsoleError as exc:
+            self.wifi_note.setText(f"Cannot list the Wi-Fi access points: {exc}")
         self.sources.set_records(list(sources.get("items", [])))
         self.batteries.set_records(list(batteries.get("items", [])))
         unknown = sources.get("unknown_receivers") or {}
