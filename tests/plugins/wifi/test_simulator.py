@@ -14,14 +14,15 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from floki_wifi.simulator import SPEEDUP, SimulatedNetwork
+from floki_wifi.simulator import SOURCE_NAME, SPEEDUP, SimulatedNetwork
 from floki_wifi.simulator_model import AWAY_S, FIRST_ROAM_S, Scene, build_scene
 
 from floki_core.clock import ManualClock
 from floki_core.location.register_index import RegisterIndex
 from floki_core.location.register_view import RegisterView
-from floki_core.sdk import RegisterSnapshot
+from floki_core.sdk import AppConfig, RegisterSnapshot, parse_config
 from floki_core.storage.database import Database, default_url
+from floki_core.testing import Floki
 from tests.fixtures.demo import DemoRegister, copy_demo_register
 
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
@@ -215,3 +216,23 @@ async def test_nothing_to_simulate_without_wifi_pumps(
     assert await source.catch_up() == 0
     assert "simulated Wi-Fi idle: no asset has a wifi identifier" in caplog.text
     assert await received(collector) == []
+
+
+@pytest.fixture
+def floki_config() -> AppConfig:
+    """simulate = true but no listen_host: no syslog listener to send to."""
+    return parse_config(
+        {
+            "discovery": {"enabled": False},
+            "server": {"tls": False},
+            "plugin": {"wifi": {"simulate": True}},
+        }
+    )
+
+
+async def test_without_a_listener_nothing_is_simulated_and_the_log_says_why(
+    floki: Floki, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert floki.core.plugins.registries.sources.get(SOURCE_NAME) is None
+    said = " ".join(r.getMessage() for r in caplog.get_records("setup"))
+    assert "simulate = true needs listen_host" in said
