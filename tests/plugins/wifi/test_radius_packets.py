@@ -109,6 +109,14 @@ def test_a_packet_built_octet_by_octet_is_read_like_pyrads() -> None:
     assert response_is_signed(datagram, found.reply, SECRET)
 
 
+def test_a_request_with_a_right_message_authenticator_is_read() -> None:
+    request = accounting("Start", "00-1B-63-84-45-E6", AP)
+    request.message_authenticator = True  # RFC 2869 section 5.14, as some NASes add it
+    datagram = request.RequestPacket()
+    assert datagram[20] == 80  # the Message-Authenticator, first
+    assert read_request(datagram, SECRET).device == "00:1B:63:84:45:E6"
+
+
 def test_a_status_type_the_dictionary_does_not_name_is_read_as_its_number() -> None:
     tunnel_start = rfc_request(3, SECRET, [(40, struct.pack("!I", 9))])
     assert read_request(tunnel_start, SECRET).status == "9"
