@@ -94,6 +94,9 @@ class RadiusSource:
         self.answered = 0  # answers sent, the second sending of one included
         self.answered_again = 0  # requests the NAS sent again, answered but not used
         self.by_status: collections.Counter[str] = collections.Counter()
+        # Devices no asset carries, dropped (numbers only: which device is never kept).
+        self.unknown_devices = 0
+        self.randomised_devices = 0
         self._pending: list[Observation] = []
         self._refused: collections.Counter[str] = collections.Counter()
         self._answers: collections.OrderedDict[AnswerKey, tuple[bytes, dt.datetime]] = (
@@ -115,6 +118,8 @@ class RadiusSource:
             "answered": self.answered,
             "answered_again": self.answered_again,
             "statuses": dict(self.by_status),
+            "unknown_devices": self.unknown_devices,
+            "randomised_devices": self.randomised_devices,
             "clients": [
                 {
                     "name": c.name,
@@ -258,7 +263,12 @@ class RadiusSource:
         asset_id = self.devices.asset_for(mac)
         if asset_id is None:
             # Dropped here: the filter has counted it; only a number leaves.
-            self._refused["randomised_device" if is_randomised(mac) else "unknown_device"] += 1
+            if is_randomised(mac):
+                self.randomised_devices += 1
+                self._refused["randomised_device"] += 1
+            else:
+                self.unknown_devices += 1
+                self._refused["unknown_device"] += 1
             return
         if status == "stop":
             self._device_nas.pop(mac, None)

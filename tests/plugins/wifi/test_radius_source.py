@@ -127,6 +127,8 @@ async def test_what_cannot_be_used_is_answered_and_counted_by_reason() -> None:
     }
     assert [o.tag for b in sink.batches for o in b] == ["02:1B:63:84:45:E6"]
     assert radius.devices.counts() == {"unknown_devices": 1, "randomised_devices": 1}
+    health = radius.details()  # how much of the network is people, as numbers
+    assert (health["unknown_devices"], health["randomised_devices"]) == (1, 1)
     assert "3C:22:FB:0A:71:9D" not in str(radius.details()) + str(radius.book.devices)
 
 
