@@ -110,15 +110,9 @@ def _zone(sighting: Sighting) -> int | None:
     return None if sighting.receiver is None else sighting.receiver.zone_id
 
 
-def location_settings(settings: WifiSettings) -> WifiLocationSettings:
-    """``[plugin.wifi.location]``, or its defaults where the settings have no such table."""
-    found = getattr(settings, "location", None)
-    return found if isinstance(found, WifiLocationSettings) else WifiLocationSettings()
-
-
 def register_locators(registry: LocatorRegistry, context: PluginContext) -> None:
     """The ``wifi`` locator, for technology ``wifi`` (it takes over from the core's
     association locator)."""
     settings: WifiSettings = context.settings
     placer = PositionPlacer(settings, context.register)
-    registry.add(LOCATOR_NAME, TECHNOLOGY, WifiLocator(location_settings(settings), placer))
+    registry.add(LOCATOR_NAME, TECHNOLOGY, WifiLocator(settings.location, placer))

@@ -5,8 +5,9 @@ falls back to its AP's zone."""
 from __future__ import annotations
 
 import pytest
+from floki_wifi.config import WifiSettings
 
-from floki_core.sdk import AppConfig
+from floki_core.sdk import AppConfig, ConfigError, plugin_section
 from floki_core.testing import Floki
 from tests.plugins.wifi.locating import (
     CORRIDOR_AP,
@@ -61,3 +62,17 @@ async def test_a_position_no_zone_holds_falls_back_to_the_access_points_zone(
     found = await where(floki, ward.pump)
     assert found["zone"]["id"] == ward.zones["Equipment Library"]
     assert (found["method"], found["confidence"]) == ("association", 0.3)
+
+
+@pytest.mark.parametrize("floki_config", [wifi_config(location={"association_confidence": 0.2})])
+async def test_the_association_confidence_is_a_setting(floki: Floki) -> None:
+    ward = await build_ward(floki, beacon=False)
+    await wifi_ingest(floki, PUMP_WIFI, CORRIDOR_AP, floki.clock.now())
+    assert (await where(floki, ward.pump))["confidence"] == 0.2
+
+
+def test_an_association_confidence_that_is_no_probability_is_refused_naming_the_key() -> None:
+    config = wifi_config(location={"association_confidence": 1.5})
+    with pytest.raises(ConfigError) as raised:
+        plugin_section(config, "wifi", WifiSettings)
+    assert "association_confidence" in str(raised.value), raised.value
