@@ -129,9 +129,20 @@ async def _zone_of(floki: Floki, asset_id: int, zone_id: int) -> bool:
     return bool((body.get("zone") or {}).get("id") == zone_id)
 
 
-async def test_a_viewer_may_not_list_access_points(floki: Floki) -> None:
+async def test_a_viewer_may_not_list_access_points_and_the_openapi_document_says_so(
+    floki: Floki,
+) -> None:
     resp = await floki.client.get(
         f"{API}/wifi/access-points", headers=await floki.headers("viewer")
     )
     assert resp.status == 403
     assert "engineer" in (await resp.json())["error"]
+    # The OpenAPI document says so, and what an engineer gets.
+    resp = await floki.client.get(f"{API}/openapi.json", headers=await floki.headers("viewer"))
+    document = await resp.json()
+    listing = document["paths"][f"{API}/wifi/access-points"]["get"]
+    assert listing["x-floki-policy"] == "engineer"
+    schema = listing["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/AccessPointList"}
+    fields = document["components"]["schemas"]["AccessPoint"]["properties"]
+    assert {"zone", "devices", "last_message_at", "feed", "registered"} <= set(fields)
