@@ -24,34 +24,38 @@ from tests.plugins.wifi.radius_nas import SECRET, Nas, accounting
 
 pytestmark = pytest.mark.floki_entry_points("wifi")
 
-PORT = free_port()
 STRANGE_AP = "F0:9F:C2:00:00:99"  # an AP no receiver is registered as
 SECOND_PUMP = "00:1B:44:11:3A:C8"
 
 
 @pytest.fixture
-def floki_config() -> AppConfig:
+def port() -> int:
+    return free_port()  # a TCP probe; the UDP port of the same number is free alike here
+
+
+@pytest.fixture
+def floki_config(port: int) -> AppConfig:
     return wifi_config(
         listen_host="127.0.0.1",
         radius={
-            "port": PORT,
+            "port": port,
             "batch_seconds": 0.02,
             "clients": [{"address": "127.0.0.1", "secret": SECRET.decode()}],
         },
     )
 
 
-async def _listening(floki: Floki) -> Nas:
+async def _listening(floki: Floki, port: int) -> Nas:
     registration = floki.core.plugins.registries.sources.get(FEED)
     assert registration is not None and isinstance(registration.item, RadiusSource)
     await Floki.eventually(registration.item.listening.is_set, "the RADIUS listener")
-    return Nas(PORT)
+    return Nas(port)
 
 
 async def test_an_engineer_sees_each_access_point_its_zone_and_the_devices_on_it(
-    floki: Floki,
+    floki: Floki, port: int
 ) -> None:
-    nas = await _listening(floki)
+    nas = await _listening(floki, port)
     ward = await build_ward(floki, beacon=False)
     other = await post(floki, "assets", {"asset_number": "PUMP-0043", "description": "Pump"})
     await post(

@@ -28,14 +28,18 @@ from tests.plugins.wifi.locating import (
 
 pytestmark = pytest.mark.floki_entry_points("ble", "wifi")
 
-PORT = free_port()  # a TCP probe; the UDP port of the same number is free alike here
 CORRIDOR = "ward5-ap-corridor"  # the access points' host names, their receivers' names
 LIBRARY = "library-ap"
 
 
 @pytest.fixture
-def floki_config() -> AppConfig:
-    return wifi_config(listen_host="127.0.0.1", syslog=syslog_settings(PORT))
+def port() -> int:
+    return free_port()  # a TCP probe; the UDP port of the same number is free alike here
+
+
+@pytest.fixture
+def floki_config(port: int) -> AppConfig:
+    return wifi_config(listen_host="127.0.0.1", syslog=syslog_settings(port))
 
 
 def _by_technology(found: dict[str, object]) -> dict[str, dict[str, object]]:
@@ -60,7 +64,9 @@ async def _in_bay_by_ble(floki: Floki) -> tuple[Ward, dt.datetime]:
     return ward, start
 
 
-async def test_a_wifi_zone_contradicting_fresh_ble_does_not_move_the_pump(floki: Floki) -> None:
+async def test_a_wifi_zone_contradicting_fresh_ble_does_not_move_the_pump(
+    floki: Floki, port: int
+) -> None:
     ward, start = await _in_bay_by_ble(floki)
 
     # The pump's Wi-Fi is on the corridor AP (which covers the bays) the whole time, and
@@ -71,7 +77,7 @@ async def test_a_wifi_zone_contradicting_fresh_ble_does_not_move_the_pump(floki:
         await ble_upload(floki, BAY_GATEWAY, floki.clock.now())
         for age in (5, 30, 55):
             _at(floki, start, 60 * step + age)
-            await wifi_syslog(floki, PORT, CORRIDOR, ward.pump, floki.clock.now())
+            await wifi_syslog(floki, port, CORRIDOR, ward.pump, floki.clock.now())
 
     found = await where(floki, ward.pump)
     assert found["zone"]["id"] == ward.zones["Ward 5 Bay 1"]
@@ -81,16 +87,18 @@ async def test_a_wifi_zone_contradicting_fresh_ble_does_not_move_the_pump(floki:
     assert ble["weight"] > wifi["weight"]
 
 
-async def test_when_ble_goes_quiet_the_wifi_association_places_the_pump(floki: Floki) -> None:
+async def test_when_ble_goes_quiet_the_wifi_association_places_the_pump(
+    floki: Floki, port: int
+) -> None:
     ward, start = await _in_bay_by_ble(floki)
     floki.advance(5)
-    await wifi_syslog(floki, PORT, CORRIDOR, ward.pump, floki.clock.now())
+    await wifi_syslog(floki, port, CORRIDOR, ward.pump, floki.clock.now())
     assert (await where(floki, ward.pump))["zone"]["id"] == ward.zones["Ward 5 Bay 1"]
 
     # The tag's battery dies; two minutes on the pump roams to the library's AP. One
     # record is enough: nothing fresh holds it in the bay any more.
     _at(floki, start, 120)
-    await wifi_syslog(floki, PORT, LIBRARY, ward.pump, floki.clock.now())
+    await wifi_syslog(floki, port, LIBRARY, ward.pump, floki.clock.now())
 
     found = await where(floki, ward.pump)
     assert found["zone"]["id"] == ward.zones["Equipment Library"]

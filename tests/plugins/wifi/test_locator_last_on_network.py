@@ -19,16 +19,20 @@ from tests.plugins.wifi.radius_nas import SECRET, Nas, accounting
 
 pytestmark = pytest.mark.floki_entry_points("wifi")
 
-PORT = free_port()
 HOUR = 3600
 
 
 @pytest.fixture
-def floki_config() -> AppConfig:
+def port() -> int:
+    return free_port()  # a TCP probe; the UDP port of the same number is free alike here
+
+
+@pytest.fixture
+def floki_config(port: int) -> AppConfig:
     return wifi_config(
         listen_host="127.0.0.1",
         radius={
-            "port": PORT,
+            "port": port,
             "batch_seconds": 0.02,
             "clients": [{"address": "127.0.0.1", "secret": SECRET.decode()}],
         },
@@ -46,12 +50,12 @@ async def _alerts(floki: Floki) -> list[dict[str, object]]:
 
 
 async def test_accounting_updates_keep_a_pump_from_being_missing_until_they_stop(
-    floki: Floki,
+    floki: Floki, port: int
 ) -> None:
     registration = floki.core.plugins.registries.sources.get(FEED)
     assert registration is not None and isinstance(registration.item, RadiusSource)
     await Floki.eventually(registration.item.listening.is_set, "the RADIUS listener")
-    nas = Nas(PORT)
+    nas = Nas(port)
     ward = await build_ward(floki, beacon=False)
     resp = await floki.client.post(
         f"{API}/alert-rules",

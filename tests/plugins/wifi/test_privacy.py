@@ -45,8 +45,6 @@ from tests.plugins.wifi.radius_nas import SECRET, Nas, accounting
 
 pytestmark = pytest.mark.floki_entry_points("wifi")
 
-PORT = free_port()
-SYSLOG_PORT = free_port()
 MERAKI_SECRET = "meraki-shared-secret"
 MONITOR_WIFI = "DA:A1:19:5E:6F:02"  # randomised (locally administered), bound on purpose
 
@@ -133,17 +131,23 @@ async def firehose() -> AsyncIterator[Firehose]:
 
 
 @pytest.fixture
-def floki_config(firehose: Firehose) -> AppConfig:
+def ports() -> tuple[int, int]:
+    """The RADIUS and syslog listeners' UDP ports (probed free over TCP, free alike)."""
+    return free_port(), free_port()
+
+
+@pytest.fixture
+def floki_config(firehose: Firehose, ports: tuple[int, int]) -> AppConfig:
     return wifi_config(
         spaces={"url": firehose.url, "api_key": SPACES_KEY, "batch_seconds": 0.05},
         listen_host="127.0.0.1",
         radius={
-            "port": PORT,
+            "port": ports[0],
             "batch_seconds": 0.02,
             "clients": [{"address": "127.0.0.1", "secret": SECRET.decode()}],
         },
         meraki={"secret": MERAKI_SECRET, "validator": "validator-string"},
-        syslog=syslog_settings(SYSLOG_PORT),
+        syslog=syslog_settings(ports[1]),
     )
 
 
@@ -256,10 +260,10 @@ def cisco_9800(at: dt.datetime, device: str, username: str) -> bytes:
     ).encode()
 
 
-async def _syslog_stream(floki: Floki, at: dt.datetime) -> None:
+async def _syslog_stream(floki: Floki, port: int, at: dt.datetime) -> None:
     phone, laptop, random_phone, other_random = UNKNOWN_MACS
     send_udp(
-        SYSLOG_PORT,
+        port,
         hostapd(at, "ward5-ap-corridor", phone),
         hostapd(at, "ward5-ap-corridor", random_phone),
         hostapd(at, "library-ap", other_random, "AP-STA-DISCONNECTED"),
@@ -326,7 +330,10 @@ def _found(haystack: str) -> list[str]:
 
 
 async def test_no_unknown_device_nor_personal_field_is_kept_anywhere(
-    floki: Floki, firehose: Firehose, caplog: pytest.LogCaptureFixture
+    floki: Floki,
+    firehose: Firehose,
+    ports: tuple[int, int],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     registration = floki.core.plugins.registries.sources.get(FEED)
@@ -344,9 +351,9 @@ async def test_no_unknown_device_nor_personal_field_is_kept_anywhere(
     events = await floki.client.ws_connect(f"{API}/events", headers=await floki.headers("admin"))
 
     at = floki.clock.now() - dt.timedelta(seconds=5)
-    await _radius_stream(floki, Nas(PORT), at)
+    await _radius_stream(floki, Nas(ports[0]), at)
     await _meraki_stream(floki, at + dt.timedelta(seconds=1))
-    await _syslog_stream(floki, at + dt.timedelta(seconds=2))
+    await _syslog_stream(floki, ports[1], at + dt.timedelta(seconds=2))
     await _spaces_stream(floki, firehose, at + dt.timedelta(seconds=3))
 
     # The bound devices are located, the randomised one too because it is bound.
