@@ -260,22 +260,29 @@ def free_udp_port() -> int:
         return port
 
 
+class WifiAppliance(ThreadedAppliance):
+    """An appliance whose Wi-Fi plugin takes syslog on a free loopback UDP port."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(data_dir)
+        self.syslog_port = free_udp_port()
+        self.config = parse_config(
+            {
+                "site": {"name": SITE},
+                "discovery": {"enabled": False},
+                "plugin": {
+                    "wifi": {
+                        "listen_host": "127.0.0.1",
+                        "syslog": {"udp_port": self.syslog_port, "tcp_port": 0},
+                    }
+                },
+            }
+        )
+
+
 @pytest.fixture
-def wifi_appliance(tmp_path: Path) -> Iterator[ThreadedAppliance]:
-    running = ThreadedAppliance(tmp_path / "appliance")
-    running.syslog_port = free_udp_port()  # type: ignore[attr-defined]
-    running.config = parse_config(
-        {
-            "site": {"name": SITE},
-            "discovery": {"enabled": False},
-            "plugin": {
-                "wifi": {
-                    "listen_host": "127.0.0.1",
-                    "syslog": {"udp_port": running.syslog_port, "tcp_port": 0},  # type: ignore[attr-defined]
-                }
-            },
-        }
-    )
+def wifi_appliance(tmp_path: Path) -> Iterator[WifiAppliance]:
+    running = WifiAppliance(tmp_path / "appliance")
     running.start()
     try:
         yield running
@@ -306,19 +313,19 @@ def register_the_pump(appliance: ThreadedAppliance) -> None:
     appliance.call(work)
 
 
-def send(appliance: ThreadedAppliance, lines: list[str]) -> None:
+def send(appliance: WifiAppliance, lines: list[str]) -> None:
     """The controller's ``lines``, as datagrams to the appliance's syslog listener."""
     at = appliance.clock.now().isoformat().replace("+00:00", "Z")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         for line in lines:
-            sock.sendto(line.format(at=at).encode(), ("127.0.0.1", appliance.syslog_port))  # type: ignore[attr-defined]
+            sock.sendto(line.format(at=at).encode(), ("127.0.0.1", appliance.syslog_port))
 
 
 def test_health_lists_the_wifi_feeds_and_access_points(
     qtbot: QtBot,
     qloop: qasync.QEventLoop,
     context: ConsoleContext,
-    wifi_appliance: ThreadedAppliance,
+    wifi_appliance: WifiAppliance,
 ) -> None:
     wifi_appliance.populate()
     register_the_pump(wifi_appliance)
