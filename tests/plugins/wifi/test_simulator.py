@@ -35,7 +35,6 @@ LINE = re.compile(
     r"|%APF-6-USER_NAME_DELETED: \S+ Username entry \(unknown\) is deleted for mobile "
     r"(?P<gone>[0-9a-f:]{17}))"
 )
-WARD_5_AP = "00:00:0c:a0:00:0e"  # the demo's Wi-Fi AP Ward 5
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +106,12 @@ def network(
     )
 
 
+def ward_5_ap(snapshot: RegisterSnapshot) -> str:
+    """The radio MAC of the demo's Wi-Fi AP Ward 5, as the controller writes it."""
+    (mac,) = [r.identifier for r in snapshot.receivers if r.name == "Wi-Fi AP Ward 5"]
+    return mac.lower()
+
+
 def scene_of(source: SimulatedNetwork) -> Scene:
     assert source.scene is not None
     return source.scene
@@ -130,7 +135,7 @@ async def test_the_access_points_report_the_pumps_among_phones_nobody_tracks(
         line["mac"]: line["ap"] for line in lines if line["ap"] is not None and line["mac"] in pumps
     }
     # Every pump on Ward 5's access point, named by its radio's MAC.
-    assert joined == {mac: WARD_5_AP for mac in pumps}
+    assert joined == {mac: ward_5_ap(snapshot) for mac in pumps}
     # Times are the real times the lines stand for, in UTC.
     for line in lines:
         at = dt.datetime.fromisoformat(line["at"])
@@ -166,13 +171,13 @@ async def test_a_roaming_pump_leaves_ward_5_for_another_access_point_and_comes_b
     clock.advance((FIRST_ROAM_S + 1) / SPEEDUP)
     await source.catch_up()
     about = [line for line in await received(collector) if line["mac"] == mac]
-    assert about[0]["ap"] == WARD_5_AP
+    assert about[0]["ap"] == ward_5_ap(snapshot)
     assert about[-1]["ap"] == away  # roamed: it joins the access point it went to
 
     clock.advance(AWAY_S / SPEEDUP)
     await source.catch_up()
     about = [line for line in await received(collector) if line["mac"] == mac]
-    assert about[-1]["ap"] == WARD_5_AP
+    assert about[-1]["ap"] == ward_5_ap(snapshot)
 
 
 async def test_a_long_pause_skips_ahead_instead_of_flooding_the_listener(
