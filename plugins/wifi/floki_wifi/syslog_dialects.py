@@ -57,15 +57,28 @@ MAC = (
 
 @dataclass(frozen=True, slots=True)
 class LinePattern:
+    """One line shape. ``device`` (built-in shapes) is matched exactly where ``contains``
+    was found and captures the device's MAC only: the cheap first look every line of
+    the shape gets. ``regex``, with every group, is searched only in a line about a
+    device bound to an asset."""
+
     dialect: str
     event: Event
     regex: re.Pattern[bytes]
     contains: bytes  # b"": none; the expression is searched in every line
+    device: re.Pattern[bytes] | None = None
 
 
-def _shape(dialect: str, event: Event, contains: bytes, regex: bytes) -> LinePattern:
-    return LinePattern(dialect, event, re.compile(regex.replace(b"<MAC>", MAC)), contains)
+def _shape(dialect: str, event: Event, contains: bytes, device: bytes, regex: bytes) -> LinePattern:
+    def compiled(text: bytes) -> re.Pattern[bytes]:
+        return re.compile(text.replace(b"<MAC>", MAC))
 
+    return LinePattern(dialect, event, compiled(regex), contains, compiled(device))
+
+
+# A hostapd interface before the event: it starts a word (so the search tries no more
+# than the word starts before the event).
+_INTERFACE = rb"(?:(?<![\w.-])(?P<interface>[\w.-]+): )?"
 
 BUILT_IN: dict[str, tuple[LinePattern, ...]] = {
     "hostapd": (
@@ -73,27 +86,31 @@ BUILT_IN: dict[str, tuple[LinePattern, ...]] = {
             "hostapd",
             "associated",
             b"AP-STA-CONNECTED ",
-            rb"(?:(?P<interface>[\w.-]+): )?AP-STA-CONNECTED (?P<device><MAC>)",
+            rb"AP-STA-CONNECTED (?P<device><MAC>)",
+            _INTERFACE + rb"AP-STA-CONNECTED (?P<device><MAC>)",
         ),
         _shape(
             "hostapd",
             "disassociated",
             b"AP-STA-DISCONNECTED ",
-            rb"(?:(?P<interface>[\w.-]+): )?AP-STA-DISCONNECTED (?P<device><MAC>)",
+            rb"AP-STA-DISCONNECTED (?P<device><MAC>)",
+            _INTERFACE + rb"AP-STA-DISCONNECTED (?P<device><MAC>)",
         ),
     ),
     "cisco": (
         _shape(
             "cisco",
             "associated",
-            b"CLIENT_ADDED_TO_RUN_STATE",
+            b"for device with MAC: ",
+            rb"for device with MAC: (?P<device><MAC>)",
             rb"CLIENT_ADDED_TO_RUN_STATE: .*?for device with MAC: (?P<device><MAC>)"
             rb"(?:.*?AP name:? \(?(?P<ap_name>[^()\s]+)\)?)?",
         ),
         _shape(
             "cisco",
             "associated",
-            b"Client Authenticated",
+            b"Client Authenticated:",
+            rb"Client Authenticated:\s*MACAddress:(?P<device><MAC>)",
             rb"Client Authenticated:\s*MACAddress:(?P<device><MAC>)\s+"
             rb"Base Radio MAC:(?P<ap_mac><MAC>)",
         ),
@@ -102,6 +119,7 @@ BUILT_IN: dict[str, tuple[LinePattern, ...]] = {
             "disassociated",
             b"is deleted for mobile ",
             rb"is deleted for mobile (?P<device><MAC>)",
+            rb"is deleted for mobile (?P<device><MAC>)",
         ),
     ),
     "aruba": (
@@ -109,6 +127,7 @@ BUILT_IN: dict[str, tuple[LinePattern, ...]] = {
             "aruba",
             "associated",
             b"Assoc success @ ",
+            rb"Assoc success @ [\d:.]+: (?P<device><MAC>)",
             rb"Assoc success @ [\d:.]+: (?P<device><MAC>): AP [\d.]+-(?P<ap_mac><MAC>)"
             rb"-(?P<ap_name>[^\s|]+)",
         ),
@@ -116,6 +135,7 @@ BUILT_IN: dict[str, tuple[LinePattern, ...]] = {
             "aruba",
             "disassociated",
             b" sta: ",
+            rb" sta: (?P<device><MAC>)",
             rb"(?:Deauth|Disassoc) (?:from|to) sta: (?P<device><MAC>): (?:\w+ )?"
             rb"AP [\d.]+-(?P<ap_mac><MAC>)-(?P<ap_name>[^\s|]+)",
         ),
@@ -138,27 +158,65 @@ def _configured(dialect: DialectSettings) -> tuple[LinePattern, ...]:
 
 
 class Dialects:
-    """The line shapes in use, in order: the first that matches a line reads it."""
+    """The line shapes in use. The built-in shapes' first looks are one expression (an
+    alternation, one search of the line in C); an extra dialect's shapes are then tried
+    in order."""
 
     def __init__(self, patterns: Iterable[LinePattern]) -> None:
         self.patterns: tuple[LinePattern, ...] = tuple(patterns)
         self.names: tuple[str, ...] = tuple(dict.fromkeys(p.dialect for p in self.patterns))
+        quick = [p for p in self.patterns if p.device is not None]
+        self._slow = tuple(p for p in self.patterns if p.device is None)
+        self._quick_patterns = tuple(quick)
+        self._quick: re.Pattern[bytes] | None = None
+        if quick:
+            # Each shape's first look, its device group made the alternative's only group:
+            # the group that matched (lastindex) says which shape it was.
+            self._quick = re.compile(
+                b"|".join(
+                    p.device.pattern.replace(b"(?P<device>", b"(")
+                    for p in quick
+                    if p.device is not None
+                )
+            )
 
-    def match(self, line: bytes) -> tuple[LinePattern, re.Match[bytes]] | None:
-        """The shape ``line`` has and its match, or None for a line of no shape in use
-        (most of what a controller logs)."""
-        for pattern in self.patterns:
+    def device(self, line: bytes) -> tuple[LinePattern, bytes, int, re.Match[bytes]] | None:
+        """The first look at a line: its shape, the device's MAC as written, where the
+        shape's text starts, and the match; None for a line of no shape in use (most of
+        what a controller logs)."""
+        quick = self._quick
+        if quick is not None:
+            found = quick.search(line)
+            if found is not None:
+                index = found.lastindex or 1
+                return self._quick_patterns[index - 1], found.group(index), found.start(), found
+        for pattern in self._slow:
             contains = pattern.contains
+            at = 0
             if contains:
                 at = line.find(contains)
                 if at < 0:
                     continue
-                found = pattern.regex.search(line, at - LOOK_BEHIND if at > LOOK_BEHIND else 0)
-            else:
-                found = pattern.regex.search(line)
-            if found is not None:
-                return pattern, found
+            whole = pattern.regex.search(line, at - LOOK_BEHIND if at > LOOK_BEHIND else 0)
+            if whole is not None:
+                return pattern, whole.group("device"), at, whole
         return None
+
+    @staticmethod
+    def whole(pattern: LinePattern, line: bytes, first: re.Match[bytes]) -> re.Match[bytes] | None:
+        """Every group of ``pattern`` in ``line`` (whose first look was ``first``)."""
+        if pattern.device is None:
+            return first  # the first look was the whole expression
+        return pattern.regex.search(line)  # a bound device's line: rare, read whole
+
+    def match(self, line: bytes) -> tuple[LinePattern, re.Match[bytes]] | None:
+        """The shape ``line`` has and its whole match, or None."""
+        found = self.device(line)
+        if found is None:
+            return None
+        pattern, _device, _at, first = found
+        whole = self.whole(pattern, line, first)
+        return None if whole is None else (pattern, whole)
 
 
 def dialects_for(settings: SyslogSettings) -> Dialects:

@@ -31,6 +31,7 @@ __all__ = ["KnownDevices", "SyslogReader", "Taken"]
 
 FEED = "wifi-syslog"
 _RANDOMISED = frozenset(b"26AE")  # the second hex digit of a locally administered MAC
+_TWELVE_HEX = re.compile(rb"[0-9A-F]{12}")
 
 
 class KnownDevices:
@@ -103,7 +104,7 @@ class SyslogReader:
 
     def take(self, lines: Iterable[bytes]) -> None:
         """Read ``lines`` (whole messages, no framing)."""
-        match = self.dialects.match
+        first_look = self.dialects.device
         limit = self.max_bytes
         known = self.known
         bare_known = known.bare
@@ -114,12 +115,12 @@ class SyslogReader:
             if len(line) > limit:
                 self.reject("line_too_long")
                 continue
-            found = match(line)
+            found = first_look(line)
             if found is None:
                 other += 1
                 continue
-            pattern, matched = found
-            bare = matched.group("device").translate(None, b":-.").upper()
+            pattern, device, _at, first = found
+            bare = device.translate(None, b":-.").upper()
             if bare not in bare_known and not known.stale:
                 # Not bound to an asset: counted, and nothing else done with it.
                 if len(bare) == 12 and bare[1] in _RANDOMISED:
@@ -127,17 +128,21 @@ class SyslogReader:
                 else:
                     taken.unknown += 1
                 continue
-            self._known_line(line, pattern, matched, bare)
+            whole = self.dialects.whole(pattern, line, first)
+            if whole is None:
+                other += 1
+                continue
+            self._known_line(line, pattern, whole, bare)
         self.lines += count
         self.other_lines += other
 
     def _known_line(
         self, line: bytes, pattern: LinePattern, matched: re.Match[bytes], bare: bytes
     ) -> None:
-        mac = spell(bare) if len(bare) == 12 and bare.isalnum() else None
-        if mac is None or device_mac(mac) is None:
+        if _TWELVE_HEX.fullmatch(bare) is None:  # only while the mirror is behind
             self.reject("bad_mac")
             return
+        mac = spell(bare)
         asset_id = self.device_filter.asset_for(mac)
         if asset_id is None:  # counted by the filter; counted on the sink too
             self.reject("randomised_device" if bare[1] in _RANDOMISED else "unknown_device")

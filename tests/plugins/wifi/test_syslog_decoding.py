@@ -284,6 +284,14 @@ def test_octet_counted_and_line_feed_frames_come_out_whole_however_split() -> No
         assert framer.rejected == {}
 
 
+def test_line_framed_chunks_keep_a_message_cut_at_the_chunks_end_for_the_next() -> None:
+    framer = StreamFramer(8192)
+    assert framer.feed(b"<29>first\r\n<29>sec") == [b"<29>first"]
+    assert framer.feed(b"ond\n<29>third\n") == [b"<29>second", b"<29>third"]
+    assert framer.feed(b"<29>" + b"z" * 9000 + b"\n<29>fourth\n") == [b"<29>fourth"]
+    assert framer.rejected == {"line_too_long": 1}
+
+
 def test_too_long_and_badly_counted_frames_are_refused_and_the_stream_goes_on() -> None:
     framer = StreamFramer(300)
     good = b"<29>Dec  7 19:58:10 ap1 hostapd: wlan0: AP-STA-CONNECTED 00:1b:44:11:3a:b7"

@@ -56,16 +56,18 @@ def floki_config(syslog_ports: tuple[int, int]) -> AppConfig:
     )
 
 
-async def listening(floki: Floki) -> SyslogListener:
+async def listening(floki: Floki, *, aps: bool = True) -> SyslogListener:
     """The listener, once it listens and has read the register's access points (which
     it does as the register changes: the ward was just built)."""
     registration = floki.core.plugins.registries.sources.get(SOURCE)
     assert registration is not None and isinstance(registration.item, SyslogListener)
     listener = registration.item
     await Floki.eventually(listener.listening.is_set, "the syslog listener to listen")
-    await Floki.eventually(
-        lambda: CORRIDOR_AP in listener.names.macs, "the listener to know the ward's APs"
-    )
+    if aps:
+        await Floki.eventually(
+            lambda: {CORRIDOR_AP, LIBRARY_AP} <= listener.names.macs,
+            "the listener to know the ward's APs",
+        )
     return listener
 
 
@@ -156,6 +158,11 @@ async def test_hostapd_lines_over_udp_place_the_pump_in_its_access_points_zone_a
             assert all(spelling not in text for text in shown)
             assert spelling not in caplog.text
     assert listener.details()["unknown_devices"] == len(PHONES)
+
+
+async def test_the_udp_socket_has_room_for_a_controllers_burst(floki: Floki) -> None:
+    listener = await listening(floki, aps=False)
+    assert listener.udp_buffer_bytes() >= 2**20
 
 
 async def test_controllers_over_tcp_octet_counted_and_line_framed_move_the_pump(
