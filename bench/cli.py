@@ -3,6 +3,7 @@
     floki-core bench --scenario hospital --rate max --seconds 20 --json
     floki-core bench --scenario espresense --rate max --seconds 10 --json
     floki-core bench --scenario rfid --rate max --json
+    floki-core bench --scenario wifi --json
     floki-core bench --queries --json
 
 Prints one JSON object (``--json``) or the same figures one per line.
@@ -26,6 +27,7 @@ from bench.scenarios import SCENARIOS
 ESPRESENSE = "espresense"  # through a real MQTT broker: bench/espresense.py
 COMMUNITY = "community"  # GPS trackers through the GPS plugin's listeners: bench/community.py
 RFID = "rfid"  # LLRP readers through the RFID plugin's sources: bench/rfid.py
+WIFI = "wifi"  # a controller's syslog through the Wi-Fi plugin's listener: bench/wifi.py
 
 
 def _rate(text: str) -> float | str:
@@ -53,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Drive a real appliance (its own process, loopback only) and print figures.",
     )
     parser.add_argument(
-        "--scenario", choices=sorted([*SCENARIOS, ESPRESENSE, COMMUNITY, RFID]), default="ward"
+        "--scenario",
+        choices=sorted([*SCENARIOS, ESPRESENSE, COMMUNITY, RFID, WIFI]),
+        default="ward",
     )
     parser.add_argument(
         "--rate",
@@ -108,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--baseline-seconds",
         type=_positive,
         default=3.0,
-        help="community, rfid: seconds the bare decode baseline runs (3; the best of three)",
+        help="community, rfid, wifi: seconds the bare decode baseline runs (3; the best of three)",
     )
     community.add_argument(
         "--records",
@@ -137,6 +141,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rfid.add_argument(
         "--batch-seconds", type=float, default=0.25, help="[plugin.rfid] batch_seconds (0.25)"
+    )
+    wifi = parser.add_argument_group(
+        "wifi scenario (a controller's syslog; --rate: UDP lines a second, 50000)"
+    )
+    wifi.add_argument("--pumps", type=int, default=500, help="devices bound to assets (500)")
+    wifi.add_argument("--phones", type=int, default=20_000, help="devices no asset carries (20000)")
+    wifi.add_argument("--access-points", type=int, default=60, help="access points registered (60)")
+    wifi.add_argument(
+        "--known-share",
+        type=float,
+        default=0.05,
+        help="the bound devices' share of the lines (0.05: 95%% are phones)",
+    )
+    wifi.add_argument(
+        "--streams", type=int, default=4, help="TCP syslog streams in the max phase (4)"
     )
     queries = parser.add_argument_group("query benchmark")
     queries.add_argument(
@@ -253,6 +272,33 @@ def _rfid(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
+def _wifi(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.wifi import WifiOptions, run_wifi
+
+    if args.memory or args.tls:
+        raise BenchError("--memory and --tls do not apply to the wifi scenario")
+    if args.rate == "max":
+        raise BenchError("--rate is the UDP phase's lines a second for the wifi scenario")
+    for name in ("pumps", "phones", "access_points", "streams"):
+        if getattr(args, name) < 1:
+            raise BenchError(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0 < args.known_share <= 1:
+        raise BenchError("--known-share must be above 0 and at most 1")
+    return run_wifi(
+        WifiOptions(
+            seconds=args.seconds or 10.0,
+            rate=args.rate or 50_000.0,
+            known_share=args.known_share,
+            pumps=args.pumps,
+            phones=args.phones,
+            access_points=args.access_points,
+            connections=args.streams,
+            baseline_budget_s=args.baseline_seconds,
+            profile=args.profile,
+        )
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     in_main = threading.current_thread() is threading.main_thread()
@@ -276,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = _community(args)
         elif args.scenario == RFID:
             result = _rfid(args)
+        elif args.scenario == WIFI:
+            result = _wifi(args)
         elif args.memory:
             from bench.memory import run_memory
 
