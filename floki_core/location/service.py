@@ -615,6 +615,9 @@ class LocationService:
                     "observed_at": ev.observed_at,
                     "age_seconds": round((now - ev.observed_at).total_seconds(), 1),
                     "weight": round(weight, 3),
+                    # Younger than its method's half-life: fused technologies give way
+                    # to another's lead once every claim for the zone is no longer fresh.
+                    "fresh": self.resolver.fresh(ev, now),
                     # A GPS fix: its accuracy, motion and tracker protocol; else None.
                     "fix": ev.fix_detail() if isinstance(ev, GeoEvidence) else None,
                 }

@@ -85,6 +85,7 @@ async def test_a_wifi_zone_contradicting_fresh_ble_does_not_move_the_pump(
     ble, wifi = _by_technology(found)["ibeacon"], _by_technology(found)["wifi"]
     assert wifi["zone_id"] == ward.zones["Ward 5 Corridor"]  # heard, and outweighed
     assert ble["weight"] > wifi["weight"]
+    assert ble["fresh"] is True
 
 
 async def test_when_ble_goes_quiet_the_wifi_association_places_the_pump(
@@ -111,6 +112,9 @@ async def test_when_ble_goes_quiet_the_wifi_association_places_the_pump(
     assert evidence["ibeacon"]["zone_id"] == ward.zones["Ward 5 Bay 1"]
     assert evidence["ibeacon"]["age_seconds"] == 120.0
     assert evidence["ibeacon"]["weight"] < evidence["wifi"]["weight"]
+    # The answer says why: the BLE room is no longer fresh, the association is.
+    assert evidence["ibeacon"]["fresh"] is False
+    assert evidence["wifi"]["fresh"] is True
     assert [ev["technology"] for ev in found["evidence"]] == ["wifi", "ibeacon"]
 
     # The tag back (a new battery): fresh BLE takes the pump back to its room.
@@ -121,3 +125,18 @@ async def test_when_ble_goes_quiet_the_wifi_association_places_the_pump(
     found = await where(floki, ward.pump)
     assert found["zone"]["id"] == ward.zones["Ward 5 Bay 1"]
     assert (found["method"], found["technology"]) == ("rssi", "ibeacon")
+
+
+async def test_a_pump_on_wifi_alone_follows_each_roam_of_one_line(floki: Floki, port: int) -> None:
+    # hostapd says a device joined an access point once, then nothing until it leaves: a
+    # roam is one line, and waiting for a second record would leave the pump behind.
+    ward = await build_ward(floki)
+    await syslog_ready(floki)
+    await wifi_syslog(floki, port, CORRIDOR, ward.pump, floki.clock.now())
+    assert (await where(floki, ward.pump))["zone"]["id"] == ward.zones["Ward 5 Corridor"]
+
+    floki.advance(30)
+    await wifi_syslog(floki, port, LIBRARY, ward.pump, floki.clock.now())
+    found = await where(floki, ward.pump)
+    assert found["zone"]["id"] == ward.zones["Equipment Library"]
+    assert (found["method"], found["technology"]) == ("association", "wifi")
