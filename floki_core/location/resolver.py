@@ -22,7 +22,10 @@ import msgspec
 from floki_core.location.evidence import ZoneEvidence
 
 OFF_SITE = 0  # zone ids start at 1; 0 keys "outside every zone"
-IMMEDIATE_METHODS = frozenset({"fixed_point"})
+# Claims that are events, not readings: a scan at a place, a device joining an access
+# point (a roam is one syslog line, and nothing follows until it roams again or leaves).
+# Waiting out the dwell for a second record would leave the asset behind.
+IMMEDIATE_METHODS = frozenset({"fixed_point", "association"})
 
 # Where a located asset is, in a word (``Track.status``).
 IN_ZONE = "in_zone"
