@@ -158,7 +158,13 @@ REFUSED = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("datagram", "reason"), REFUSED)
+# Named by position and reason: the packets carry random authenticators, and every test
+# worker must collect the same ids.
+@pytest.mark.parametrize(
+    ("datagram", "reason"),
+    REFUSED,
+    ids=[f"{number}-{reason}" for number, (_, reason) in enumerate(REFUSED)],
+)
 def test_refused_packets_are_refused_with_their_reason(datagram: bytes, reason: str) -> None:
     with pytest.raises(RadiusRefused) as refused:
         read_request(datagram, SECRET)
