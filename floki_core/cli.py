@@ -100,6 +100,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         enable_community_simulation,
         enable_rfid_simulation,
         enable_simulation,
+        enable_wifi_simulation,
         holds_demo_site,
         load_demo,
     )
@@ -119,6 +120,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _out(enable_simulation(args.data_dir).message)
         _out(enable_community_simulation(args.data_dir).message)
         _out(enable_rfid_simulation(args.data_dir).message)
+        _out(enable_wifi_simulation(args.data_dir).message)
     return _serve(args)
 
 

@@ -15,9 +15,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from floki_core import cli
 from floki_core.api.app import create_app
 from floki_core.clock import ManualClock
-from floki_core.config import CONFIG_FILE, parse_config
+from floki_core.config import CONFIG_FILE, load_config, parse_config
 from floki_core.core import Core
 from floki_core.demo import WIFI_SIMULATOR_SETTINGS, enable_wifi_simulation
 from floki_core.demo.wifi import WIFI_PUMPS
@@ -169,3 +170,14 @@ async def test_the_wifi_pumps_are_located_on_ward_5_through_the_syslog_listener(
             assert "randomised" in said and "unknown" in said, said
     finally:
         await core.stop()
+
+
+def test_the_demo_command_switches_the_simulated_access_points_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = tmp_path / "var"
+    monkeypatch.setattr(cli, "_serve", lambda args: 0)
+    monkeypatch.setenv("FLOKI_ADMIN_PASSWORD", "correct-horse-battery-staple")
+    assert cli.main(["--data-dir", str(data_dir), "demo"]) == 0
+    assert "Simulated access points report the demo's Wi-Fi pumps" in capsys.readouterr().out
+    assert load_config(data_dir).plugin["wifi"] == WIFI_SIMULATOR_SETTINGS
