@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 import socket
 import zoneinfo
 from collections.abc import Mapping, Sequence
@@ -43,6 +44,9 @@ PENDING_LIMIT = 20_000
 UDP_RECEIVE_BUFFER_BYTES = 16 * 2**20  # about 20,000 lines: 0.4 s at 50,000 a second
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)  # Linux
 UDP_READS_PER_WAKE = 256
+# The register is read again at most this often while it changes (an import of a
+# thousand assets is one read, not a thousand).
+MIRROR_EVERY_SECONDS = 0.5
 
 
 class ListenerUnavailable(ConnectionError):
@@ -101,6 +105,7 @@ class SyslogListener:
         self.paused: set[_SyslogStream] = set()
         self.connections_refused = 0
         self._register_changes = 0  # device changes seen, to tell one during a read
+        self._mirrored_at = -math.inf  # loop time of the last read of the register
 
     # --- the source protocol ----------------------------------------------------------------
 
@@ -129,7 +134,10 @@ class SyslogListener:
                     await asyncio.wait_for(self._due.wait(), self.settings.batch_seconds)
                 self._due.clear()
                 await self._flush()
-                if self.known.stale or self.names.due:
+                if (self.known.stale or self.names.due) and (
+                    loop.time() - self._mirrored_at >= MIRROR_EVERY_SECONDS
+                ):
+                    # Meanwhile a stale mirror sends every line to the device filter.
                     await self._mirror()
         finally:
             self.listening.clear()
@@ -272,6 +280,7 @@ class SyslogListener:
             self.known.stale = False  # nothing is bound outside an appliance
             return
         seen = self._register_changes
+        self._mirrored_at = asyncio.get_running_loop().time()
         snapshot = await register.snapshot()
         self.known.update(snapshot)
         self.names.update(snapshot)

@@ -393,14 +393,14 @@ LINES = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(LINES)
 def test_the_decoder_raises_nothing_but_header_errors(line: bytes) -> None:
     with contextlib.suppress(HeaderError):
         read_line(line, DIALECTS, NOW, LONDON)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.binary(max_size=60), max_size=10))
 def test_framing_never_raises_and_never_yields_more_than_it_took(chunks: list[bytes]) -> None:
     framer = StreamFramer(256)
