@@ -352,7 +352,9 @@ class LocationService:
             assert isinstance(locator, RssiLocator)
             self.applied += len(readings)
             evidence.extend(locator.locate_readings(readings))
-        heard: list[tuple[int, dt.datetime]] = []  # GPS reports with no fix in them
+        # Reports that place nothing (a GPS tracker with no fix; a device on the Wi-Fi
+        # with no access point named): the asset was heard then, where it already is.
+        heard: list[tuple[int, dt.datetime]] = []
         for technology, sightings in bound.sightings.items():
             found = bound.locator(technology)
             if found is None:
@@ -360,8 +362,11 @@ class LocationService:
                 continue
             self.applied += len(sightings)
             evidence.extend(found.locate(sightings))
-            if found.method == "geofence":
-                heard.extend((s.asset_id, s.observed_at) for s in sightings if s.lat is None)
+            heard.extend(
+                (s.asset_id, s.observed_at)
+                for s in sightings
+                if s.lat is None and s.receiver is None
+            )
         changes, seen = self.resolver.apply(evidence)
         if heard:
             seen |= self.resolver.heard(heard)

@@ -15,12 +15,14 @@ from floki_wifi import (
     access_points,
     locator,
     meraki_routes,
+    presence,
     radius_source,
     simulator,
     spaces_source,
     syslog_source,
 )
 from floki_wifi.config import WifiSettings
+from floki_wifi.state import association_book
 
 FLOKI_PLUGIN_API = ">=1.0,<2"
 
@@ -39,6 +41,11 @@ def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> 
     else:
         context.log.info("no [plugin.wifi] listen_host: no syslog or RADIUS listener is started")
     spaces_source.register_sources(registry, context, settings)
+    if settings.location.presence_seconds > 0:
+        registry.add(
+            presence.SOURCE_NAME,
+            presence.NetworkPresence(association_book(context), settings.location, context.clock),
+        )
     if settings.simulate:
         simulator.register_sources(registry, context, settings)
 
