@@ -52,7 +52,7 @@ class RejectionLog:
         self._last: dict[tuple[str, str], float] = {}
         self._unlogged: collections.Counter[tuple[str, str]] = collections.Counter()
 
-    def note(self, source: str, reason: str, count: int = 1) -> None:
+    def note(self, source: str, reason: str, count: int = 1, *, expected: bool = False) -> None:
         key = (source, reason)
         self._unlogged[key] += count
         now = self._monotonic()
@@ -61,7 +61,10 @@ class RejectionLog:
             return
         self._last[key] = now
         refused = self._unlogged.pop(key)
-        self._log.warning(
+        # Dropped by design (others' devices on a Wi-Fi feed) is the ordinary run of
+        # things: a WARNING a minute for ever would teach operators to ignore warnings.
+        self._log.log(
+            logging.INFO if expected else logging.WARNING,
             "source %s refused %d input%s as %s%s (counted in GET /api/v1/sources; this "
             "reason is logged at most once every %g s)",
             source,
@@ -88,13 +91,13 @@ class IngestQueue:
         self.counters.setdefault(source, SourceCounters())
         return SourceSink(self, source)
 
-    def reject(self, source: str, reason: str, count: int = 1) -> None:
+    def reject(self, source: str, reason: str, count: int = 1, *, expected: bool = False) -> None:
         """Count ``count`` inputs of ``source`` refused for ``reason``, and log it (once
-        per reason per minute)."""
+        per reason per minute; at INFO when ``expected``)."""
         if count <= 0:
             return
         self.counters.setdefault(source, SourceCounters()).rejected[reason] += count
-        self.rejections.note(source, reason, count)
+        self.rejections.note(source, reason, count, expected=expected)
 
     async def put(self, source: str, batch: Sequence[Observation]) -> None:
         if not batch:
@@ -179,7 +182,8 @@ class SourceSink:
     async def submit(self, batch: Sequence[Observation]) -> None:
         await self._queue.put(self.source, batch)
 
-    def reject(self, reason: str, count: int = 1) -> None:
+    def reject(self, reason: str, count: int = 1, *, expected: bool = False) -> None:
         """Input this source could not use: counted by ``reason`` (a short snake_case
-        word) in ``GET /api/v1/sources`` and logged once per reason per minute."""
-        self._queue.reject(self.source, reason, count)
+        word) in ``GET /api/v1/sources`` and logged once per reason per minute (at INFO
+        when ``expected``: dropped by design, not a fault)."""
+        self._queue.reject(self.source, reason, count, expected=expected)

@@ -40,7 +40,9 @@ class ObservationSink(Protocol):
 
     async def submit(self, batch: Sequence[Observation]) -> None: ...
 
-    def reject(self, reason: str, count: int = 1) -> None:
+    def reject(self, reason: str, count: int = 1, *, expected: bool = False) -> None:
         """``count`` inputs refused for ``reason`` (a short snake_case word): counted in
-        ``GET /api/v1/sources`` and logged once per reason per minute."""
+        ``GET /api/v1/sources`` and logged once per reason per minute. ``expected``: input
+        the source drops by design, in the ordinary run of things (a Wi-Fi feed's phones
+        nobody tracks), logged at INFO rather than WARNING (plugin API 1.3)."""
         ...

@@ -36,10 +36,13 @@ class UploadReceipt(msgspec.Struct, kw_only=True):
 @dataclass
 class Decoded:
     """What a decoder made of an upload: the observations, and the entries it refused by
-    reason (each a short snake_case word, as ``GET /api/v1/sources`` lists them)."""
+    reason (each a short snake_case word, as ``GET /api/v1/sources`` lists them). Reasons
+    in ``expected`` are entries dropped by design (a Wi-Fi feed's phones nobody tracks):
+    counted alike, logged at INFO (plugin API 1.3)."""
 
     observations: Sequence[Observation]
     rejected: Mapping[str, int] = field(default_factory=dict)
+    expected: frozenset[str] = frozenset()
 
 
 class UploadRefused(Exception):
@@ -74,7 +77,7 @@ async def accept_upload(request: web.Request, source: str, decode: Decoder) -> w
         raise ApiError(exc.status, exc.reason) from None
     rejected = {reason: n for reason, n in decoded.rejected.items() if n}
     for reason, count in rejected.items():
-        admission.reject(source, reason, count)
+        admission.reject(source, reason, count, expected=reason in decoded.expected)
     batch = decoded.observations
     limit = core.config.ingest.max_batch
     if len(batch) > limit:

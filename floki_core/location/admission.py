@@ -128,10 +128,11 @@ class Admission:
         stats.accepted += len(admitted)
         return admitted
 
-    def reject(self, source: str, reason: str, count: int = 1) -> None:
-        """Count refused input against ``source`` and log it (once per reason per minute)."""
+    def reject(self, source: str, reason: str, count: int = 1, *, expected: bool = False) -> None:
+        """Count refused input against ``source`` and log it (once per reason per minute;
+        at INFO when ``expected``: dropped by design, not a fault)."""
         self.source(source).rejected[reason] += count
-        self.rejections.note(source, reason, count)
+        self.rejections.note(source, reason, count, expected=expected)
 
     def _forget_before(self, cutoff: dt.datetime) -> None:
         while self._order and self._order[0][0] < cutoff:

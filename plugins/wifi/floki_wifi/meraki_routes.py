@@ -37,7 +37,7 @@ from floki_wifi.config import WifiSettings
 from floki_wifi.meraki_config import MerakiSettings
 from floki_wifi.meraki_decoder import ClientSeen, MerakiRefused, decode_post
 from floki_wifi.positions import shared_placer
-from floki_wifi.privacy import TECHNOLOGY, is_randomised
+from floki_wifi.privacy import DROPPED_BY_DESIGN, TECHNOLOGY, is_randomised
 
 SOURCE = "wifi-meraki"
 PATH = "/api/v1/wifi/meraki"
@@ -107,7 +107,7 @@ def _receive(context: PluginContext) -> Callable[[web.Request], Awaitable[web.Re
                 if client.access_point is not None:
                     book.associated(client.mac, asset_id, client.access_point, at, SOURCE)
                 batch.append(observation_of(client, meraki, now))
-            return Decoded(batch, refused)
+            return Decoded(batch, refused, expected=DROPPED_BY_DESIGN)
 
         return await accept_upload(request, SOURCE, decode)
 

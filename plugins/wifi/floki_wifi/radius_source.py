@@ -33,7 +33,7 @@ from floki_core.sdk import Clock, Observation, ObservationSink, PluginContext, S
 from floki_wifi import state
 from floki_wifi.associations import AssociationBook
 from floki_wifi.config import WifiSettings
-from floki_wifi.privacy import DeviceFilter, is_randomised
+from floki_wifi.privacy import DROPPED_BY_DESIGN, DeviceFilter, is_randomised
 from floki_wifi.radius_config import RadiusSettings
 from floki_wifi.radius_packets import (
     STATUS_SERVER_STATUS,
@@ -184,7 +184,7 @@ class RadiusSource:
         one count per reason."""
         refused, self._refused = self._refused, collections.Counter()
         for reason, count in refused.items():
-            sink.reject(reason, count)
+            sink.reject(reason, count, expected=reason in DROPPED_BY_DESIGN)
         batch, self._pending = self._pending, []
         if batch:
             await sink.submit(batch)

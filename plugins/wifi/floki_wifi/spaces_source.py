@@ -35,7 +35,7 @@ from floki_core.sdk import (
 from floki_wifi import state
 from floki_wifi.config import WifiSettings
 from floki_wifi.positions import PositionPlacer, shared_placer
-from floki_wifi.privacy import TECHNOLOGY, is_randomised
+from floki_wifi.privacy import DROPPED_BY_DESIGN, TECHNOLOGY, is_randomised
 from floki_wifi.spaces_config import SpacesSettings
 from floki_wifi.spaces_decoder import Refused, Skipped, SpacesLocation, decode_line
 
@@ -230,7 +230,7 @@ class SpacesFirehose:
                 book.associated(record.mac, asset_id, record.access_point, record.at or now, SOURCE)
             batch.append(observation_of(record, self.settings, now))
         for reason, count in refused.items():
-            sink.reject(reason, count)
+            sink.reject(reason, count, expected=reason in DROPPED_BY_DESIGN)
         if batch:
             # The zones the positions are placed in, read now if they changed, so that
             # the locator places this batch without waiting.
