@@ -24,7 +24,7 @@ from floki_wifi import (
 from floki_wifi.config import WifiSettings
 from floki_wifi.state import association_book
 
-FLOKI_PLUGIN_API = ">=1.0,<2"
+FLOKI_PLUGIN_API = ">=1.3,<2"  # sink.reject(..., expected=True)
 
 
 @hookimpl
