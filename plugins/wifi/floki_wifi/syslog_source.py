@@ -36,8 +36,11 @@ __all__ = ["SOURCE", "ListenerUnavailable", "SyslogListener", "register_sources"
 
 SOURCE = FEED
 log = logging.getLogger("floki.plugin.wifi")
-# What the register's changes mean to the mirror (entities of the core's events).
-_DEVICE_ENTITIES = frozenset({"identifiers", "assets"})
+# What the register's changes mean to the mirror (entities and types of the core's
+# events). An asset's other events (it moved, its state changed) leave its MACs as
+# they are: read the register again for them and every line would go the slow way.
+_DEVICE_ENTITIES = frozenset({"identifiers"})
+_DEVICE_EVENTS = frozenset({"asset.deleted", "register.imported"})
 _AP_ENTITIES = frozenset({"receivers"})
 # Kept observations at which a batch goes at once (and TCP reading pauses meanwhile).
 PENDING_LIMIT = 20_000
@@ -268,7 +271,7 @@ class SyslogListener:
     async def register_changed(self, events: Sequence[DomainEvent]) -> None:
         """An event observer: the mirror is read again once the register changed."""
         for event in events:
-            if event.entity in _DEVICE_ENTITIES:
+            if event.entity in _DEVICE_ENTITIES or event.type in _DEVICE_EVENTS:
                 self.known.stale = True
                 self._register_changes += 1
             elif event.entity in _AP_ENTITIES:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from floki_wifi.syslog_source import SOURCE, SyslogListener
 
-from floki_core.sdk import AppConfig
+from floki_core.sdk import AppConfig, DomainEvent
 from floki_core.testing import Floki
 from tests.fixtures.processes import free_port
 from tests.plugins.wifi.locating import (
@@ -160,6 +160,17 @@ async def test_hostapd_lines_over_udp_place_the_pump_in_its_access_points_zone_a
     # Room for a controller's burst while the core takes a batch: well over the usual
     # 208 KiB a socket gets.
     assert listener.udp_buffer_bytes() >= 2**20
+    # A pump's move leaves the register's MACs as they were: the listener still drops
+    # phones by its mirror of them, without asking the device filter for each; a new
+    # identifier has it read the register again.
+    await Floki.eventually(lambda: not listener.known.stale, "the mirror to be current")
+    moved = DomainEvent(type="location.changed", at=at, entity="assets", entity_id=ward.pump)
+    await listener.register_changed([moved])
+    assert not listener.known.stale
+    await listener.register_changed(
+        [DomainEvent(type="identifier.created", at=at, entity="identifiers", entity_id=9)]
+    )
+    assert listener.known.stale
 
 
 async def test_controllers_over_tcp_octet_counted_and_line_framed_move_the_pump(
