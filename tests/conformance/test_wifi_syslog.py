@@ -50,15 +50,17 @@ def aruba(device: str, bssid: str) -> bytes:
 
 
 GOOD = (cisco(PUMP_A, AP_1), aruba(PUMP_B, AP_2))
+PHONE_LINE = cisco(PHONE, AP_1)
 BAD = (
     b"<999>" + cisco(PUMP_A, AP_1)[5:],  # a priority beyond 191
     cisco(PUMP_A, AP_1, "2026-13-45T99:00:00Z"),  # no such time
     cisco(PUMP_A, AP_1) + b" " + b"x" * 600,  # longer than max_message_bytes
-    cisco(PHONE, AP_1),  # a phone: no asset carries it
 )
+# A phone's line is no bad input: it is dropped by design, counted as unknown_device and
+# noted at INFO (tests/plugins/wifi/test_syslog_listener.py).
 LINES = st.one_of(
     st.binary(max_size=200),
-    st.lists(st.sampled_from([*GOOD, *BAD, b"<", b"1 ", b"[", b"]", b" "]), max_size=5).map(
+    st.lists(st.sampled_from([*GOOD, *BAD, PHONE_LINE, b"<", b"1 ", b"[", b"]"]), max_size=5).map(
         b"".join
     ),
 )
@@ -133,7 +135,6 @@ class TestWifiSyslogConformance(SourceConformance):
         "bad_priority": 1,
         "bad_timestamp": 1,
         "line_too_long": 1,
-        "unknown_device": 1,
     }
     decoder = decode
     decoder_errors = (HeaderError,)

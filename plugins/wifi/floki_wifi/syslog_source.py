@@ -42,6 +42,7 @@ log = logging.getLogger("floki.plugin.wifi")
 _DEVICE_ENTITIES = frozenset({"identifiers"})
 _DEVICE_EVENTS = frozenset({"asset.deleted", "register.imported"})
 _AP_ENTITIES = frozenset({"receivers"})
+_EXPECTED = frozenset({"unknown_device", "randomised_device"})  # refused by design
 # Kept observations at which a batch goes at once (and TCP reading pauses meanwhile).
 PENDING_LIMIT = 20_000
 UDP_RECEIVE_BUFFER_BYTES = 16 * 2**20  # about 20,000 lines: 0.4 s at 50,000 a second
@@ -300,14 +301,16 @@ class SyslogListener:
         if sink is None:
             return
         device_filter = self.reader.device_filter
+        rejected = taken.rejected
         if taken.unknown:
             device_filter.unknown += taken.unknown
-            sink.reject("unknown_device", taken.unknown)
+            rejected["unknown_device"] = rejected.get("unknown_device", 0) + taken.unknown
         if taken.randomised:
             device_filter.randomised += taken.randomised
-            sink.reject("randomised_device", taken.randomised)
-        for reason, count in taken.rejected.items():
-            sink.reject(reason, count)
+            rejected["randomised_device"] = rejected.get("randomised_device", 0) + taken.randomised
+        for reason, count in rejected.items():
+            # Phones nobody tracks are the ordinary run of things: noted, not warned of.
+            sink.reject(reason, count, expected=reason in _EXPECTED)
         if taken.observations:
             await sink.submit(taken.observations)
 
