@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import shutil
 import socket
 import sys
@@ -42,7 +43,15 @@ from floki_wifi.syslog_config import SyslogSettings
 from floki_wifi.syslog_dialects import dialects_for
 from floki_wifi.syslog_records import read_line
 
-from bench.product import HOST, Appliance, BenchError, appliance_env, new_data_dir, profile_report
+from bench.product import (
+    HOST,
+    Appliance,
+    BenchError,
+    appliance_env,
+    new_data_dir,
+    percentile,
+    profile_report,
+)
 from bench.rfid_site import admin_token
 from bench.wifi_site import (
     SOURCE,
@@ -61,12 +70,14 @@ DRAIN_TIMEOUT_S = 300.0
 IDLE_CHECK_S = 5.0  # nothing more reached the core for this long ...
 IDLE_CPU_SHARE = 0.05  # ... while the appliance used less of a core than this: it is lost
 NOMINAL_TICK_S = 0.005
+MOVE_EVENT = "location.changed"
 TARGETS = {
     "syslog_lines_per_s": (">=", 50_000.0),
     "ratio": (">=", 0.25),
     "lost": ("<=", 0),
     "nominal_lost": ("<=", 0),
 }
+LATENCY_SETTLE_S = 1.0  # the last moves reach the WebSocket
 
 
 def bare_parse_baseline(lines: Sequence[bytes], budget_s: float, passes: int = 3) -> float:
@@ -119,6 +130,7 @@ class Run:
         self.traffic = traffic
         self.udp_port, self.tcp_port = ports
         self.capture = CaptureTail(appliance.data_dir / "capture")
+        self.moved: dict[int, float] = {}  # pump line number -> when its move arrived
 
     async def source(self, session: aiohttp.ClientSession) -> dict[str, Any]:
         async with session.get(
@@ -130,6 +142,21 @@ class Run:
                 found: dict[str, Any] = item
                 return found
         return {}
+
+    async def listen(self, session: aiohttp.ClientSession, ready: asyncio.Event) -> None:
+        """The events WebSocket: when each pump line's move arrived (``location.changed``
+        repeats the time of the observation that moved the asset: the line's)."""
+        url = self.appliance.base_url.replace("http", "ws", 1) + "/api/v1/events"
+        async with session.ws_connect(url, headers=self.headers, max_msg_size=64 * 2**20) as ws:
+            ready.set()
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.TEXT:
+                    break
+                arrived = time.perf_counter()
+                for event in json.loads(msg.data):
+                    if event.get("type") == MOVE_EVENT:
+                        at = dt.datetime.fromisoformat(event["at"])
+                        self.moved.setdefault(self.traffic.line_number(at), arrived)
 
     async def listening(self) -> None:
         deadline = time.perf_counter() + LISTEN_TIMEOUT_S
@@ -217,6 +244,10 @@ def targets(result: dict[str, Any]) -> dict[str, bool | None]:
     return met
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
 def _unknown(entry: dict[str, Any]) -> int:
     rejected = entry.get("rejected") or {}
     return int(rejected.get("unknown_device", 0))
@@ -233,6 +264,10 @@ async def _run(opts: WifiOptions, appliance: Appliance, token: str, run: Run) ->
     }
     async with aiohttp.ClientSession() as session:
         await run.listening()
+        ready = asyncio.Event()
+        listener = asyncio.create_task(run.listen(session, ready))
+        await asyncio.wait_for(ready.wait(), 30)
+        traffic.sent_at = {}
         # Nominal: UDP at the controller's rate.
         drops_before, nominal_cpu_before = udp_receive_errors(), sum(appliance.cpu_seconds())
         nominal_started = time.perf_counter()
@@ -242,6 +277,14 @@ async def _run(opts: WifiOptions, appliance: Appliance, token: str, run: Run) ->
         nominal_cpu = sum(appliance.cpu_seconds()) - nominal_cpu_before
         nominal_wall = time.perf_counter() - nominal_started
         nominal_drained = await run.drained(traffic.known_sent)
+        await asyncio.sleep(LATENCY_SETTLE_S)
+        sent_at, traffic.sent_at = traffic.sent_at, None
+        delays = [(run.moved[n] - t) * 1000 for n, t in sent_at.items() if n in run.moved]
+        listener.cancel()
+        result["latency_event"] = MOVE_EVENT
+        result["latency_p50_ms"] = _round(percentile(delays, 50))
+        result["latency_p99_ms"] = _round(percentile(delays, 99))
+        result["latency_samples"] = len(delays)
         result["nominal_lines_per_s"] = round(offered, 1)
         result["nominal_cpu_share"] = round(nominal_cpu / nominal_wall, 3)
         result["cpu_us_per_nominal_line"] = round(nominal_cpu / max(traffic.sent, 1) * 1e6, 3)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import glob
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,8 @@ class Traffic:
         self.phone_lines = pool
         self.known_per_block = max(1, round(BLOCK * opts.known_share))
         self.known_sent = 0  # pumps' lines written so far (each a unique microsecond)
+        # While set: pump line number -> when it was written (perf_counter), for latency.
+        self.sent_at: dict[int, float] | None = None
         self.unknown_sent = 0
         self._phone_at = 0
 
@@ -126,9 +129,18 @@ class Traffic:
                 min(k * (step + 1), len(lines)),
                 line(n % 3, pump_mac(pump), n % opts.access_points, when),
             )
+        if self.sent_at is not None:
+            now = time.perf_counter()
+            for k in range(known):
+                self.sent_at[self.known_sent + k] = now
         self.known_sent += known
         self.unknown_sent += unknown
         return lines
+
+    def line_number(self, at: dt.datetime) -> int:
+        """Which pump line carried the observation time ``at`` (a microsecond each)."""
+        delta = at - self.anchor
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
     def sample(self, count: int) -> list[bytes]:
         """Lines like the max phase's, for the baseline (not counted as sent)."""

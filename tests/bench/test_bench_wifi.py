@@ -28,6 +28,9 @@ NUMBERS = (
     "unknown_sent",
     "unknown_counted",
     "cpu_event_loop_us_per_line",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "latency_samples",
 )
 
 
@@ -51,6 +54,7 @@ def test_wifi_scenario_prints_the_figures_counts_every_phone_and_loses_no_pump(
     for key in NUMBERS:
         assert isinstance(result[key], int | float) and not isinstance(result[key], bool), key
     assert result["syslog_lines_per_s"] > 0 and result["baseline_lines_per_s"] > 0
+    assert result["latency_event"] == "location.changed" and result["latency_samples"] > 0
     # Every pump's line sent over TCP reached the core; every phone was counted, none kept.
     assert result["lost"] == 0, result
     assert result["known_observed"] == result["known_sent"] > 0
