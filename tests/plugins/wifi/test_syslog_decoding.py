@@ -189,7 +189,7 @@ GOLDEN: list[tuple[str, bytes, SyslogRecord]] = [
     ),
     (
         "ArubaOS stm Disassoc from sta",
-        b"Jun  4 14:50:02 Aruba_MD3 stm[30085]: <501106> <30085> <NOTI> <Aruba_MD3 10.0.0.2>"
+        b"Jun  4 14:50:02 Aruba_MD3 stm[30085]: <NOTI> <Aruba_MD3 10.0.0.2>"
         b"  Disassoc from sta: 00:1b:44:11:3a:b7: AP 10.1.2.3-18:64:72:aa:bb:cc-ward5-ap-corridor",
         SyslogRecord(
             dialect="aruba",
