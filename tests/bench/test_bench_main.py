@@ -17,3 +17,7 @@ def test_arguments_run_the_one_scenario_they_name(monkeypatch: pytest.MonkeyPatc
 
 def test_make_bench_includes_the_rfid_scenario() -> None:
     assert ["--scenario", "rfid", "--json"] in bench_main.RUNS
+
+
+def test_make_bench_includes_the_wifi_scenario() -> None:
+    assert ["--scenario", "wifi", "--json"] in bench_main.RUNS
