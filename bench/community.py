@@ -31,7 +31,6 @@ import datetime as dt
 import resource
 import shutil
 import struct
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -50,11 +49,11 @@ from bench.product import (
     Appliance,
     BenchError,
     _free_port,
+    add_profile,
     appliance_env,
     issue_token,
     new_data_dir,
     percentile,
-    profile_report,
 )
 from floki_core.config import CONFIG_FILE
 from floki_core.storage.database import Database, default_url
@@ -593,11 +592,7 @@ def run_community(opts: CommunityOptions) -> dict[str, Any]:
         appliance.start()
         result = asyncio.run(_run(opts, appliance, token, ports))
         appliance.stop()
-        if appliance.profile_path is not None:
-            text, rows = profile_report(appliance.profile_path, 25)
-            for kind, top in rows.items():
-                result[f"profile_{kind}_top"] = top[:10]
-            print(text, file=sys.stderr)
+        add_profile(result, appliance)
         result["scenario"] = "community"
         result["baseline_fixes_per_s"] = round(baseline, 1)
         rate = result.get("teltonika_fixes_per_s")

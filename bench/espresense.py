@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -51,12 +50,12 @@ from bench.product import (
     BenchError,
     Driver,
     Plan,
+    add_profile,
     appliance_env,
     applied,
     issue_token,
     new_data_dir,
     percentile,
-    profile_report,
     wrong_zone_share,
 )
 from bench.scenarios import (
@@ -625,11 +624,7 @@ def run_espresense(opts: EspresenseOptions, *, profile_out: TextIO | None = None
         figures = asyncio.run(_session(opts, messages, appliance, broker, api_token))
         appliance.stop()
         result = _assemble(opts, baseline, figures, generate_s)
-        if appliance.profile_path is not None:
-            text, rows = profile_report(appliance.profile_path, opts.profile_top)
-            for kind, top in rows.items():
-                result[f"profile_{kind}_top"] = top[:10]
-            print(text, file=profile_out or sys.stderr)
+        add_profile(result, appliance, opts.profile_top, profile_out)
         return result
     finally:
         appliance.stop()

@@ -88,27 +88,45 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def issue_token(data_dir: Path, *, name: str, device: bool = False) -> str:
+def admin_token(db: Database, *, name: str = "bench", device: bool = False) -> str:
     """A token for the first admin, as ``floki-core token create --user admin`` makes one
-    (``--device``: a gateway's, ingest only), made in this process: a second Python
-    starting and importing the core costs more than the whole token."""
+    (``device``: a gateway's, ingest only), made in this process: a second Python starting
+    and importing the core costs more than the whole token on a busy machine."""
     kind = TokenKind.DEVICE if device else TokenKind.API
+    with db.transaction() as session:
+        user = accounts.get_user(session, "admin")
+        _, secret = accounts.issue_token(
+            session,
+            user_id=user.id,
+            name=name,
+            kind=kind,
+            now=dt.datetime.now(dt.UTC),
+            expires_at=None,
+            actor=SYSTEM,
+        )
+    return secret
+
+
+def issue_token(data_dir: Path, *, name: str, device: bool = False) -> str:
+    """``admin_token`` on the data directory's database."""
     db = Database(default_url(data_dir))
     try:
-        with db.transaction() as session:
-            user = accounts.get_user(session, "admin")
-            _, secret = accounts.issue_token(
-                session,
-                user_id=user.id,
-                name=name,
-                kind=kind,
-                now=dt.datetime.now(dt.UTC),
-                expires_at=None,
-                actor=SYSTEM,
-            )
+        return admin_token(db, name=name, device=device)
     finally:
         db.close()
-    return secret
+
+
+def add_profile(
+    result: dict[str, Any], appliance: Appliance, top: int = 25, out: TextIO | None = None
+) -> None:
+    """With ``--profile``: the appliance's top functions per thread kind into ``result``
+    (``profile_<kind>_top``, ten each) and the report to ``out`` (stderr)."""
+    if appliance.profile_path is None:
+        return
+    text, rows = profile_report(appliance.profile_path, top)
+    for kind, found in rows.items():
+        result[f"profile_{kind}_top"] = found[:10]
+    print(text, file=out or sys.stderr)
 
 
 def appliance_env() -> dict[str, str]:
@@ -767,11 +785,7 @@ def run_product(opts: ProductOptions, *, profile_out: TextIO | None = None) -> d
         )
         appliance.stop()
         result = _assemble(opts, plan, baseline, figures, generate_s)
-        if appliance.profile_path is not None:
-            text, rows = profile_report(appliance.profile_path, opts.profile_top)
-            for kind, top in rows.items():
-                result[f"profile_{kind}_top"] = top[:10]
-            print(text, file=profile_out or sys.stderr)
+        add_profile(result, appliance, opts.profile_top, profile_out)
         return result
     finally:
         appliance.stop()

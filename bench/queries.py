@@ -15,7 +15,6 @@ import datetime as dt
 import shutil
 import sqlite3
 import ssl
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,11 +29,11 @@ from sqlalchemy import Table
 from bench.product import (
     Appliance,
     BenchError,
+    add_profile,
     appliance_env,
     issue_token,
     new_data_dir,
     percentile,
-    profile_report,
 )
 from bench.scenarios import Layout, ScenarioSpec, load_register
 from floki_core.security.tls import CERT_FILE
@@ -278,11 +277,7 @@ def run_queries(opts: QueryOptions) -> dict[str, Any]:
             "appliance_start_seconds": round(startup_s, 1),
             "tls": opts.tls,
         }
-        if appliance.profile_path is not None:
-            text, tops = profile_report(appliance.profile_path, 25)
-            for kind, top in tops.items():
-                result[f"profile_{kind}_top"] = top[:10]
-            print(text, file=sys.stderr)
+        add_profile(result, appliance)
         return result
     finally:
         appliance.stop()

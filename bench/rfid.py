@@ -39,7 +39,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -52,10 +51,11 @@ from floki_rfid.llrp_frames import decode_frame
 from bench.product import (
     Appliance,
     BenchError,
+    add_profile,
+    admin_token,
     appliance_env,
     new_data_dir,
     percentile,
-    profile_report,
 )
 from bench.rfid_readers import EmulatedReader, reader_name, report_frame
 from bench.rfid_site import (
@@ -63,7 +63,6 @@ from bench.rfid_site import (
     CROSSING_S,
     CaptureTail,
     RfidOptions,
-    admin_token,
     asset_of,
     configure_rfid,
     crossing,
@@ -347,7 +346,7 @@ async def _with_readers(
         try:
             now = dt.datetime.now(dt.UTC)
             load_register(db, opts, now)
-            token = admin_token(db, now)
+            token = admin_token(db)
         finally:
             db.close()
         # Started off the loop: the readers answer the appliance's sessions meanwhile.
@@ -372,11 +371,7 @@ def run_rfid(opts: RfidOptions) -> dict[str, Any]:
         sample = [f for r in range(opts.readers) for f in max_frames(opts, shelf_reads(opts, r))]
         baseline = bare_decode_baseline(sample, opts.baseline_budget_s)
         result = asyncio.run(_with_readers(opts, tmp, env, appliance))
-        if appliance.profile_path is not None:
-            text, rows = profile_report(appliance.profile_path, 25)
-            for kind, top in rows.items():
-                result[f"profile_{kind}_top"] = top[:10]
-            print(text, file=sys.stderr)
+        add_profile(result, appliance)
         result["baseline_reports_per_s"] = round(baseline, 1)
         rate = result.get("rfid_reports_per_s")
         result["ratio"] = round(rate / baseline, 3) if rate and baseline else None

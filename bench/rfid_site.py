@@ -17,8 +17,6 @@ from sqlalchemy import Table
 from bench.product import HOST
 from bench.rfid_readers import Read, epc_hex, reader_name, report_frame
 from floki_core.config import CONFIG_FILE
-from floki_core.domain import SYSTEM, TokenKind
-from floki_core.storage import accounts
 from floki_core.storage.database import Database
 from floki_core.storage.models import AssetRow, IdentifierRow, ReceiverRow, SiteRow, ZoneRow
 
@@ -131,23 +129,6 @@ def load_register(db: Database, opts: RfidOptions, now: dt.datetime) -> None:
             table = cast(Table, model.__table__)
             for start in range(0, len(values), 50_000):
                 conn.execute(table.insert(), values[start : start + 50_000])
-
-
-def admin_token(db: Database, now: dt.datetime) -> str:
-    """An API token of the admin made in this process, as ``floki-core token create``
-    would (whose own process would take seconds to start on a busy machine)."""
-    with db.transaction() as session:
-        user = accounts.get_user(session, "admin")
-        _, secret = accounts.issue_token(
-            session,
-            user_id=user.id,
-            name="bench",
-            kind=TokenKind.API,
-            now=now,
-            expires_at=None,
-            actor=SYSTEM,
-        )
-    return secret
 
 
 def configure_rfid(data_dir: Path, opts: RfidOptions, ports: Sequence[int]) -> None:

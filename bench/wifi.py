@@ -31,7 +31,6 @@ import datetime as dt
 import json
 import shutil
 import socket
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -47,12 +46,12 @@ from bench.product import (
     HOST,
     Appliance,
     BenchError,
+    add_profile,
+    admin_token,
     appliance_env,
     new_data_dir,
     percentile,
-    profile_report,
 )
-from bench.rfid_site import admin_token
 from bench.wifi_site import (
     SOURCE,
     CaptureTail,
@@ -345,7 +344,7 @@ def run_wifi(opts: WifiOptions) -> dict[str, Any]:
         db = Database(default_url(data_dir))
         try:
             load_register(db, opts, now)
-            token = admin_token(db, now)
+            token = admin_token(db)
         finally:
             db.close()
         appliance.start()
@@ -354,11 +353,7 @@ def run_wifi(opts: WifiOptions) -> dict[str, Any]:
             result = asyncio.run(_run(opts, appliance, token, run))
         finally:
             appliance.stop()
-        if appliance.profile_path is not None:
-            text, rows = profile_report(appliance.profile_path, 25)
-            for kind, top in rows.items():
-                result[f"profile_{kind}_top"] = top[:10]
-            print(text, file=sys.stderr)
+        add_profile(result, appliance)
         result["baseline_lines_per_s"] = round(baseline, 1)
         rate = result.get("syslog_lines_per_s")
         result["ratio"] = round(rate / baseline, 3) if rate and baseline else None

@@ -202,3 +202,14 @@ async def wifi_syslog(
 
     await Floki.eventually(applied, f"the Wi-Fi record of {moment} applied")
     await floki.settle()
+
+
+async def open_alerts(floki: Floki) -> list[dict[str, Any]]:
+    """The open alerts once the rules have been evaluated now (on the test's clock)."""
+    await floki.core.workflow.alerts.evaluate()
+    resp = await floki.client.get(
+        f"{API}/alerts", params={"status": "open"}, headers=await floki.headers("viewer")
+    )
+    assert resp.status == 200, await resp.text()
+    items: list[dict[str, Any]] = (await resp.json())["items"]
+    return items

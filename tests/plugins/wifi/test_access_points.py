@@ -11,7 +11,6 @@ from floki_wifi.radius_source import FEED, RadiusSource
 
 from floki_core.sdk import AppConfig
 from floki_core.testing import Floki
-from tests.fixtures.processes import free_port
 from tests.plugins.wifi.locating import (
     API,
     CORRIDOR_AP,
@@ -26,11 +25,6 @@ pytestmark = pytest.mark.floki_entry_points("wifi")
 
 STRANGE_AP = "F0:9F:C2:00:00:99"  # an AP no receiver is registered as
 SECOND_PUMP = "00:1B:44:11:3A:C8"
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port()  # a TCP probe; the UDP port of the same number is free alike here
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import pytest
 
 from floki_core.sdk import AppConfig
 from floki_core.testing import Floki
-from tests.fixtures.processes import free_port
 from tests.plugins.wifi.locating import (
     BAY_GATEWAY,
     Ward,
@@ -30,11 +29,6 @@ pytestmark = pytest.mark.floki_entry_points("ble", "wifi")
 
 CORRIDOR = "ward5-ap-corridor"  # the access points' host names, their receivers' names
 LIBRARY = "library-ap"
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port()  # a TCP probe; the UDP port of the same number is free alike here
 
 
 @pytest.fixture

@@ -13,18 +13,20 @@ from floki_wifi.radius_source import FEED, RadiusSource
 
 from floki_core.sdk import AppConfig
 from floki_core.testing import Floki
-from tests.fixtures.processes import free_port
-from tests.plugins.wifi.locating import API, CORRIDOR_AP, PUMP_WIFI, build_ward, where, wifi_config
+from tests.plugins.wifi.locating import (
+    API,
+    CORRIDOR_AP,
+    PUMP_WIFI,
+    build_ward,
+    open_alerts,
+    where,
+    wifi_config,
+)
 from tests.plugins.wifi.radius_nas import SECRET, Nas, accounting
 
 pytestmark = pytest.mark.floki_entry_points("wifi")
 
 HOUR = 3600
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port()  # a TCP probe; the UDP port of the same number is free alike here
 
 
 @pytest.fixture
@@ -37,16 +39,6 @@ def floki_config(port: int) -> AppConfig:
             "clients": [{"address": "127.0.0.1", "secret": SECRET.decode()}],
         },
     )
-
-
-async def _alerts(floki: Floki) -> list[dict[str, object]]:
-    await floki.core.workflow.alerts.evaluate()
-    resp = await floki.client.get(
-        f"{API}/alerts", params={"status": "open"}, headers=await floki.headers("viewer")
-    )
-    assert resp.status == 200, await resp.text()
-    items: list[dict[str, object]] = (await resp.json())["items"]
-    return items
 
 
 async def test_accounting_updates_keep_a_pump_from_being_missing_until_they_stop(
@@ -81,10 +73,10 @@ async def test_accounting_updates_keep_a_pump_from_being_missing_until_they_stop
         floki.advance(1.5 * HOUR)
         last = await report("Interim-Update")
     floki.advance(1.5 * HOUR)
-    assert await _alerts(floki) == []  # on the network 1.5 h ago: not missing
+    assert await open_alerts(floki) == []  # on the network 1.5 h ago: not missing
 
     floki.advance(0.5 * HOUR + 1)  # the reports stopped two hours ago
-    [alert] = await _alerts(floki)
+    [alert] = await open_alerts(floki)
     assert alert["asset_id"] == ward.pump
     detail = alert["detail"]
     assert isinstance(detail, dict)

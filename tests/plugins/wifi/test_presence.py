@@ -12,12 +12,12 @@ from floki_wifi import presence
 
 from floki_core.sdk import AppConfig
 from floki_core.testing import Floki
-from tests.fixtures.processes import free_port
 from tests.plugins.wifi.locating import (
     API,
     PUMP_WIFI,
     build_ward,
     hostapd,
+    open_alerts,
     send_udp,
     stamp,
     syslog_ready,
@@ -31,11 +31,6 @@ pytestmark = pytest.mark.floki_entry_points("wifi")
 
 HOUR = 3600
 CORRIDOR = "ward5-ap-corridor"
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port()  # a TCP probe; the UDP port of the same number is free alike here
 
 
 @pytest.fixture
@@ -59,16 +54,6 @@ async def _last_seen(floki: Floki, asset_id: int, at: dt.datetime) -> None:
     await floki.eventually(seen, f"the pump last seen at {stamp(at)}")
 
 
-async def _open_alerts(floki: Floki) -> list[dict[str, object]]:
-    await floki.core.workflow.alerts.evaluate()
-    resp = await floki.client.get(
-        f"{API}/alerts", params={"status": "open"}, headers=await floki.headers("viewer")
-    )
-    assert resp.status == 200, await resp.text()
-    items: list[dict[str, object]] = (await resp.json())["items"]
-    return items
-
-
 async def test_a_pump_on_its_access_point_is_seen_until_it_leaves_the_network(
     floki: Floki, port: int
 ) -> None:
@@ -87,7 +72,7 @@ async def test_a_pump_on_its_access_point_is_seen_until_it_leaves_the_network(
     await _last_seen(floki, ward.pump, floki.clock.now())
     found = await where(floki, ward.pump)
     assert found["zone"]["name"] == "Ward 5 Corridor"  # heard where it is, not moved
-    assert await _open_alerts(floki) == []
+    assert await open_alerts(floki) == []
 
     # It leaves the network; two hours later it is missing, last seen as it left.
     left = floki.clock.now() + dt.timedelta(minutes=5)
@@ -106,7 +91,7 @@ async def test_a_pump_on_its_access_point_is_seen_until_it_leaves_the_network(
     floki.advance(2 * HOUR + 60)
     await floki.settle()
     assert (await where(floki, ward.pump)).get("last_seen") == stamp(left)
-    [alert] = await _open_alerts(floki)
+    [alert] = await open_alerts(floki)
     assert alert["asset_id"] == ward.pump
 
 
