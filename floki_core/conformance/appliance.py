@@ -108,18 +108,26 @@ class Delivered:
         return [o for batch in self.of(source) for o in batch]
 
 
+# The logger refused input is logged to (per source and reason, once an interval): at INFO
+# for what a source drops by design, so the kit listens to it at INFO.
+REJECTIONS_LOGGER = "floki_core.ingest"
+
+
 class WarningLog(logging.Handler):
-    """Every record of WARNING and above while the appliance runs."""
+    """Every record of WARNING and above while the appliance runs, and the refusals logged
+    at INFO (input a source drops by design)."""
 
     def __init__(self) -> None:
-        super().__init__(logging.WARNING)
+        super().__init__(logging.INFO)
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+        if record.levelno >= logging.WARNING or record.name == REJECTIONS_LOGGER:
+            self.records.append(record)
 
-    def messages(self) -> list[str]:
-        return [r.getMessage() for r in self.records]
+    def messages(self, level: int = logging.WARNING) -> list[str]:
+        """What was logged at ``level`` or above."""
+        return [r.getMessage() for r in self.records if r.levelno >= level]
 
 
 @dataclass
@@ -221,6 +229,10 @@ async def watched_appliance(
     )
     log = WarningLog()
     logging.getLogger().addHandler(log)
+    rejections = logging.getLogger(REJECTIONS_LOGGER)
+    rejections_level = rejections.level
+    if not rejections.isEnabledFor(logging.INFO):
+        rejections.setLevel(logging.INFO)
     detector = LoopStallDetector() if stall_limit is None else LoopStallDetector(stall_limit)
     client: TestClient[Any, Any] | None = None
     started = False
@@ -255,6 +267,7 @@ async def watched_appliance(
     finally:
         detector.stop()
         logging.getLogger().removeHandler(log)
+        rejections.setLevel(rejections_level)
         if client is not None:
             await client.close()
         if started:

@@ -24,6 +24,7 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
+import logging
 import math
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -113,6 +114,9 @@ class SourceConformance(PluginConformance, DecoderConformance):
     source: ClassVar[str]  # the source's name in GET /api/v1/sources (and /plugins)
     expected: ClassVar[Sequence[Sighting]]  # what send_good must arrive as
     bad_reasons: ClassVar[Mapping[str, int]]  # what send_bad must be counted as
+    # Those of bad_reasons the source drops by design (sink.reject(..., expected=True):
+    # a Wi-Fi feed's phones nobody tracks): logged once an interval at INFO, not WARNING.
+    expected_reasons: ClassVar[frozenset[str]] = frozenset()
     # False for an input that is no task of its own (a gateway route): it has no status.
     supervised: ClassVar[bool] = True
     # True when the device can only be found missing as the source (re)starts (a radio
@@ -429,14 +433,22 @@ class SourceConformance(PluginConformance, DecoderConformance):
         assert not extra, f"rejections counted {extra}; expected {want}"
 
     def _logged_once(self, run: Watched) -> None:
-        messages = run.log.messages()
+        warnings, infos = run.log.messages(), run.log.messages(logging.INFO)
         for reason in self.bad_reasons:
-            lines = [m for m in messages if reason in m]
+            expected = reason in self.expected_reasons
+            level = "INFO" if expected else "WARNING or above"
+            lines = [m for m in (infos if expected else warnings) if reason in m]
             assert len(lines) == 1, (
                 f"bad input of reason {reason!r} was sent twice within "
-                f"{self.log_interval_seconds:g} s and logged {len(lines)} times at WARNING "
-                f"or above (once per reason per interval): {lines}"
+                f"{self.log_interval_seconds:g} s and logged {len(lines)} times at {level} "
+                f"(once per reason per interval): {lines}"
             )
+            if expected:
+                loud = [m for m in warnings if reason in m]
+                assert not loud, (
+                    f"{reason!r} is dropped by design (expected_reasons) but was logged at "
+                    f"WARNING: {loud}; report it with sink.reject(..., expected=True)"
+                )
 
     async def _restarts(self, run: Watched) -> int:
         if not self.supervised:

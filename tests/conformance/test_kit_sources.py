@@ -114,6 +114,24 @@ async def test_each_fault_fails_its_check_saying_what_is_wrong(
         await run_check(check, sample_installed, tmp_path, floki_migrated_database)
 
 
+class DroppedByDesignKit(SampleKit):
+    expected_reasons = frozenset({"bad_rssi"})
+
+
+async def test_a_reason_dropped_by_design_must_not_be_logged_as_a_warning(
+    sample_installed: SamplePlugin, tmp_path: Path, floki_migrated_database: Path
+) -> None:
+    # The sample source reports every refusal without expected=True: logged at WARNING.
+    with pytest.raises(AssertionError, match=r"'bad_rssi' is dropped by design .* WARNING"):
+        await run_check(
+            "test_bad_input_is_counted_by_reason_logged_once_and_locates_nothing",
+            sample_installed,
+            tmp_path,
+            floki_migrated_database,
+            DroppedByDesignKit(),
+        )
+
+
 async def test_an_undocumented_setting_is_named(
     sample_installed: SamplePlugin, tmp_path: Path, floki_migrated_database: Path
 ) -> None:

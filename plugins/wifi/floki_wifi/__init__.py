@@ -41,7 +41,9 @@ def floki_register_sources(registry: SourceRegistry, context: PluginContext) -> 
     else:
         context.log.info("no [plugin.wifi] listen_host: no syslog or RADIUS listener is started")
     spaces_source.register_sources(registry, context, settings)
-    if settings.location.presence_seconds > 0:
+    # Nothing to keep present on an appliance none of whose feeds is set up.
+    any_feed = settings.listen_host or settings.spaces.api_key or settings.meraki.secret
+    if any_feed and settings.location.presence_seconds > 0:
         registry.add(
             presence.SOURCE_NAME,
             presence.NetworkPresence(association_book(context), settings.location, context.clock),
