@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 from floki_core.sdk import PluginSettings
@@ -29,3 +31,7 @@ class WifiSettings(PluginSettings):
     location: WifiLocationSettings = msgspec.field(default_factory=WifiLocationSettings)
     # The demo's Wi-Fi pumps, sent through the syslog listener by a simulator.
     simulate: bool = False
+    # How many times faster than real time the simulated pumps stay and roam (10: a
+    # ten-minute stay passes in a minute), and the seed that picks who joins and when.
+    simulate_speedup: Annotated[float, msgspec.Meta(ge=0.1, le=100)] = 10.0
+    simulate_seed: Annotated[int, msgspec.Meta(ge=0)] = 7

@@ -258,5 +258,12 @@ def register_sources(
 
     registry.add(
         SOURCE_NAME,
-        SimulatedNetwork(lambda: syslog_target(settings), context.clock, load, context.log),
+        SimulatedNetwork(
+            lambda: syslog_target(settings),
+            context.clock,
+            load,
+            context.log,
+            speedup=settings.simulate_speedup,
+            seed=settings.simulate_seed,
+        ),
     )
