@@ -352,6 +352,46 @@ def cmd_import_site(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from floki_core.backup import backup_into, take_backup
+
+    config = _require_init(args.data_dir)
+    if (args.out is None) == (args.dir is None):
+        raise FlokiError("backup: give either --out FILE or --dir BACKUPS")
+    if args.out is not None:
+        result = take_backup(args.data_dir, args.out)
+    else:
+        result = backup_into(args.data_dir, args.dir, args.keep)
+    _out(f"Backup written: {result.path}")
+    _out(f"SHA-256: {result.sha256}")
+    for name in result.removed:
+        _out(f"removed {name} (more than --keep {args.keep})")
+    # One short transaction after the copy: the backup never waits for the write lock.
+    db = Database(config.database.url or default_url(args.data_dir))
+    try:
+        with db.transaction() as session:
+            audit.write_audit(
+                session,
+                at=SystemClock().now(),
+                actor=SYSTEM.username,
+                action="backup",
+                entity="appliance",
+                detail=f"backup taken: {result.path.name} sha256 {result.sha256}",
+            )
+    finally:
+        db.close()
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from floki_core.backup_restore import restore
+
+    files = restore(args.file, args.data_dir)
+    _out(f"Restored {len(files)} files from {args.file} into {args.data_dir}")
+    _out(f"Start the appliance (systemctl start floki); '{PROG} check' verifies it.")
+    return 0
+
+
 # --- parser --------------------------------------------------------------------
 
 
@@ -431,6 +471,12 @@ def build_parser(*, plugin_commands: bool = True) -> argparse.ArgumentParser:
         metavar="SEQ:HASH",
         help="an audit head printed by an earlier check: fail if it is no longer in the trail",
     )
+    p = command("backup", cmd_backup, "write a consistent backup archive while serving")
+    p.add_argument("--out", type=Path, help="the archive to write")
+    p.add_argument("--dir", type=Path, help="write BACKUPS/floki-backup-<UTC stamp>.tar.gz instead")
+    p.add_argument("--keep", type=int, default=7, help="with --dir: backups kept (default 7)")
+    p = command("restore", cmd_restore, "restore a backup archive into a stopped appliance")
+    p.add_argument("file", type=Path, help="a floki-backup-*.tar.gz")
     command("openapi", cmd_openapi, "print the core API's OpenAPI document")
     p = command("bench", cmd_bench, "run a benchmark scenario (see docs/performance.md)")
     p.add_argument("bench_args", nargs=argparse.REMAINDER, help="--scenario NAME --rate N|max ...")
