@@ -205,11 +205,16 @@ def _swap(staging: Path, data_dir: Path, aside: Path, keep: Path) -> None:
                 raise FlokiError(f"{data_dir / entry} is in the way of the restored one")
             os.rename(staging / entry, data_dir / entry)
             moved_in.append(entry)
-    except BaseException:
+    except BaseException as error:
         for entry in moved_in:
             os.rename(data_dir / entry, staging / entry)
         for entry in moved_aside:
             os.rename(aside / entry, data_dir / entry)
         aside.rmdir()
+        if isinstance(error, OSError):
+            raise FlokiError(
+                f"restore stopped while moving files ({error.strerror or error}); "
+                f"the previous files of {data_dir} are back in place"
+            ) from None
         raise
     shutil.rmtree(aside)

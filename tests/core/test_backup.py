@@ -280,3 +280,34 @@ def test_refuses_a_running_appliance(
     archive = backup(capsys, appliance_holding, tmp_path / "b.tgz")
     time.sleep(0)  # the backup itself runs beside the open database
     refused(capsys, appliance_holding, archive, "is running")
+
+
+def test_a_failure_while_moving_files_puts_the_previous_ones_back(
+    capsys: pytest.CaptureFixture[str],
+    data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    archive = backup(capsys, data_dir, tmp_path / "b.tgz")
+    real_rename = os.rename
+    moves: list[str] = []
+
+    def rename_failing_midway(src: str | Path, dst: str | Path) -> None:
+        moves.append(str(src))
+        if ".restore-" in str(src) and Path(src).name == "plugins":
+            raise OSError(28, "No space left on device")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", rename_failing_midway)
+    refused(capsys, data_dir, archive, "No space left on device")
+    assert any(".restore-" in m for m in moves)
+
+
+def test_refuses_a_file_that_is_not_a_backup(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.tar.gz"
+    with tarfile.open(other, "w:gz") as archive:
+        archive.add(data_dir / "floki.toml", arcname="floki.toml")
+    refused(capsys, data_dir, other, "is not a Floki backup (no manifest.json in it)")
+    refused(capsys, data_dir, tmp_path / "missing.tgz", "no such backup file")
