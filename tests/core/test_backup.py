@@ -311,3 +311,42 @@ def test_refuses_a_file_that_is_not_a_backup(
         archive.add(data_dir / "floki.toml", arcname="floki.toml")
     refused(capsys, data_dir, other, "is not a Floki backup (no manifest.json in it)")
     refused(capsys, data_dir, tmp_path / "missing.tgz", "no such backup file")
+
+
+def test_commits_still_in_the_write_ahead_log_are_in_the_backup(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+) -> None:
+    """A running appliance's latest commits may be in ``floki.db-wal`` only (not yet
+    checkpointed into the file); the backup holds them, and a copy of the files would not."""
+    script = (
+        "import sqlite3, sys, time\n"
+        "for path, sql in ((sys.argv[1], 'CREATE TABLE probe (x)'),"
+        " (sys.argv[2], 'INSERT INTO stocktakes (name) VALUES (\"ward 8\")')):\n"
+        "    c = sqlite3.connect(path, isolation_level=None)\n"
+        "    c.execute('PRAGMA wal_autocheckpoint=0')\n"
+        "    c.execute(sql)\n"
+        "    globals().setdefault('held', []).append(c)\n"
+        "print('committed', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    plugin_db = data_dir / "plugins" / "rfid" / "stocktakes.sqlite"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script, str(data_dir / "floki.db"), str(plugin_db)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "committed\n"
+        assert (data_dir / "floki.db-wal").stat().st_size > 0
+        archive = backup(capsys, data_dir, tmp_path / "b.tgz")
+    finally:
+        holder.kill()
+        holder.wait()
+    target = tmp_path / "elsewhere"
+    code, _, err = run(capsys, "--data-dir", target, "restore", archive)
+    assert code == 0, err
+    with sqlite3.connect(target / "floki.db") as conn:
+        assert conn.execute("SELECT count(*) FROM probe").fetchone() == (0,)
+    with sqlite3.connect(target / "plugins" / "rfid" / "stocktakes.sqlite") as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM stocktakes ORDER BY id")]
+    assert names == ["ward 7", "ward 8"]
