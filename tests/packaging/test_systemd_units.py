@@ -73,6 +73,7 @@ APPLIANCE_HARDENING = {
 }
 BACKUP_HARDENING = {
     **SHARED_HARDENING,
+    "StateDirectory": ["floki floki/backups"],
     "Type": ["oneshot"],
     "ExecStart": [BACKUP_COMMAND],
     "CapabilityBoundingSet": [""],
