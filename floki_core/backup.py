@@ -41,6 +41,7 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 # raw capture (diagnostics, large), logs, and what a restore left aside.
 SKIPPED_SUFFIXES = ("-wal", "-shm", "-journal", ".log", ".tmp")
 SKIPPED_DIRS = ("capture",)
+STAGING_PREFIX = ".floki-backup-"  # a backup being written
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def _data_files(data_dir: Path, leave_out: Path | None) -> Iterator[Path]:
             d
             for d in dirs
             if not (here == data_dir and d in SKIPPED_DIRS)
+            and not d.startswith(STAGING_PREFIX)
             and (leave_out is None or (here / d).resolve() != leave_out)
         )
         for name in sorted(files):
@@ -133,11 +135,13 @@ def take_backup(data_dir: Path, out: Path, now: dt.datetime | None = None) -> Ba
     if not out.parent.is_dir():
         raise FlokiError(f"--out: folder {out.parent} does not exist")
     postgres = config.database.url is not None and not config.database.url.startswith("sqlite")
-    with tempfile.TemporaryDirectory(prefix=".floki-backup-", dir=out.parent) as staging_name:
+    with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX, dir=out.parent) as staging_name:
         staging = Path(staging_name)
         os.chmod(staging, 0o700)
         files: list[Path] = []
         for source in _data_files(data_dir, leave_out=out.parent.resolve()):
+            if source.resolve() == out.resolve():
+                continue  # an earlier archive of the same name, about to be replaced
             relative = source.relative_to(data_dir)
             target = staging / relative
             target.parent.mkdir(parents=True, exist_ok=True)

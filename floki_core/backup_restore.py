@@ -173,10 +173,16 @@ def restore(archive_path: Path, data_dir: Path, now: dt.datetime | None = None) 
             "process); stop it first (systemctl stop floki)"
         )
     stamp = f"{now:%Y%m%dT%H%M%SZ}"
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = data_dir.parent / f".{data_dir.name}.restore-{stamp}"
     aside = data_dir.parent / f"{data_dir.name}.before-restore-{stamp}"
-    staging.mkdir(mode=0o700)
+    try:
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir(mode=0o700)
+    except OSError as error:
+        raise FlokiError(
+            f"cannot unpack beside {data_dir} ({error.strerror or error}): restore "
+            f"needs to write in {data_dir.parent} (run it as root)"
+        ) from None
     try:
         manifest = _unpack(archive_path, staging)
         _check_database(staging, manifest)

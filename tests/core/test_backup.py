@@ -350,3 +350,13 @@ def test_commits_still_in_the_write_ahead_log_are_in_the_backup(
     with sqlite3.connect(target / "plugins" / "rfid" / "stocktakes.sqlite") as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM stocktakes ORDER BY id")]
     assert names == ["ward 7", "ward 8"]
+
+
+def test_a_backup_written_into_the_data_directory_leaves_itself_out(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+) -> None:
+    archive = backup(capsys, data_dir, data_dir / "b.tgz")
+    with tarfile.open(archive) as opened:
+        names = opened.getnames()
+    assert "b.tgz" not in names and not [n for n in names if "floki-backup" in n]
+    assert "floki.db" in names
