@@ -9,7 +9,8 @@ state directory. This launcher rebuilds those restrictions from the unit file, t
 - ``ProtectSystem=strict``: the root filesystem is remounted read-only; ``/var/lib`` is a
   fresh tmpfs in which ``/var/lib/<StateDirectory>`` is the given host directory, the
   only place the command can write. ``PrivateTmp``: a fresh ``/tmp``. ``ProtectHome``:
-  an empty ``/home``.
+  an empty ``/home``. ``ProcSubset=pid``/``ProtectProc=invisible``: a ``/proc`` mounted
+  with ``subset=pid,hidepid=invisible``.
 - ``CapabilityBoundingSet``: every other capability dropped from the bounding set, so the
   command (started as uid 0, which holds what the bounding set allows) keeps just those.
 - ``NoNewPrivileges``, ``UMask``, ``WorkingDirectory`` (``/``).
@@ -150,15 +151,22 @@ def build_filesystem(settings: dict[str, list[str]], host_state: Path) -> None:
         mount("-t", "tmpfs", "-o", "mode=1777", "tmpfs", "/tmp")
     if settings.get("ProtectHome") == ["true"] and Path("/home").is_dir():
         mount("-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/home")
+    proc_options = []
+    if settings.get("ProcSubset") == ["pid"]:
+        proc_options.append("subset=pid")
+    if settings.get("ProtectProc") == ["invisible"]:
+        proc_options.append("hidepid=invisible")
+    if proc_options:
+        mount("-t", "proc", "-o", ",".join(proc_options), "proc", "/proc")
     if settings.get("ProtectSystem") == ["strict"]:
         mount("-o", "remount,bind,ro", "/")
 
 
-def drop_capabilities(settings: dict[str, list[str]]) -> None:
+def drop_capabilities(settings: dict[str, list[str]], last_capability: int) -> None:
     keep = {
         CAPABILITY_NUMBERS[c] for line in settings["CapabilityBoundingSet"] for c in line.split()
     }
-    for cap in range(int(LAST_CAPABILITY.read_text()) + 1):
+    for cap in range(last_capability + 1):
         if cap not in keep:
             check(libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), f"dropping capability {cap}")
 
@@ -185,10 +193,11 @@ def main(argv: list[str]) -> None:
     settings = unit_settings(Path(unit))
     command[0] = os.path.abspath(command[0])  # before the working directory becomes /
     program = seccomp_program(allowed_syscalls(settings["SystemCallFilter"]))
+    last_capability = int(LAST_CAPABILITY.read_text())  # before /proc/sys is hidden
     build_filesystem(settings, Path(host_state))
     os.umask(int(settings["UMask"][0], 8))
     os.chdir("/")
-    drop_capabilities(settings)
+    drop_capabilities(settings, last_capability)
     check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "setting no_new_privs")
     if settings.get("MemoryDenyWriteExecute") == ["true"]:
         check(libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0), "PR_SET_MDWE")

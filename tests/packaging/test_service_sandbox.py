@@ -54,6 +54,7 @@ with open("/var/lib/floki/probe", "w") as f:
     f.write("x")
 print("state-file-mode:", oct(os.stat("/var/lib/floki/probe").st_mode & 0o777))
 status = open("/proc/self/status").read()
+print("cpuinfo:", os.path.exists("/proc/cpuinfo"))
 print("capabilities:", status.split("CapEff:")[1].split()[0])
 import numpy, shapely.geometry, uvloop
 print("area:", round(shapely.geometry.Point(0, 0).buffer(1).area + float(numpy.zeros(1)[0]), 2))
@@ -157,6 +158,7 @@ def test_the_sandbox_enforces_the_units_settings(state: Path) -> None:
     assert lines["sethostname"] == "Operation not permitted"
     assert lines["write-usr"] == "Read-only file system"
     assert lines["state-file-mode"] == "0o600"
+    assert lines["cpuinfo"] == "False"
     assert int(lines["capabilities"], 16) == CAP_NET_BIND_SERVICE
     assert lines["area"] == "3.14"
 
