@@ -360,3 +360,50 @@ def test_a_backup_written_into_the_data_directory_leaves_itself_out(
         names = opened.getnames()
     assert "b.tgz" not in names and not [n for n in names if "floki-backup" in n]
     assert "floki.db" in names
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((), "give either --out FILE or --dir BACKUPS"),
+        (("--out", "{tmp}/missing/b.tgz"), "--out: folder {tmp}/missing does not exist"),
+        (("--dir", "{tmp}/missing"), "--dir: folder {tmp}/missing does not exist"),
+    ],
+)
+def test_backup_refuses_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+    data_dir: Path,
+    tmp_path: Path,
+    args: tuple[str, ...],
+    expected: str,
+) -> None:
+    words = [a.format(tmp=tmp_path) for a in args]
+    code, _, err = run(capsys, "--data-dir", data_dir, "backup", *words)
+    assert code == 1 and err.count("\n") == 1
+    assert expected.format(tmp=tmp_path) in err
+
+
+def test_backup_of_an_uninitialised_directory_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "--data-dir", tmp_path / "none", "backup", "--out", tmp_path / "b")
+    assert code == 1 and "is not initialised" in err
+    assert not (tmp_path / "b").exists()
+
+
+def test_postgresql_without_pg_dump_is_refused(
+    capsys: pytest.CaptureFixture[str],
+    data_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = data_dir / "floki.toml"
+    text = config.read_text().replace(
+        "\n[database]\n", '\n[database]\nurl = "postgresql://floki@127.0.0.1:1/floki"\n'
+    )
+    config.write_text(text)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    code, _, err = run(capsys, "--data-dir", data_dir, "backup", "--out", tmp_path / "b.tgz")
+    assert code == 1 and err.count("\n") == 1
+    assert "the database is PostgreSQL and pg_dump is not on PATH" in err
+    assert list(tmp_path.iterdir()) == [data_dir]
