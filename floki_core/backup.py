@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from floki_core import __version__
 from floki_core.config import load_config
 from floki_core.errors import FlokiError
-from floki_core.storage.database import DB_FILE
+from floki_core.storage.database import DB_FILE, Database
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -127,6 +127,14 @@ def _pg_dump(url: str, target: Path) -> None:
         raise FlokiError(f"pg_dump failed: {reason}")
 
 
+def _postgres_level(url: str) -> str | None:
+    db = Database(url)
+    try:
+        return db.current_revision()
+    finally:
+        db.close()
+
+
 def take_backup(data_dir: Path, out: Path, now: dt.datetime | None = None) -> BackupResult:
     """Write one backup archive of ``data_dir`` to ``out`` (replaced atomically)."""
     config = load_config(data_dir)
@@ -155,6 +163,7 @@ def take_backup(data_dir: Path, out: Path, now: dt.datetime | None = None) -> Ba
             assert config.database.url is not None
             _pg_dump(config.database.url, staging / PG_DUMP_FILE)
             files.append(Path(PG_DUMP_FILE))
+            head = _postgres_level(config.database.url)
         elif (staging / DB_FILE).exists():
             head = migration_level(staging / DB_FILE)
         else:

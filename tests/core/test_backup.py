@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from floki_core.cli import main
+from floki_core.storage.database import Database
 
 PASSWORD = "backup-admin-Passw0rd"
 
@@ -407,3 +408,23 @@ def test_postgresql_without_pg_dump_is_refused(
     assert code == 1 and err.count("\n") == 1
     assert "the database is PostgreSQL and pg_dump is not on PATH" in err
     assert list(tmp_path.iterdir()) == [data_dir]
+
+
+def test_postgresql_is_dumped_with_pg_dump_and_its_restore_is_left_to_pg_restore(
+    capsys: pytest.CaptureFixture[str],
+    data_dir: Path,
+    tmp_path: Path,
+    postgres_migrated_url: str,
+) -> None:
+    config = data_dir / "floki.toml"
+    text = config.read_text().replace(
+        "\n[database]\n", f'\n[database]\nurl = "{postgres_migrated_url}"\n'
+    )
+    config.write_text(text)
+    archive = backup(capsys, data_dir, tmp_path / "b.tgz")
+    with tarfile.open(archive) as opened:
+        manifest = json.load(opened.extractfile("manifest.json"))  # type: ignore[arg-type]
+        dump = opened.extractfile("database.pgdump").read()  # type: ignore[union-attr]
+    assert manifest["database"] == "database.pgdump" and dump.startswith(b"PGDMP")
+    assert manifest["alembic_head"] == Database(postgres_migrated_url).head_revision()
+    refused(capsys, data_dir, archive, "restore it with pg_restore")
