@@ -15,6 +15,7 @@ import ctypes
 import os
 import platform
 import shlex
+import shutil
 import signal
 import ssl
 import subprocess
@@ -149,6 +150,24 @@ def state(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def initialised_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``init`` for the module (it makes a certificate and hashes a password)."""
+    require_sandbox()
+    path = tmp_path_factory.mktemp("initialised") / "state"
+    path.mkdir(mode=0o700)
+    initialise(path)
+    return path
+
+
+@pytest.fixture
+def initialised(initialised_once: Path, tmp_path: Path) -> Path:
+    """A copy of the initialised state directory, modes kept, for one test to change."""
+    path = tmp_path / "state"
+    shutil.copytree(initialised_once, path)
+    return path
+
+
 def test_the_sandbox_enforces_the_units_settings(state: Path) -> None:
     """Without this the tests below could pass in a sandbox that restricts nothing."""
     result = run_sandboxed("floki.service", state, [sys.executable, "-c", PROBE])
@@ -164,8 +183,8 @@ def test_the_sandbox_enforces_the_units_settings(state: Path) -> None:
 
 
 @pytest.mark.asyncio
-async def test_appliance_serves_https_inside_its_sandbox(state: Path) -> None:
-    initialise(state)
+async def test_appliance_serves_https_inside_its_sandbox(initialised: Path) -> None:
+    state = initialised
     port = free_port()
     command = [*exec_start("floki.service"), "--host", "127.0.0.1", "--port", str(port)]
     proc = await asyncio.create_subprocess_exec(
@@ -202,8 +221,8 @@ async def test_appliance_serves_https_inside_its_sandbox(state: Path) -> None:
     assert loose_files(state) == []
 
 
-def test_nightly_backup_runs_inside_its_sandbox(state: Path) -> None:
-    initialise(state)
+def test_nightly_backup_runs_inside_its_sandbox(initialised: Path) -> None:
+    state = initialised
     result = run_sandboxed("floki-backup.service", state, exec_start("floki-backup.service"))
     assert result.returncode == 0, result.stderr
     archives = sorted((state / "backups").glob("floki-backup-*.tar.gz"))
