@@ -35,7 +35,9 @@ _SHM_DMS_BYTE = 128
 
 
 def in_use(database: Path) -> bool:
-    """Whether another process has the SQLite database ``database`` open."""
+    """Whether another process has the SQLite database ``database`` open. (Call it with no
+    connection to that database open in this process: closing the descriptor opened here
+    drops every POSIX lock this process holds on the file.)"""
     try:
         fd = os.open(f"{database}-shm", os.O_RDWR)
     except FileNotFoundError:
@@ -164,14 +166,14 @@ def restore(archive_path: Path, data_dir: Path, now: dt.datetime | None = None) 
     """Replace ``data_dir``'s files with the backup's; returns the restored paths."""
     now = now or dt.datetime.now(dt.UTC)
     data_dir = data_dir.absolute()
-    if not archive_path.is_file():
-        raise FlokiError(f"{archive_path}: no such backup file")
     database = data_dir / DB_FILE
     if database.exists() and in_use(database):
         raise FlokiError(
             f"the appliance at {data_dir} is running (its database is open in another "
             "process); stop it first (systemctl stop floki)"
         )
+    if not archive_path.is_file():
+        raise FlokiError(f"{archive_path}: no such backup file")
     stamp = f"{now:%Y%m%dT%H%M%SZ}"
     staging = data_dir.parent / f".{data_dir.name}.restore-{stamp}"
     aside = data_dir.parent / f"{data_dir.name}.before-restore-{stamp}"
