@@ -428,3 +428,20 @@ def test_postgresql_is_dumped_with_pg_dump_and_its_restore_is_left_to_pg_restore
     assert manifest["database"] == "database.pgdump" and dump.startswith(b"PGDMP")
     assert manifest["alembic_head"] == Database(postgres_migrated_url).head_revision()
     refused(capsys, data_dir, archive, "restore it with pg_restore")
+
+
+def test_restore_from_the_backups_folder_inside_the_data_directory_keeps_that_folder(
+    capsys: pytest.CaptureFixture[str], data_dir: Path
+) -> None:
+    backups = data_dir / "backups"
+    backups.mkdir()
+    code, _, err = run(capsys, "--data-dir", data_dir, "backup", "--dir", backups)
+    assert code == 0, err
+    (archive,) = backups.iterdir()
+    with tarfile.open(archive) as opened:
+        assert not [n for n in opened.getnames() if n.startswith("backups")]
+    (data_dir / "plans" / "ground.png").write_bytes(b"changed since")
+    code, _, err = run(capsys, "--data-dir", data_dir, "restore", archive)
+    assert code == 0, err
+    assert list(backups.iterdir()) == [archive]
+    assert (data_dir / "plans" / "ground.png").read_bytes() == b"\x89PNG plan"
