@@ -28,7 +28,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from floki_core import __version__
-from floki_core.config import load_config
+from floki_core.config import AppConfig, load_config
 from floki_core.errors import FlokiError
 from floki_core.storage.database import DB_FILE, Database
 
@@ -142,6 +142,16 @@ def take_backup(data_dir: Path, out: Path, now: dt.datetime | None = None) -> Ba
     out = out.absolute()
     if not out.parent.is_dir():
         raise FlokiError(f"--out: folder {out.parent} does not exist")
+    if out.is_dir():
+        raise FlokiError(f"--out: {out} is a folder; name the archive file")
+    try:
+        return _write_archive(data_dir, out, config, now)
+    except OSError as error:  # a full disk, a folder it may not write: nothing left behind
+        where = f": {error.filename}" if error.filename else ""
+        raise FlokiError(f"backup not written ({error.strerror or error}{where})") from None
+
+
+def _write_archive(data_dir: Path, out: Path, config: AppConfig, now: dt.datetime) -> BackupResult:
     postgres = config.database.url is not None and not config.database.url.startswith("sqlite")
     with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX, dir=out.parent) as staging_name:
         staging = Path(staging_name)
@@ -194,7 +204,17 @@ def take_backup(data_dir: Path, out: Path, now: dt.datetime | None = None) -> Ba
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(partial, out)
+        _sync_folder(out.parent)
     return BackupResult(out, sha256_of(out), [])
+
+
+def _sync_folder(folder: Path) -> None:
+    """The rename itself kept through a power cut."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def stamped_name(now: dt.datetime) -> str:

@@ -186,7 +186,13 @@ def restore(archive_path: Path, data_dir: Path, now: dt.datetime | None = None) 
             f"needs to write in {data_dir.parent} (run it as root)"
         ) from None
     try:
-        manifest = _unpack(archive_path, staging)
+        try:
+            manifest = _unpack(archive_path, staging)
+        except OSError as error:  # e.g. a full disk: the data directory not yet touched
+            raise FlokiError(
+                f"cannot unpack {archive_path} beside {data_dir} ({error.strerror or error}); "
+                "nothing was changed"
+            ) from None
         _check_database(staging, manifest)
         _restore_owner(staging, data_dir)
         _swap(staging, data_dir, aside, keep=archive_path.absolute())

@@ -445,3 +445,13 @@ def test_restore_from_the_backups_folder_inside_the_data_directory_keeps_that_fo
     assert code == 0, err
     assert list(backups.iterdir()) == [archive]
     assert (data_dir / "plans" / "ground.png").read_bytes() == b"\x89PNG plan"
+
+
+def test_backup_out_that_is_a_folder_is_refused(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "folder").mkdir()
+    code, _, err = run(capsys, "--data-dir", data_dir, "backup", "--out", tmp_path / "folder")
+    assert code == 1 and err.count("\n") == 1, err
+    assert f"--out: {tmp_path / 'folder'} is a folder; name the archive file" in err
+    assert list((tmp_path / "folder").iterdir()) == []
