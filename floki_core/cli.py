@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from floki_core import __version__
 from floki_core.clock import SystemClock
 from floki_core.config import AppConfig, load_config
@@ -378,6 +380,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
                 entity="appliance",
                 detail=f"backup taken: {result.path.name} sha256 {result.sha256}",
             )
+    except SQLAlchemyError as exc:  # the archive is good; say what is missing
+        reason = (str(getattr(exc, "orig", exc)).splitlines() or ["unknown error"])[0]
+        print(
+            f"{PROG}: warning: backup not recorded in the audit trail ({reason})", file=sys.stderr
+        )
     finally:
         db.close()
     return 0
