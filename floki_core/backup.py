@@ -165,6 +165,7 @@ def _write_archive(data_dir: Path, out: Path, config: AppConfig, now: dt.datetim
             target.parent.mkdir(parents=True, exist_ok=True)
             if is_sqlite(source):
                 _copy_sqlite(source, target)
+                shutil.copymode(source, target)  # restored with the mode it had
             else:
                 shutil.copy2(source, target)
             files.append(relative)

@@ -455,3 +455,14 @@ def test_backup_out_that_is_a_folder_is_refused(
     assert code == 1 and err.count("\n") == 1, err
     assert f"--out: {tmp_path / 'folder'} is a folder; name the archive file" in err
     assert list((tmp_path / "folder").iterdir()) == []
+
+
+def test_files_are_restored_with_their_modes(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+) -> None:
+    os.chmod(data_dir / "floki.db", 0o600)
+    archive = backup(capsys, data_dir, tmp_path / "b.tgz")
+    code, _, err = run(capsys, "--data-dir", tmp_path / "elsewhere", "restore", archive)
+    assert code == 0, err
+    for name in ("floki.db", "tls/key.pem"):
+        assert stat.S_IMODE((tmp_path / "elsewhere" / name).stat().st_mode) == 0o600, name
