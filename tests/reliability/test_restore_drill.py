@@ -17,7 +17,14 @@ import aiohttp
 import pytest
 
 from floki_core.testing import Floki
-from tests.reliability.appliance import Client, cli, copy_data_dir, serve, serving
+from tests.reliability.appliance import (
+    ADMIN_PASSWORD,
+    Client,
+    cli,
+    copy_data_dir,
+    serve,
+    serving,
+)
 from tests.reliability.test_kill9 import build_ward
 
 pytestmark = pytest.mark.asyncio
@@ -28,7 +35,12 @@ async def test_a_backup_under_live_writes_restores_every_acknowledged_write(
 ) -> None:
     data_dir = copy_data_dir(initialised, tmp_path / "var")
     async with serving(data_dir) as served:
-        admin = await Client.admin(served)
+        anonymous = Client(served, "")
+        login = {"username": "admin", "password": ADMIN_PASSWORD}
+        status, session = await anonymous.call("POST", "/api/v1/auth/login", json=login)
+        await anonymous.close()
+        assert status == 200, session
+        admin = Client(served, session["token"])
         status, device = await admin.call(
             "POST", "/api/v1/tokens", json={"name": "ward gateway", "device": True}
         )
@@ -108,7 +120,7 @@ async def test_a_backup_under_live_writes_restores_every_acknowledged_write(
     assert restored.code == 0, restored.err
     second = await serve(elsewhere)  # answers GET /api/v1/health
     try:
-        # The administrator's token was taken before the backup: it is restored with it.
+        # The administrator's session began before the backup: it is restored with it.
         token = admin.headers["Authorization"].removeprefix("Bearer ")
         admin = Client(second, token)
         try:
