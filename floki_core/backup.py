@@ -98,6 +98,22 @@ def _copy_sqlite(source: Path, target: Path) -> None:
     conn.close()
 
 
+def sqlite_damage(database: Path) -> str | None:
+    """What SQLite's full ``integrity_check`` finds in ``database``, in one line; None if
+    it is sound."""
+    try:
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            found = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
+        finally:
+            conn.close()
+    except sqlite3.Error as error:
+        found = [str(error)]
+    if found == ["ok"]:
+        return None
+    return " ".join(found[0].split())
+
+
 def migration_level(database: Path) -> str | None:
     conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     try:
@@ -164,7 +180,17 @@ def _write_archive(data_dir: Path, out: Path, config: AppConfig, now: dt.datetim
             target = staging / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             if is_sqlite(source):
-                _copy_sqlite(source, target)
+                # A copy that restore would refuse is no backup: checked here, not later.
+                try:
+                    _copy_sqlite(source, target)
+                    damage = sqlite_damage(target)
+                except sqlite3.DatabaseError as error:
+                    damage = str(error)
+                if damage is not None:
+                    raise FlokiError(
+                        f"{source} is damaged (integrity_check: {damage}); backup not "
+                        "written: restore the appliance from an earlier backup"
+                    )
                 shutil.copymode(source, target)  # restored with the mode it had
             else:
                 shutil.copy2(source, target)

@@ -24,7 +24,15 @@ from typing import Any
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 
-from floki_core.backup import FORMAT, MANIFEST, PG_DUMP_FILE, migration_level, sha256_of
+from floki_core.backup import (
+    FORMAT,
+    MANIFEST,
+    PG_DUMP_FILE,
+    is_sqlite,
+    migration_level,
+    sha256_of,
+    sqlite_damage,
+)
 from floki_core.errors import FlokiError
 from floki_core.storage.database import DB_FILE, MIGRATIONS
 
@@ -130,17 +138,12 @@ def _check_database(staging: Path, manifest: dict[str, Any]) -> None:
     database = staging / DB_FILE
     if not database.is_file():
         raise FlokiError(f"the backup holds no {DB_FILE}")
-    try:
-        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-        try:
-            found = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-        finally:
-            conn.close()
-    except sqlite3.Error as error:
-        found = [str(error)]
-    if found != ["ok"]:
-        first = " ".join(str(found[0]).split())
-        raise FlokiError(f"{DB_FILE} in the backup is damaged (integrity_check: {first})")
+    for entry in manifest["files"]:
+        path = staging / entry["path"]
+        if is_sqlite(path) and (damage := sqlite_damage(path)) is not None:
+            raise FlokiError(
+                f"{entry['path']} in the backup is damaged (integrity_check: {damage})"
+            )
     level = migration_level(database)
     known, head = _known_revisions()
     if level is None:

@@ -466,3 +466,15 @@ def test_files_are_restored_with_their_modes(
     assert code == 0, err
     for name in ("floki.db", "tls/key.pem"):
         assert stat.S_IMODE((tmp_path / "elsewhere" / name).stat().st_mode) == 0o600, name
+
+
+def test_a_damaged_database_is_not_backed_up_as_if_it_were_good(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+) -> None:
+    db = bytearray((data_dir / "floki.db").read_bytes())
+    db[4096 * 2 : 4096 * 6] = b"\x07" * (4096 * 4)
+    (data_dir / "floki.db").write_bytes(bytes(db))
+    code, _, err = run(capsys, "--data-dir", data_dir, "backup", "--out", tmp_path / "b.tgz")
+    assert code == 1 and err.count("\n") == 1, err
+    assert "floki.db is damaged (integrity_check:" in err and "not written" in err
+    assert list(tmp_path.iterdir()) == [data_dir]
