@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 DB_FILE = "floki.db"
-RESTORE = "restore it from a backup (docs/operations.md, Backups)"
+RESTORE = "restore it from a backup (floki-core restore, docs/backup.md)"
 
 
 def default_url(data_dir: Path) -> str:
