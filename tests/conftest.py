@@ -93,6 +93,8 @@ LONG_FIRST = (
     "tests/core/test_new_plugin.py",
     "tests/e2e/test_serve_https.py",
     "tests/reliability/test_kill9.py",
+    "tests/reliability/test_restore_drill.py",
+    "tests/packaging/test_service_sandbox.py",
     "tests/bench/test_bench_rfid.py",
     "tests/plugins/ble/test_espresense.py",
     "tests/reliability/test_database_at_start.py",
