@@ -138,6 +138,22 @@ def mount(*args: str) -> None:
     subprocess.run(["mount", *args], check=True)
 
 
+# The checkout this runs from (tests/packaging/sandbox.py is two levels down).
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def _under_tmp(*paths: Path) -> list[Path]:
+    """Each path's top folder under /tmp (``/tmp/ci`` for ``/tmp/ci/.venv``), once."""
+    found: list[Path] = []
+    for path in paths:
+        parts = path.resolve().parts
+        if len(parts) > 2 and parts[:2] == ("/", "tmp"):
+            top = Path(*parts[:3])
+            if top not in found:
+                found.append(top)
+    return found
+
+
 def build_filesystem(settings: dict[str, list[str]], host_state: Path) -> None:
     """The unit's view of the filesystem; its first state directory is ``host_state``."""
     first, *more = settings["StateDirectory"][0].split()
@@ -148,7 +164,22 @@ def build_filesystem(settings: dict[str, list[str]], host_state: Path) -> None:
     for name in more:  # created by systemd before the service starts, as here
         (Path("/var/lib") / name).mkdir(mode=mode, parents=True, exist_ok=True)
     if settings.get("PrivateTmp") == ["true"]:
+        # The package runs from /opt/floki; this checkout (and its .venv) may live under
+        # /tmp (a CI clone), which a private /tmp would hide. It is carried through: bound
+        # to a holding place on the namespace's own /var/lib, then back into the new /tmp.
+        held = [p for p in _under_tmp(_CHECKOUT, Path(sys.prefix)) if p.is_dir()]
+        holding = Path("/var/lib/.sandbox-checkouts")
+        for n, path in enumerate(held):
+            (holding / str(n)).mkdir(parents=True)
+            mount("--bind", str(path), str(holding / str(n)))
         mount("-t", "tmpfs", "-o", "mode=1777", "tmpfs", "/tmp")
+        for n, path in enumerate(held):
+            path.mkdir(parents=True, exist_ok=True)
+            mount("--move", str(holding / str(n)), str(path))
+        if held:
+            for n in range(len(held)):
+                (holding / str(n)).rmdir()
+            holding.rmdir()
     if settings.get("ProtectHome") == ["true"] and Path("/home").is_dir():
         mount("-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/home")
     proc_options = []

@@ -62,6 +62,22 @@ async def build_ward(admin: Client, assets: int = 6) -> Ward:
     return Ward(zones, ids, tags, gateways)
 
 
+def sightings(ward: Ward, n: int) -> list[dict[str, Any]]:
+    """Round ``n`` of the ward's gateways hearing every tag, as ``POST /api/v1/ingest`` takes
+    it: each tag by the gateways in turn, at a slightly different RSSI each round."""
+    now = dt.datetime.now(dt.UTC).isoformat()
+    return [
+        {
+            "technology": "ble",
+            "tag": tag,
+            "receiver": ward.gateways[(n + i) % 2],
+            "rssi": -50.0 - (n + i) % 7,
+            "observed_at": now,
+        }
+        for i, tag in enumerate(ward.tags)
+    ]
+
+
 @dataclass
 class Running:
     """The appliance under test, replaced by its successor at each restart."""
@@ -168,17 +184,7 @@ async def test_state_changes_acknowledged_during_ingest_survive_kill_9(running: 
         nonlocal queued
         n = 0
         while not stop.is_set():
-            now = dt.datetime.now(dt.UTC).isoformat()
-            observations = [
-                {
-                    "technology": "ble",
-                    "tag": tag,
-                    "receiver": ward.gateways[(n + i) % 2],
-                    "rssi": -50.0 - (n + i) % 7,
-                    "observed_at": now,
-                }
-                for i, tag in enumerate(ward.tags)
-            ]
+            observations = sightings(ward, n)
             with contextlib.suppress(aiohttp.ClientError):
                 status, body = await gateway.call(
                     "POST", "/api/v1/ingest", json={"observations": observations}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from tests.reliability.appliance import (
     serve,
     serving,
 )
-from tests.reliability.test_kill9 import build_ward
+from tests.reliability.test_kill9 import build_ward, sightings
 
 pytestmark = pytest.mark.asyncio
 
@@ -73,17 +72,7 @@ async def test_a_backup_under_live_writes_restores_every_acknowledged_write(
         async def ingest() -> None:
             n = 0
             while not stop.is_set():
-                now = dt.datetime.now(dt.UTC).isoformat()
-                observations = [
-                    {
-                        "technology": "ble",
-                        "tag": tag,
-                        "receiver": ward.gateways[(n + i) % 2],
-                        "rssi": -50.0 - (n + i) % 7,
-                        "observed_at": now,
-                    }
-                    for i, tag in enumerate(ward.tags)
-                ]
+                observations = sightings(ward, n)
                 with contextlib.suppress(aiohttp.ClientError):
                     status, body = await gateway.call(
                         "POST", "/api/v1/ingest", json={"observations": observations}
