@@ -183,6 +183,11 @@ def restore(archive_path: Path, data_dir: Path, now: dt.datetime | None = None) 
     try:
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         staging.mkdir(mode=0o700)
+    except FileExistsError:
+        raise FlokiError(
+            f"another restore of {data_dir} is under way ({staging} exists); wait for it "
+            "to finish, or remove that folder if it was left by one that was killed"
+        ) from None
     except OSError as error:
         raise FlokiError(
             f"cannot unpack beside {data_dir} ({error.strerror or error}): restore "

@@ -3,6 +3,7 @@ refusal in one line with the data directory left as it was, rotation, permission
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -19,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from floki_core.backup_restore import restore
 from floki_core.cli import main
+from floki_core.errors import FlokiError
 from floki_core.storage.database import Database
 
 PASSWORD = "backup-admin-Passw0rd"
@@ -478,3 +481,17 @@ def test_a_damaged_database_is_not_backed_up_as_if_it_were_good(
     assert code == 1 and err.count("\n") == 1, err
     assert "floki.db is damaged (integrity_check:" in err and "not written" in err
     assert list(tmp_path.iterdir()) == [data_dir]
+
+
+def test_a_second_restore_under_way_is_named_as_such(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+) -> None:
+    archive = backup(capsys, data_dir, tmp_path / "b.tgz")
+    now = dt.datetime(2026, 12, 7, 22, 0, tzinfo=dt.UTC)
+    # Another restore of the same directory started in the same second is unpacking here.
+    (data_dir.parent / f".{data_dir.name}.restore-20261207T220000Z").mkdir()
+    before = snapshot(data_dir)
+    with pytest.raises(FlokiError, match=r"another restore of .* is under way") as refusal:
+        restore(archive, data_dir, now=now)
+    assert "run it as root" not in str(refusal.value)
+    assert snapshot(data_dir) == before
