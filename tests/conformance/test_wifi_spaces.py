@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from floki_core.conformance import START, Sighting, SourceConformance
 from floki_core.testing import Floki
-from tests.plugins.wifi.test_spaces_source import EVENTS, KEY, location_update
+from tests.plugins.wifi.spaces_firehose import EVENTS, KEY
+from tests.plugins.wifi.test_spaces_source import location_update
 
 SOURCE = "wifi-spaces"
 SEEN_AT = START - dt.timedelta(seconds=5)

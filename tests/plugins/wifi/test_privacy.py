@@ -11,7 +11,6 @@ devices (a pump, and a monitor whose randomised MAC is bound explicitly) are loc
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import logging
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import WSMsgType, web
+from aiohttp import WSMsgType
 from floki_wifi.radius_source import FEED, RadiusSource
 
 from floki_core.sdk import AppConfig
@@ -42,6 +41,7 @@ from tests.plugins.wifi.locating import (
     wifi_config,
 )
 from tests.plugins.wifi.radius_nas import SECRET, Nas, accounting
+from tests.plugins.wifi.spaces_firehose import KEY, Firehose
 
 pytestmark = pytest.mark.floki_entry_points("wifi")
 
@@ -68,8 +68,6 @@ PERSONAL = (
     "Farhana",
     "Okonkwo",
 )
-SPACES_KEY = "spaces-firehose-key"
-FIREHOSE = "/api/partners/v1/firehose/events"
 
 
 def spellings(mac: str) -> list[str]:
@@ -89,45 +87,10 @@ NEEDLES = sorted(
 )
 
 
-class Firehose:
-    """A stand-in for Cisco Spaces' firehose on loopback: one NDJSON stream of what is
-    put in ``lines``, to a client with the API key."""
-
-    def __init__(self) -> None:
-        self.lines: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self.runner: web.AppRunner | None = None
-        self.url = ""
-
-    async def open(self) -> None:
-        app = web.Application()
-        app.router.add_get(FIREHOSE, self.stream)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}{FIREHOSE}"
-
-    async def stream(self, request: web.Request) -> web.StreamResponse:
-        if request.headers.get("X-API-Key") != SPACES_KEY:
-            return web.Response(status=401, text="invalid api key")
-        resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
-        await resp.prepare(request)
-        while (line := await self.lines.get()) is not None:
-            await resp.write(line)
-        return resp
-
-
 @pytest.fixture
 async def firehose() -> AsyncIterator[Firehose]:
-    stand_in = Firehose()
-    await stand_in.open()
-    try:
+    async with Firehose() as stand_in:
         yield stand_in
-    finally:
-        stand_in.lines.put_nowait(None)
-        if stand_in.runner is not None:
-            await stand_in.runner.cleanup()
 
 
 @pytest.fixture
@@ -139,7 +102,7 @@ def ports() -> tuple[int, int]:
 @pytest.fixture
 def floki_config(firehose: Firehose, ports: tuple[int, int]) -> AppConfig:
     return wifi_config(
-        spaces={"url": firehose.url, "api_key": SPACES_KEY, "batch_seconds": 0.05},
+        spaces={"url": firehose.url, "api_key": KEY, "batch_seconds": 0.05},
         listen_host="127.0.0.1",
         radius={
             "port": ports[0],

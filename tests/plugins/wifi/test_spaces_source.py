@@ -4,16 +4,15 @@ connection is survived and the stream resumed from the last record read."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
 
 from floki_core.sdk import AppConfig
 from floki_core.testing import Floki
+from tests.plugins.wifi.spaces_firehose import KEY, Firehose
 from tests.plugins.wifi.test_meraki_route import (
     API,
     NEAREST_AP,
@@ -24,11 +23,9 @@ from tests.plugins.wifi.test_meraki_route import (
 )
 
 pytestmark = pytest.mark.floki_entry_points("wifi")
-KEY = "spaces-firehose-key"
 MAP = "map-a1b2c3"
 STRANGER = "AA:BB:CC:DD:EE:01"  # the sample event's device: nobody's asset (a random MAC)
 PERSONAL = ("jdoe@example.com", "+14155551234", "John", "user-xyz-67890", "10.20.30.40")
-EVENTS = "/api/partners/v1/firehose/events"
 
 
 def location_update(mac: str, uid: str, at_ms: int, x_ft: float, y_ft: float) -> bytes:
@@ -84,54 +81,10 @@ def keep_alive(at_ms: int) -> bytes:
     return json.dumps({"recordTimestamp": at_ms, "eventType": "KEEP_ALIVE"}).encode() + b"\n"
 
 
-class Firehose:
-    """A stand-in for the firehose on 127.0.0.1: each GET is a stream of what ``send``
-    puts in; ``drop`` ends the current one. Remembers each request's fromTimestamp."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, str]] = []
-        self.lines: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self.runner: web.AppRunner | None = None
-        self.url = ""
-
-    async def open(self) -> None:
-        app = web.Application()
-        app.router.add_get(EVENTS, self.stream)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}{EVENTS}"
-
-    async def close(self) -> None:
-        if self.runner is not None:
-            await self.runner.cleanup()
-            self.runner = None
-
-    async def stream(self, request: web.Request) -> web.StreamResponse:
-        if request.headers.get("X-API-Key") != KEY:
-            return web.Response(status=401, text="invalid api key")
-        self.requests.append(dict(request.query))
-        resp = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
-        await resp.prepare(request)
-        while (line := await self.lines.get()) is not None:
-            await resp.write(line)
-        return resp  # dropped: the connection ends here
-
-    async def connected(self, times: int) -> None:
-        await Floki.eventually(lambda: len(self.requests) >= times, f"connection {times}")
-
-
 @pytest.fixture
 async def firehose() -> AsyncIterator[Firehose]:
-    stand_in = Firehose()
-    await stand_in.open()
-    try:
+    async with Firehose() as stand_in:
         yield stand_in
-    finally:
-        stand_in.lines.put_nowait(None)
-        await stand_in.close()
 
 
 @pytest.fixture
