@@ -21,9 +21,6 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from alembic.config import Config as AlembicConfig
-from alembic.script import ScriptDirectory
-
 from floki_core.backup import (
     FORMAT,
     MANIFEST,
@@ -34,7 +31,7 @@ from floki_core.backup import (
     sqlite_damage,
 )
 from floki_core.errors import FlokiError
-from floki_core.storage.database import DB_FILE, MIGRATIONS
+from floki_core.storage.database import DB_FILE, _scripts
 
 # SQLite's unix VFS: every connection to a WAL database holds a shared lock on this byte
 # of the -shm file while it has the database open (the "DMS" lock), so a lock on it that
@@ -75,11 +72,8 @@ def in_use(database: Path) -> bool:
 
 
 def _known_revisions() -> tuple[set[str], str | None]:
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    scripts = ScriptDirectory.from_config(cfg)
-    known = {rev.revision for rev in scripts.walk_revisions()}
-    return known, scripts.get_current_head()
+    scripts = _scripts()  # the shipped migrations, read once per process
+    return {rev.revision for rev in scripts.walk_revisions()}, scripts.get_current_head()
 
 
 def _read_manifest(archive: tarfile.TarFile, name: Path) -> dict[str, Any]:
