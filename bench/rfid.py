@@ -70,6 +70,7 @@ from bench.rfid_site import (
     max_frames,
     shelf_reads,
 )
+from bench.site_rows import best_rate
 from floki_core.storage.database import Database, default_url
 
 __all__ = ["RfidOptions", "run_rfid"]
@@ -95,17 +96,7 @@ TARGETS = {
 def bare_decode_baseline(frames: Sequence[bytes], budget_s: float, passes: int = 3) -> float:
     """Tag reports per CPU second ``llrp_frames.decode_frame`` gets through in a bare loop:
     the best of ``passes`` (the slower ones measure whatever else the machine did)."""
-    best = 0.0
-    for _ in range(passes):
-        done, started = 0, time.process_time()
-        while True:
-            for frame in frames:
-                done += len(decode_frame(frame))
-            elapsed = time.process_time() - started
-            if elapsed >= budget_s / passes:
-                best = max(best, done / elapsed)
-                break
-    return best
+    return best_rate(lambda: sum(len(decode_frame(frame)) for frame in frames), budget_s, passes)
 
 
 # --- the run --------------------------------------------------------------------------------

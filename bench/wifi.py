@@ -52,6 +52,7 @@ from bench.product import (
     new_data_dir,
     percentile,
 )
+from bench.site_rows import best_rate
 from bench.wifi_site import (
     SOURCE,
     CaptureTail,
@@ -84,18 +85,13 @@ def bare_parse_baseline(lines: Sequence[bytes], budget_s: float, passes: int = 3
     ``passes`` (the slower ones measure whatever else the machine did)."""
     dialects = dialects_for(SyslogSettings())
     now = dt.datetime.now(dt.UTC)
-    best = 0.0
-    for _ in range(passes):
-        done, started = 0, time.process_time()
-        while True:
-            for raw in lines:
-                read_line(raw, dialects, now, dt.UTC)
-            done += len(lines)
-            elapsed = time.process_time() - started
-            if elapsed >= budget_s / passes:
-                best = max(best, done / elapsed)
-                break
-    return best
+
+    def one_pass() -> int:
+        for raw in lines:
+            read_line(raw, dialects, now, dt.UTC)
+        return len(lines)
+
+    return best_rate(one_pass, budget_s, passes)
 
 
 def udp_receive_errors() -> int:

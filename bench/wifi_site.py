@@ -18,11 +18,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import msgspec
-from sqlalchemy import Table
 
+from bench.site_rows import insert_rows
 from floki_core.config import CONFIG_FILE
 from floki_core.storage.database import Database
 from floki_core.storage.models import AssetRow, IdentifierRow, ReceiverRow, SiteRow, ZoneRow
@@ -195,11 +195,7 @@ def load_register(db: Database, opts: WifiOptions, now: dt.datetime) -> None:
         (AssetRow, assets),
         (IdentifierRow, identifiers),
     ]
-    with db.engine.begin() as conn:
-        for model, values in tables:
-            table = cast(Table, model.__table__)
-            for start in range(0, len(values), 50_000):
-                conn.execute(table.insert(), values[start : start + 50_000])
+    insert_rows(db.engine, tables)
 
 
 def configure_wifi(data_dir: Path, udp_port: int, tcp_port: int) -> None:
