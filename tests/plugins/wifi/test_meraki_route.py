@@ -5,7 +5,6 @@ nothing of the clients no asset carries (nor anyone's personal fields) kept anyw
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import json
 import logging
 from dataclasses import dataclass
@@ -13,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from floki_core.sdk import AppConfig, parse_config
+from floki_core.sdk import AppConfig
 from floki_core.testing import Floki
+from tests.plugins.wifi.locating import API, post, stamp, where, wifi_config
 from tests.plugins.wifi.test_meraki_decoder import DOCUMENTED
 
 pytestmark = pytest.mark.floki_entry_points("wifi")
-API = "/api/v1"
 PATH = f"{API}/wifi/meraki"
 SECRET = "supersecret"
 VALIDATOR = "da6a17c407bb11dfeec7392a5042be0a4cc034b6"
@@ -33,38 +32,6 @@ PERSONAL = ("192.168.0.251", "fe80::1c2b:3cff:fe4d:5e6f", "j.doe@example.nhs.uk"
 FLOOR_PLANS = [{"id": PLAN, "floor_id": 1, "origin_x_px": 100.0, "origin_y_px": 50.0}]
 BAY_1 = [[200, 200], [400, 200], [400, 400], [200, 400]]
 WARD = [[0, 0], [1000, 0], [1000, 1000], [0, 1000]]
-
-
-def wifi_config(**wifi: Any) -> AppConfig:
-    """The appliance's configuration with ``[plugin.wifi]`` = ``wifi``."""
-    return parse_config(
-        {
-            "discovery": {"enabled": False},
-            "server": {"tls": False},
-            "plugins": {"supervision": {"backoff_initial": 0.02, "backoff_max": 0.1}},
-            "plugin": {"wifi": wifi},
-        }
-    )
-
-
-def stamp(at: dt.datetime) -> str:
-    return at.isoformat().replace("+00:00", "Z")
-
-
-async def post(floki: Floki, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    resp = await floki.client.post(f"{API}/{path}", json=body, headers=await floki.headers())
-    assert resp.status == 201, await resp.text()
-    made: dict[str, Any] = await resp.json()
-    return made
-
-
-async def where(floki: Floki, asset_id: int) -> dict[str, Any]:
-    resp = await floki.client.get(
-        f"{API}/assets/{asset_id}/location", headers=await floki.headers("viewer")
-    )
-    assert resp.status == 200, await resp.text()
-    found: dict[str, Any] = await resp.json()
-    return found
 
 
 @pytest.fixture

@@ -12,15 +12,9 @@ import pytest
 
 from floki_core.sdk import AppConfig
 from floki_core.testing import Floki
+from tests.plugins.wifi.locating import API, where, wifi_config
 from tests.plugins.wifi.spaces_firehose import KEY, Firehose
-from tests.plugins.wifi.test_meraki_route import (
-    API,
-    NEAREST_AP,
-    PUMP,
-    mapped_floor,
-    where,
-    wifi_config,
-)
+from tests.plugins.wifi.test_meraki_route import NEAREST_AP, PUMP, mapped_floor
 
 pytestmark = pytest.mark.floki_entry_points("wifi")
 MAP = "map-a1b2c3"
