@@ -7,11 +7,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import zoneinfo
+from typing import Any
 
 import msgspec
 import pytest
 from floki_wifi.syslog_config import SyslogSettings
-from floki_wifi.syslog_dialects import dialects_for
+from floki_wifi.syslog_dialects import Event, dialects_for
 from floki_wifi.syslog_framing import StreamFramer
 from floki_wifi.syslog_headers import HeaderError, read_header
 from floki_wifi.syslog_records import SyslogRecord, read_line
@@ -31,15 +32,19 @@ def at(*args: int, zone: dt.tzinfo = LONDON) -> dt.datetime:
     return dt.datetime(*args, tzinfo=zone)  # type: ignore[misc,arg-type]
 
 
+def seen(dialect: str, event: Event, **where: Any) -> SyslogRecord:
+    """The record of DEVICE joining or leaving, as one golden line says it."""
+    return SyslogRecord(dialect=dialect, event=event, device=DEVICE, **where)
+
+
 # (source of the shape, line, record)
 GOLDEN: list[tuple[str, bytes, SyslogRecord]] = [
     (
         "hostapd wpa_ctrl.h AP_STA_CONNECTED, logged to syslog behind its interface",
         b"<29>Dec  7 19:58:10 ward5-ap1 hostapd: wlan0: AP-STA-CONNECTED 00:1b:44:11:3a:b7",
-        SyslogRecord(
-            dialect="hostapd",
-            event="associated",
-            device=DEVICE,
+        seen(
+            "hostapd",
+            "associated",
             interface="wlan0",
             hostname="ward5-ap1",
             timestamp=at(2026, 12, 7, 19, 58, 10),
@@ -49,10 +54,9 @@ GOLDEN: list[tuple[str, bytes, SyslogRecord]] = [
         "OpenWrt logread: daemon.notice hostapd: phy1-ap0: AP-STA-CONNECTED <mac> auth_alg=sae",
         b"<29>Dec  7 19:58:11 openwrt hostapd: phy1-ap0: AP-STA-CONNECTED "
         b"00:1b:44:11:3a:b7 auth_alg=sae",
-        SyslogRecord(
-            dialect="hostapd",
-            event="associated",
-            device=DEVICE,
+        seen(
+            "hostapd",
+            "associated",
             interface="phy1-ap0",
             hostname="openwrt",
             timestamp=at(2026, 12, 7, 19, 58, 11),
@@ -62,10 +66,9 @@ GOLDEN: list[tuple[str, bytes, SyslogRecord]] = [
         "hostapd wpa_ctrl.h AP_STA_DISCONNECTED, in RFC 5424 (rsyslog forwarding)",
         b"<29>1 2026-12-07T19:58:12.250+00:00 ward5-ap1 hostapd 812 - - wlan0: "
         b"AP-STA-DISCONNECTED 00:1b:44:11:3a:b7",
-        SyslogRecord(
-            dialect="hostapd",
-            event="disassociated",
-            device=DEVICE,
+        seen(
+            "hostapd",
+            "disassociated",
             interface="wlan0",
             hostname="ward5-ap1",
             timestamp=dt.datetime(2026, 12, 7, 19, 58, 12, 250000, tzinfo=dt.UTC),
@@ -76,34 +79,23 @@ GOLDEN: list[tuple[str, bytes, SyslogRecord]] = [
         b"<190>201477: Jan 4 17:25:42.866: %CLIENT_ORCH_LOG-6-CLIENT_ADDED_TO_RUN_STATE: "
         b"Chassis 1 R0/0: wncd: Username entry (RND-UN) joined with ssid (System-110) for "
         b"device with MAC: 001b.4411.3ab7",
-        SyslogRecord(
-            dialect="cisco",
-            event="associated",
-            device=DEVICE,
-            timestamp=at(2026, 1, 4, 17, 25, 42, 866000),
-        ),
+        seen("cisco", "associated", timestamp=at(2026, 1, 4, 17, 25, 42, 866000)),
     ),
     (
         "Catalyst 9800 CLIENT_ADDED_TO_RUN_STATE with a year and channel (the same Elastic log)",
         b"<190>2371599: Jul 23 2024 14:31:54.468 UTC: %CLIENT_ORCH_LOG-6-"
         b"CLIENT_ADDED_TO_RUN_STATE: Chassis 1 R0/3: wncd: Username entry (musterm8) joined "
         b"with ssid (COMAPNY) for device with MAC: 001b.4411.3ab7 on channel (1)",
-        SyslogRecord(
-            dialect="cisco",
-            event="associated",
-            device=DEVICE,
-            timestamp=at(2024, 7, 23, 14, 31, 54, 468000),
-        ),
+        seen("cisco", "associated", timestamp=at(2024, 7, 23, 14, 31, 54, 468000)),
     ),
     (
         "Catalyst 9800 CLIENT_ADDED_TO_RUN_STATE with the AP name added",
         b"<190>2371600: Dec 7 19:58:13.001: %CLIENT_ORCH_LOG-6-CLIENT_ADDED_TO_RUN_STATE: "
         b"R0/0: wncd: Username entry (x) joined with ssid (Clinical) for device with MAC: "
         b"001b.4411.3ab7 on channel (36) AP name (ward5-ap-corridor)",
-        SyslogRecord(
-            dialect="cisco",
-            event="associated",
-            device=DEVICE,
+        seen(
+            "cisco",
+            "associated",
             ap_name="ward5-ap-corridor",
             timestamp=at(2026, 12, 7, 19, 58, 13, 1000),
         ),
@@ -113,13 +105,7 @@ GOLDEN: list[tuple[str, bytes, SyslogRecord]] = [
         b"<131>WLC001: *apfMsConnTask_0: Sep 06 21:46:20.390: %APF-3-AUTHENTICATION_TRAP: "
         b"apf_80211.c:21442 Client Authenticated: MACAddress:00:1b:44:11:3a:b7 Base Radio "
         b"MAC:18:64:72:aa:bb:cc Slot:1 User Name:xxx\\prov-abcd$ Ip Address:1.2.3.4 SSID:Staff",
-        SyslogRecord(
-            dialect="cisco",
-            event="associated",
-            device=DEVICE,
-            ap_mac=BSSID,
-            hostname="WLC001",
-        ),
+        seen("cisco", "associated", ap_mac=BSSID, hostname="WLC001"),
     ),
     (
         "AireOS APF-6-USER_NAME_DELETED (Elastic cisco_aironet test-aironet-messages.log)",
@@ -132,10 +118,9 @@ GOLDEN: list[tuple[str, bytes, SyslogRecord]] = [
         b"<142>Jun  4 14:49:11 Aruba_MD3 stm[30085]: <501100> <30085> <NOTI> <Aruba_MD3 "
         b"10.0.0.2>  Assoc success @ 14:49:11.809533: 00:1b:44:11:3a:b7: AP "
         b"10.1.2.3-18:64:72:aa:bb:cc-ward5-ap-corridor",
-        SyslogRecord(
-            dialect="aruba",
-            event="associated",
-            device=DEVICE,
+        seen(
+            "aruba",
+            "associated",
             ap_mac=BSSID,
             ap_name="ward5-ap-corridor",
             hostname="Aruba_MD3",
@@ -147,10 +132,9 @@ GOLDEN: list[tuple[str, bytes, SyslogRecord]] = [
         b"Jun  4 14:49:11 10.1.2.3 stm[2793]:  <501100> <NOTI> |AP ward5-ap-corridor@10.1.2.3 "
         b"stm|  Assoc success @ 14:49:11.804189: 00:1b:44:11:3a:b7: AP "
         b"10.1.2.3-18:64:72:aa:bb:cc-ward5-ap-corridor",
-        SyslogRecord(
-            dialect="aruba",
-            event="associated",
-            device=DEVICE,
+        seen(
+            "aruba",
+            "associated",
             ap_mac=BSSID,
             ap_name="ward5-ap-corridor",
             hostname="10.1.2.3",
@@ -162,10 +146,9 @@ GOLDEN: list[tuple[str, bytes, SyslogRecord]] = [
         b"Jun  4 14:49:11 10.1.2.3 stm[2764]:  <501105> <NOTI> |AP ward5-ap-corridor@10.1.2.3 "
         b"stm|  Deauth from sta: 00:1b:44:11:3a:b7: AP 10.1.2.3-18:64:72:aa:bb:cc-"
         b"ward5-ap-corridor Reason STA has roamed to another AP",
-        SyslogRecord(
-            dialect="aruba",
-            event="disassociated",
-            device=DEVICE,
+        seen(
+            "aruba",
+            "disassociated",
             ap_mac=BSSID,
             ap_name="ward5-ap-corridor",
             hostname="10.1.2.3",
@@ -177,10 +160,9 @@ GOLDEN: list[tuple[str, bytes, SyslogRecord]] = [
         b"Jun  4 14:49:11 Aruba_MD3 stm[30085]: <501080> <30085> <NOTI> <Aruba_MD3 10.0.0.2>"
         b"  Deauth to sta: 00:1b:44:11:3a:b7: Ageout AP 10.1.2.3-18:64:72:aa:bb:cc-"
         b"ward5-ap-corridor STA has roamed to another AP",
-        SyslogRecord(
-            dialect="aruba",
-            event="disassociated",
-            device=DEVICE,
+        seen(
+            "aruba",
+            "disassociated",
             ap_mac=BSSID,
             ap_name="ward5-ap-corridor",
             hostname="Aruba_MD3",
@@ -191,10 +173,9 @@ GOLDEN: list[tuple[str, bytes, SyslogRecord]] = [
         "ArubaOS stm Disassoc from sta",
         b"Jun  4 14:50:02 Aruba_MD3 stm[30085]: <NOTI> <Aruba_MD3 10.0.0.2>"
         b"  Disassoc from sta: 00:1b:44:11:3a:b7: AP 10.1.2.3-18:64:72:aa:bb:cc-ward5-ap-corridor",
-        SyslogRecord(
-            dialect="aruba",
-            event="disassociated",
-            device=DEVICE,
+        seen(
+            "aruba",
+            "disassociated",
             ap_mac=BSSID,
             ap_name="ward5-ap-corridor",
             hostname="Aruba_MD3",
