@@ -22,10 +22,6 @@ import msgspec
 from floki_core.location.evidence import ZoneEvidence
 
 OFF_SITE = 0  # zone ids start at 1; 0 keys "outside every zone"
-# Claims that are events, not readings: a scan at a place, a device joining an access
-# point (a roam is one syslog line, and nothing follows until it roams again or leaves).
-# Waiting out the dwell for a second record would leave the asset behind.
-IMMEDIATE_METHODS = frozenset({"fixed_point", "association"})
 
 # Where a located asset is, in a word (``Track.status``).
 IN_ZONE = "in_zone"
@@ -54,6 +50,10 @@ class ResolverSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     # it goes into history. RSSI is left out: a backlog from one gateway, judged without
     # what the other receivers heard at the time, names the wrong room too often.
     late_history_methods: frozenset[str] = frozenset({"fixed_point", "geofence"})
+    # Claims that are events, not readings: a scan at a place, a device joining an access
+    # point (a roam is one syslog line, and nothing follows until it roams again or
+    # leaves). Waiting out the dwell for a second record would leave the asset behind.
+    immediate_methods: frozenset[str] = frozenset({"fixed_point", "association"})
 
     def half_life(self, method: str) -> float:
         return self.half_life_seconds.get(method, self.default_half_life_seconds)
@@ -236,7 +236,7 @@ class Resolver:
         if score < held + self.settings.switch_margin:
             track.candidate = track.candidate_since = None
             return None
-        if ev.method in IMMEDIATE_METHODS and ev_key == best:
+        if ev.method in self.settings.immediate_methods and ev_key == best:
             return self._move(track, ev, best, score)
         if scores is not None and self._held_only_by_stale(track, now):
             # Dwell keeps live claims from flapping; a zone nothing fresh vouches for any

@@ -64,3 +64,19 @@ def test_a_stale_association_gives_way_to_a_fresh_ble_room_at_once() -> None:
     # The association is older than its half-life (300 s): BLE places the pump at once.
     changes, _ = fusion.apply([claim(BAY, 400, "rssi", 0.6)])
     assert [(c.to_zone_id, c.method) for c in changes] == [(BAY, "rssi")]
+
+
+def test_an_association_moves_at_once_unless_the_site_lists_it_no_longer_immediate() -> None:
+    # Wi-Fi alone: each roam is one record, so by default it moves the pump at once ...
+    fusion = resolver()
+    fusion.apply([claim(CORRIDOR, 0, "association", 0.3)])
+    changes, _ = fusion.apply([claim(LIBRARY, 10, "association", 0.3)])
+    assert [c.to_zone_id for c in changes] == [LIBRARY]
+    # ... and a site that sets [location.resolver] immediate_methods without it has the
+    # roam wait out the zone's dwell like any reading.
+    waiting = Resolver(ResolverSettings(immediate_methods=frozenset()), lambda zone: "bay")
+    waiting.apply([claim(CORRIDOR, 0, "association", 0.3)])
+    changes, _ = waiting.apply([claim(LIBRARY, 10, "association", 0.3)])
+    assert changes == [] and waiting.zone_of(7) == CORRIDOR
+    changes, _ = waiting.apply([claim(LIBRARY, 16, "association", 0.3)])
+    assert [c.to_zone_id for c in changes] == [LIBRARY]
