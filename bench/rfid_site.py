@@ -5,7 +5,6 @@ settings, and the core's capture file read back as it grows (``bench/rfid.py`` r
 from __future__ import annotations
 
 import datetime as dt
-import glob
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ import msgspec
 
 from bench.product import HOST
 from bench.rfid_readers import Read, epc_hex, reader_name, report_frame
-from bench.site_rows import insert_rows
+from bench.site_rows import CaptureLines, insert_rows
 from floki_core.config import CONFIG_FILE
 from floki_core.storage.database import Database
 from floki_core.storage.models import AssetRow, IdentifierRow, ReceiverRow, SiteRow, ZoneRow
@@ -153,34 +152,22 @@ class _Captured(msgspec.Struct):
     extras: dict[str, Any] = {}
 
 
-class CaptureTail:
+class CaptureTail(CaptureLines):
     """The core's capture files, read as they grow: the readers' observations and the raw
     reports their seen counts add up to."""
 
     def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.offsets: dict[str, int] = {}
-        self.partial: dict[str, bytes] = {}
+        super().__init__(directory)
         self.observations = 0
         self.reports = 0
         self._decode = msgspec.json.Decoder(_Captured).decode
 
     def poll(self) -> int:
-        for name in sorted(glob.glob(str(self.directory / "observations-*.jsonl"))):
-            with open(name, "rb") as file:
-                file.seek(self.offsets.get(name, 0))
-                data = self.partial.pop(name, b"") + file.read()
-                self.offsets[name] = file.tell()
-            lines = data.split(b"\n")
-            if lines[-1]:
-                self.partial[name] = lines[-1]
-            for line in lines[:-1]:
-                if not line:
-                    continue
-                record = self._decode(line)
-                if record.source.startswith("rfid-llrp-"):
-                    self.observations += 1
-                    self.reports += int(record.extras.get("seen_count", 1))
+        for line in self.new_lines():
+            record = self._decode(line)
+            if record.source.startswith("rfid-llrp-"):
+                self.observations += 1
+                self.reports += int(record.extras.get("seen_count", 1))
         return self.reports
 
 

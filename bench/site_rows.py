@@ -1,10 +1,12 @@
-"""Shared pieces of the Wi-Fi and RFID benches: the register's rows written in bulk, and a
-rate taken as the best of a few CPU-timed passes."""
+"""Shared pieces of the Wi-Fi and RFID benches: the register's rows written in bulk, a
+rate taken as the best of a few CPU-timed passes, and the capture files read as they grow."""
 
 from __future__ import annotations
 
+import glob
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table
@@ -37,3 +39,27 @@ def best_rate(one_pass: Callable[[], int], budget_s: float, passes: int = 3) -> 
                 best = max(best, done / elapsed)
                 break
     return best
+
+
+class CaptureLines:
+    """The core's capture files (``observations-*.jsonl``) read as they grow: each call
+    hands back the whole lines written since the last, keeping a line still being
+    written for the next call."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.offsets: dict[str, int] = {}
+        self.partial: dict[str, bytes] = {}
+
+    def new_lines(self) -> list[bytes]:
+        found: list[bytes] = []
+        for name in sorted(glob.glob(str(self.directory / "observations-*.jsonl"))):
+            with open(name, "rb") as file:
+                file.seek(self.offsets.get(name, 0))
+                data = self.partial.pop(name, b"") + file.read()
+                self.offsets[name] = file.tell()
+            lines = data.split(b"\n")
+            if lines[-1]:
+                self.partial[name] = lines[-1]
+            found.extend(line for line in lines[:-1] if line)
+        return found

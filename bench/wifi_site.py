@@ -12,7 +12,6 @@ so that every one is a new observation the core must admit (none is a replay of 
 from __future__ import annotations
 
 import datetime as dt
-import glob
 import random
 import time
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ from typing import Any
 
 import msgspec
 
-from bench.site_rows import insert_rows
+from bench.site_rows import CaptureLines, insert_rows
 from floki_core.config import CONFIG_FILE
 from floki_core.storage.database import Database
 from floki_core.storage.models import AssetRow, IdentifierRow, ReceiverRow, SiteRow, ZoneRow
@@ -214,28 +213,18 @@ class _Captured(msgspec.Struct):
     source: str
 
 
-class CaptureTail:
+class CaptureTail(CaptureLines):
     """The core's capture files read as they grow: the syslog source's observations."""
 
     def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.offsets: dict[str, int] = {}
-        self.partial: dict[str, bytes] = {}
+        super().__init__(directory)
         self.observations = 0
         self._decode = msgspec.json.Decoder(_Captured).decode
 
     def poll(self) -> int:
-        for name in sorted(glob.glob(str(self.directory / "observations-*.jsonl"))):
-            with open(name, "rb") as file:
-                file.seek(self.offsets.get(name, 0))
-                data = self.partial.pop(name, b"") + file.read()
-                self.offsets[name] = file.tell()
-            lines = data.split(b"\n")
-            if lines[-1]:
-                self.partial[name] = lines[-1]
-            self.observations += sum(
-                1 for raw in lines[:-1] if raw and self._decode(raw).source == SOURCE
-            )
+        self.observations += sum(
+            1 for raw in self.new_lines() if self._decode(raw).source == SOURCE
+        )
         return self.observations
 
 
