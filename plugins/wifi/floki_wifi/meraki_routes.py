@@ -36,7 +36,7 @@ from floki_wifi import state
 from floki_wifi.config import WifiSettings
 from floki_wifi.meraki_config import MerakiSettings
 from floki_wifi.meraki_decoder import ClientSeen, MerakiRefused, decode_post
-from floki_wifi.positions import shared_placer
+from floki_wifi.positions import position_extras, shared_placer
 from floki_wifi.privacy import DROPPED_BY_DESIGN, TECHNOLOGY, is_randomised
 
 SOURCE = "wifi-meraki"
@@ -45,23 +45,20 @@ PATH = "/api/v1/wifi/meraki"
 
 def observation_of(client: ClientSeen, settings: MerakiSettings, now: dt.datetime) -> Observation:
     """The observation of a bound client (already let through by the device filter)."""
-    extras: dict[str, Extra] = {"feed": "meraki"}
-    lat = lon = accuracy = None
     position = client.position
-    if position is not None:
-        if position.x is not None and position.y is not None:
-            extras["x"], extras["y"] = position.x, position.y
-            if position.floor_plan is not None:
-                extras["floor_plan"] = position.floor_plan
-                mapped = next(
-                    (p for p in settings.floor_plans if p.id == position.floor_plan), None
-                )
-                if mapped is not None:
-                    extras["floor_id"] = mapped.floor_id
-        if position.uncertainty_m is not None:
-            extras["uncertainty_m"] = position.uncertainty_m
-            accuracy = position.uncertainty_m
-        lat, lon = position.lat, position.lon
+    if position is None:
+        extras: dict[str, Extra] = {"feed": "meraki"}
+        lat = lon = accuracy = None
+    else:
+        extras = position_extras(
+            "meraki",
+            settings.floor_plans,
+            x=position.x,
+            y=position.y,
+            floor_plan=position.floor_plan,
+            uncertainty_m=position.uncertainty_m,
+        )
+        lat, lon, accuracy = position.lat, position.lon, position.uncertainty_m
     return Observation(
         technology=TECHNOLOGY,
         tag=client.mac,

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from floki_core.sdk import (
     DomainEvent,
+    Extra,
     PluginContext,
     RegisterSnapshot,
     RegisterView,
@@ -50,6 +51,30 @@ UNKNOWN_UNCERTAINTY_CONFIDENCE = 0.3
 STATE_KEY = "position_placer"
 
 Point = tuple[float, float]
+
+
+def position_extras(
+    feed: str,
+    floor_plans: Sequence[FloorPlan],
+    *,
+    x: float | None,
+    y: float | None,
+    floor_plan: str | None,
+    uncertainty_m: float | None,
+) -> dict[str, Extra]:
+    """A positioned record's ``extras`` as ``place`` reads them (the module's docstring):
+    ``x``/``y`` with both, their ``floor_plan`` and the Floki floor it is mapped to."""
+    extras: dict[str, Extra] = {"feed": feed}
+    if x is not None and y is not None:
+        extras["x"], extras["y"] = x, y
+        if floor_plan is not None:
+            extras["floor_plan"] = floor_plan
+            mapped = next((p for p in floor_plans if p.id == floor_plan), None)
+            if mapped is not None:
+                extras["floor_id"] = mapped.floor_id
+    if uncertainty_m is not None:
+        extras["uncertainty_m"] = uncertainty_m
+    return extras
 
 
 def confidence_for(uncertainty_m: float | None) -> float:

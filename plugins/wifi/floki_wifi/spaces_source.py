@@ -26,7 +26,6 @@ from typing import Any
 import aiohttp
 
 from floki_core.sdk import (
-    Extra,
     Observation,
     ObservationSink,
     PluginContext,
@@ -34,7 +33,7 @@ from floki_core.sdk import (
 )
 from floki_wifi import state
 from floki_wifi.config import WifiSettings
-from floki_wifi.positions import PositionPlacer, shared_placer
+from floki_wifi.positions import PositionPlacer, position_extras, shared_placer
 from floki_wifi.privacy import DROPPED_BY_DESIGN, TECHNOLOGY, is_randomised
 from floki_wifi.spaces_config import SpacesSettings
 from floki_wifi.spaces_decoder import Refused, Skipped, SpacesLocation, decode_line
@@ -53,14 +52,16 @@ def observation_of(
     found: SpacesLocation, settings: SpacesSettings, now: dt.datetime
 ) -> Observation:
     """The observation of a bound device (already let through by the device filter)."""
-    extras: dict[str, Extra] = {"feed": "spaces"}
-    if found.x_m is not None and found.y_m is not None and found.map_id is not None:
-        extras["x"], extras["y"], extras["floor_plan"] = found.x_m, found.y_m, found.map_id
-        mapped = next((p for p in settings.floor_plans if p.id == found.map_id), None)
-        if mapped is not None:
-            extras["floor_id"] = mapped.floor_id
-    if found.uncertainty_m is not None:
-        extras["uncertainty_m"] = found.uncertainty_m
+    # The decoder gives a map id only with a position on it: x/y go with their map.
+    with_map = found.map_id is not None
+    extras = position_extras(
+        "spaces",
+        settings.floor_plans,
+        x=found.x_m if with_map else None,
+        y=found.y_m if with_map else None,
+        floor_plan=found.map_id,
+        uncertainty_m=found.uncertainty_m,
+    )
     return Observation(
         technology=TECHNOLOGY,
         tag=found.mac,

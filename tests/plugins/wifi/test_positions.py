@@ -9,7 +9,8 @@ from typing import Any
 import msgspec
 import pytest
 from floki_wifi.config import WifiSettings
-from floki_wifi.positions import MAX_CONFIDENCE, PositionPlacer, confidence_for
+from floki_wifi.meraki_config import FloorPlan
+from floki_wifi.positions import MAX_CONFIDENCE, PositionPlacer, confidence_for, position_extras
 
 from floki_core.sdk import (
     Floor,
@@ -163,3 +164,27 @@ async def test_zones_are_read_again_when_they_change() -> None:
     await placer.refresh()
     placed = other.place(sighting(x=22.0, y=24.0, floor_plan="g_1"), "position")
     assert register.reads == 2 and placed is not None and placed.zone_id == 40
+
+
+def test_a_feeds_position_goes_in_the_extras_the_placer_reads() -> None:
+    plans = [FloorPlan(id="g_1", floor_id=3)]
+
+    def extras(**given: Any) -> dict[str, Any]:
+        position = {"x": None, "y": None, "floor_plan": None, "uncertainty_m": None, **given}
+        return dict(position_extras("meraki", plans, **position))
+
+    assert extras(x=8.5, y=11.4, floor_plan="g_1", uncertainty_m=2.5) == {
+        "feed": "meraki",
+        "x": 8.5,
+        "y": 11.4,
+        "floor_plan": "g_1",
+        "floor_id": 3,
+        "uncertainty_m": 2.5,
+    }
+    assert extras(x=8.5, y=11.4, floor_plan="g_9") == {
+        "feed": "meraki",
+        "x": 8.5,
+        "y": 11.4,
+        "floor_plan": "g_9",
+    }
+    assert extras(x=8.5, floor_plan="g_1") == {"feed": "meraki"}  # half a position: none
