@@ -21,6 +21,7 @@ from tests.plugins.wifi.locating import (
     LIBRARY_AP,
     PUMP_WIFI,
     build_ward,
+    syslog_ready,
     where,
     wifi_config,
 )
@@ -59,15 +60,10 @@ def floki_config(syslog_ports: tuple[int, int]) -> AppConfig:
 async def listening(floki: Floki) -> SyslogListener:
     """The listener, once it listens and has read the register's access points (which
     it does as the register changes: the ward was just built)."""
+    await syslog_ready(floki)
     registration = floki.core.plugins.registries.sources.get(SOURCE)
     assert registration is not None and isinstance(registration.item, SyslogListener)
-    listener = registration.item
-    await Floki.eventually(listener.listening.is_set, "the syslog listener to listen")
-    await Floki.eventually(
-        lambda: {CORRIDOR_AP, LIBRARY_AP} <= listener.names.macs,
-        "the listener to know the ward's APs",
-    )
-    return listener
+    return registration.item
 
 
 def rfc3164(at: dt.datetime, host: str, message: str) -> bytes:
