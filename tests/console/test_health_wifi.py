@@ -30,29 +30,9 @@ from floki_console.wifi_health import (
 from floki_core.config import parse_config
 from tests.console.appliance import SITE, ThreadedAppliance
 from tests.console.flow import WAIT_MS, connect_and_log_in
+from tests.console.table_cells import colour, iso, shown
 
 NOW = dt.datetime(2026, 12, 7, 9, 30, tzinfo=dt.UTC)
-
-
-def _iso(when: dt.datetime) -> str:
-    return when.isoformat().replace("+00:00", "Z")
-
-
-def shown(model: Any, row: int) -> dict[str, str]:
-    return {
-        str(model.headerData(c, Qt.Orientation.Horizontal)): model.data(model.index(row, c))
-        for c in range(model.columnCount())
-    }
-
-
-def colour(model: Any, row: int, title: str) -> str | None:
-    column = next(
-        c
-        for c in range(model.columnCount())
-        if model.headerData(c, Qt.Orientation.Horizontal) == title
-    )
-    brush = model.data(model.index(row, column), Qt.ItemDataRole.ForegroundRole)
-    return None if brush is None else str(brush.color().name())
 
 
 PLUGINS = {
@@ -97,13 +77,13 @@ PLUGINS = {
 }
 SOURCES = {
     "items": [
-        {"name": "espresense", "received": 5, "accepted": 5, "last_batch_at": _iso(NOW)},
+        {"name": "espresense", "received": 5, "accepted": 5, "last_batch_at": iso(NOW)},
         {
             "name": "wifi-syslog",
             "received": 1230,
             "accepted": 40,
             "rejected": {"unknown_device": 300, "randomised_device": 870},
-            "last_batch_at": _iso(NOW - dt.timedelta(seconds=20)),
+            "last_batch_at": iso(NOW - dt.timedelta(seconds=20)),
         },
         # A feed that is a route, not a source: listed by its counters only.
         {
@@ -111,7 +91,7 @@ SOURCES = {
             "received": 12,
             "accepted": 2,
             "rejected": {"randomised_device": 10},
-            "last_batch_at": _iso(NOW - dt.timedelta(hours=3)),
+            "last_batch_at": iso(NOW - dt.timedelta(hours=3)),
         },
     ]
 }
@@ -175,16 +155,16 @@ ACCESS_POINTS = {
                     "asset_id": 1,
                     "asset_number": "E10001",
                     "description": "Volumetric infusion pump, BD Alaris GP Plus",
-                    "since": _iso(NOW - dt.timedelta(minutes=4)),
+                    "since": iso(NOW - dt.timedelta(minutes=4)),
                 },
                 {
                     "asset_id": 7,
                     "asset_number": "E10007",
                     "description": "Volumetric infusion pump, BD Alaris GP Plus",
-                    "since": _iso(NOW - dt.timedelta(minutes=2)),
+                    "since": iso(NOW - dt.timedelta(minutes=2)),
                 },
             ],
-            "last_message_at": _iso(NOW - dt.timedelta(seconds=5)),
+            "last_message_at": iso(NOW - dt.timedelta(seconds=5)),
             "feed": "wifi-syslog",
         },
         {
@@ -206,7 +186,7 @@ ACCESS_POINTS = {
             "receiver_id": None,
             "zone": None,
             "devices": [],
-            "last_message_at": _iso(NOW - dt.timedelta(minutes=1)),
+            "last_message_at": iso(NOW - dt.timedelta(minutes=1)),
             "feed": "wifi-syslog",
         },
     ],
