@@ -176,7 +176,7 @@ async def test_controllers_over_tcp_octet_counted_and_line_framed_move_the_pump(
     floki: Floki, syslog_ports: tuple[int, int]
 ) -> None:
     ward = await build_ward(floki, beacon=False)
-    await listening(floki)
+    listener = await listening(floki)
     _, tcp = syslog_ports
     at = floki.clock.now() - dt.timedelta(seconds=20)
     pump = PUMP_WIFI.lower()
@@ -205,7 +205,6 @@ async def test_controllers_over_tcp_octet_counted_and_line_framed_move_the_pump(
     await send_tcp(tcp, cisco(later) + b"\n" + cisco(later + dt.timedelta(seconds=6)) + b"\n")
     await located_in(floki, ward.pump, "Ward 5 Corridor")
     # A hostapd line from a host listed in access_points (by host and interface).
-    listener = await listening(floki)
     book = listener.reader.book
     last = later + dt.timedelta(seconds=8)
     hostapd = rfc5424(last, "bay-ap", "hostapd", f"wlan1: AP-STA-CONNECTED {pump}")
