@@ -31,6 +31,7 @@ from floki_core.config import parse_config
 from tests.console.appliance import SITE, ThreadedAppliance
 from tests.console.flow import WAIT_MS, connect_and_log_in
 from tests.console.table_cells import colour, iso, shown
+from tests.fixtures.processes import free_port
 
 NOW = dt.datetime(2026, 12, 7, 9, 30, tzinfo=dt.UTC)
 
@@ -233,19 +234,12 @@ CONTROLLER_LINES = [
 ]
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class WifiAppliance(ThreadedAppliance):
     """An appliance whose Wi-Fi plugin takes syslog on a free loopback UDP port."""
 
     def __init__(self, data_dir: Path) -> None:
         super().__init__(data_dir)
-        self.syslog_port = free_udp_port()
+        self.syslog_port = free_port()
         self.config = parse_config(
             {
                 "site": {"name": SITE},

@@ -5,7 +5,6 @@ serves, its syslog listener on loopback."""
 
 from __future__ import annotations
 
-import socket
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +32,7 @@ from floki_core.storage.models import (
 )
 from floki_core.testing import Floki
 from tests.fixtures.demo import DEMO_START, DemoRegister, copy_demo_register
+from tests.fixtures.processes import free_port
 
 
 @pytest.fixture(scope="module")
@@ -113,20 +113,13 @@ def test_without_floki_wifi_the_demo_says_its_pumps_stay_put(tmp_path: Path) -> 
     assert movement.message.startswith("floki-wifi is not installed")
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.mark.product
 async def test_the_wifi_pumps_are_located_on_ward_5_through_the_syslog_listener(
     tmp_path: Path, demo_register: DemoRegister
 ) -> None:
     data_dir = copy_demo_register(demo_register, tmp_path / "data")
     clock = ManualClock(DEMO_START)
-    wifi = {**WIFI_SIMULATOR_SETTINGS, "syslog": {"udp_port": free_udp_port(), "tcp_port": 0}}
+    wifi = {**WIFI_SIMULATOR_SETTINGS, "syslog": {"udp_port": free_port(), "tcp_port": 0}}
     config = parse_config(
         {"discovery": {"enabled": False}, "server": {"tls": False}, "plugin": {"wifi": wifi}}
     )
