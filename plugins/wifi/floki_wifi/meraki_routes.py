@@ -37,7 +37,7 @@ from floki_wifi.config import WifiSettings
 from floki_wifi.meraki_config import MerakiSettings
 from floki_wifi.meraki_decoder import ClientSeen, MerakiRefused, decode_post
 from floki_wifi.positions import position_extras, shared_placer
-from floki_wifi.privacy import DROPPED_BY_DESIGN, TECHNOLOGY, is_randomised
+from floki_wifi.privacy import DROPPED_BY_DESIGN, TECHNOLOGY, refusal
 
 SOURCE = "wifi-meraki"
 PATH = "/api/v1/wifi/meraki"
@@ -97,7 +97,7 @@ def _receive(context: PluginContext) -> Callable[[web.Request], Awaitable[web.Re
             for client in post.clients:
                 asset_id = devices.asset_for(client.mac)
                 if asset_id is None:
-                    reason = "randomised_device" if is_randomised(client.mac) else "unknown_device"
+                    reason = refusal(client.mac)
                     refused[reason] = refused.get(reason, 0) + 1
                     continue
                 at = client.at or now

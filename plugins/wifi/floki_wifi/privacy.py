@@ -15,13 +15,21 @@ from floki_core.sdk import RegisterView, spell_mac
 TECHNOLOGY = "wifi"
 # What the filter drops is the ordinary run of a Wi-Fi feed, not a fault: counted, and
 # logged at INFO (``sink.reject(..., expected=True)``).
-DROPPED_BY_DESIGN = frozenset({"unknown_device", "randomised_device"})
+UNKNOWN_DEVICE = "unknown_device"
+RANDOMISED_DEVICE = "randomised_device"
+DROPPED_BY_DESIGN = frozenset({UNKNOWN_DEVICE, RANDOMISED_DEVICE})
 
 
 def device_mac(text: str) -> str | None:
     """``AA:BB:CC:DD:EE:FF`` from any way a network device writes a MAC (bare, with
     ``:``/``-``/``.``, Cisco's dotted groups of four), or None."""
     return spell_mac(text)
+
+
+def refusal(mac: str) -> str:
+    """The reason a device no asset carries is dropped for (``sink.reject``): a random
+    MAC or a burnt-in one. ``mac`` is spelt by ``device_mac``."""
+    return RANDOMISED_DEVICE if is_randomised(mac) else UNKNOWN_DEVICE
 
 
 def is_randomised(mac: str) -> bool:

@@ -33,7 +33,13 @@ from floki_core.sdk import Clock, Observation, ObservationSink, PluginContext, S
 from floki_wifi import state
 from floki_wifi.associations import AssociationBook
 from floki_wifi.config import WifiSettings
-from floki_wifi.privacy import DROPPED_BY_DESIGN, DeviceFilter, is_randomised
+from floki_wifi.privacy import (
+    DROPPED_BY_DESIGN,
+    RANDOMISED_DEVICE,
+    UNKNOWN_DEVICE,
+    DeviceFilter,
+    refusal,
+)
 from floki_wifi.radius_config import RadiusSettings
 from floki_wifi.radius_packets import (
     STATUS_SERVER_STATUS,
@@ -95,8 +101,7 @@ class RadiusSource:
         self.answered_again = 0  # requests the NAS sent again, answered but not used
         self.by_status: collections.Counter[str] = collections.Counter()
         # Devices no asset carries, dropped (numbers only: which device is never kept).
-        self.unknown_devices = 0
-        self.randomised_devices = 0
+        self.dropped: collections.Counter[str] = collections.Counter()
         self._pending: list[Observation] = []
         self._refused: collections.Counter[str] = collections.Counter()
         self._answers: collections.OrderedDict[AnswerKey, tuple[bytes, dt.datetime]] = (
@@ -118,8 +123,8 @@ class RadiusSource:
             "answered": self.answered,
             "answered_again": self.answered_again,
             "statuses": dict(self.by_status),
-            "unknown_devices": self.unknown_devices,
-            "randomised_devices": self.randomised_devices,
+            "unknown_devices": self.dropped[UNKNOWN_DEVICE],
+            "randomised_devices": self.dropped[RANDOMISED_DEVICE],
             "clients": [
                 {
                     "name": c.name,
@@ -262,13 +267,10 @@ class RadiusSource:
             return
         asset_id = self.devices.asset_for(mac)
         if asset_id is None:
-            # Dropped here: the filter has counted it; only a number leaves.
-            if is_randomised(mac):
-                self.randomised_devices += 1
-                self._refused["randomised_device"] += 1
-            else:
-                self.unknown_devices += 1
-                self._refused["unknown_device"] += 1
+            # Dropped here; only a number leaves (this feed's, beside the shared filter's).
+            reason = refusal(mac)
+            self.dropped[reason] += 1
+            self._refused[reason] += 1
             return
         if status == "stop":
             self._device_nas.pop(mac, None)

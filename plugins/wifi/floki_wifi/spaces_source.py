@@ -34,7 +34,7 @@ from floki_core.sdk import (
 from floki_wifi import state
 from floki_wifi.config import WifiSettings
 from floki_wifi.positions import PositionPlacer, position_extras, shared_placer
-from floki_wifi.privacy import DROPPED_BY_DESIGN, TECHNOLOGY, is_randomised
+from floki_wifi.privacy import DROPPED_BY_DESIGN, TECHNOLOGY, refusal
 from floki_wifi.spaces_config import SpacesSettings
 from floki_wifi.spaces_decoder import Refused, Skipped, SpacesLocation, decode_line
 
@@ -224,7 +224,7 @@ class SpacesFirehose:
         for record in found:
             asset_id = devices.asset_for(record.mac)
             if asset_id is None:
-                reason = "randomised_device" if is_randomised(record.mac) else "unknown_device"
+                reason = refusal(record.mac)
                 refused[reason] = refused.get(reason, 0) + 1
                 continue
             if record.access_point is not None:
