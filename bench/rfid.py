@@ -70,15 +70,12 @@ from bench.rfid_site import (
     max_frames,
     shelf_reads,
 )
-from bench.site_rows import best_rate
+from bench.site_rows import best_rate, drained, round_1, targets_met
 from floki_core.storage.database import Database, default_url
 
 __all__ = ["RfidOptions", "run_rfid"]
 
 CONNECT_TIMEOUT_S = 60.0
-DRAIN_TIMEOUT_S = 300.0
-IDLE_CHECK_S = 5.0  # nothing more reached the core for this long ...
-IDLE_CPU_SHARE = 0.05  # ... while the appliance used less of a core than this: it is lost
 NOMINAL_TICK_S = 0.02  # each reader writes the reads due every tick
 PORTAL_EVENT = "rfid.portal"
 # The issue's targets; each is reported met or missed beside the figure.
@@ -147,26 +144,8 @@ class Run:
 
     async def drained(self) -> bool:
         """Wait until the core has every report sent (True), or nothing more reaches it
-        while the appliance sits idle (False).
-
-        Idleness is read from the appliance's CPU time, not from the capture alone: while
-        a backlog is decoded the core's capture file may not grow for seconds."""
-        deadline = time.perf_counter() + DRAIN_TIMEOUT_S
-        last, cpu, still_since = -1, sum(self.appliance.cpu_seconds()), time.perf_counter()
-        while time.perf_counter() < deadline:
-            got = self.capture.poll()
-            if got >= self.sent:
-                return True
-            now = time.perf_counter()
-            if got != last:
-                last, still_since, cpu = got, now, sum(self.appliance.cpu_seconds())
-            elif now - still_since > IDLE_CHECK_S:
-                used = sum(self.appliance.cpu_seconds())
-                if used - cpu < IDLE_CPU_SHARE * (now - still_since):
-                    return False
-                cpu, still_since = used, now
-            await asyncio.sleep(0.02)
-        return False
+        while the appliance sits idle (False)."""
+        return await drained(self.appliance, self.capture.poll, self.sent)
 
     def _write(self, reader: int, frames: bytes, reports: int, count: int) -> None:
         if not self.readers[reader].write(frames, reports, count):
@@ -243,18 +222,6 @@ class Run:
         return self.sent - before, time.perf_counter() - started
 
 
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
-
-
-def targets(result: dict[str, Any]) -> dict[str, bool | None]:
-    met: dict[str, bool | None] = {}
-    for key, (op, bound) in TARGETS.items():
-        value = result.get(key)
-        met[key] = None if value is None else value >= bound if op == ">=" else value <= bound
-    return met
-
-
 async def _run(
     opts: RfidOptions, appliance: Appliance, token: str, readers: Sequence[EmulatedReader]
 ) -> dict[str, Any]:
@@ -284,8 +251,8 @@ async def _run(
             "nominal_drained": nominal_drained,
             "cpu_us_per_nominal_report": round(nominal_us, 2),
             "latency_event": PORTAL_EVENT,
-            "latency_p50_ms": _round(percentile(latencies, 50)),
-            "latency_p99_ms": _round(percentile(latencies, 99)),
+            "latency_p50_ms": round_1(percentile(latencies, 50)),
+            "latency_p99_ms": round_1(percentile(latencies, 99)),
             "latency_samples": len(latencies),
             "latency_unmatched": len(run.decided) - len(latencies),
         }
@@ -366,7 +333,7 @@ def run_rfid(opts: RfidOptions) -> dict[str, Any]:
         result["baseline_reports_per_s"] = round(baseline, 1)
         rate = result.get("rfid_reports_per_s")
         result["ratio"] = round(rate / baseline, 3) if rate and baseline else None
-        result["targets_met"] = targets(result)
+        result["targets_met"] = targets_met(result, TARGETS)
         return result
     finally:
         appliance.stop()

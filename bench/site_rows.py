@@ -1,16 +1,20 @@
 """Shared pieces of the Wi-Fi and RFID benches: the register's rows written in bulk, a
-rate taken as the best of a few CPU-timed passes, and the capture files read as they grow."""
+rate taken as the best of a few CPU-timed passes, the capture files read as they grow, the
+wait for the core to take what was sent, and the targets met."""
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Engine
+
+from bench.product import Appliance
 
 Tables = Sequence[tuple[type[Any], list[dict[str, Any]]]]
 CHUNK_ROWS = 50_000  # rows per INSERT: large registers in a few statements, not one huge one
@@ -63,3 +67,47 @@ class CaptureLines:
                 self.partial[name] = lines[-1]
             found.extend(line for line in lines[:-1] if line)
         return found
+
+
+DRAIN_TIMEOUT_S = 300.0
+IDLE_CHECK_S = 5.0  # nothing more reached the core for this long ...
+IDLE_CPU_SHARE = 0.05  # ... while the appliance used less of a core than this: it is lost
+
+
+async def drained(appliance: Appliance, poll: Callable[[], int], want: int) -> bool:
+    """Wait until ``poll`` counts ``want`` (True), or nothing more reaches the core while
+    the appliance sits idle (False).
+
+    Idleness is read from the appliance's CPU time, not from the count alone: while a
+    backlog is decoded the core's capture file may not grow for seconds."""
+    deadline = time.perf_counter() + DRAIN_TIMEOUT_S
+    last, cpu, still_since = -1, sum(appliance.cpu_seconds()), time.perf_counter()
+    while time.perf_counter() < deadline:
+        got = poll()
+        if got >= want:
+            return True
+        now = time.perf_counter()
+        if got != last:
+            last, still_since, cpu = got, now, sum(appliance.cpu_seconds())
+        elif now - still_since > IDLE_CHECK_S:
+            used = sum(appliance.cpu_seconds())
+            if used - cpu < IDLE_CPU_SHARE * (now - still_since):
+                return False
+            cpu, still_since = used, now
+        await asyncio.sleep(0.02)
+    return False
+
+
+def targets_met(
+    result: Mapping[str, Any], targets: Mapping[str, tuple[str, float]]
+) -> dict[str, bool | None]:
+    """Each target (``">="`` or ``"<="`` a bound) met or missed, None for no figure."""
+    met: dict[str, bool | None] = {}
+    for key, (op, bound) in targets.items():
+        value = result.get(key)
+        met[key] = None if value is None else value >= bound if op == ">=" else value <= bound
+    return met
+
+
+def round_1(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

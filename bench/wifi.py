@@ -52,7 +52,7 @@ from bench.product import (
     new_data_dir,
     percentile,
 )
-from bench.site_rows import best_rate
+from bench.site_rows import best_rate, drained, round_1, targets_met
 from bench.wifi_site import (
     SOURCE,
     CaptureTail,
@@ -66,9 +66,6 @@ from floki_core.storage.database import Database, default_url
 __all__ = ["WifiOptions", "run_wifi"]
 
 LISTEN_TIMEOUT_S = 30.0
-DRAIN_TIMEOUT_S = 300.0
-IDLE_CHECK_S = 5.0  # nothing more reached the core for this long ...
-IDLE_CPU_SHARE = 0.05  # ... while the appliance used less of a core than this: it is lost
 NOMINAL_TICK_S = 0.005
 MOVE_EVENT = "location.changed"
 TARGETS = {
@@ -173,22 +170,7 @@ class Run:
     async def drained(self, want: int) -> bool:
         """Wait until the core has ``want`` observations from the listener (True), or
         nothing more reaches it while the appliance sits idle (False)."""
-        deadline = time.perf_counter() + DRAIN_TIMEOUT_S
-        last, cpu, still_since = -1, sum(self.appliance.cpu_seconds()), time.perf_counter()
-        while time.perf_counter() < deadline:
-            got = self.capture.poll()
-            if got >= want:
-                return True
-            now = time.perf_counter()
-            if got != last:
-                last, still_since, cpu = got, now, sum(self.appliance.cpu_seconds())
-            elif now - still_since > IDLE_CHECK_S:
-                used = sum(self.appliance.cpu_seconds())
-                if used - cpu < IDLE_CPU_SHARE * (now - still_since):
-                    return False
-                cpu, still_since = used, now
-            await asyncio.sleep(0.02)
-        return False
+        return await drained(self.appliance, self.capture.poll, want)
 
     async def nominal(self) -> float:
         """``rate`` datagrams a second, a line each; returns the rate offered."""
@@ -231,18 +213,6 @@ class Run:
         return time.perf_counter() - started
 
 
-def targets(result: dict[str, Any]) -> dict[str, bool | None]:
-    met: dict[str, bool | None] = {}
-    for key, (op, bound) in TARGETS.items():
-        value = result.get(key)
-        met[key] = None if value is None else value >= bound if op == ">=" else value <= bound
-    return met
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 1)
-
-
 def _unknown(entry: dict[str, Any]) -> int:
     rejected = entry.get("rejected") or {}
     return int(rejected.get("unknown_device", 0))
@@ -277,8 +247,8 @@ async def _run(opts: WifiOptions, appliance: Appliance, token: str, run: Run) ->
         delays = [(run.moved[n] - t) * 1000 for n, t in sent_at.items() if n in run.moved]
         listener.cancel()
         result["latency_event"] = MOVE_EVENT
-        result["latency_p50_ms"] = _round(percentile(delays, 50))
-        result["latency_p99_ms"] = _round(percentile(delays, 99))
+        result["latency_p50_ms"] = round_1(percentile(delays, 50))
+        result["latency_p99_ms"] = round_1(percentile(delays, 99))
         result["latency_samples"] = len(delays)
         result["nominal_lines_per_s"] = round(offered, 1)
         result["nominal_cpu_share"] = round(nominal_cpu / nominal_wall, 3)
@@ -353,7 +323,7 @@ def run_wifi(opts: WifiOptions) -> dict[str, Any]:
         result["baseline_lines_per_s"] = round(baseline, 1)
         rate = result.get("syslog_lines_per_s")
         result["ratio"] = round(rate / baseline, 3) if rate and baseline else None
-        result["targets_met"] = targets(result)
+        result["targets_met"] = targets_met(result, TARGETS)
         return result
     finally:
         appliance.stop()
