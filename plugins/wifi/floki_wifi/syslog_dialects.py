@@ -41,7 +41,7 @@ from typing import Literal
 
 from floki_wifi.syslog_config import BUILT_IN_DIALECTS, DialectSettings, SyslogSettings
 
-__all__ = ["BUILT_IN", "Dialects", "LinePattern", "dialects_for"]
+__all__ = ["BUILT_IN", "Dialects", "LinePattern", "dialects_for", "group_text"]
 
 Event = Literal["associated", "disassociated"]
 # How far before its literal a shape's expression starts looking: the interface before
@@ -239,3 +239,10 @@ def spell(bare: bytes) -> str:
     """``AA:BB:CC:DD:EE:FF`` from ``bare_mac``'s 12 digits."""
     text = bare.decode("ascii")
     return ":".join((text[0:2], text[2:4], text[4:6], text[6:8], text[8:10], text[10:12]))
+
+
+def group_text(matched: re.Match[bytes], name: str) -> str | None:
+    """What the pattern's group ``name`` captured, as text; None where the pattern has no
+    such group or it captured nothing."""
+    value = matched.groupdict().get(name)
+    return value.decode("utf-8", "replace") if value else None

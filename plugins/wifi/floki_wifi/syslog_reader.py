@@ -24,7 +24,7 @@ from floki_core.sdk import Clock, Observation, RegisterSnapshot
 from floki_wifi.ap_names import AccessPointNames
 from floki_wifi.associations import AssociationBook
 from floki_wifi.privacy import TECHNOLOGY, DeviceFilter, device_mac
-from floki_wifi.syslog_dialects import Dialects, LinePattern, spell
+from floki_wifi.syslog_dialects import Dialects, LinePattern, group_text, spell
 from floki_wifi.syslog_headers import HeaderError, read_header
 
 __all__ = ["KnownDevices", "SyslogReader", "Taken"]
@@ -177,14 +177,10 @@ class SyslogReader:
 
     def _access_point(self, matched: re.Match[bytes], host: str) -> tuple[str | None, str]:
         """The access point's MAC, or None and the reason it is not known."""
-        groups = matched.re.groupindex
-        ap_mac = ap_name = interface = None
-        if "ap_mac" in groups and matched.group("ap_mac"):
-            ap_mac = device_mac(matched.group("ap_mac").decode("ascii", "replace"))
-        if "ap_name" in groups and matched.group("ap_name"):
-            ap_name = matched.group("ap_name").decode("utf-8", "replace")
-        if "interface" in groups and matched.group("interface"):
-            interface = matched.group("interface").decode("utf-8", "replace")
+        captured_mac = group_text(matched, "ap_mac")
+        ap_mac = device_mac(captured_mac) if captured_mac else None
+        ap_name = group_text(matched, "ap_name")
+        interface = group_text(matched, "interface")
         if ap_mac is not None and ap_mac in self.names.macs:
             return ap_mac, ""
         if ap_name is not None:

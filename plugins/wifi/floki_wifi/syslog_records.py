@@ -14,7 +14,7 @@ import datetime as dt
 import msgspec
 
 from floki_wifi.privacy import device_mac
-from floki_wifi.syslog_dialects import Dialects, Event
+from floki_wifi.syslog_dialects import Dialects, Event, group_text
 from floki_wifi.syslog_headers import HeaderError, read_header
 
 __all__ = ["HeaderError", "SyslogRecord", "read_line"]
@@ -41,20 +41,14 @@ def read_line(
         return None
     pattern, matched = found
     header = read_header(line, now, zone)
-    groups = matched.groupdict()
-
-    def text(name: str) -> str | None:
-        value = groups.get(name)
-        return value.decode("utf-8", "replace") if value else None
-
-    ap_mac = text("ap_mac")
+    ap_mac = group_text(matched, "ap_mac")
     return SyslogRecord(
         dialect=pattern.dialect,
         event=pattern.event,
-        device=device_mac(text("device") or ""),
+        device=device_mac(group_text(matched, "device") or ""),
         ap_mac=device_mac(ap_mac) if ap_mac else None,
-        ap_name=text("ap_name"),
-        interface=text("interface"),
+        ap_name=group_text(matched, "ap_name"),
+        interface=group_text(matched, "interface"),
         hostname=header.hostname,
         timestamp=header.timestamp,
     )
