@@ -24,7 +24,7 @@ from floki_core.sdk import Clock, Observation, RegisterSnapshot
 from floki_wifi.ap_names import AccessPointNames
 from floki_wifi.associations import AssociationBook
 from floki_wifi.privacy import TECHNOLOGY, DeviceFilter, device_mac
-from floki_wifi.syslog_dialects import Dialects, LinePattern, group_text, spell
+from floki_wifi.syslog_dialects import Dialects, LinePattern, bare_mac, group_text, spell
 from floki_wifi.syslog_headers import HeaderError, read_header
 
 __all__ = ["KnownDevices", "SyslogReader", "Taken"]
@@ -120,7 +120,7 @@ class SyslogReader:
                 other += 1
                 continue
             pattern, device, _at, first = found
-            bare = device.translate(None, b":-.").upper()
+            bare = bare_mac(device)
             if bare not in bare_known and not known.stale:
                 # Not bound to an asset: counted, and nothing else done with it.
                 if len(bare) == 12 and bare[1] in _RANDOMISED:
