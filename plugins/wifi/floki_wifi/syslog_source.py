@@ -248,7 +248,7 @@ class SyslogListener:
 
     def took(self) -> None:
         """After a read: a full batch goes at once."""
-        if len(self.reader.taken.observations) >= PENDING_LIMIT:
+        if self.full:
             self._due.set()
 
     def opened(self, stream: _SyslogStream) -> bool:
