@@ -158,6 +158,18 @@ def syslog_settings(udp_port: int) -> dict[str, Any]:
     return {"udp_port": udp_port, "tcp_port": 0, "batch_seconds": 0.02, "time_zone": "UTC"}
 
 
+def radius_settings(port: int) -> dict[str, Any]:
+    """``[plugin.wifi.radius]`` on ``port``, the loopback test NAS its one client, handing
+    on at once."""
+    from tests.plugins.wifi.radius_nas import SECRET
+
+    return {
+        "port": port,
+        "batch_seconds": 0.02,
+        "clients": [{"address": "127.0.0.1", "secret": SECRET.decode()}],
+    }
+
+
 async def syslog_ready(floki: Floki) -> None:
     """Wait until the syslog listener listens and knows the ward's access points by name
     (it reads them again as the register changes)."""

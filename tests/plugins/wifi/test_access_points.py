@@ -17,9 +17,10 @@ from tests.plugins.wifi.locating import (
     PUMP_WIFI,
     build_ward,
     post,
+    radius_settings,
     wifi_config,
 )
-from tests.plugins.wifi.radius_nas import SECRET, Nas, accounting
+from tests.plugins.wifi.radius_nas import Nas, accounting
 
 pytestmark = pytest.mark.floki_entry_points("wifi")
 
@@ -29,14 +30,7 @@ SECOND_PUMP = "00:1B:44:11:3A:C8"
 
 @pytest.fixture
 def floki_config(port: int) -> AppConfig:
-    return wifi_config(
-        listen_host="127.0.0.1",
-        radius={
-            "port": port,
-            "batch_seconds": 0.02,
-            "clients": [{"address": "127.0.0.1", "secret": SECRET.decode()}],
-        },
-    )
+    return wifi_config(listen_host="127.0.0.1", radius=radius_settings(port))
 
 
 async def _listening(floki: Floki, port: int) -> Nas:

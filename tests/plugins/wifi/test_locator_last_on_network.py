@@ -19,10 +19,11 @@ from tests.plugins.wifi.locating import (
     PUMP_WIFI,
     build_ward,
     open_alerts,
+    radius_settings,
     where,
     wifi_config,
 )
-from tests.plugins.wifi.radius_nas import SECRET, Nas, accounting
+from tests.plugins.wifi.radius_nas import Nas, accounting
 
 pytestmark = pytest.mark.floki_entry_points("wifi")
 
@@ -31,14 +32,7 @@ HOUR = 3600
 
 @pytest.fixture
 def floki_config(port: int) -> AppConfig:
-    return wifi_config(
-        listen_host="127.0.0.1",
-        radius={
-            "port": port,
-            "batch_seconds": 0.02,
-            "clients": [{"address": "127.0.0.1", "secret": SECRET.decode()}],
-        },
-    )
+    return wifi_config(listen_host="127.0.0.1", radius=radius_settings(port))
 
 
 async def test_accounting_updates_keep_a_pump_from_being_missing_until_they_stop(
