@@ -83,11 +83,19 @@ def test_ward_5_pumps_are_on_the_wifi_by_their_burnt_in_macs(session: Session) -
         assert carried == {"wifi", "qr"}
 
 
-def test_the_demo_switches_on_the_simulated_access_points_on_loopback(tmp_path: Path) -> None:
+def demo_data_dir(tmp_path: Path) -> Path:
+    """A data directory holding the demo's config as ``floki-core demo`` first writes it."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
+    (data_dir / CONFIG_FILE).write_text(
+        CONFIG_TEMPLATE.format(site='"demo"', database=""), encoding="utf-8"
+    )
+    return data_dir
+
+
+def test_the_demo_switches_on_the_simulated_access_points_on_loopback(tmp_path: Path) -> None:
+    data_dir = demo_data_dir(tmp_path)
     path = data_dir / CONFIG_FILE
-    path.write_text(CONFIG_TEMPLATE.format(site='"demo"', database=""), encoding="utf-8")
 
     movement = enable_wifi_simulation(data_dir, installed=True)
 
@@ -103,12 +111,7 @@ def test_the_demo_switches_on_the_simulated_access_points_on_loopback(tmp_path: 
 
 
 def test_without_floki_wifi_the_demo_says_its_pumps_stay_put(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    (data_dir / CONFIG_FILE).write_text(
-        CONFIG_TEMPLATE.format(site='"demo"', database=""), encoding="utf-8"
-    )
-    movement = enable_wifi_simulation(data_dir, installed=False)
+    movement = enable_wifi_simulation(demo_data_dir(tmp_path), installed=False)
     assert not movement.moving
     assert movement.message.startswith("floki-wifi is not installed")
 
