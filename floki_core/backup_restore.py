@@ -4,7 +4,8 @@ Everything is checked before the data directory is touched: the archive reads, e
 matches its checksum in the manifest, the database passes SQLite's full integrity check
 and its migration level is one this code knows. Then the data directory's entries are
 moved aside to ``<data-dir>.before-restore-<stamp>`` and the restored ones moved in (a
-rename each, on one filesystem); if anything fails the previous ones are put back.
+rename each, on one filesystem); if anything fails the previous ones are put back, and
+once all are in place the set-aside folder is removed.
 """
 
 from __future__ import annotations
