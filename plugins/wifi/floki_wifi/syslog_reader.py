@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from floki_core.sdk import Clock, Observation, RegisterSnapshot
 from floki_wifi.ap_names import AccessPointNames
 from floki_wifi.associations import AssociationBook
-from floki_wifi.privacy import TECHNOLOGY, DeviceFilter, device_mac
+from floki_wifi.privacy import TECHNOLOGY, DeviceFilter, device_mac, refusal
 from floki_wifi.syslog_dialects import Dialects, LinePattern, bare_mac, group_text, spell
 from floki_wifi.syslog_headers import HeaderError, read_header
 
@@ -145,7 +145,7 @@ class SyslogReader:
         mac = spell(bare)
         asset_id = self.device_filter.asset_for(mac)
         if asset_id is None:  # counted by the filter; counted on the sink too
-            self.reject("randomised_device" if bare[1] in _RANDOMISED else "unknown_device")
+            self.reject(refusal(mac))
             return
         now = self.clock.now()
         try:
