@@ -32,7 +32,7 @@ from floki_core.backup import (
     sqlite_damage,
 )
 from floki_core.errors import FlokiError
-from floki_core.storage.database import DB_FILE, _scripts
+from floki_core.storage.database import DB_FILE, migration_scripts
 
 # SQLite's unix VFS: every connection to a WAL database holds a shared lock on this byte
 # of the -shm file while it has the database open (the "DMS" lock), so a lock on it that
@@ -73,7 +73,7 @@ def in_use(database: Path) -> bool:
 
 
 def _known_revisions() -> tuple[set[str], str | None]:
-    scripts = _scripts()  # the shipped migrations, read once per process
+    scripts = migration_scripts()  # the shipped migrations, read once per process
     return {rev.revision for rev in scripts.walk_revisions()}, scripts.get_current_head()
 
 

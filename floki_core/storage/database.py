@@ -227,7 +227,7 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 
 
 @functools.cache
-def _scripts() -> ScriptDirectory:
+def migration_scripts() -> ScriptDirectory:
     """The migration scripts shipped with this build: read once per process."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -235,7 +235,7 @@ def _scripts() -> ScriptDirectory:
 
 
 def _head_revision() -> str | None:
-    return _scripts().get_current_head()
+    return migration_scripts().get_current_head()
 
 
 class Database:
@@ -263,7 +263,7 @@ class Database:
         after = self.current_revision()
         if before == after:
             return []
-        script = _scripts()
+        script = migration_scripts()
         return [rev.revision for rev in script.iterate_revisions(after, before) if rev is not None][
             ::-1
         ]

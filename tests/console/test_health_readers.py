@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import qasync
-from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from floki_console.context import ConsoleContext
@@ -19,29 +18,9 @@ from floki_console.reader_health import plugin_source_rows, plugin_source_table
 from tests.console.appliance import ThreadedAppliance
 from tests.console.flow import WAIT_MS, connect_and_log_in
 from tests.console.rfid_standins import ReaderSource, ReadersPlugin
+from tests.console.table_cells import colour, iso, shown
 
 NOW = dt.datetime(2026, 12, 7, 9, 30, tzinfo=dt.UTC)
-
-
-def _iso(when: dt.datetime) -> str:
-    return when.isoformat().replace("+00:00", "Z")
-
-
-def shown(model: Any, row: int) -> dict[str, str]:
-    return {
-        str(model.headerData(c, Qt.Orientation.Horizontal)): model.data(model.index(row, c))
-        for c in range(model.columnCount())
-    }
-
-
-def colour(model: Any, row: int, title: str) -> str | None:
-    column = next(
-        c
-        for c in range(model.columnCount())
-        if model.headerData(c, Qt.Orientation.Horizontal) == title
-    )
-    brush = model.data(model.index(row, column), Qt.ItemDataRole.ForegroundRole)
-    return None if brush is None else str(brush.color().name())
 
 
 def door_details(last_report: dt.datetime | None) -> dict[str, Any]:
@@ -53,7 +32,7 @@ def door_details(last_report: dt.datetime | None) -> dict[str, Any]:
         "reads_per_s": 120.5,
         "tags_per_s": 14.0,
         "reports": 5321,
-        "last_report": None if last_report is None else _iso(last_report),
+        "last_report": None if last_report is None else iso(last_report),
     }
 
 
@@ -70,7 +49,7 @@ def reader_appliance(tmp_path: Path) -> Iterator[ThreadedAppliance]:
                 "reads_per_s": 0.0,
                 "tags_per_s": 0.0,
                 "reports": 88,
-                "last_report": _iso(NOW - dt.timedelta(minutes=5)),
+                "last_report": iso(NOW - dt.timedelta(minutes=5)),
                 "firmware": "3.21.4",
             }
         ),
