@@ -33,6 +33,7 @@ from tests.plugins.wifi.locating import (
     build_ward,
     hostapd,
     post,
+    radius_settings,
     send_udp,
     stamp,
     syslog_ready,
@@ -40,7 +41,7 @@ from tests.plugins.wifi.locating import (
     where,
     wifi_config,
 )
-from tests.plugins.wifi.radius_nas import SECRET, Nas, accounting
+from tests.plugins.wifi.radius_nas import Nas, accounting
 from tests.plugins.wifi.spaces_firehose import KEY, Firehose
 
 pytestmark = pytest.mark.floki_entry_points("wifi")
@@ -104,11 +105,7 @@ def floki_config(firehose: Firehose, ports: tuple[int, int]) -> AppConfig:
     return wifi_config(
         spaces={"url": firehose.url, "api_key": KEY, "batch_seconds": 0.05},
         listen_host="127.0.0.1",
-        radius={
-            "port": ports[0],
-            "batch_seconds": 0.02,
-            "clients": [{"address": "127.0.0.1", "secret": SECRET.decode()}],
-        },
+        radius=radius_settings(ports[0]),
         meraki={"secret": MERAKI_SECRET, "validator": "validator-string"},
         syslog=syslog_settings(ports[1]),
     )

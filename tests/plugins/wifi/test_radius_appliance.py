@@ -22,6 +22,7 @@ from floki_core.clock import ManualClock
 from floki_core.sdk import parse_config
 from floki_core.testing import Floki, installed_plugins, running_appliance
 from tests.fixtures.processes import free_port
+from tests.plugins.wifi.locating import radius_settings
 from tests.plugins.wifi.radius_nas import (
     NO_ANSWER_SECONDS,
     SECRET,
@@ -55,11 +56,7 @@ async def floki(
             "plugin": {
                 "wifi": {
                     "listen_host": "127.0.0.1",
-                    "radius": {
-                        "port": port,
-                        "batch_seconds": 0.02,
-                        "clients": [{"address": "127.0.0.1", "secret": SECRET.decode()}],
-                    },
+                    "radius": radius_settings(port),
                 }
             },
         }
