@@ -13,6 +13,7 @@ supervisor shows it and tries again); bad input never does.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import logging
@@ -26,7 +27,12 @@ from floki_core.sdk import DomainEvent, ObservationSink, PluginContext, SourceRe
 from floki_wifi import state
 from floki_wifi.ap_names import AccessPointNames
 from floki_wifi.config import WifiSettings
-from floki_wifi.privacy import device_mac
+from floki_wifi.privacy import (
+    DROPPED_BY_DESIGN,
+    RANDOMISED_DEVICE,
+    UNKNOWN_DEVICE,
+    device_mac,
+)
 from floki_wifi.syslog_config import SyslogSettings
 from floki_wifi.syslog_dialects import dialects_for
 from floki_wifi.syslog_framing import StreamFramer
@@ -42,7 +48,6 @@ log = logging.getLogger("floki.plugin.wifi")
 _DEVICE_ENTITIES = frozenset({"identifiers"})
 _DEVICE_EVENTS = frozenset({"asset.deleted", "register.imported"})
 _AP_ENTITIES = frozenset({"receivers"})
-_EXPECTED = frozenset({"unknown_device", "randomised_device"})  # refused by design
 # Kept observations at which a batch goes at once (and TCP reading pauses meanwhile).
 PENDING_LIMIT = 20_000
 UDP_RECEIVE_BUFFER_BYTES = 16 * 2**20  # about 20,000 lines: 0.4 s at 50,000 a second
@@ -107,6 +112,9 @@ class SyslogListener:
         self._connections: set[_SyslogStream] = set()
         self._udp: socket.socket | None = None
         self.paused: set[_SyslogStream] = set()
+        # Devices no asset carries that this feed dropped (the shared filter counts every
+        # feed's): numbers only.
+        self.dropped: collections.Counter[str] = collections.Counter()
         self.connections_refused = 0
         self._register_changes = 0  # device changes seen, to tell one during a read
         self._mirrored_at = -math.inf  # loop time of the last read of the register
@@ -172,7 +180,8 @@ class SyslogListener:
             "other_lines": reader.other_lines,
             "associations": reader.associations,
             "disassociations": reader.disassociations,
-            **reader.device_filter.counts(),
+            "unknown_devices": self.dropped[UNKNOWN_DEVICE],
+            "randomised_devices": self.dropped[RANDOMISED_DEVICE],
         }
 
     # --- listening ----------------------------------------------------------------------------
@@ -304,13 +313,16 @@ class SyslogListener:
         rejected = taken.rejected
         if taken.unknown:
             device_filter.unknown += taken.unknown
-            rejected["unknown_device"] = rejected.get("unknown_device", 0) + taken.unknown
+            rejected[UNKNOWN_DEVICE] = rejected.get(UNKNOWN_DEVICE, 0) + taken.unknown
         if taken.randomised:
             device_filter.randomised += taken.randomised
-            rejected["randomised_device"] = rejected.get("randomised_device", 0) + taken.randomised
+            rejected[RANDOMISED_DEVICE] = rejected.get(RANDOMISED_DEVICE, 0) + taken.randomised
         for reason, count in rejected.items():
             # Phones nobody tracks are the ordinary run of things: noted, not warned of.
-            sink.reject(reason, count, expected=reason in _EXPECTED)
+            expected = reason in DROPPED_BY_DESIGN
+            if expected:
+                self.dropped[reason] += count
+            sink.reject(reason, count, expected=expected)
         if taken.observations:
             await sink.submit(taken.observations)
 

@@ -152,7 +152,8 @@ async def test_hostapd_lines_over_udp_place_the_pump_in_its_access_points_zone_a
         for spelling in (mac, mac.lower(), mac.replace(":", "")):
             assert all(spelling not in text for text in shown)
             assert spelling not in caplog.text
-    assert listener.details()["unknown_devices"] == len(PHONES)
+    health = listener.details()
+    assert (health["unknown_devices"], health["randomised_devices"]) == (len(PHONES), 1)
     # Phones are the ordinary run of things: counted, noted at INFO, never a warning.
     warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert not [m for m in warned if "unknown_device" in m or "randomised_device" in m]
