@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= var
 APT_PACKAGES := postgresql mosquitto chromium zbar-tools libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3 xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
 # The core, every plugin under plugins/ (each its own distribution) and the console.
-DISTRIBUTIONS := -e .[test] $(foreach p,$(sort $(dir $(wildcard plugins/*/pyproject.toml))),-e $(p)) -e console
+DISTRIBUTIONS := -e .[test] $(foreach p,$(sort $(dir $(wildcard plugins/*/pyproject.toml))),-e $(p)) -e console[package]
 STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test test-quick lint typecheck pytest bench console setup system-packages clean
