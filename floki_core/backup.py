@@ -28,7 +28,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from floki_core import __version__
-from floki_core.config import AppConfig, load_config
+from floki_core.config import CONFIG_FILE, AppConfig, config_path, load_config
 from floki_core.errors import FlokiError
 from floki_core.storage.database import DB_FILE, Database
 
@@ -195,6 +195,13 @@ def _write_archive(data_dir: Path, out: Path, config: AppConfig, now: dt.datetim
             else:
                 shutil.copy2(source, target)
             files.append(relative)
+        named = config_path(data_dir)
+        if named != data_dir / CONFIG_FILE and named.is_file():
+            # Kept outside the data directory (the package's /etc/floki/floki.toml): carried
+            # as the data directory's own, and put back where it is read from by restore.
+            shutil.copy2(named, staging / CONFIG_FILE)
+            if Path(CONFIG_FILE) not in files:
+                files.append(Path(CONFIG_FILE))
         head = None
         if postgres:
             assert config.database.url is not None

@@ -31,7 +31,9 @@ from floki_core.backup import (
     sha256_of,
     sqlite_damage,
 )
+from floki_core.config import CONFIG_FILE, config_path
 from floki_core.errors import FlokiError
+from floki_core.initialise import INITIALISED_MARK
 from floki_core.storage.database import DB_FILE, migration_scripts
 
 # SQLite's unix VFS: every connection to a WAL database holds a shared lock on this byte
@@ -201,7 +203,31 @@ def restore(archive_path: Path, data_dir: Path, now: dt.datetime | None = None) 
         _swap(staging, data_dir, aside, keep=archive_path.absolute())
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return [entry["path"] for entry in manifest["files"]]
+    restored = [entry["path"] for entry in manifest["files"]]
+    named = config_path(data_dir)
+    if named != data_dir / CONFIG_FILE:
+        (data_dir / INITIALISED_MARK).touch()
+        if (data_dir / CONFIG_FILE).exists():
+            _config_back(data_dir / CONFIG_FILE, named, stamp)
+            restored = [named.as_posix() if p == CONFIG_FILE else p for p in restored]
+    return restored
+
+
+def _config_back(restored: Path, named: Path, stamp: str) -> None:
+    """The backup's configuration to where it is read from; a different one found there
+    is kept beside it (``<name>.before-restore-<stamp>``), with its owner and mode."""
+    if named.exists():
+        if named.read_bytes() == restored.read_bytes():
+            restored.unlink()
+            return
+        info = named.stat()
+        shutil.copy2(named, named.with_name(f"{named.name}.before-restore-{stamp}"))
+        shutil.copyfile(restored, named)  # in place: its owner and mode stay
+        os.chmod(named, info.st_mode & 0o7777)
+        restored.unlink()
+    else:
+        named.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(restored, named)
 
 
 def _swap(staging: Path, data_dir: Path, aside: Path, keep: Path) -> None:

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from floki_core import __version__
 from floki_core.clock import SystemClock
-from floki_core.config import AppConfig, load_config
+from floki_core.config import CONFIG_ENV, AppConfig, config_path, load_config
 from floki_core.domain import SYSTEM, Role, TokenKind
 from floki_core.errors import FlokiError
 from floki_core.initialise import init_data_dir, is_initialised
@@ -264,7 +265,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             recorded = parse_audit_head(args.audit_head)
         except ValueError as exc:
             raise FlokiError(f"--audit-head: {exc}") from None
-    _out(f"config: ok ({args.data_dir / 'floki.toml'})")
+    _out(f"config: ok ({config_path(args.data_dir)})")
     db = Database(config.database.url or default_url(args.data_dir))
     try:
         # Missing, empty, a directory, unwritable: the one problem to report (and nothing
@@ -323,6 +324,26 @@ def _record_problems(db: Database, recorded: AuditHead | None) -> list[str]:
 
 def _entries(count: int) -> str:
     return f"{count} entr{'y' if count == 1 else 'ies'}"
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    config = _require_init(args.data_dir)
+    db = Database(config.database.url or default_url(args.data_dir))
+    try:
+        problem = db.start_problem(
+            initialised=True, budget_seconds=config.database.start_check_seconds
+        )
+        if problem is not None:
+            raise FlokiError(problem)
+        before = db.current_revision()
+        applied = db.migrate()
+    finally:
+        db.close()
+    if applied:
+        _out(f"database migrated from {before} to {applied[-1]} ({', '.join(applied)})")
+    else:
+        _out(f"database already at {before}")
+    return 0
 
 
 def cmd_import_assets(args: argparse.Namespace) -> int:
@@ -395,6 +416,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     files = restore(args.file, args.data_dir)
     _out(f"Restored {len(files)} files from {args.file} into {args.data_dir}")
+    named = config_path(args.data_dir)
+    if named.as_posix() in files:
+        _out(f"configuration restored to {named}")
     _out(f"Start the appliance (systemctl start floki); '{PROG} check' verifies it.")
     return 0
 
@@ -411,6 +435,13 @@ def build_parser(*, plugin_commands: bool = True) -> argparse.ArgumentParser:
         type=Path,
         default=Path("var"),
         help="where config, database and certificate live (default: ./var)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help=f"the configuration file (default: ${CONFIG_ENV}, else floki.toml in the data "
+        "directory)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -441,6 +472,7 @@ def build_parser(*, plugin_commands: bool = True) -> argparse.ArgumentParser:
         p = command(name, fn, help_)
         p.add_argument("--host", default=None, help="address to listen on (config: server.host)")
         p.add_argument("--port", type=int, default=None, help="port (config: server.port)")
+    command("migrate", cmd_migrate, "bring the database to this version's schema (serve does too)")
     p = command("import-assets", cmd_import_assets, "import an asset register CSV (e.g. e-Quip)")
     p.add_argument("file", type=Path)
     p.add_argument("--skip-bad", action="store_true", help="import good rows, report bad ones")
@@ -523,9 +555,9 @@ def _command_word(argv: Sequence[str]) -> str | None:
     None (no command, or help asked for first)."""
     words = iter(argv)
     for word in words:
-        if word == "--data-dir":
+        if word in ("--data-dir", "--config"):
             next(words, None)
-        elif word.startswith("--data-dir=") or word in ("-v", "--verbose"):
+        elif word.startswith(("--data-dir=", "--config=")) or word in ("-v", "--verbose"):
             continue
         elif word.startswith("-"):
             return None
@@ -566,6 +598,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Migration chatter on every command would bury what the user asked for.
     logging.getLogger("alembic").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    before = os.environ.get(CONFIG_ENV)
+    if args.config is not None:  # the environment carries it to everything this command runs
+        os.environ[CONFIG_ENV] = str(args.config.absolute())
     try:
         return int(args.func(args))
     except FlokiError as exc:
@@ -573,6 +608,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        if before is None:
+            os.environ.pop(CONFIG_ENV, None)
+        else:
+            os.environ[CONFIG_ENV] = before
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""The appliance's TOML configuration (``<data-dir>/floki.toml``).
+"""The appliance's TOML configuration (``<data-dir>/floki.toml``, or the file named by
+``FLOKI_CONFIG`` / ``floki-core --config``, e.g. ``/etc/floki/floki.toml`` when installed
+from the package).
 
 Every section is a msgspec Struct that forbids unknown keys, so a typo is a
 start-up message naming the key rather than a silently ignored setting.
@@ -8,6 +10,7 @@ Plugins declare their own sections through ``floki_register_config``.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -22,6 +25,8 @@ from floki_core.location.settings import BatterySettings
 from floki_core.workflow.settings import WorkflowSettings
 
 CONFIG_FILE = "floki.toml"
+# Names the configuration file when it lives outside the data directory.
+CONFIG_ENV = "FLOKI_CONFIG"
 LOCATOR_METHODS = ("rssi", "fixed_point", "geofence", "association")
 
 T = TypeVar("T")
@@ -183,8 +188,14 @@ def parse_config(data: dict[str, Any], source: str = CONFIG_FILE) -> AppConfig:
         raise ConfigError(f"{source}: {describe_validation_error(exc)}") from None
 
 
+def config_path(data_dir: Path) -> Path:
+    """Where the configuration of the appliance in ``data_dir`` is read from."""
+    named = os.environ.get(CONFIG_ENV, "").strip()
+    return Path(named).absolute() if named else data_dir / CONFIG_FILE
+
+
 def load_config(data_dir: Path) -> AppConfig:
-    path = data_dir / CONFIG_FILE
+    path = config_path(data_dir)
     if not path.exists():
         return AppConfig()
     try:

@@ -7,8 +7,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from floki_core import __version__
 from floki_core.clock import SystemClock
-from floki_core.config import CONFIG_FILE
+from floki_core.config import CONFIG_FILE, config_path
 from floki_core.domain import SYSTEM, Role
 from floki_core.errors import FlokiError
 from floki_core.security import passwords, tls
@@ -59,8 +60,13 @@ class InitResult:
     created: bool
 
 
+# Written last by init: the data directory is complete. (A data directory made before
+# this marker existed is known by its floki.toml.)
+INITIALISED_MARK = "initialised"
+
+
 def is_initialised(data_dir: Path) -> bool:
-    return (data_dir / CONFIG_FILE).exists()
+    return (data_dir / INITIALISED_MARK).exists() or (data_dir / CONFIG_FILE).exists()
 
 
 def init_data_dir(
@@ -68,7 +74,8 @@ def init_data_dir(
 ) -> InitResult:
     """Create everything a new appliance needs; refuses to touch an existing one."""
     if is_initialised(data_dir):
-        raise FlokiError(f"{data_dir} is already initialised (found {CONFIG_FILE})")
+        found = INITIALISED_MARK if (data_dir / INITIALISED_MARK).exists() else CONFIG_FILE
+        raise FlokiError(f"{data_dir} is already initialised (found {found})")
     if not site_name.strip() or len(site_name) > 200:
         raise FlokiError("--site: a site name of 1 to 200 characters is needed")
     env_password = os.environ.get(PASSWORD_ENV)
@@ -77,7 +84,8 @@ def init_data_dir(
     data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(data_dir, 0o700)
     cert, _ = tls.generate_self_signed(data_dir, site_name)
-    # The config file is written last: it marks the directory as initialised, so a failed
+    # The marker is written last (after the config file, unless one is already in place
+    # outside the data directory, e.g. the package's /etc/floki/floki.toml), so a failed
     # init can simply be run again.
     db = Database(database_url or default_url(data_dir))
     try:
@@ -106,8 +114,12 @@ def init_data_dir(
         if database_url
         else '# url = "postgresql://floki@db.example/floki"   # default: SQLite file floki.db here'
     )
-    (data_dir / CONFIG_FILE).write_text(
-        CONFIG_TEMPLATE.format(site=site, database=database), encoding="utf-8"
+    config = config_path(data_dir)
+    if config == data_dir / CONFIG_FILE or not config.exists():
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(CONFIG_TEMPLATE.format(site=site, database=database), encoding="utf-8")
+    (data_dir / INITIALISED_MARK).write_text(
+        f"floki-core {__version__} initialised this data directory\n", encoding="utf-8"
     )
     return InitResult(
         data_dir=data_dir,

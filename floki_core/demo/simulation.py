@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from floki_core.config import CONFIG_FILE
+from floki_core.config import config_path
 from floki_core.plugins.installed import plugin_entry_points
 
 SIMULATOR_PLUGIN = "ble"
@@ -176,7 +176,7 @@ def enable_wifi_simulation(data_dir: Path, *, installed: bool | None = None) -> 
 
 
 def _enable(simulator: _Simulator, data_dir: Path, installed: bool | None) -> DemoMovement:
-    path = data_dir / CONFIG_FILE
+    path = config_path(data_dir)
     name, what = simulator.plugin, simulator.what
     if not (plugin_installed(name) if installed is None else installed):
         return DemoMovement(False, f"{simulator.package} is not installed: {simulator.still}.")

@@ -26,7 +26,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from floki_core.errors import ConfigError
+from floki_core import __version__
+from floki_core.errors import ConfigError, FlokiError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -234,6 +235,20 @@ def migration_scripts() -> ScriptDirectory:
     return ScriptDirectory.from_config(cfg)
 
 
+def known_revisions() -> frozenset[str]:
+    """Every schema level the shipped migrations lead through."""
+    return frozenset(rev.revision for rev in migration_scripts().walk_revisions())
+
+
+def newer_schema(level: str) -> str:
+    """Why a database at ``level`` (unknown to this code) is refused, in one line."""
+    return (
+        f"the database is at schema {level}, written by a newer release than this one "
+        f"(floki-core {__version__} knows up to {_head_revision()}): install that release "
+        "again, or restore a backup taken before it (floki-core restore, docs/backup.md)"
+    )
+
+
 def _head_revision() -> str | None:
     return migration_scripts().get_current_head()
 
@@ -255,10 +270,15 @@ class Database:
         return self.engine.dialect.name
 
     def migrate(self) -> list[str]:
-        """Upgrade to the newest schema; returns the revisions applied."""
+        """Upgrade to the newest schema; returns the revisions applied.
+
+        A database at a level these migrations do not know was written by a newer
+        release (e.g. the package was downgraded): it is refused, never touched."""
         before = self.current_revision()
         if before is not None and before == _head_revision():
             return []  # the usual start: nothing to read the migration scripts for
+        if before is not None and before not in known_revisions():
+            raise FlokiError(newer_schema(before))
         command.upgrade(_alembic_config(self.engine), "head")
         after = self.current_revision()
         if before == after:
