@@ -1,36 +1,24 @@
-"""``floki-console``: the desktop console; ``floki-console --check URL``: is it answering?"""
+"""``floki-console``: the desktop console; ``floki-console --check ADDRESS``: does this
+PC's console reach the appliance? (floki_console.check)"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import ssl
 import sys
-import urllib.error
-import urllib.request
-
-
-def check(url: str) -> int:
-    """A health check for scripts: no window, no trust decision (nothing is sent)."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        with urllib.request.urlopen(
-            url.rstrip("/") + "/api/v1/health", context=context, timeout=5
-        ) as response:
-            health = json.load(response)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        print(f"floki-console: error: {url} did not answer: {exc}", file=sys.stderr)
-        return 1
-    print(f"{health.get('site')}: Floki {health.get('version')} is {health.get('status')}")
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="floki-console", description="The Floki desktop console.")
     parser.add_argument(
-        "--check", metavar="URL", help="only check that the appliance at URL answers, and exit"
+        "--check",
+        metavar="ADDRESS",
+        help="only check that this console reaches the appliance at ADDRESS, and exit",
+    )
+    parser.add_argument(
+        "--fingerprint",
+        metavar="SHA256",
+        help="with --check: the appliance's certificate fingerprint to trust "
+        "(default: the one this console already trusts for ADDRESS)",
     )
     parser.add_argument(
         "address", nargs="?", help="an appliance address to offer, e.g. floki.local:8443"
@@ -41,8 +29,13 @@ def main(argv: list[str] | None = None) -> int:
         help="do not search the local network for appliances (type the address)",
     )
     args = parser.parse_args(argv)
-    if args.check:
-        return check(args.check)
+    if args.check is not None:
+        from floki_console.check import check
+
+        return check(args.check, args.fingerprint)
+    if args.fingerprint is not None:
+        print("floki-console: error: --fingerprint is only for --check", file=sys.stderr)
+        return 2
     from floki_console.app import run
 
     return run(args.address, discover=not args.no_discovery)
