@@ -104,6 +104,8 @@ class Admission:
         seen = self._seen
         keys: list[int] = []
         admitted: list[Observation] = []
+        remember, admit = keys.append, admitted.append
+        duplicates = 0
         for obs in batch:
             at = obs.observed_at
             if at > future_limit:
@@ -112,13 +114,28 @@ class Admission:
             if at < past_limit:
                 stats.quarantined["too_old"] += 1
                 continue
-            key = replay_key(obs)
+            # replay_key(obs), inline: this runs for every sighting.
+            extras = obs.extras
+            key = hash(
+                (
+                    obs.technology,
+                    obs.tag,
+                    obs.receiver,
+                    at,
+                    obs.rssi,
+                    obs.lat,
+                    obs.lon,
+                    obs.accuracy_m,
+                    frozenset(extras.items()) if extras else None,
+                )
+            )
             if key in seen:
-                stats.duplicates += 1
+                duplicates += 1
                 continue
             seen.add(key)
-            keys.append(key)
-            admitted.append(obs)
+            remember(key)
+            admit(obs)
+        stats.duplicates += duplicates
         if keys:
             # Remembered by arrival time, so a late batch is still recognised when replayed.
             self._order.append((now, keys))

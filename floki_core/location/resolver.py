@@ -172,7 +172,14 @@ class Resolver:
             track = tracks.get(ev.asset_id)
             if track is None:
                 track = tracks[ev.asset_id] = Track()
-            if track.last_seen is not None and ev.observed_at < track.last_seen - late_limit:
+            last_seen = track.last_seen
+            # Compared first without the tolerance (no datetime made): evidence newer
+            # than the last seen, the common case, is never late.
+            if (
+                last_seen is not None
+                and ev.observed_at < last_seen
+                and ev.observed_at < last_seen - late_limit
+            ):
                 self.late += 1
                 if ev.method in self.settings.late_history_methods:
                     self.late_sightings.append(
@@ -189,7 +196,7 @@ class Resolver:
             if held is not None and held.observed_at > ev.observed_at:
                 continue
             track.evidence[ev.method] = ev
-            if track.last_seen is None or ev.observed_at > track.last_seen:
+            if last_seen is None or ev.observed_at > last_seen:
                 track.last_seen = ev.observed_at
             seen.add(ev.asset_id)
             change = self._decide(track, ev)

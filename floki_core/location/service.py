@@ -294,6 +294,7 @@ class LocationService:
         receivers: dict[tuple[str, str], ReceiverInfo | None] = {}
         # Each technology's list in the round, looked up once per batch.
         targets: dict[str, tuple[list[Reading] | None, list[Sighting] | None]] = {}
+        hiding_loan = self.privacy.hiding_loan
         for obs in admitted:
             technology = obs.technology
             asset_id = tags.get((technology, obs.tag))
@@ -304,7 +305,9 @@ class LocationService:
                     self.unknown.record(technology, obs.tag, obs.observed_at, obs.receiver)
                     continue
             if obs.lat is not None and obs.lon is not None:
-                self._keep_raw_fix(asset_id, obs)
+                loan_id = hiding_loan(asset_id)
+                if loan_id is not None:
+                    self._keep_raw_fix(loan_id, asset_id, obs)
             receiver = None
             if obs.receiver is not None:
                 key = (technology, obs.receiver)
@@ -502,12 +505,9 @@ class LocationService:
                 ) from None
         await self._announce(written)
 
-    def _keep_raw_fix(self, asset_id: int, obs: Observation) -> None:
-        """A loaned asset's fix goes to the loan's raw positions, apart from the location
-        tables (which keep its zone only)."""
-        loan_id = self.privacy.hiding_loan(asset_id)
-        if loan_id is None:
-            return
+    def _keep_raw_fix(self, loan_id: int, asset_id: int, obs: Observation) -> None:
+        """A loaned asset's fix goes to the loan's raw positions (of ``loan_id``, the loan
+        hiding it), apart from the location tables (which keep its zone only)."""
         if len(self._raw_fixes) >= MAX_RAW_FIXES_WAITING:
             self.raw_fixes_dropped += 1
             if self.raw_fixes_dropped % 1000 == 1:  # said at the first, then every 1000th

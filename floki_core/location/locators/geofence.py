@@ -377,22 +377,50 @@ class GeofenceLocator:
             else (_NO_ZONE if seed is None or (z := seed(a)) is None else z)
             for a, held in zip(assets, before, strict=True)
         ]
-        lon = np.fromiter((s.lon for s in fixes), dtype=np.float64, count=n)
-        lat = np.fromiter((s.lat for s in fixes), dtype=np.float64, count=n)
-        radius = np.fromiter(
-            (DEFAULT_ACCURACY_M if s.accuracy_m is None else s.accuracy_m for s in fixes),
+        lon = np.array([s.lon for s in fixes], dtype=np.float64)
+        lat = np.array([s.lat for s in fixes], dtype=np.float64)
+        radius = np.array(
+            [DEFAULT_ACCURACY_M if s.accuracy_m is None else s.accuracy_m for s in fixes],
             dtype=np.float64,
-            count=n,
         )
-        fits = self._index.fits(lon, lat, radius, where, every=backlog)
+        slot: Sequence[int] = range(n)  # each fix's row in ``fits``
+        if backlog:
+            # A tracker at rest sends the same position again and again (its backlog is
+            # full of them): the geometry is worked out once for each run of an asset's
+            # identical fixes, which also share where the asset was held.
+            repeat = np.zeros(n, dtype=np.bool_)
+            asset_ix = np.array(assets, dtype=np.int64)
+            repeat[1:] = (
+                (asset_ix[1:] == asset_ix[:-1])
+                & (lon[1:] == lon[:-1])
+                & (lat[1:] == lat[:-1])
+                & (radius[1:] == radius[:-1])
+            )
+            first = np.flatnonzero(~repeat)
+            slot = (np.cumsum(~repeat) - 1).tolist()
+            fits = self._index.fits(
+                lon[first], lat[first], radius[first], [where[f] for f in first.tolist()], True
+            )
+        else:
+            fits = self._index.fits(lon, lat, radius, where)
         place = fits.place
+        fits_held, fits_state, fits_holding = fits.held, fits.state, fits.holding
         base = self.confidence
         out: list[ZoneEvidence] = []
         for i, s in enumerate(fixes):
             asset = assets[i]
+            row = slot[i]
             # An earlier fix of the same asset in this batch may have moved what is held.
             held = memory.get(asset) if backlog else before[i]
-            zone_id, placed_by = place(i, where[i] if held is None else held[0])
+            held_zone = where[i] if held is None else held[0]
+            zone_id: int | None
+            placed_by: PlacedBy
+            if held_zone > OFF_SITE and held_zone == fits_held[row] and fits_state[row] == _WITHIN:
+                # The common case, without the call: the whole circle is inside the zone
+                # held, so the smallest zone holding it all takes it (as ``place`` says).
+                zone_id, placed_by = fits_holding[row], "circle"
+            else:
+                zone_id, placed_by = place(row, held_zone)
             # A fix older than the one held says where the asset was, not where it is.
             at = s.observed_at
             if held is None or at >= held[1]:

@@ -95,12 +95,15 @@ class DeviceBook:
         """``heard`` for each of a packet's records, in order (one call per packet: a
         listener takes thousands a second)."""
         devices = self._devices
+        status: DeviceStatus | None = None
         for fix in fixes:
-            status = devices.get(fix.device)
-            if status is None or status.protocol != fix.protocol:
-                status = self._status(fix.device, fix.protocol)
-            status.last_heard = at
-            status.peer = peer
+            # A packet's records are all one tracker's: its status is looked up once.
+            if status is None or fix.device != status.device or fix.protocol != status.protocol:
+                status = devices.get(fix.device)
+                if status is None or status.protocol != fix.protocol:
+                    status = self._status(fix.device, fix.protocol)
+                status.last_heard = at
+                status.peer = peer
             if fix.lat is not None and fix.lon is not None:
                 status.fixes += 1
                 last_fix_at = status.last_fix_at

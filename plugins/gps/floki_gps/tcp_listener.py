@@ -26,7 +26,7 @@ from typing import cast
 
 from floki_core.sdk import Clock, Observation, ObservationSink
 from floki_gps.devices import DeviceBook
-from floki_gps.fixes import Fix, observation
+from floki_gps.fixes import Fix, observations
 from floki_gps.tcp_session import HoldingSession, Step, TrackerSession
 
 __all__ = ["ConnectionCap", "ListenerUnavailable", "TrackerListener"]
@@ -210,7 +210,7 @@ class TrackerListener:
             now = self.clock.now()
             self.devices.heard_all(fixes, peer, now)
             pending = self._pending
-            pending.extend([observation(fix, now) for fix in fixes])
+            pending += observations(fixes, now)
             if len(pending) >= PENDING_LIMIT:
                 self._due.set()  # a full batch goes at the loop's next turn
                 if self._submitting:

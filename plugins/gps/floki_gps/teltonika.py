@@ -351,13 +351,24 @@ class TeltonikaSession:
             taken = 0 if exc.reason == "bad_crc" or len(frame) < 10 else frame[9]
             step.answer += taken.to_bytes(4, "big")
             return
-        seen: set[dt.datetime] = set()
-        for record in packet.records:
-            if record.at in seen:
-                continue  # the same record twice in one packet is delivered once
-            seen.add(record.at)
-            step.fixes.append(record_fix(self.device, record))
+        records: Sequence[AvlRecord] = packet.records
+        device = self.device
+        # The same record twice in one packet is delivered once (looked for only when
+        # two of its times are equal: a packet's records are nearly always distinct).
+        if len(records) > 1 and len({record.at for record in records}) < len(records):
+            records = _first_of_each_time(records)
+        step.fixes += [record_fix(device, record) for record in records]
         step.answer += len(packet.records).to_bytes(4, "big")
+
+
+def _first_of_each_time(records: Sequence[AvlRecord]) -> list[AvlRecord]:
+    seen: set[dt.datetime] = set()
+    first = []
+    for record in records:
+        if record.at not in seen:
+            seen.add(record.at)
+            first.append(record)
+    return first
 
 
 # --- encoding (the demo's and the tests' trackers) ---------------------------------------
