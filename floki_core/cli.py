@@ -30,6 +30,7 @@ from floki_core.storage.audit import AuditHead, parse_audit_head
 from floki_core.storage.database import Database, default_url
 
 PROG = "floki-core"
+DATA_DIR_ENV = "FLOKI_DATA_DIR"
 DEMO_SITE = "St Floki General Hospital"
 
 
@@ -336,7 +337,17 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         if problem is not None:
             raise FlokiError(problem)
         before = db.current_revision()
-        applied = db.migrate()
+        try:
+            applied = db.migrate()
+        except FlokiError:
+            raise
+        except Exception as error:  # a release's migration that fails: what, not where
+            if args.verbose:
+                logging.getLogger(__name__).exception("migration failed")
+            raise FlokiError(
+                f"migrating the database from {before} to {db.head_revision()} failed: "
+                f"{type(error).__name__}: {error} ('{PROG} -v migrate' shows where)"
+            ) from None
     finally:
         db.close()
     if applied:
@@ -433,8 +444,8 @@ def build_parser(*, plugin_commands: bool = True) -> argparse.ArgumentParser:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=Path("var"),
-        help="where config, database and certificate live (default: ./var)",
+        default=Path(os.environ.get(DATA_DIR_ENV, "").strip() or "var"),
+        help=f"where config, database and certificate live (default: ${DATA_DIR_ENV}, else ./var)",
     )
     parser.add_argument(
         "--config",
