@@ -5,12 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
-APT_PACKAGES := postgresql mosquitto chromium zbar-tools libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3 xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
+APT_PACKAGES := lintian postgresql mosquitto chromium zbar-tools libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3 xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
 # The core, every plugin under plugins/ (each its own distribution) and the console.
 DISTRIBUTIONS := -e .[test] $(foreach p,$(sort $(dir $(wildcard plugins/*/pyproject.toml))),-e $(p)) -e console[package]
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test test-quick lint typecheck pytest bench console setup system-packages clean
+.PHONY: run test test-quick lint typecheck pytest bench console package setup system-packages clean
 
 run: setup
 	$(BIN)/floki-core --data-dir $(DATA_DIR) demo
@@ -68,6 +68,12 @@ test-quick: setup
 bench: setup
 	$(BIN)/python -m bench
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m floki_console.bench
+
+# The installable products, in packaging/dist/ (docs/operations.md, "Install on an
+# appliance"): the appliance's .deb, checked by lintian.
+package: setup
+	deb=$$($(BIN)/python packaging/deb/build.py | tail -n 1) && \
+	  lintian --fail-on error,warning "$$deb"
 
 # The desktop console; it finds appliances on the LAN or takes an address.
 console: setup

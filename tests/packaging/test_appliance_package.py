@@ -25,6 +25,7 @@ import json
 import pwd
 import re
 import shutil
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -307,12 +308,9 @@ def test_install_serve_upgrade_roll_back_and_purge(clean_machine: None, tmp_path
     assert "this release's migration is broken" in done.stdout
     assert "the upgrade failed and was rolled back" in done.stdout
     assert "Traceback" not in done.stdout
-    level = subprocess.run(
-        ["sqlite3", DATA / "floki.db", "SELECT version_num FROM alembic_version"],
-        capture_output=True, text=True,
-    )  # fmt: skip
-    if level.returncode == 0:
-        assert level.stdout.strip() == head
+    with sqlite3.connect(f"file:{DATA / 'floki.db'}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchone() == (head,)
+    db.close()
     command, environment = unit_command(
         UNIT.read_text(encoding="utf-8") + DROPIN.read_text(encoding="utf-8")
     )
