@@ -98,7 +98,7 @@ def build(version: str, out: Path, build_dir: Path, compressor: str, level: str)
     run([
         SYSTEM_PYTHON, "-m", "compileall", "-q", "-j0", "-s", root, "-p", "/",
         "--invalidation-mode", "unchecked-hash", venv / "lib",
-    ])  # fmt: skip
+    ], env=without_pycache_prefix())  # fmt: skip
     assert_no_staging_path(venv, root)
     add_desktop_files(root, version)
     depends = [*python_dependency(), *qt_parts.system_dependencies(venv)]
@@ -112,6 +112,11 @@ def build(version: str, out: Path, build_dir: Path, compressor: str, level: str)
     )
     say(f"{deb.name}: {deb.stat().st_size / 2**20:.1f} MiB")
     return deb
+
+
+def without_pycache_prefix() -> dict[str, str]:
+    """The environment, less a PYTHONPYCACHEPREFIX that would put the bytecode elsewhere."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"}
 
 
 def relocate(venv: Path, root: Path) -> None:

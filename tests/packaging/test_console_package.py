@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import http.server
 import json
+import marshal
 import os
+import shutil
 import ssl
+import subprocess
+import sys
+import tarfile
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,6 +30,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from floki_console.__main__ import main
 from floki_core.security import tls
 from tests.console.appliance import SITE, ThreadedAppliance
+from tests.fixtures.requirements import missing, require, require_binary
+
+# The products take a minute or two to build (both at once), once for the module.
+pytestmark = pytest.mark.timeout(1200)
 
 OTHER_FINGERPRINT = ":".join(["AB"] * 32)
 
@@ -166,3 +177,245 @@ def test_check_with_bad_arguments_is_one_line_and_exit_2(
     assert code == 2
     assert err.startswith("floki-console: error: ") and reason in err
     assert err.count("\n") == 1
+
+
+# --- the products: the Debian package and the one-folder build -------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPTS = REPO / "packaging" / "console"
+PREFIX = "/opt/floki-console"
+BUILD_TIMEOUT = 900
+
+
+@dataclass
+class Products:
+    deb: Path
+    folder: Path
+    archive: Path
+    lintian: subprocess.Popen[str] | None
+
+
+def _finished(process: subprocess.Popen[str], log: Path, what: str) -> str:
+    try:
+        process.wait(BUILD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    text = log.read_text(errors="replace")
+    assert process.returncode == 0, f"{what} failed:\n{text[-4000:]}"
+    return text.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def products(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Products]:
+    """Both builds at once, as `make package` runs them (wheels cached in packaging/build);
+    lintian starts on the .deb while the one-folder build is still running."""
+    for tool in ("dpkg-deb", "readelf", "/usr/bin/python3"):
+        require_binary(tool)
+    out = tmp_path_factory.mktemp("products")
+
+    def start(script: str) -> tuple[subprocess.Popen[str], Path]:
+        log = out / f"{script}.log"
+        with log.open("w") as fh:
+            process = subprocess.Popen(
+                [sys.executable, str(SCRIPTS / script), "--out", str(out)],
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        return process, log
+
+    one_folder = start("build_pyinstaller.py")
+    try:
+        deb = Path(_finished(*start("build_deb.py"), "build_deb.py"))
+        lintian = None
+        if shutil.which("lintian"):
+            # binaries/spelling alone takes a quarter of lintian's minute and can only
+            # give informational tags (spelling in Qt's binaries); errors and warnings fail.
+            lintian = subprocess.Popen(
+                ["lintian", "--fail-on", "error,warning", "-X", "binaries/spelling", str(deb)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        folder = Path(_finished(*one_folder, "build_pyinstaller.py"))
+    finally:
+        if one_folder[0].poll() is None:
+            one_folder[0].kill()
+            one_folder[0].wait()
+    try:
+        yield Products(deb, folder, folder.with_name(folder.name + ".tar.gz"), lintian)
+    finally:
+        if lintian is not None and lintian.poll() is None:
+            lintian.kill()
+            lintian.communicate()
+
+
+def _contents(deb: Path) -> dict[str, tuple[str, str, str]]:
+    """path -> (mode, owner, link target) as dpkg-deb --contents lists them."""
+    listing = subprocess.run(
+        ["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True, check=True
+    ).stdout
+    entries = {}
+    for line in listing.splitlines():
+        mode, owner, _size, _date, _time, rest = line.split(None, 5)
+        path, _, target = rest.partition(" -> ")
+        entries[path.removeprefix(".").rstrip("/") or "/"] = (mode, owner, target)
+    return entries
+
+
+@pytest.fixture(scope="module")
+def extracted(products: Products, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("extracted")
+    subprocess.run(["dpkg-deb", "-x", str(products.deb), str(root)], check=True)
+    return root
+
+
+@pytest.mark.product
+def test_the_deb_says_what_it_needs(products: Products, extracted: Path) -> None:
+    info = subprocess.run(
+        ["dpkg-deb", "--info", str(products.deb)], capture_output=True, text=True, check=True
+    ).stdout
+    fields = dict(
+        line.strip().split(": ", 1)
+        for line in info.splitlines()
+        if line.startswith(" ") and ": " in line
+    )
+    arch = subprocess.run(
+        ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert fields["Package"] == "floki-console"
+    assert products.deb.name == f"floki-console_{fields['Version']}_{arch}.deb"
+    depends = [d.strip() for d in fields["Depends"].split(",")]
+    minor = sys.version_info[1]
+    assert f"python3 (>= 3.{minor})" in depends and f"python3 (<< 3.{minor + 1})" in depends
+    # What Qt needs from a desktop: OpenGL, fonts, X11 (xcb) and Wayland, D-Bus.
+    for library in (
+        "libegl1", "libfontconfig1", "libxkbcommon0", "libxkbcommon-x11-0", "libdbus-1-3",
+        "libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libwayland-client0",
+    ):  # fmt: skip
+        assert library in depends
+    # Installed-Size is what the files take, in KiB (du counts whole blocks: a little more).
+    used = int(subprocess.run(["du", "-sk", str(extracted)], capture_output=True, text=True,
+                              check=True).stdout.split()[0])  # fmt: skip
+    assert 0.9 * used <= int(fields["Installed-Size"]) <= used
+
+
+@pytest.mark.product
+def test_the_deb_holds_the_console_its_launcher_and_its_papers(products: Products) -> None:
+    entries = _contents(products.deb)
+    expected = {
+        "/usr/bin/floki-console": "lrwxrwxrwx",
+        f"{PREFIX}/bin/floki-console": "-rwxr-xr-x",
+        f"{PREFIX}/pyvenv.cfg": "-rw-r--r--",
+        "/usr/share/applications/floki-console.desktop": "-rw-r--r--",
+        "/usr/share/icons/hicolor/scalable/apps/floki-console.svg": "-rw-r--r--",
+        "/usr/share/doc/floki-console/copyright": "-rw-r--r--",
+        "/usr/share/doc/floki-console/changelog.Debian.gz": "-rw-r--r--",
+        "/usr/share/man/man1/floki-console.1.gz": "-rw-r--r--",
+        "/usr/share/lintian/overrides/floki-console": "-rw-r--r--",
+    }
+    for path, mode in expected.items():
+        assert entries[path][0] == mode, path
+    assert entries["/usr/bin/floki-console"][2] == f"{PREFIX}/bin/floki-console"
+    assert {owner for _, owner, _ in entries.values()} == {"root/root"}
+    assert not [p for p, (mode, _, _) in entries.items() if mode[0] != "l" and mode[8] == "w"]
+    # Left out: Qt the console never loads.
+    assert not [p for p in entries if "WebEngine" in p or "/Qt/qml/" in p or "Qt/translations" in p]
+
+
+@pytest.mark.product
+def test_the_venv_names_only_its_installed_place(extracted: Path) -> None:
+    venv = extracted / PREFIX.lstrip("/")
+    build = str(REPO / "packaging" / "build").encode()
+    texts = [p for p in (venv / "bin").iterdir() if p.is_file() and not p.is_symlink()]
+    for path in [*texts, venv / "pyvenv.cfg"]:
+        assert build not in path.read_bytes(), path
+    assert (venv / "bin" / "floki-console").read_text().startswith(f"#!{PREFIX}/bin/python\n")
+    assert f"{PREFIX}\n" in (venv / "pyvenv.cfg").read_text()
+    assert os.readlink(venv / "bin" / "python3") in ("/usr/bin/python3", "python")
+    # Tracebacks name the installed file.
+    pyc = next((venv / "lib").glob("python3.*/site-packages/floki_console/__pycache__/check.*.pyc"))
+    code = marshal.loads(pyc.read_bytes()[16:])
+    assert code.co_filename.startswith(f"{PREFIX}/lib/python3.")
+
+
+@pytest.mark.product
+def test_the_desktop_entry_is_valid_and_finds_its_icon(extracted: Path) -> None:
+    entry = extracted / "usr/share/applications/floki-console.desktop"
+    validator = require_binary("desktop-file-validate")
+    checked = subprocess.run([validator, str(entry)], capture_output=True, text=True)
+    assert checked.returncode == 0 and "error" not in checked.stdout, checked.stdout
+    keys = dict(line.split("=", 1) for line in entry.read_text().splitlines() if "=" in line)
+    assert keys["Exec"].split()[0] == "floki-console"
+    assert (extracted / f"usr/share/icons/hicolor/scalable/apps/{keys['Icon']}.svg").exists()
+
+
+@pytest.mark.product
+def test_lintian_finds_nothing_unexplained(products: Products) -> None:
+    require_binary("lintian")
+    assert products.lintian is not None
+    output, _ = products.lintian.communicate(timeout=BUILD_TIMEOUT)
+    assert products.lintian.returncode == 0, output
+
+
+def _dpkg(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """dpkg, waiting while another install on this machine holds its lock."""
+    deadline = time.monotonic() + 300
+    while True:
+        done = subprocess.run(["dpkg", *arguments], capture_output=True, text=True)
+        if "lock" not in done.stderr or time.monotonic() > deadline:
+            return done
+        time.sleep(1)
+
+
+def _check(
+    command: str, appliance: ThreadedAppliance, home: Path, fingerprint: str
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(home)}
+    env["XDG_CONFIG_HOME"] = str(home / ".config")
+    return subprocess.run(
+        [command, "--check", appliance.address, "--fingerprint", fingerprint],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+@pytest.mark.product
+def test_the_installed_console_connects_to_an_appliance(
+    products: Products, appliance: ThreadedAppliance, tmp_path: Path
+) -> None:
+    require(os.geteuid() == 0, "root, to install the package with dpkg")
+    if _dpkg("-s", "floki-console").returncode == 0:
+        missing("floki-console is already installed on this machine; not replacing it")
+    installed = _dpkg("-i", str(products.deb))
+    try:
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+
+        connected = _check("/usr/bin/floki-console", appliance, tmp_path, appliance.fingerprint)
+        refused = _check("/usr/bin/floki-console", appliance, tmp_path, OTHER_FINGERPRINT)
+    finally:
+        purged = _dpkg("--purge", "floki-console")
+    assert connected.returncode == 0, connected.stderr
+    assert connected.stdout.startswith(f"{SITE}: Floki ")
+    assert f"connected to {appliance.address}" in connected.stdout
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"floki-console: error: refused {appliance.address}")
+    assert purged.returncode == 0, purged.stderr
+    assert not Path(PREFIX).exists() and not Path("/usr/bin/floki-console").is_symlink()
+
+
+@pytest.mark.product
+def test_the_one_folder_build_connects_to_an_appliance(
+    products: Products, appliance: ThreadedAppliance, tmp_path: Path
+) -> None:
+    connected = _check(str(products.folder / "floki-console"), appliance, tmp_path,
+                       appliance.fingerprint)  # fmt: skip
+
+    assert connected.returncode == 0, connected.stderr
+    assert connected.stdout.startswith(f"{SITE}: Floki ")
+    assert "Qt 6." in connected.stdout and "offscreen" in connected.stdout
+    with tarfile.open(products.archive) as archive:
+        assert f"{products.folder.name}/floki-console" in archive.getnames()
