@@ -96,6 +96,12 @@ def run_on_qt(work: Coroutine[Any, Any, str]) -> str:
     finally:
         loop.close()
         asyncio.set_event_loop(None)
+        # The loop's Qt timers must not be collected by a garbage collection that runs on
+        # another thread (a caller's, in process): they would dangle and crash Qt.
+        _SPENT_LOOPS.append(loop)
+
+
+_SPENT_LOOPS: list[Any] = []
 
 
 async def connect(address: Address, typed: str, given: str | None) -> str:

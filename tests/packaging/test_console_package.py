@@ -8,6 +8,7 @@ executable, each against a real appliance on loopback.
 
 from __future__ import annotations
 
+import fcntl
 import http.server
 import json
 import marshal
@@ -206,13 +207,9 @@ def _finished(process: subprocess.Popen[str], log: Path, what: str) -> str:
     return text.strip().splitlines()[-1]
 
 
-@pytest.fixture(scope="module")
-def products(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Products]:
+def _build(out: Path) -> Products:
     """Both builds at once, as `make package` runs them (wheels cached in packaging/build);
     lintian starts on the .deb while the one-folder build is still running."""
-    for tool in ("dpkg-deb", "readelf", "/usr/bin/python3"):
-        require_binary(tool)
-    out = tmp_path_factory.mktemp("products")
 
     def start(script: str) -> tuple[subprocess.Popen[str], Path]:
         log = out / f"{script}.log"
@@ -228,27 +225,58 @@ def products(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Products]:
     one_folder = start("build_pyinstaller.py")
     try:
         deb = Path(_finished(*start("build_deb.py"), "build_deb.py"))
-        lintian = None
-        if shutil.which("lintian"):
-            # binaries/spelling alone takes a quarter of lintian's minute and can only
-            # give informational tags (spelling in Qt's binaries); errors and warnings fail.
-            lintian = subprocess.Popen(
-                ["lintian", "--fail-on", "error,warning", "-X", "binaries/spelling", str(deb)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
+        lintian = _start_lintian(deb) if shutil.which("lintian") else None
         folder = Path(_finished(*one_folder, "build_pyinstaller.py"))
     finally:
         if one_folder[0].poll() is None:
             one_folder[0].kill()
             one_folder[0].wait()
+    return Products(deb, folder, folder.with_name(folder.name + ".tar.gz"), lintian)
+
+
+def _start_lintian(deb: Path) -> subprocess.Popen[str]:
+    # binaries/spelling alone takes a quarter of lintian's minute and can only give
+    # informational tags (spelling in Qt's binaries); errors and warnings fail the test.
+    return subprocess.Popen(
+        ["lintian", "--fail-on", "error,warning", "-X", "binaries/spelling", str(deb)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def products(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Products]:
+    """Built once per test run: an xdist worker that takes some of this module's tests
+    from another waits for that worker's build and uses it."""
+    for tool in ("dpkg-deb", "readelf", "/usr/bin/python3"):
+        require_binary(tool)
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "console-products"
+    shared.mkdir(exist_ok=True)
+    record = shared / "built.json"
+    with (shared / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if record.exists():
+            paths = {k: Path(v) for k, v in json.loads(record.read_text()).items()}
+            built = Products(paths["deb"], paths["folder"], paths["archive"], None)
+        else:
+            built = _build(shared)
+            record.write_text(
+                json.dumps(
+                    {
+                        "deb": str(built.deb),
+                        "folder": str(built.folder),
+                        "archive": str(built.archive),
+                    }
+                )
+            )
     try:
-        yield Products(deb, folder, folder.with_name(folder.name + ".tar.gz"), lintian)
+        yield built
     finally:
-        if lintian is not None and lintian.poll() is None:
-            lintian.kill()
-            lintian.communicate()
+        if built.lintian is not None and built.lintian.poll() is None:
+            built.lintian.kill()
+            built.lintian.communicate()
 
 
 def _contents(deb: Path) -> dict[str, tuple[str, str, str]]:
@@ -296,8 +324,8 @@ def test_the_deb_says_what_it_needs(products: Products, extracted: Path) -> None
     ):  # fmt: skip
         assert library in depends
     # Installed-Size is what the files take, in KiB (du counts whole blocks: a little more).
-    used = int(subprocess.run(["du", "-sk", str(extracted)], capture_output=True, text=True,
-                              check=True).stdout.split()[0])  # fmt: skip
+    du = subprocess.run(["du", "-sk", str(extracted)], capture_output=True, text=True, check=True)
+    used = int(du.stdout.split()[0])
     assert 0.9 * used <= int(fields["Installed-Size"]) <= used
 
 
@@ -354,9 +382,10 @@ def test_the_desktop_entry_is_valid_and_finds_its_icon(extracted: Path) -> None:
 @pytest.mark.product
 def test_lintian_finds_nothing_unexplained(products: Products) -> None:
     require_binary("lintian")
-    assert products.lintian is not None
-    output, _ = products.lintian.communicate(timeout=BUILD_TIMEOUT)
-    assert products.lintian.returncode == 0, output
+    # Started beside the one-folder build, unless another worker built the products.
+    lintian = products.lintian or _start_lintian(products.deb)
+    output, _ = lintian.communicate(timeout=BUILD_TIMEOUT)
+    assert lintian.returncode == 0, output
 
 
 def _dpkg(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -412,8 +441,9 @@ def test_the_installed_console_connects_to_an_appliance(
 def test_the_one_folder_build_connects_to_an_appliance(
     products: Products, appliance: ThreadedAppliance, tmp_path: Path
 ) -> None:
-    connected = _check(str(products.folder / "floki-console"), appliance, tmp_path,
-                       appliance.fingerprint)  # fmt: skip
+    program = str(products.folder / "floki-console")
+
+    connected = _check(program, appliance, tmp_path, appliance.fingerprint)
 
     assert connected.returncode == 0, connected.stderr
     assert connected.stdout.startswith(f"{SITE}: Floki ")
