@@ -110,6 +110,7 @@ def build(version: str, out: Path, build_dir: Path, compressor: str, level: str)
         ["dpkg-deb", f"-Z{compressor}", f"-z{level}", "--root-owner-group", "--build", root, deb],
         env={**os.environ, "SOURCE_DATE_EPOCH": str(source_date_epoch())},
     )
+    shutil.rmtree(root)
     say(f"{deb.name}: {deb.stat().st_size / 2**20:.1f} MiB")
     return deb
 

@@ -398,6 +398,20 @@ def _dpkg(*arguments: str) -> subprocess.CompletedProcess[str]:
         time.sleep(1)
 
 
+def _uninstalled_dependencies(deb: Path) -> str:
+    depends = subprocess.run(
+        ["dpkg-deb", "--field", str(deb), "Depends"], capture_output=True, text=True, check=True
+    ).stdout
+    names = sorted({d.split("(")[0].strip() for d in depends.split(",")})
+    listed = subprocess.run(
+        ["dpkg-query", "--show", "--showformat", "${Package} ${db:Status-Status}\\n", *names],
+        capture_output=True,
+        text=True,
+    ).stdout
+    installed = {line.split()[0] for line in listed.splitlines() if line.endswith(" installed")}
+    return " ".join(n for n in names if n not in installed)
+
+
 def _check(
     command: str, appliance: ThreadedAppliance, home: Path, fingerprint: str
 ) -> subprocess.CompletedProcess[str]:
@@ -419,6 +433,8 @@ def test_the_installed_console_connects_to_an_appliance(
     require(os.geteuid() == 0, "root, to install the package with dpkg")
     if _dpkg("-s", "floki-console").returncode == 0:
         missing("floki-console is already installed on this machine; not replacing it")
+    absent = _uninstalled_dependencies(products.deb)
+    require(not absent, f"the console's dependencies, to install it: apt install {absent}")
     # Unsafe I/O: no fsync per file (a throwaway install); dependencies must be present.
     installed = _dpkg("--force-unsafe-io", "-i", str(products.deb))
     try:
