@@ -442,8 +442,15 @@ def test_the_installed_console_connects_to_an_appliance(
 
         connected = _check("/usr/bin/floki-console", appliance, tmp_path, appliance.fingerprint)
         refused = _check("/usr/bin/floki-console", appliance, tmp_path, OTHER_FINGERPRINT)
+        # Running it (as root, here) wrote nothing into the package: the shipped
+        # bytecode is used as it is, and every file is the package's own.
+        verified = _dpkg("--verify", "floki-console")
+        listed = set(_dpkg("--listfiles", "floki-console").stdout.split())
+        on_disk = {str(p) for p in Path(PREFIX).rglob("*")}
     finally:
         purged = _dpkg("--purge", "floki-console")
+    assert verified.returncode == 0 and verified.stdout == "", verified.stdout
+    assert on_disk <= listed, sorted(on_disk - listed)[:5]
     assert connected.returncode == 0, connected.stderr
     assert connected.stdout.startswith(f"{SITE}: Floki ")
     assert f"connected to {appliance.address}" in connected.stdout
