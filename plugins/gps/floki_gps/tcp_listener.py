@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import datetime as dt
 import logging
 import socket
 from collections.abc import Callable
@@ -47,6 +48,7 @@ SWEEPS_PER_TIMEOUT = 4
 # kernel, not the 64 KB and autotuned megabytes meant for bulk transfers.
 WRITE_BUFFER_BYTES = 4096
 SOCKET_SEND_BUFFER_BYTES = 8192
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class ListenerUnavailable(ConnectionError):
@@ -111,6 +113,9 @@ class TrackerListener:
         self._connections: set[_Connection] = set()
         self._holding: set[_Connection] = set()  # whose sessions hold a fix in progress
         self._sink: ObservationSink | None = None
+        # The clock's time, read once per turn of the event loop (``_received_at``).
+        self._turn = -1.0
+        self._turn_now = _EPOCH
         self.bound: tuple[str, int] | None = None  # the address listened on, once open
 
     @property
@@ -205,9 +210,18 @@ class TrackerListener:
     def _take_held(self, connection: _Connection) -> None:
         self._take_fixes(cast(HoldingSession, connection.session).held(), connection.peer)
 
+    def _received_at(self) -> dt.datetime:
+        """The clock's time now, read once for all the packets taken in one turn of the
+        event loop (uvloop's time stands still within a turn; asyncio's does not, and
+        there it is read for each)."""
+        turn = asyncio.get_running_loop().time()
+        if turn != self._turn:
+            self._turn, self._turn_now = turn, self.clock.now()
+        return self._turn_now
+
     def _take_fixes(self, fixes: list[Fix], peer: str) -> None:
         if fixes:
-            now = self.clock.now()
+            now = self._received_at()
             self.devices.heard_all(fixes, peer, now)
             pending = self._pending
             pending += observations(fixes, now)

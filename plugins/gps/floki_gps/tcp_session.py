@@ -8,7 +8,6 @@ the sessions are tested, fuzzed and benchmarked without sockets."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from floki_gps.fixes import Fix
@@ -40,16 +39,20 @@ class DecodeError(ValueError):
         self.reason = reason
 
 
-@dataclass(slots=True)
 class Step:
     """The outcome of feeding a session some bytes."""
 
-    answer: bytearray = field(default_factory=bytearray)  # to write back, in order
-    fixes: list[Fix] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)  # one reason per refused input
-    logged_in: str | None = None  # the tracker id accepted by this step's handshake
-    refused: str | None = None  # a tracker id refused because no asset has it registered
-    close: bool = False  # hang up after writing the answer
+    # A plain class rather than a dataclass: one is made for every read of every
+    # connection, and a dataclass's __init__ with default factories costs twice as much.
+    __slots__ = ("answer", "close", "fixes", "logged_in", "refused", "rejected")
+
+    def __init__(self) -> None:
+        self.answer = bytearray()  # to write back, in order
+        self.fixes: list[Fix] = []
+        self.rejected: list[str] = []  # one reason per refused input
+        self.logged_in: str | None = None  # the tracker id accepted by this step's handshake
+        self.refused: str | None = None  # a tracker id refused: no asset has it registered
+        self.close = False  # hang up after writing the answer
 
 
 class TrackerSession(Protocol):

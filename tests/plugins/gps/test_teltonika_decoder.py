@@ -207,6 +207,18 @@ def test_the_same_record_twice_in_one_packet_is_delivered_once() -> None:
     assert len(step.fixes) == 1
 
 
+def test_a_record_repeated_out_of_time_order_is_delivered_once_and_the_rest_in_order() -> None:
+    at = dt.datetime(2026, 1, 5, tzinfo=UTC)
+    newest, older = (
+        Fix(device=IMEI, protocol="teltonika", at=at + dt.timedelta(seconds=s)) for s in (60, 30)
+    )
+    session = TeltonikaSession(lambda imei: True)
+    session.feed(teltonika_encode_imei(IMEI))
+    step = session.feed(teltonika_encode([newest, older, newest]))
+    assert bytes(step.answer) == (3).to_bytes(4, "big")
+    assert [f.at for f in step.fixes] == [newest.at, older.at]
+
+
 def test_a_packet_longer_than_the_buffer_closes_the_connection() -> None:
     session = TeltonikaSession(lambda imei: True)
     session.feed(teltonika_encode_imei(IMEI))
