@@ -440,7 +440,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def build_parser(*, plugin_commands: bool = True) -> argparse.ArgumentParser:
     """The command line; ``plugin_commands=False`` leaves out the plugins' commands (and
     importing every plugin to find them)."""
-    parser = argparse.ArgumentParser(prog=PROG, description="Floki appliance")
+    # No abbreviated options: the installed wrapper reads the words before the command.
+    parser = argparse.ArgumentParser(prog=PROG, description="Floki appliance", allow_abbrev=False)
     parser.add_argument(
         "--data-dir",
         type=Path,

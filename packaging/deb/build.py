@@ -43,6 +43,8 @@ MAINTAINER = "Floki maintainers <maintainers@floki.invalid>"
 # - init-system-helpers: deb-systemd-helper/-invoke enable and start the units.
 # - Recommends bluez: the BLE radio is reached through BlueZ over D-Bus; gateways-only
 #   sites (Minew, Cassia, ESPresense over MQTT) do without it.
+# - Recommends postgresql-client: pg_dump, without which a site on PostgreSQL takes no
+#   backup, nightly or before an upgrade (an upgrade then stops).
 # - Suggests postgresql (larger sites, trust hub), mosquitto (ESPresense/MQTT gateways
 #   that need a broker on the appliance).
 DEPENDS = ", ".join(
@@ -55,7 +57,7 @@ DEPENDS = ", ".join(
         "init-system-helpers (>= 1.54~)",
     )
 )
-RECOMMENDS = "bluez"
+RECOMMENDS = "bluez, postgresql-client"
 SUGGESTS = "postgresql, mosquitto"
 
 

@@ -38,7 +38,13 @@ import pytest
 
 from floki_core import __version__
 from floki_core.storage.database import migration_scripts
-from tests.fixtures.packages import install, installed_version, purge, require_root
+from tests.fixtures.packages import (
+    configure_pending,
+    install,
+    installed_version,
+    purge,
+    require_root,
+)
 from tests.fixtures.processes import free_port
 from tests.fixtures.requirements import missing, require_binary
 
@@ -208,6 +214,13 @@ def https(
             connection.close()
 
 
+def schema_level() -> str:
+    with sqlite3.connect(f"file:{DATA / 'floki.db'}?mode=ro", uri=True) as db:
+        (level,) = db.execute("SELECT version_num FROM alembic_version").fetchone()
+    db.close()
+    return str(level)
+
+
 def login(port: int, password: str) -> int:
     status, _answer, _ = https(
         port, "POST", "/api/v1/auth/login", {"username": "admin", "password": password}
@@ -310,9 +323,7 @@ def test_install_serve_upgrade_roll_back_and_purge(clean_machine: None, tmp_path
     assert "this release's migration is broken" in done.stdout
     assert "the upgrade failed and was rolled back" in done.stdout
     assert "Traceback" not in done.stdout
-    with sqlite3.connect(f"file:{DATA / 'floki.db'}?mode=ro", uri=True) as db:
-        assert db.execute("SELECT version_num FROM alembic_version").fetchone() == (head,)
-    db.close()
+    assert schema_level() == head
     command, environment = unit_command(
         UNIT.read_text(encoding="utf-8") + DROPIN.read_text(encoding="utf-8")
     )
@@ -321,6 +332,25 @@ def test_install_serve_upgrade_roll_back_and_purge(clean_machine: None, tmp_path
         status, health, _ = https(port, "GET", "/api/v1/health")
         assert status == 200 and health["version"] == __version__
         assert login(port, password) == 200
+
+    # While rolled back, root's floki-core is the serving version's (the installed one
+    # would run the failing migration on the live database).
+    add_user = ["/usr/bin/floki-core", "user", "add", "after.rollback", "--role", "staff"]
+    added = subprocess.run(add_user, capture_output=True, text=True)
+    assert added.returncode == 0, added.stderr
+    assert schema_level() == head
+    # Configured again (apt -f install): fails again, rolls back again from a fresh
+    # backup, so what was written since the first rollback is kept.
+    done = configure_pending()
+    assert done.returncode != 0, done.stdout
+    assert "the upgrade failed and was rolled back" in done.stdout
+    assert (
+        "after.rollback"
+        in subprocess.run(
+            ["/usr/bin/floki-core", "user", "list"], capture_output=True, text=True
+        ).stdout
+    )
+    assert schema_level() == head
 
     # --- a good version again settles it ------------------------------------------------
     done = install(v2)
@@ -334,6 +364,7 @@ def test_install_serve_upgrade_roll_back_and_purge(clean_machine: None, tmp_path
     assert "floki purged: removed /var/lib/floki" in done.stdout
     assert not DATA.exists() and not Path("/etc/floki").exists() and not Path("/opt/floki").exists()
     assert not Path("/usr/bin/floki-core").exists()
+    # One per upgrade, one per configuration again; the newest three are kept.
     assert len(list(KEPT_BACKUPS.glob("pre-upgrade-*.tar.gz"))) == 3
     assert _user_exists("floki")
 
