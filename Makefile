@@ -5,7 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= var
-APT_PACKAGES := lintian postgresql mosquitto chromium zbar-tools libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3 xvfb libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
+# lintian, desktop-file-utils and binutils (readelf) build and check the packages; the
+# libraries after xvfb are what the console's package depends on for a real desktop.
+APT_PACKAGES := lintian desktop-file-utils binutils postgresql mosquitto chromium zbar-tools \
+  libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3 xvfb libxcb-cursor0 libxcb-icccm4 \
+  libxcb-keysyms1 libxkbcommon-x11-0 libxcb-image0 libxcb-randr0 libxcb-render-util0 \
+  libxcb-shape0 libxcb-xkb1 libwayland-cursor0 libwayland-egl1 libgl1 libcups2
 # The core, every plugin under plugins/ (each its own distribution) and the console.
 DISTRIBUTIONS := -e .[test] $(foreach p,$(sort $(dir $(wildcard plugins/*/pyproject.toml))),-e $(p)) -e console[package]
 STAMP := $(VENV)/.installed-stamp
@@ -69,11 +74,15 @@ bench: setup
 	$(BIN)/python -m bench
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m floki_console.bench
 
-# The installable products, in packaging/dist/ (docs/operations.md, "Install on an
-# appliance"): the appliance's .deb, checked by lintian.
+# The installable products, in packaging/dist/: the appliance's .deb (docs/operations.md,
+# "Install on an appliance"), the console's .deb and its one-folder build for staff PCs
+# (docs/console-install.md); lintian checks both packages.
 package: setup
 	deb=$$($(BIN)/python packaging/deb/build.py | tail -n 1) && \
 	  lintian --fail-on error,warning -X binaries/spelling "$$deb"
+	deb=$$($(BIN)/python packaging/console/build_deb.py | tail -n 1) && \
+	  lintian --fail-on error,warning -X binaries/spelling "$$deb"
+	$(BIN)/python packaging/console/build_pyinstaller.py
 
 # The desktop console; it finds appliances on the LAN or takes an address.
 console: setup

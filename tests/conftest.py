@@ -84,6 +84,8 @@ def pytest_configure(config: pytest.Config) -> None:
 # run out of work. Whole modules move, in their own order, so module fixtures are set up
 # once. Measured with `pytest -n 2 --durations=0`; a new long test belongs here.
 LONG_FIRST = (
+    "tests/packaging/test_appliance_package.py",
+    "tests/packaging/test_console_package.py",
     "tests/bench/test_bench_espresense.py",
     "tests/bench/test_bench_smoke.py",
     "tests/console/test_discovery_netns.py",
