@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= var
 # lintian, desktop-file-utils and binutils (readelf) build and check the packages; the
 # libraries after xvfb are what the console's package depends on for a real desktop.
-APT_PACKAGES := lintian desktop-file-utils binutils postgresql mosquitto chromium zbar-tools \
+APT_PACKAGES := python3-venv lintian desktop-file-utils binutils postgresql mosquitto chromium zbar-tools \
   libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3 xvfb libxcb-cursor0 libxcb-icccm4 \
   libxcb-keysyms1 libxkbcommon-x11-0 libxcb-image0 libxcb-randr0 libxcb-render-util0 \
   libxcb-shape0 libxcb-xkb1 libwayland-cursor0 libwayland-egl1 libgl1 libcups2
