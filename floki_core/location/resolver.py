@@ -192,13 +192,26 @@ class Resolver:
                         )
                     )
                 continue
-            held = track.evidence.get(ev.method)
+            kept = track.evidence
+            held = kept.get(ev.method)
             if held is not None and held.observed_at > ev.observed_at:
                 continue
-            track.evidence[ev.method] = ev
+            kept[ev.method] = ev
             if last_seen is None or ev.observed_at > last_seen:
                 track.last_seen = ev.observed_at
             seen.add(ev.asset_id)
+            if (
+                len(kept) == 1
+                and ev.confidence > 0
+                and track.zone is not None
+                and track.zone == (OFF_SITE if ev.zone_id is None else ev.zone_id)
+            ):
+                # What _decide does here, without the call (the common case: one locator
+                # sees the asset, and it says the zone it is in): it stays, this sure.
+                track.candidate = track.candidate_since = None
+                track.confidence = ev.confidence
+                track.position = ev
+                continue
             change = self._decide(track, ev)
             if change is not None:
                 changes.append(change)
