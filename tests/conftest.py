@@ -76,6 +76,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "product: a product-level test (demo, big import, benchmark smoke, a command run "
         'as a process, reliability drill); -m "not product" leaves them out',
     )
+    config.addinivalue_line(
+        "markers",
+        "packages: builds the Debian packages and installs them on this machine for real "
+        "(root); run by `make test-packages` (CI runs it after `make test`), not `make test`",
+    )
 
 
 # Modules holding the longest single tests (tens of seconds: benchmark smoke runs, a
@@ -85,7 +90,7 @@ def pytest_configure(config: pytest.Config) -> None:
 # once. Measured with `pytest -n 2 --durations=0`; a new long test belongs here.
 LONG_FIRST = (
     "tests/packaging/test_appliance_package.py",
-    "tests/packaging/test_console_package.py",
+    "tests/packaging/test_console_package.py",  # its build, in `make test-packages`
     "tests/bench/test_bench_espresense.py",
     "tests/bench/test_bench_smoke.py",
     "tests/console/test_discovery_netns.py",
@@ -119,7 +124,7 @@ def _long_first_rank(item: pytest.Item) -> int:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.nodeid.startswith(PRODUCT_LEVEL):
+        if item.nodeid.startswith(PRODUCT_LEVEL) or item.get_closest_marker("packages"):
             item.add_marker(pytest.mark.product)
     # A stable sort: every other test keeps its place; each xdist worker collects the
     # same order, as xdist requires.

@@ -228,7 +228,8 @@ def login(port: int, password: str) -> int:
     return status
 
 
-@pytest.mark.timeout(900)  # a build, four installs, lintian: minutes, not the usual budget
+@pytest.mark.packages
+@pytest.mark.timeout(900)  # a build, five installs, lintian: minutes, not the usual budget
 def test_install_serve_upgrade_roll_back_and_purge(clean_machine: None, tmp_path: Path) -> None:
     # --- build and inspect ----------------------------------------------------------
     deb = build(tmp_path)

@@ -299,7 +299,7 @@ def extracted(products: Products, tmp_path_factory: pytest.TempPathFactory) -> P
     return root
 
 
-@pytest.mark.product
+@pytest.mark.packages
 def test_the_deb_says_what_it_needs(products: Products, extracted: Path) -> None:
     info = subprocess.run(
         ["dpkg-deb", "--info", str(products.deb)], capture_output=True, text=True, check=True
@@ -329,7 +329,7 @@ def test_the_deb_says_what_it_needs(products: Products, extracted: Path) -> None
     assert 0.9 * used <= int(fields["Installed-Size"]) <= used
 
 
-@pytest.mark.product
+@pytest.mark.packages
 def test_the_deb_holds_the_console_its_launcher_and_its_papers(products: Products) -> None:
     entries = _contents(products.deb)
     expected = {
@@ -352,7 +352,7 @@ def test_the_deb_holds_the_console_its_launcher_and_its_papers(products: Product
     assert not [p for p in entries if "WebEngine" in p or "/Qt/qml/" in p or "Qt/translations" in p]
 
 
-@pytest.mark.product
+@pytest.mark.packages
 def test_the_venv_names_only_its_installed_place(extracted: Path) -> None:
     venv = extracted / PREFIX.lstrip("/")
     build = str(REPO / "packaging" / "build").encode()
@@ -368,7 +368,7 @@ def test_the_venv_names_only_its_installed_place(extracted: Path) -> None:
     assert code.co_filename.startswith(f"{PREFIX}/lib/python3.")
 
 
-@pytest.mark.product
+@pytest.mark.packages
 def test_the_desktop_entry_is_valid_and_finds_its_icon(extracted: Path) -> None:
     entry = extracted / "usr/share/applications/floki-console.desktop"
     validator = require_binary("desktop-file-validate")
@@ -379,7 +379,7 @@ def test_the_desktop_entry_is_valid_and_finds_its_icon(extracted: Path) -> None:
     assert (extracted / f"usr/share/icons/hicolor/scalable/apps/{keys['Icon']}.svg").exists()
 
 
-@pytest.mark.product
+@pytest.mark.packages
 def test_lintian_finds_nothing_unexplained(products: Products) -> None:
     require_binary("lintian")
     # Started beside the one-folder build, unless another worker built the products.
@@ -426,7 +426,7 @@ def _check(
     )
 
 
-@pytest.mark.product
+@pytest.mark.packages
 def test_the_installed_console_connects_to_an_appliance(
     products: Products, appliance: ThreadedAppliance, tmp_path: Path
 ) -> None:
@@ -460,7 +460,7 @@ def test_the_installed_console_connects_to_an_appliance(
     assert not Path(PREFIX).exists() and not Path("/usr/bin/floki-console").is_symlink()
 
 
-@pytest.mark.product
+@pytest.mark.packages
 def test_the_one_folder_build_connects_to_an_appliance(
     products: Products, appliance: ThreadedAppliance, tmp_path: Path
 ) -> None:
