@@ -18,12 +18,13 @@ import hashlib
 import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import qt_parts
+import venv_tree  # packaging/venv_tree.py, shared with the appliance's build
 from console_build import (
     BUILD,
     DIST,
@@ -38,7 +39,7 @@ from console_build import (
 
 PACKAGE = "floki-console"
 PREFIX = Path("/opt/floki-console")
-SYSTEM_PYTHON = Path("/usr/bin/python3")
+SYSTEM_PYTHON = venv_tree.DEBIAN_PYTHON
 MAINTAINER = "Floki maintainers <floki@example.org>"
 # dpkg-deb's compressor and level: the archive is built on every CI run, so building
 # quickly matters more than the last megabytes. Measured on the 130 MB staging tree
@@ -91,18 +92,13 @@ def build(version: str, out: Path, build_dir: Path, compressor: str, level: str)
     qt_parts.trim_pyside(site_packages)
     for tool in (venv / "bin").glob("pyside6-*"):  # their modules are gone with the tools
         tool.unlink()
-    relocate(venv, root)
+    venv_tree.relocate(venv, str(PREFIX))
     shutil.rmtree(venv / "include", ignore_errors=True)  # for building C extensions: empty
-    # Bytecode that names the installed paths in tracebacks, and is never checked
-    # against the sources' times (the package replaces both together).
-    run([
-        SYSTEM_PYTHON, "-m", "compileall", "-q", "-j0", "-s", root, "-p", "/",
-        "--invalidation-mode", "unchecked-hash", venv / "lib",
-    ], env=without_pycache_prefix())  # fmt: skip
-    assert_no_staging_path(venv, root)
+    venv_tree.compile_bytecode(root, venv)
+    venv_tree.assert_no_staging_path(venv, root)
     add_desktop_files(root, version)
     depends = [*python_dependency(), *qt_parts.system_dependencies(venv)]
-    normalise_modes(root)
+    venv_tree.normalise_modes(root)
     write_control(root, version, arch, depends)
     out.mkdir(parents=True, exist_ok=True)
     deb = out / f"{PACKAGE}_{version}_{arch}.deb"
@@ -113,32 +109,6 @@ def build(version: str, out: Path, build_dir: Path, compressor: str, level: str)
     shutil.rmtree(root)
     say(f"{deb.name}: {deb.stat().st_size / 2**20:.1f} MiB")
     return deb
-
-
-def without_pycache_prefix() -> dict[str, str]:
-    """The environment, less a PYTHONPYCACHEPREFIX that would put the bytecode elsewhere."""
-    return {k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"}
-
-
-def relocate(venv: Path, root: Path) -> None:
-    """Point the scripts' shebangs and the venv's own records at /opt/floki-console."""
-    staged, installed = str(venv).encode(), str(PREFIX).encode()
-    texts = [p for p in (venv / "bin").iterdir() if p.is_file() and not p.is_symlink()]
-    for path in [*texts, venv / "pyvenv.cfg"]:
-        data = path.read_bytes()
-        if staged in data and not data.startswith(b"\x7fELF"):
-            path.write_bytes(data.replace(staged, installed))
-
-
-def assert_no_staging_path(venv: Path, root: Path) -> None:
-    staged = str(root).encode()
-    left = [
-        p.relative_to(root)
-        for p in venv.rglob("*")
-        if p.is_file() and not p.is_symlink() and staged in p.read_bytes()
-    ]
-    if left:
-        raise SystemExit(f"error: the staging path is still written in {left[:5]}")
 
 
 def add_desktop_files(root: Path, version: str) -> None:
@@ -202,39 +172,6 @@ def python_dependency() -> list[str]:
     return [f"python3 (>= {major}.{minor})", f"python3 (<< {major}.{minor + 1})"]
 
 
-def normalise_modes(root: Path) -> None:
-    """0755 for folders, programs and scripts that say their interpreter; 0644 for the
-    rest, whatever the umask was (the wheels mark every shared library executable, some
-    modules too, and venv's activate scripts are sourced, not run)."""
-    for path in [root, *root.rglob("*")]:
-        if path.is_symlink():
-            continue
-        if path.is_dir():
-            path.chmod(0o755)
-            continue
-        with path.open("rb") as fh:
-            head = fh.read(4)
-        program = (
-            path.stat().st_mode & stat.S_IXUSR
-            and ".so" not in path.name
-            and (head == b"\x7fELF" or head.startswith(b"#!"))
-        )
-        path.chmod(0o755 if program else 0o644)
-
-
-def installed_size(root: Path) -> int:
-    """In KiB, counted as dpkg-gencontrol does: each file rounded up, one per other entry."""
-    total = 0
-    for path in root.rglob("*"):
-        if path.is_relative_to(root / "DEBIAN"):
-            continue
-        if path.is_file() and not path.is_symlink():
-            total += (path.stat().st_size + 1023) // 1024
-        else:
-            total += 1
-    return total
-
-
 def write_control(root: Path, version: str, arch: str, depends: list[str]) -> None:
     debian = root / "DEBIAN"
     debian.mkdir(mode=0o755)
@@ -250,7 +187,7 @@ def write_control(root: Path, version: str, arch: str, depends: list[str]) -> No
         f"Version: {version}\n"
         f"Architecture: {arch}\n"
         f"Maintainer: {maintainer()}\n"
-        f"Installed-Size: {installed_size(root)}\n"
+        f"Installed-Size: {venv_tree.installed_size(root)}\n"
         f"Depends: {', '.join(depends)}\n"
         # The session token is kept in the desktop's Secret Service keyring; without one
         # the console asks for the password at every start.

@@ -15,22 +15,24 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import venv_tree  # packaging/venv_tree.py, shared with the console's build
+
 HERE = Path(__file__).resolve().parent
 TREE = HERE.parents[1]
 PACKAGING = HERE.parent
 BUILD = PACKAGING / "build" / "deb"
-WHEELS = PACKAGING / "build" / "wheels"
+# The pinned requirements' wheels, kept between builds; the floki wheels, made afresh.
+WHEELS = PACKAGING / "build" / "appliance-wheels"
+OURS = BUILD / "floki-wheels"
 PREFIX = "/opt/floki"
-DEBIAN_PYTHON = Path("/usr/bin/python3")
 UNITS = ("floki.service", "floki-backup.service", "floki-backup.timer")
 MAINTAINER_SCRIPTS = ("preinst", "postinst", "prerm", "postrm")
 MAINTAINER = "Floki maintainers <maintainers@floki.invalid>"
@@ -89,20 +91,21 @@ def build_wheels(python: Path) -> list[Path]:
     """Wheels of every floki distribution (always rebuilt) and their pinned requirements
     (kept between builds in packaging/build/wheels)."""
     WHEELS.mkdir(parents=True, exist_ok=True)
-    for old in WHEELS.glob("floki*.whl"):
-        old.unlink()
+    OURS.mkdir(parents=True, exist_ok=True)
+    for stale in WHEELS.glob("floki*.whl"):  # pip wheel copies ours there too
+        stale.unlink()
     # Built with the build environment's own pinned setuptools (no isolated environment
     # fetched per distribution: most of the time this step would take).
     run(
         python, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
-        "--no-deps", "--no-build-isolation", "--wheel-dir", WHEELS,
+        "--no-deps", "--no-build-isolation", "--wheel-dir", OURS,
         "-c", TREE / "constraints.txt", *floki_distributions(),
     )  # fmt: skip
-    ours = sorted(WHEELS.glob("floki*.whl"))
+    ours = sorted(OURS.glob("floki*.whl"))
     # Their requirements, exactly as pinned; wheels already here are not fetched again.
     run(
         python, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
-        "--wheel-dir", WHEELS, "--find-links", WHEELS,
+        "--wheel-dir", WHEELS, "--find-links", WHEELS, "--find-links", OURS,
         "-c", TREE / "constraints.txt", *ours,
     )  # fmt: skip
     return ours
@@ -112,34 +115,13 @@ def make_environment(root: Path, floki_wheels: list[Path], python: Path) -> Path
     """The environment, without pip of its own: the build's pip installs into it (and an
     administrator adds a third-party plugin with Debian's: docs/operations.md)."""
     venv = root / PREFIX.lstrip("/")
-    run(DEBIAN_PYTHON, "-m", "venv", "--without-pip", venv)
+    run(venv_tree.DEBIAN_PYTHON, "-m", "venv", "--without-pip", venv)
     run(
         python, "-m", "pip", "--python", venv / "bin" / "python", "install", "--quiet",
         "--no-compile", "--disable-pip-version-check", "--no-index", "--find-links", WHEELS,
         "-c", TREE / "constraints.txt", *floki_wheels,
     )  # fmt: skip
     return venv
-
-
-def relocate(venv: Path) -> None:
-    """The staging path out of every text file that records it, ``/opt/floki`` in."""
-    staged = str(venv)
-    for path in [*(venv / "bin").iterdir(), venv / "pyvenv.cfg"]:
-        if path.is_symlink() or not path.is_file():
-            continue
-        data = path.read_bytes()
-        if staged.encode() in data:
-            path.write_bytes(data.replace(staged.encode(), PREFIX.encode()))
-    for record in venv.glob("lib/python3*/site-packages/*.dist-info/direct_url.json"):
-        record.unlink()  # names the build machine's wheel folder; not needed to run
-
-
-def compile_bytecode(root: Path, venv: Path) -> None:
-    """Bytecode compiled now, naming /opt/floki: the service's file system is read-only."""
-    run(
-        venv / "bin" / "python", "-m", "compileall", "-q", "-j", "0",
-        "-s", root, "-p", "/", venv / "lib",
-    )  # fmt: skip
 
 
 def strip_tests(venv: Path) -> None:
@@ -188,14 +170,6 @@ def default_config() -> str:
     )
 
 
-def installed_size_kib(root: Path) -> int:
-    total = 0
-    for folder, _dirs, files in os.walk(root):
-        for name in files:
-            total += (Path(folder) / name).lstat().st_size
-    return (total + 1023) // 1024
-
-
 def write_control(root: Path, version: str, arch: str) -> None:
     debian = root / "DEBIAN"
     debian.mkdir()
@@ -216,7 +190,7 @@ def write_control(root: Path, version: str, arch: str) -> None:
         "Version": version,
         "Architecture": arch,
         "Maintainer": MAINTAINER,
-        "Installed-Size": str(installed_size_kib(root)),
+        "Installed-Size": str(venv_tree.installed_size(root)),
         "Depends": DEPENDS,
         "Recommends": RECOMMENDS,
         "Suggests": SUGGESTS,
@@ -234,21 +208,6 @@ def write_control(root: Path, version: str, arch: str) -> None:
         target.chmod(0o755)
 
 
-def normalise_modes(root: Path) -> None:
-    """Directories 0755, programs 0755, everything else (shared libraries included) 0644:
-    what lintian expects."""
-    for folder, dirs, files in os.walk(root):
-        for name in dirs:
-            (Path(folder) / name).chmod(0o755)
-        for name in files:
-            path = Path(folder) / name
-            if path.is_symlink():
-                continue
-            library = ".so" in path.suffixes or name.endswith(".so")
-            executable = path.stat().st_mode & stat.S_IXUSR and not library
-            path.chmod(0o755 if executable else 0o644)
-
-
 def build(version: str, out: Path) -> Path:
     arch = architecture()
     root = BUILD / "root"
@@ -257,10 +216,11 @@ def build(version: str, out: Path) -> Path:
     wheels = build_wheels(Path(sys.executable))
     venv = make_environment(root, wheels, Path(sys.executable))
     strip_tests(venv)
-    relocate(venv)
-    compile_bytecode(root, venv)
+    venv_tree.relocate(venv, PREFIX)
+    venv_tree.compile_bytecode(root, venv)
+    venv_tree.assert_no_staging_path(venv, root)
     place_files(root, version)
-    normalise_modes(root)
+    venv_tree.normalise_modes(root)
     write_control(root, version, arch)
     out.mkdir(parents=True, exist_ok=True)
     deb = out / f"floki_{version}_{arch}.deb"
@@ -279,8 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not re.fullmatch(r"[0-9][A-Za-z0-9.+~]*", args.version):
         parser.error(f"--version {args.version!r} is not a Debian native version")
-    if not DEBIAN_PYTHON.exists():
-        parser.error(f"{DEBIAN_PYTHON} is missing: apt install python3 python3-venv")
+    if not venv_tree.DEBIAN_PYTHON.exists():
+        parser.error(f"{venv_tree.DEBIAN_PYTHON} is missing: apt install python3 python3-venv")
     print(build(args.version, args.out.absolute()))
     return 0
 
