@@ -232,6 +232,8 @@ class Resolver:
         return seen
 
     def _decide(self, track: Track, ev: ZoneEvidence) -> LocationChange | None:
+        # apply() settles one case inline, without calling this: one locator's evidence
+        # for the zone the asset is already in. A change here must keep that in step.
         now = ev.observed_at
         ev_key = OFF_SITE if ev.zone_id is None else ev.zone_id
         scores: dict[int, float] | None = None
