@@ -34,7 +34,7 @@ from floki_core.backup import (
 from floki_core.config import CONFIG_FILE, config_path
 from floki_core.errors import FlokiError
 from floki_core.initialise import INITIALISED_MARK
-from floki_core.storage.database import DB_FILE, migration_scripts
+from floki_core.storage.database import DB_FILE, known_revisions, migration_scripts
 
 # SQLite's unix VFS: every connection to a WAL database holds a shared lock on this byte
 # of the -shm file while it has the database open (the "DMS" lock), so a lock on it that
@@ -72,11 +72,6 @@ def in_use(database: Path) -> bool:
     finally:
         conn.close()
     return False
-
-
-def _known_revisions() -> tuple[set[str], str | None]:
-    scripts = migration_scripts()  # the shipped migrations, read once per process
-    return {rev.revision for rev in scripts.walk_revisions()}, scripts.get_current_head()
 
 
 def _read_manifest(archive: tarfile.TarFile, name: Path) -> dict[str, Any]:
@@ -142,13 +137,13 @@ def _check_database(staging: Path, manifest: dict[str, Any]) -> None:
                 f"{entry['path']} in the backup is damaged (integrity_check: {damage})"
             )
     level = migration_level(database)
-    known, head = _known_revisions()
     if level is None:
         raise FlokiError(f"{DB_FILE} in the backup holds no Floki register (no schema level)")
-    if level not in known:
+    if level not in known_revisions():
         raise FlokiError(
             f"the backup's database is at migration {level}, newer than this version of "
-            f"floki-core knows (its newest is {head}); install the version that took it"
+            f"floki-core knows (its newest is {migration_scripts().get_current_head()}); "
+            "install the version that took it"
         )
 
 

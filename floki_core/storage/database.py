@@ -235,6 +235,7 @@ def migration_scripts() -> ScriptDirectory:
     return ScriptDirectory.from_config(cfg)
 
 
+@functools.cache
 def known_revisions() -> frozenset[str]:
     """Every schema level the shipped migrations lead through."""
     return frozenset(rev.revision for rev in migration_scripts().walk_revisions())

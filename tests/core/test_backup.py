@@ -24,6 +24,7 @@ from floki_core.backup_restore import restore
 from floki_core.cli import main
 from floki_core.errors import FlokiError
 from floki_core.storage.database import Database
+from tests.fixtures.archives import stored
 
 PASSWORD = "backup-admin-Passw0rd"
 
@@ -229,8 +230,7 @@ def test_refuses_a_damaged_database(
     capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
 ) -> None:
     archive = backup(capsys, data_dir, tmp_path / "b.tgz")
-    with tarfile.open(archive) as src:
-        db = bytearray(src.extractfile("floki.db").read())  # type: ignore[union-attr]
+    db = bytearray(stored(archive, "floki.db"))
     page = 4096
     db[page * 2 : page * 6] = b"\x07" * (page * 4)  # pages of tables overwritten
     damaged = bytes(db)
@@ -242,8 +242,7 @@ def test_refuses_a_database_newer_than_the_code(
     capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
 ) -> None:
     archive = backup(capsys, data_dir, tmp_path / "b.tgz")
-    with tarfile.open(archive) as src:
-        (tmp_path / "x.db").write_bytes(src.extractfile("floki.db").read())  # type: ignore[union-attr]
+    (tmp_path / "x.db").write_bytes(stored(archive, "floki.db"))
     with sqlite3.connect(tmp_path / "x.db") as conn:
         current = conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
         conn.execute("UPDATE alembic_version SET version_num = 'f00dfeed9999'")

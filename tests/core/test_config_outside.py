@@ -6,12 +6,12 @@ a backup carries it and a restore puts it back where it is read from.
 
 from __future__ import annotations
 
-import tarfile
 from pathlib import Path
 
 import pytest
 
 from floki_core.cli import main
+from tests.fixtures.archives import stored
 
 ADMIN_PASSWORD = "correct-horse-battery-staple"
 PACKAGE_CONFIG = """\
@@ -81,8 +81,7 @@ def test_backup_carries_the_named_config_and_restore_puts_it_back(
     flags = ["--config", str(etc), "--data-dir", str(data)]
     assert main([*flags, "init"]) == 0
     assert main([*flags, "backup", "--out", str(archive)]) == 0
-    with tarfile.open(archive) as tar:
-        assert tar.extractfile("floki.toml").read().decode() == PACKAGE_CONFIG  # type: ignore[union-attr]
+    assert stored(archive, "floki.toml").decode() == PACKAGE_CONFIG
     edited = PACKAGE_CONFIG.replace("Ward Block appliance", "edited after the backup")
     etc.write_text(edited, encoding="utf-8")
     capsys.readouterr()

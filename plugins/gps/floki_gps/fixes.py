@@ -89,28 +89,17 @@ def observations(fixes: Sequence[Fix], received_at: dt.datetime | None = None) -
             extras["hdop"] = hdop
         if fix.alarm is not None:
             extras["alarm"] = fix.alarm
-        lat, lon = fix.lat, fix.lon
-        if lat is not None and lon is not None:
-            append(
-                Observation(
-                    technology=TECHNOLOGY,
-                    tag=fix.device,
-                    observed_at=fix.at,
-                    received_at=received_at,
-                    lat=lat,
-                    lon=lon,
-                    accuracy_m=accuracy,
-                    extras=extras,
-                )
+        has_position = fix.lat is not None and fix.lon is not None
+        append(
+            Observation(
+                technology=TECHNOLOGY,
+                tag=fix.device,
+                observed_at=fix.at,
+                received_at=received_at,
+                lat=fix.lat if has_position else None,
+                lon=fix.lon if has_position else None,
+                accuracy_m=accuracy if has_position else None,
+                extras=extras,
             )
-        else:
-            append(
-                Observation(
-                    technology=TECHNOLOGY,
-                    tag=fix.device,
-                    observed_at=fix.at,
-                    received_at=received_at,
-                    extras=extras,
-                )
-            )
+        )
     return out
