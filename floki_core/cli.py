@@ -45,7 +45,8 @@ def _require_init(data_dir: Path) -> AppConfig:
 
 
 @contextmanager
-def _database(data_dir: Path) -> Iterator[Database]:
+def _opened(data_dir: Path) -> Iterator[Database]:
+    """The initialised appliance's database, once it passes the start checks."""
     config = _require_init(data_dir)
     db = Database(config.database.url or default_url(data_dir))
     try:
@@ -54,10 +55,33 @@ def _database(data_dir: Path) -> Iterator[Database]:
         )
         if problem is not None:
             raise FlokiError(problem)
-        db.migrate()
         yield db
     finally:
         db.close()
+
+
+def _migrate(db: Database) -> list[str]:
+    """``db.migrate()``; a release's migration that fails is one line (what, not where:
+    ``-v`` logs where)."""
+    before = db.current_revision()
+    try:
+        return db.migrate()
+    except FlokiError:
+        raise
+    except Exception as error:
+        logging.getLogger(__name__).debug("migration failed", exc_info=True)
+        raise FlokiError(
+            f"migrating the database from {before} to {db.head_revision()} failed: "
+            f"{type(error).__name__}: {error} ('{PROG} -v migrate' shows where)"
+        ) from None
+
+
+@contextmanager
+def _database(data_dir: Path) -> Iterator[Database]:
+    """:func:`_opened`, brought to this version's schema."""
+    with _opened(data_dir) as db:
+        _migrate(db)
+        yield db
 
 
 def _print_init(result: object) -> None:
@@ -328,28 +352,9 @@ def _entries(count: int) -> str:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    config = _require_init(args.data_dir)
-    db = Database(config.database.url or default_url(args.data_dir))
-    try:
-        problem = db.start_problem(
-            initialised=True, budget_seconds=config.database.start_check_seconds
-        )
-        if problem is not None:
-            raise FlokiError(problem)
+    with _opened(args.data_dir) as db:
         before = db.current_revision()
-        try:
-            applied = db.migrate()
-        except FlokiError:
-            raise
-        except Exception as error:  # a release's migration that fails: what, not where
-            if args.verbose:
-                logging.getLogger(__name__).exception("migration failed")
-            raise FlokiError(
-                f"migrating the database from {before} to {db.head_revision()} failed: "
-                f"{type(error).__name__}: {error} ('{PROG} -v migrate' shows where)"
-            ) from None
-    finally:
-        db.close()
+        applied = _migrate(db)
     if applied:
         _out(f"database migrated from {before} to {applied[-1]} ({', '.join(applied)})")
     else:

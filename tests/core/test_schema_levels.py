@@ -78,3 +78,20 @@ def test_a_database_newer_than_the_code_is_refused_in_one_line(
     assert "0099_from_the_future" in lines[0]
     assert "newer release" in lines[0]
     assert level(data_dir) == "0099_from_the_future"
+
+
+def test_a_migration_that_fails_is_one_line_naming_the_levels_and_the_error(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(self: Database) -> list[str]:
+        raise RuntimeError("this release's migration is broken")
+
+    monkeypatch.setattr(Database, "migrate", broken)
+    capsys.readouterr()
+
+    assert main(["--data-dir", str(data_dir), "migrate"]) == 1
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "failed: RuntimeError: this release's migration is broken" in err[0]
+    assert f"from {level(data_dir)} to" in err[0]
