@@ -12,7 +12,8 @@ import asyncio
 import datetime as dt
 import io
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -363,3 +364,14 @@ class AdminHttp:
         assert self._session is not None
         async with self._session.get(self.base + path, headers=self.headers) as r:
             return r.status, await r.json()
+
+
+@contextmanager
+def serving(data_dir: Path) -> Iterator[ThreadedAppliance]:
+    """A started appliance in ``data_dir`` for the ``with`` block, closed after it."""
+    running = ThreadedAppliance(data_dir)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.close()

@@ -21,7 +21,7 @@ from floki_console.binding import guard_qt_binding
 from floki_console.context import ConsoleContext
 from floki_console.credentials import TokenStore
 from floki_console.trust import PinStore
-from tests.console.appliance import Register, ThreadedAppliance
+from tests.console.appliance import Register, ThreadedAppliance, serving
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -82,12 +82,8 @@ def context(tmp_path: Path) -> ConsoleContext:
 
 @pytest.fixture
 def appliance(tmp_path: Path) -> Iterator[ThreadedAppliance]:
-    running = ThreadedAppliance(tmp_path / "appliance")
-    running.start()
-    try:
+    with serving(tmp_path / "appliance") as running:
         yield running
-    finally:
-        running.close()
 
 
 @pytest.fixture

@@ -245,7 +245,10 @@ def test_install_serve_upgrade_roll_back_and_purge(clean_machine: None, tmp_path
         ["dpkg-deb", "--info", deb], capture_output=True, text=True, check=True
     ).stdout
     assert "Package: floki" in info and "python3.11" in info
-    assert re.search(r"conffiles", info)
+    conffiles = subprocess.run(
+        ["dpkg-deb", "--info", deb, "conffiles"], capture_output=True, text=True, check=True
+    ).stdout
+    assert conffiles.split() == [str(CONFIG)]
     contents = subprocess.run(
         ["dpkg-deb", "--contents", deb], capture_output=True, text=True, check=True
     ).stdout
