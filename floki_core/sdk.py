@@ -103,6 +103,8 @@ from floki_core.schemas import (
 )
 from floki_core.security.tls import server_context
 from floki_core.storage.models_alerts import Alert
+from floki_core.workers.channel import ChannelClosed, FrameChannel, open_channel
+from floki_core.workers.process import WorkerProcess, default_worker_count
 from floki_core.workflow.alert_routing import DeliveryRefused
 from floki_core.workflow.loan_records import Loan, LoanCreate, LoanReturn
 from floki_core.workflow.ppm_rules import PPM_OVERDUE
@@ -147,6 +149,7 @@ __all__ = [
     "Asset",
     "AssetClass",
     "AssetState",
+    "ChannelClosed",
     "Clock",
     "Command",
     "CommandContext",
@@ -165,6 +168,7 @@ __all__ = [
     "FlokiError",
     "Floor",
     "Forbidden",
+    "FrameChannel",
     "Identifier",
     "Invalid",
     "Loan",
@@ -215,6 +219,7 @@ __all__ = [
     "WorkOrder",
     "WorkOrderComplete",
     "WorkOrderCreate",
+    "WorkerProcess",
     "WorkflowActions",
     "Zone",
     "ZoneEvidence",
@@ -222,12 +227,14 @@ __all__ = [
     "ZoneNode",
     "accept_upload",
     "appliance_ssl_context",
+    "default_worker_count",
     "giai_problem",
     "gs1_check_digit",
     "hookimpl",
     "identifier_problem",
     "json_response",
     "normalise_identifier",
+    "open_channel",
     "parse_config",
     "plugin_section",
     "principal_of",

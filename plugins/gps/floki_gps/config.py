@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -46,6 +46,11 @@ class GpsSettings(PluginSettings):
     idle_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 900.0
     # TCP connections held at once, over all tracker protocols; more are refused.
     max_connections: Annotated[int, msgspec.Meta(ge=1, le=200_000)] = 20_000
+    # Worker processes that hold the Teltonika and the GT06 trackers' connections (each
+    # protocol its own), reading and decoding on another core than the location pipeline:
+    # "auto" is one on a machine with two cores or more, none on one core; 0 holds them in
+    # the appliance's own process.
+    tcp_workers: Annotated[int, msgspec.Meta(ge=0, le=16)] | Literal["auto"] = "auto"
     # Fixes are handed to the core in batches this often.
     batch_seconds: Annotated[float, msgspec.Meta(gt=0, le=10)] = 0.1
     # Simulated trackers instead of real ones (the demo): every asset with a gps

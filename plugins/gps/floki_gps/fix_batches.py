@@ -9,7 +9,8 @@ import datetime as dt
 from collections.abc import Callable
 
 from floki_core.sdk import Observation, ObservationSink, PluginContext
-from floki_gps.fixes import TECHNOLOGY, Fix, observation
+from floki_gps.fix_observations import observation
+from floki_gps.fixes import TECHNOLOGY, Fix
 
 __all__ = ["FixBatcher", "is_registered"]
 

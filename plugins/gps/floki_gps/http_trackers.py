@@ -20,7 +20,7 @@ from floki_core.sdk import (
 from floki_gps.config import GpsSettings
 from floki_gps.devices import DeviceBook
 from floki_gps.fix_batches import is_registered
-from floki_gps.fixes import observation
+from floki_gps.fix_observations import observation
 from floki_gps.osmand_listener import OsmandListener
 from floki_gps.traccar_forward import PROTOCOL as TRACCAR
 from floki_gps.traccar_forward import DecodeError, decode_forward

@@ -27,8 +27,10 @@ from typing import cast
 
 from floki_core.sdk import Clock, Observation, ObservationSink
 from floki_gps.devices import DeviceBook
-from floki_gps.fixes import Fix, observations
+from floki_gps.fix_observations import observations
+from floki_gps.fixes import Fix
 from floki_gps.tcp_session import HoldingSession, Step, TrackerSession
+from floki_gps.tcp_workers import TrackerWorkers
 
 __all__ = ["ConnectionCap", "ListenerUnavailable", "TrackerListener"]
 
@@ -56,7 +58,8 @@ class ListenerUnavailable(ConnectionError):
 
 
 class ConnectionCap:
-    """Connections held at once across the listeners that share it."""
+    """Connections held at once across the listeners that share it, in this process or
+    in worker processes (which ask before they read a connection: ``tcp_workers``)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -88,9 +91,16 @@ class TrackerListener:
         idle_timeout: float,
         batch_seconds: float,
         check: Callable[[], object] | None = None,
+        workers: int = 0,
+        worker_protocol: str | None = None,
+        is_registered: Callable[[str], bool] | None = None,
     ) -> None:
         """``check`` is called as the listener starts: it raises (with the reason, which
-        the source's status then shows) if the settings leave it nothing to do."""
+        the source's status then shows) if the settings leave it nothing to do.
+
+        With ``workers`` > 0 the connections are held by that many worker processes
+        speaking ``worker_protocol`` (a name in ``tcp_worker.PROTOCOLS``), whose logins
+        ``is_registered`` decides; otherwise by this process."""
         self.title = title
         self._check = check
         self.host = host
@@ -100,7 +110,11 @@ class TrackerListener:
         self.clock = clock
         self.cap = cap
         self.idle_timeout = idle_timeout
-        self._batch_seconds = batch_seconds
+        self.batch_seconds = batch_seconds
+        self.workers = workers if worker_protocol is not None else 0
+        self.worker_protocol = worker_protocol
+        self.is_registered = is_registered or (lambda device: True)
+        self.worker_pool: TrackerWorkers | None = None
         self._stopping = asyncio.Event()
         self._due = asyncio.Event()  # a batch to hand over now, not at the next tick
         # PENDING_LIMIT fixes wait while the core has not taken the last batch: a
@@ -113,7 +127,7 @@ class TrackerListener:
         self._connections: set[_Connection] = set()
         self._holding: set[_Connection] = set()  # whose sessions hold a fix in progress
         self._sink: ObservationSink | None = None
-        # The clock's time, read once per turn of the event loop (``_received_at``).
+        # The clock's time, read once per turn of the event loop (``received_at``).
         self._turn = -1.0
         self._turn_now = _EPOCH
         self.bound: tuple[str, int] | None = None  # the address listened on, once open
@@ -135,6 +149,10 @@ class TrackerListener:
         self._sink = sink
         if self._check is not None:
             self._check()
+        if self.workers > 0 and self.worker_protocol is not None:
+            self.worker_pool = TrackerWorkers(self, self.worker_protocol, self.workers)
+            await self.worker_pool.run(sink, self._stopping)
+            return
         loop = asyncio.get_running_loop()
         try:
             server = await loop.create_server(lambda: _Connection(self), self.host, self.port)
@@ -147,7 +165,7 @@ class TrackerListener:
         log.info("listening for %s trackers on %s:%s", self.title, self.host, self.port)
         sweep_every = min(self.idle_timeout / SWEEPS_PER_TIMEOUT, 1.0)
         next_sweep = loop.time() + sweep_every
-        next_flush = loop.time() + self._batch_seconds
+        next_flush = loop.time() + self.batch_seconds
         try:
             while not self._stopping.is_set():
                 wait = max(0.0, min(next_sweep, next_flush) - loop.time())
@@ -160,7 +178,7 @@ class TrackerListener:
                 if self._due.is_set() or now >= next_flush:
                     self._due.clear()
                     await self._flush()
-                    next_flush = loop.time() + self._batch_seconds
+                    next_flush = loop.time() + self.batch_seconds
         finally:
             server.close()
             for connection in list(self._connections):
@@ -210,7 +228,7 @@ class TrackerListener:
     def _take_held(self, connection: _Connection) -> None:
         self._take_fixes(cast(HoldingSession, connection.session).held(), connection.peer)
 
-    def _received_at(self) -> dt.datetime:
+    def received_at(self) -> dt.datetime:
         """The clock's time now, read once for all the packets taken in one turn of the
         event loop (uvloop's time stands still within a turn; asyncio's does not, and
         there it is read for each)."""
@@ -221,7 +239,7 @@ class TrackerListener:
 
     def _take_fixes(self, fixes: list[Fix], peer: str) -> None:
         if fixes:
-            now = self._received_at()
+            now = self.received_at()
             self.devices.heard_all(fixes, peer, now)
             pending = self._pending
             pending += observations(fixes, now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from floki_core.sdk import PluginContext, SourceRegistry
+from floki_core.sdk import PluginContext, SourceRegistry, default_worker_count
 from floki_gps.config import GpsSettings
 from floki_gps.devices import DeviceBook
 from floki_gps.fix_batches import is_registered as registered
@@ -36,6 +36,10 @@ def register_sources(
         "idle_timeout": settings.idle_timeout_seconds,
         "batch_seconds": settings.batch_seconds,
     }
+    workers = (
+        default_worker_count() if settings.tcp_workers == "auto" else int(settings.tcp_workers)
+    )
+    in_workers = {"workers": workers, "is_registered": is_registered}
     if settings.teltonika_port:
         registry.add(
             TELTONIKA_SOURCE,
@@ -43,6 +47,8 @@ def register_sources(
                 title="Teltonika",
                 port=settings.teltonika_port,
                 new_session=lambda: TeltonikaSession(is_registered),
+                worker_protocol="teltonika",
+                **in_workers,  # type: ignore[arg-type]
                 **common,  # type: ignore[arg-type]
             ),
         )
@@ -53,6 +59,8 @@ def register_sources(
                 title="GT06",
                 port=settings.gt06_port,
                 new_session=lambda: Gt06Session(is_registered, context.clock.now),
+                worker_protocol="gt06",
+                **in_workers,  # type: ignore[arg-type]
                 **common,  # type: ignore[arg-type]
             ),
         )
