@@ -148,6 +148,61 @@ class MetricsConfig(_Section):
     public: bool = False  # true: /metrics without a token (for a scraper on the LAN)
 
 
+SUBJECT_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class FederationConfig(_Section):
+    """``[federation]``: this appliance as one site of a trust hub (docs/federation.md).
+
+    Absent: no outbox row is written and no link is opened."""
+
+    site_id: str  # this site's name at the hub: letters, digits, - and _ (a subject token)
+    servers: list[str]  # the hub's NATS URLs, tls://host:4222 (several for a cluster)
+    ca_file: str  # the CA that signed the hub's certificate: the link is always TLS
+    user: str | None = None
+    password: str | None = None
+    creds_file: str | None = None  # a NATS .creds file (JWT + nkey seed)
+    nkey_seed_file: str | None = None  # a file holding the site's nkey seed
+    subject_prefix: str = "floki.site"
+    # Rows kept for the hub while the link is down; past it, superseded location moves
+    # are dropped (oldest first, counted); nothing else ever is.
+    max_backlog_events: Annotated[int, msgspec.Meta(ge=100)] = 2_000_000
+    ack_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 5.0
+    batch_events: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    reconnect_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 2.0
+
+    def __post_init__(self) -> None:
+        if not SUBJECT_TOKEN.match(self.site_id):
+            raise ValueError(
+                f"site_id: {self.site_id!r} is not a site id; use 1 to 64 letters, digits, - or _"
+            )
+        if not self.servers:
+            raise ValueError("servers: name at least one hub NATS URL (tls://host:4222)")
+        for url in self.servers:
+            if not re.match(r"^(tls|nats)://[^\s/]+$", url):
+                raise ValueError(f"servers: {url!r} is not a NATS URL like tls://host:4222")
+        if not all(SUBJECT_TOKEN.match(part) for part in self.subject_prefix.split(".")):
+            raise ValueError(f"subject_prefix: {self.subject_prefix!r} is not a NATS subject")
+        given = [
+            name
+            for name, value in (
+                ("user", self.user),
+                ("creds_file", self.creds_file),
+                ("nkey_seed_file", self.nkey_seed_file),
+            )
+            if value
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "credentials: give exactly one of user (with password), creds_file or "
+                f"nkey_seed_file (given: {', '.join(given) or 'none'})"
+            )
+        if self.user and not self.password:
+            raise ValueError("password: user is given without its password")
+        if self.password and not self.user:
+            raise ValueError("user: password is given without a user")
+
+
 class AppConfig(_Section):
     site: SiteConfig = msgspec.field(default_factory=SiteConfig)
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
@@ -161,6 +216,7 @@ class AppConfig(_Section):
     events: EventsConfig = msgspec.field(default_factory=EventsConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     workflow: WorkflowSettings = msgspec.field(default_factory=WorkflowSettings)
+    federation: FederationConfig | None = None
     # [plugin.<name>] sections, validated later against what each plugin declares
     plugin: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
 

@@ -19,6 +19,7 @@ from floki_core.config import AppConfig, load_config
 from floki_core.domain import Principal, to_plain
 from floki_core.errors import FlokiError
 from floki_core.events import DomainEvent, EventBus
+from floki_core.federation.link import FederationLink, check_files
 from floki_core.ingest import IngestQueue
 from floki_core.initialise import is_initialised
 from floki_core.location.service import LocationService
@@ -28,6 +29,7 @@ from floki_core.storage import resources
 from floki_core.storage.audit import log_audit_head
 from floki_core.storage.database import Database, default_url
 from floki_core.storage.health import StorageHealth
+from floki_core.storage.outbox import Outbox
 from floki_core.storage.resources import Resource, event_name
 from floki_core.storage.store import Store
 from floki_core.workflow.engine import Workflow
@@ -57,7 +59,14 @@ class Core:
         # Whether it can save: every writer (API requests and background ones) reports a
         # full disk here, and health and metrics read it.
         self.storage = StorageHealth(self.clock, data_dir, self.db.sqlite_file())
-        self.store = Store(self.db, self.storage)
+        federation = self.config.federation
+        # With [federation] on, every write that announces events keeps them for the hub
+        # in its own transaction; without it, no outbox row is ever written.
+        self.store = Store(
+            self.db,
+            self.storage,
+            Outbox(federation.site_id, federation.subject_prefix) if federation else None,
+        )
         self.events = EventBus(
             observer_queue_size=self.config.events.observer_queue_batches, clock=self.clock
         )
@@ -90,6 +99,7 @@ class Core:
             plugins=self.plugins,
         )
         self.locations.use_privacy(self.workflow.loans)
+        self.federation = FederationLink(federation, self.store, self.clock) if federation else None
         self._tasks: list[asyncio.Task[None]] = []
         self._audit_head_day: dt.date | None = None
 
@@ -104,6 +114,11 @@ class Core:
                 budget_seconds=self.config.database.start_check_seconds,
             )
         )
+        if problem is None and self.config.federation is not None:
+            try:
+                check_files(self.config.federation)
+            except FlokiError as exc:
+                problem = str(exc)
         if problem is not None:
             self.db.close()
             raise FlokiError(problem)
@@ -116,6 +131,9 @@ class Core:
         await self.locations.start()  # before sources start delivering
         await self.workflow.start()
         await self.plugins.startup()
+        if self.federation is not None:
+            self.events.add_observer("federation", self.federation.on_events, inline=True)
+            await self.federation.start()
         self._tasks.append(asyncio.create_task(self.ingest.drain_forever(), name="ingest"))
         await self.log_audit_head()  # where the trail ends once started (seeding included)
         self._tasks.append(asyncio.create_task(self._audit_head_daily(), name="audit-head"))
@@ -129,6 +147,9 @@ class Core:
         self._tasks.clear()
         await self.workflow.stop()
         await self.locations.stop()
+        if self.federation is not None:
+            # After the writers: what they committed last is sent at the next start.
+            await self.federation.stop()
         await self.events.close()
         await self.db.aclose()
 
@@ -175,42 +196,80 @@ class Core:
     # --- register CRUD with events ----------------------------------------
 
     async def create(self, resource: Resource, values: dict[str, Any], actor: Principal) -> Any:
-        record = await self.write(
-            resources.create_record, resource, values, actor=actor, now=self.clock.now()
+        record, events = await self.store.write_events(
+            resources.create_record,
+            resource,
+            values,
+            actor=actor,
+            now=self.clock.now(),
+            announce=lambda record: [
+                self.event(event_name(resource, "created"), resource, record.id, to_plain(record))
+            ],
         )
-        await self.publish(event_name(resource, "created"), resource, record.id, to_plain(record))
+        await self.events.publish(events)
         return record
 
     async def update(
         self, resource: Resource, record_id: int, changes: dict[str, Any], actor: Principal
     ) -> Any:
-        before, after = await self.write(
-            resources.update_record, resource, record_id, changes, actor=actor, now=self.clock.now()
+        def announce(result: tuple[Any, Any]) -> list[DomainEvent]:
+            before, after = result
+            if before == after:
+                return []
+            return [
+                self.event(event_name(resource, "updated"), resource, record_id, to_plain(after))
+            ]
+
+        (_, after), events = await self.store.write_events(
+            resources.update_record,
+            resource,
+            record_id,
+            changes,
+            actor=actor,
+            now=self.clock.now(),
+            announce=announce,
         )
-        if before != after:
-            await self.publish(
-                event_name(resource, "updated"), resource, record_id, to_plain(after)
-            )
+        await self.events.publish(events)
         return after
 
     async def delete(self, resource: Resource, record_id: int, actor: Principal) -> Any:
-        before = await self.write(
-            resources.delete_record, resource, record_id, actor=actor, now=self.clock.now()
+        before, events = await self.store.write_events(
+            resources.delete_record,
+            resource,
+            record_id,
+            actor=actor,
+            now=self.clock.now(),
+            announce=lambda _: [
+                self.event(event_name(resource, "deleted"), resource, record_id, {})
+            ],
         )
-        await self.publish(event_name(resource, "deleted"), resource, record_id, {})
+        await self.events.publish(events)
         return before
 
-    async def publish(
+    async def write_announcing(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        type_: str,
+        resource: Resource,
+        record_id: int,
+        data: dict[str, Any],
+        **kwargs: Any,
+    ) -> T:
+        """``write(fn, ...)`` that announces one ``type_`` event of ``resource`` once
+        committed (kept for the hub in the same transaction, :meth:`Store.write_events`)."""
+        result, events = await self.store.write_events(
+            fn,
+            *args,
+            announce=lambda _: [self.event(type_, resource, record_id, data)],
+            **kwargs,
+        )
+        await self.events.publish(events)
+        return result
+
+    def event(
         self, type_: str, resource: Resource, record_id: int, data: dict[str, Any]
-    ) -> None:
-        await self.events.publish(
-            [
-                DomainEvent(
-                    type=type_,
-                    at=self.clock.now(),
-                    entity=resource.name,
-                    entity_id=record_id,
-                    data=data,
-                )
-            ]
+    ) -> DomainEvent:
+        return DomainEvent(
+            type=type_, at=self.clock.now(), entity=resource.name, entity_id=record_id, data=data
         )

@@ -15,6 +15,7 @@ from floki_core.api.routes import (
     alerts,
     calibrations,
     events,
+    federation,
     floors,
     loans,
     locations,
@@ -53,6 +54,7 @@ def _add_core_routes(
         alerts,
         loans,
         utilisation,
+        federation,
     ):
         module.add_routes(app, table)
     metrics.add_routes(app, table, public=metrics_public)

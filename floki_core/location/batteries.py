@@ -266,19 +266,21 @@ class TagBatteries:
         on ``tag.battery_low`` finds the reading in the database."""
         async with self._write_lock:
             self._absorb()
-            if self._dirty:
-                keys, self._dirty = self._dirty, set()
-                rows = [
-                    msgspec.structs.asdict(self.readings[k]) for k in keys if k in self.readings
-                ]
-                try:
-                    await self.store.write(write_readings, rows)
-                except Exception:
-                    self._dirty |= keys
-                    raise
-            if self._events:
-                events, self._events = self._events, []
-                await self.events.publish(events)
+            if not self._dirty and not self._events:
+                return
+            keys, self._dirty = self._dirty, set()
+            low, self._events = self._events, []
+            rows = [msgspec.structs.asdict(self.readings[k]) for k in keys if k in self.readings]
+            try:
+                # The tags that went low are kept for the trust hub with their readings.
+                _, events = await self.store.write_events(
+                    write_readings, rows, announce=lambda _: low
+                )
+            except Exception:
+                self._dirty |= keys
+                self._events = low + self._events
+                raise
+            await self.events.publish(events)
 
     def _absorb(self) -> None:
         if not self._pending:

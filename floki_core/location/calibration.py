@@ -309,21 +309,26 @@ class Calibrations:
         chosen = [o for o in chosen if o.change_db]  # an unchanged offset is left alone
         session.applying = True
         try:
-            changed = await self.store.write(_write_offsets, session, chosen, actor, now)
+            _, events = await self.store.write_events(
+                _write_offsets,
+                session,
+                chosen,
+                actor,
+                now,
+                announce=lambda changed: [
+                    DomainEvent(
+                        type=event_name(RECEIVERS, "updated"),
+                        at=now,
+                        entity=RECEIVERS.name,
+                        entity_id=rid,
+                        data=record,
+                    )
+                    for rid, record in changed
+                ],
+            )
         finally:
             session.applying = False
-        await self.events.publish(
-            [
-                DomainEvent(
-                    type=event_name(RECEIVERS, "updated"),
-                    at=now,
-                    entity=RECEIVERS.name,
-                    entity_id=rid,
-                    data=record,
-                )
-                for rid, record in changed
-            ]
-        )
+        await self.events.publish(events)
         await self._reindex()  # new readings use the offsets from now on
         session.status = CalibrationStatus.APPLIED
         session.applied_at = now

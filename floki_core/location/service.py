@@ -387,7 +387,7 @@ class LocationService:
         if changes or (seen and was_clean) or self.capture.enabled:
             self._flush_wanted.set()  # the writer also needs waking to time last_seen
 
-    async def _announce(self, written: Sequence[LocationChange]) -> None:
+    async def _announce(self, written: Sequence[DomainEvent]) -> None:
         """Publish the moves a write has just committed, in the order they happened.
 
         Called after the write lock is let go (an inline observer may write, or flush),
@@ -396,7 +396,7 @@ class LocationService:
         ``_changes`` and is announced by the write that finally keeps it; if the
         appliance stops before that, it is neither written nor announced."""
         if written:
-            await self.events.publish([self._event(c) for c in written])
+            await self.events.publish(written)
 
     def _event(self, change: LocationChange) -> DomainEvent:
         zone = self.index.zones.get(change.to_zone_id) if change.to_zone_id else None
@@ -452,7 +452,7 @@ class LocationService:
     async def flush(self, full: bool = True) -> bool:
         """Write moves (and, when ``full``, every asset seen) since the last flush;
         returns whether there was anything to write."""
-        written: list[LocationChange] = []
+        written: list[DomainEvent] = []
         try:
             async with self._writing:
                 moved = {c.asset_id for c in self._changes}
@@ -531,11 +531,12 @@ class LocationService:
             }
         )
 
-    async def _write_current(self, moved: set[int], full: bool) -> list[LocationChange]:
+    async def _write_current(self, moved: set[int], full: bool) -> list[DomainEvent]:
         """Write ``moved`` assets whole (and, when ``full``, last_seen of every asset seen);
         with a person's word waiting (``confirm``), also its audit entries, durably: else
         as a batch, which the sightings that keep arriving would rebuild. Returns the
-        moves written, for the caller to announce once it lets go of the write lock."""
+        moves written as events (kept for the hub in the same transaction, with
+        ``[federation]`` on), for the caller to announce once it lets go of the write lock."""
         written = self._dirty if full else moved
         self._dirty = self._dirty - written
         changes, self._changes = self._changes, []
@@ -560,18 +561,25 @@ class LocationService:
             stored_at = self.clock.now()
             for row in raw:
                 row.setdefault("stored_at", stored_at)
+        events = [self._event(c) for c in changes]
+        # The moves go into the hub's outbox (with [federation] on) in the same transaction.
+        keep = self.store.keep_for_hub
         try:
             if records:
-                await self.store.write(_with_records, records, rows, changes, seen, raw)
+                await self.store.write(
+                    _with_records, records, rows, changes, seen, raw, events, keep
+                )
             else:
-                await self.store.write_batch(_write_locations, rows, changes, seen, raw)
+                await self.store.write_batch(
+                    _write_locations, rows, changes, seen, raw, events, keep
+                )
         except Exception:
             self._dirty |= written
             self._changes = changes + self._changes
             self._records = records + self._records
             self._raw_fixes = raw + self._raw_fixes
             raise
-        return changes
+        return events
 
     def _stored(self, row: dict[str, Any]) -> dict[str, Any]:
         # A loaned asset's GPS fix may be a patient's home: unless the trust chose precise
@@ -649,9 +657,12 @@ def _write_locations(
     changes: Sequence[LocationChange],
     seen: Sequence[dict[str, Any]],
     raw_fixes: Sequence[dict[str, Any]],
+    events: Sequence[DomainEvent],
+    keep_for_hub: Callable[[Session, Sequence[DomainEvent]], None],
 ) -> None:
     store.write_locations(session, rows, changes, seen)
     write_raw_fixes(session, raw_fixes)
+    keep_for_hub(session, events)
 
 
 def _with_records(
@@ -661,8 +672,10 @@ def _with_records(
     changes: Sequence[LocationChange],
     seen: Sequence[dict[str, Any]],
     raw_fixes: Sequence[dict[str, Any]],
+    events: Sequence[DomainEvent],
+    keep_for_hub: Callable[[Session, Sequence[DomainEvent]], None],
 ) -> None:
-    _write_locations(session, rows, changes, seen, raw_fixes)
+    _write_locations(session, rows, changes, seen, raw_fixes, events, keep_for_hub)
     for record in records:
         record(session)
 

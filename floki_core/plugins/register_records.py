@@ -294,6 +294,8 @@ class _Store(Protocol):
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T: ...
 
+    def keep_for_hub(self, session: Session, events: Sequence[DomainEvent]) -> None: ...
+
     def refused_write(self, exc: BaseException, what: str) -> str | None: ...
 
 
@@ -336,6 +338,7 @@ class RegisterRecords:
             writing = RegisterWriting(session, now)
             result = fn(writing, *args, **kwargs)
             made.extend(writing.created)
+            self._store.keep_for_hub(session, made)  # with the records, for the trust hub
             return result
 
         result = await self._store.write(work)

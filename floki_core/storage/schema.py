@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from floki_core.storage import models, models_alerts, models_loans, models_ppm
+from floki_core.storage import models, models_alerts, models_loans, models_ppm, outbox
 
 METADATA: MetaData = models.Base.metadata
-MODULES = (models, models_alerts, models_loans, models_ppm)
+MODULES = (models, models_alerts, models_loans, models_ppm, outbox)

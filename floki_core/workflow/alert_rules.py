@@ -9,8 +9,9 @@ from the file cannot be changed or deleted through the API.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ import msgspec
 from sqlalchemy.orm import Session
 
 from floki_core.errors import ConfigError, Conflict, Invalid, NotFound
+from floki_core.events import DomainEvent
 from floki_core.storage import models_alerts as store
 from floki_core.storage.models_alerts import Alert, AlertRule
 from floki_core.workflow.rules import BUILTIN_RULE_TYPES, Facts, RuleType
@@ -109,7 +111,9 @@ class AlertRuleBook:
 
     # --- loading ------------------------------------------------------------------
 
-    async def sync_file(self, configured: list[RuleSettings]) -> list[Alert]:
+    async def sync_file(
+        self, configured: list[RuleSettings]
+    ) -> tuple[list[Alert], list[DomainEvent]]:
         """Bring the stored rules in line with the file; returns alerts this resolved."""
         failed_plugins = any(p.status == "failed" for p in self.plugins.infos())
         wanted: list[dict[str, Any]] = []
@@ -127,8 +131,12 @@ class AlertRuleBook:
                 log.error("%s: %s", where, exc)
                 values = msgspec.to_builtins(rule)
                 wanted.append({**values, "severity": rule.severity or "warning"})
-        closed: list[Alert] = await self.store.write(_sync, wanted, self.clock.now())
-        return closed
+        now = self.clock.now()
+        closed: list[Alert]
+        closed, events = await self.store.write_events(
+            _sync, wanted, now, announce=lambda closed: alert_events(closed, "resolved", now)
+        )
+        return closed, events
 
     async def load(self) -> None:
         self.live = {r.id: self._build(r) for r in await self.store.read(store.list_rules)}
@@ -169,23 +177,36 @@ class AlertRuleBook:
 
     async def update(
         self, rule_id: int, changes: dict[str, Any], who: Principal
-    ) -> tuple[AlertRule, list[Alert]]:
+    ) -> tuple[AlertRule, list[Alert], list[DomainEvent]]:
         current = self.owned_by_api(rule_id)
         merged = {f: getattr(current, f) for f in store.RULE_FIELDS} | changes
         values = await self.validated(msgspec.convert(merged, RuleSettings))
-        _, after, closed = await self.store.write(
-            store.update_rule, rule_id, values, actor=who.label, now=self.clock.now()
+        now = self.clock.now()
+        (_, after, closed), events = await self.store.write_events(
+            store.update_rule,
+            rule_id,
+            values,
+            actor=who.label,
+            now=now,
+            announce=lambda done: alert_events(done[2], "resolved", now),
         )
         self.live[rule_id] = self._build(after)
-        return after, closed
+        return after, closed, events
 
-    async def delete(self, rule_id: int, who: Principal) -> tuple[AlertRule, list[Alert]]:
+    async def delete(
+        self, rule_id: int, who: Principal
+    ) -> tuple[AlertRule, list[Alert], list[DomainEvent]]:
         self.owned_by_api(rule_id)
-        before, closed = await self.store.write(
-            store.delete_rule, rule_id, actor=who.label, now=self.clock.now()
+        now = self.clock.now()
+        (before, closed), events = await self.store.write_events(
+            store.delete_rule,
+            rule_id,
+            actor=who.label,
+            now=now,
+            announce=lambda done: alert_events(done[1], "resolved", now),
         )
         self.live.pop(rule_id, None)
-        return before, closed
+        return before, closed, events
 
     def owned_by_api(self, rule_id: int) -> AlertRule:
         record = self.record(rule_id)
@@ -215,3 +236,17 @@ def _sync(session: Session, wanted: list[dict[str, Any]], now: dt.datetime) -> l
         if rule.source == "config" and rule.name not in names:
             closed += store.delete_rule(session, rule.id, actor=FILE_ACTOR, now=now)[1]
     return closed
+
+
+def alert_events(alerts: Sequence[Alert], verb: str, at: dt.datetime) -> list[DomainEvent]:
+    """``alert.<verb>`` for each alert, as the engine announces them."""
+    return [
+        DomainEvent(
+            type=f"alert.{verb}",
+            at=at,
+            entity="alerts",
+            entity_id=a.id,
+            data=msgspec.to_builtins(a),
+        )
+        for a in alerts
+    ]

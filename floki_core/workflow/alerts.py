@@ -16,7 +16,6 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,7 +27,7 @@ from floki_core.workflow.alert_routing import (
     AlertRouter,
     NotifierOutbox,
 )
-from floki_core.workflow.alert_rules import AlertRuleBook, LiveRule
+from floki_core.workflow.alert_rules import AlertRuleBook, LiveRule, alert_events
 from floki_core.workflow.rules import AssetFacts, Condition, Facts, GatewayStatus
 from floki_core.workflow.settings import AlertSettings, RuleSettings
 
@@ -107,12 +106,12 @@ class Alerts:
     # --- life cycle ----------------------------------------------------------
 
     async def start(self) -> None:
-        closed = await self.book.sync_file(self.settings.rules)
+        closed, events = await self.book.sync_file(self.settings.rules)
         for alert in await self.store.read(store.held_alerts):
             self._held[alert.key] = alert
             self._remember_gateway(alert)
         await self.book.load()
-        await self._announce(closed, "resolved")
+        await self._announce(events, closed)
         self._running = True
         self.events.add_observer("workflow.alerts", self._on_events, inline=True)
         await self.evaluate()
@@ -159,18 +158,18 @@ class Alerts:
 
     async def update_rule(self, rule_id: int, changes: dict[str, Any], who: Principal) -> AlertRule:
         async with self._lock:
-            after, closed = await self.book.update(rule_id, changes, who)
+            after, closed, events = await self.book.update(rule_id, changes, who)
             if not after.enabled:
                 self._drop_rule(rule_id)
-        await self._announce(closed, "resolved")
+        await self._announce(events, closed)
         self._wake.set()
         return self.book.record(rule_id)
 
     async def delete_rule(self, rule_id: int, who: Principal) -> AlertRule:
         async with self._lock:
-            before, closed = await self.book.delete(rule_id, who)
+            before, closed, events = await self.book.delete(rule_id, who)
             self._drop_rule(rule_id)
-        await self._announce(closed, "resolved")
+        await self._announce(events, closed)
         return before
 
     def _drop_rule(self, rule_id: int) -> None:
@@ -311,13 +310,29 @@ class Alerts:
             self.evaluations += 1
             if not changes:
                 return
-            changed = await self.store.write(store.apply_changes, changes, facts.now)
+            resolved, recurred = set(changes.resolved), set(changes.recurred)
+            touched = resolved | recurred | set(changes.cleared)
+
+            def grouped(changed: Sequence[Alert]) -> list[tuple[str, list[Alert]]]:
+                return [
+                    ("raised", [a for a in changed if a.id not in touched]),
+                    ("resolved", [a for a in changed if a.id in resolved]),
+                    ("recurred", [a for a in changed if a.id in recurred]),
+                ]
+
+            changed, events = await self.store.write_events(
+                store.apply_changes,
+                changes,
+                facts.now,
+                announce=lambda changed: [
+                    e for verb, alerts in grouped(changed) for e in self._events(alerts, verb)
+                ],
+            )
             self._forget(changed)
-        resolved, recurred = set(changes.resolved), set(changes.recurred)
-        touched = resolved | recurred | set(changes.cleared)
-        await self._announce([a for a in changed if a.id not in touched], "raised")
-        await self._announce([a for a in changed if a.id in resolved], "resolved")
-        await self._announce([a for a in changed if a.id in recurred], "recurred", notify=False)
+        await self.events.publish(events)
+        for verb, alerts in grouped(changed):
+            if verb != "recurred":  # told once, when raised
+                self._notify(alerts)
 
     def _judge(self, facts: Facts) -> tuple[dict[str, tuple[LiveRule, Condition]], set[int]]:
         found: dict[str, tuple[LiveRule, Condition]] = {}
@@ -349,24 +364,15 @@ class Alerts:
             elif self._held.get(alert.key, alert).id == alert.id:
                 self._held.pop(alert.key, None)
 
-    async def _announce(self, alerts: Sequence[Alert], verb: str, notify: bool = True) -> None:
-        if not alerts:
-            return
-        now = self.clock.now()
-        await self.events.publish(
-            [
-                DomainEvent(
-                    type=f"alert.{verb}",
-                    at=now,
-                    entity="alerts",
-                    entity_id=a.id,
-                    data=msgspec.to_builtins(a),
-                )
-                for a in alerts
-            ]
-        )
-        if not notify:
-            return
+    def _events(self, alerts: Sequence[Alert], verb: str) -> list[DomainEvent]:
+        return alert_events(alerts, verb, self.clock.now())
+
+    async def _announce(self, events: Sequence[DomainEvent], alerts: Sequence[Alert]) -> None:
+        """Publish what a write kept for the hub, then tell the alerts' notifiers."""
+        await self.events.publish(events)
+        self._notify(alerts)
+
+    def _notify(self, alerts: Sequence[Alert]) -> None:
         for alert in alerts:
             live = self.book.live.get(alert.rule_id) if alert.rule_id is not None else None
             for name in self.router.targets(alert, live.record.notify if live else ()):
@@ -392,7 +398,8 @@ class Alerts:
     async def _by_hand(self, alert_id: int, action: str, who: Principal, note: str) -> Alert:
         async with self._lock:
             key = next((k for k, a in self._held.items() if a.id == alert_id), None)
-            alert = await self.store.write(
+            verb = "acknowledged" if action == "acknowledge" else "resolved"
+            alert, events = await self.store.write_events(
                 store.change_status,
                 alert_id,
                 action,
@@ -400,7 +407,9 @@ class Alerts:
                 note=note,
                 condition_holds=key is not None and key in self._active,
                 now=self.clock.now(),
+                announce=lambda alert: self._events([alert], verb),
             )
             self._forget([alert])
-        await self._announce([alert], "acknowledged" if action == "acknowledge" else "resolved")
+        await self.events.publish(events)
+        self._notify([alert])
         return alert

@@ -94,7 +94,13 @@ class Loans:
         except Conflict as exc:
             raise Conflict(f"asset {number} cannot go on loan: {exc}") from None
         try:
-            loan = await self.store.write(records.insert_loan, body, actor=actor, now=now)
+            loan, events = await self.store.write_events(
+                records.insert_loan,
+                body,
+                actor=actor,
+                now=now,
+                announce=lambda loan: [self._event("loan.created", loan)],
+            )
         except Exception:
             # The loan was not recorded: the asset must not stay on_loan without one.
             try:
@@ -109,7 +115,7 @@ class Loans:
                 log.exception("asset %s left on_loan without a loan", body.asset_id)
             raise
         self._open[loan.asset_id] = loan
-        await self._publish("loan.created", loan)
+        await self.events.publish(events)
         return loan
 
     async def return_loan(
@@ -118,7 +124,16 @@ class Loans:
         """Record the return, then set the asset's state; returns the loan and, when the
         state could not be changed, why (the return itself stands: the device is back)."""
         now = self.clock.now()
-        loan = await self.store.write(records.mark_returned, loan_id, body, actor=actor, now=now)
+        # Kept for the hub with the return it describes; announced here once the asset's
+        # state has followed, as before.
+        loan, events = await self.store.write_events(
+            records.mark_returned,
+            loan_id,
+            body,
+            actor=actor,
+            now=now,
+            announce=lambda loan: [self._event("loan.returned", loan)],
+        )
         self._open.pop(loan.asset_id, None)
         refused = None
         try:
@@ -132,7 +147,7 @@ class Loans:
         except FlokiError as exc:
             refused = str(exc)
             log.warning("loan %s returned but state not changed: %s", loan.id, exc)
-        await self._publish("loan.returned", loan)
+        await self.events.publish(events)
         return loan, refused
 
     # --- a loaned asset's precise position --------------------------------------
@@ -143,15 +158,13 @@ class Loans:
         """The loan's last kept fix (an overdue item to collect), shown to ``actor`` for
         ``reason``: recorded in the loan's history and audited; ``loan.position_recalled``
         announced without the position."""
-        recall = await self.store.write(
+        recall, events = await self.store.write_events(
             loan_positions.recall_position,
             loan_id,
             reason=reason,
             actor=actor.label,
             now=self.clock.now(),
-        )
-        await self.events.publish(
-            [
+            announce=lambda recall: [
                 DomainEvent(
                     type="loan.position_recalled",
                     at=recall.recalled_at,
@@ -164,8 +177,9 @@ class Loans:
                         "fix_observed_at": recall.observed_at.isoformat(),
                     },
                 )
-            ]
+            ],
         )
+        await self.events.publish(events)
         return recall
 
     async def recalls(self, loan_id: int) -> list[loan_positions.RecallEntry]:
@@ -250,11 +264,14 @@ class Loans:
     async def sweep_overdue(self) -> list[Loan]:
         """Announce each loan once, when it first becomes overdue (``loan.overdue``)."""
         async with self._sweep_lock:
-            found = await self.store.write(records.mark_overdue, self.clock.now())
+            found, events = await self.store.write_events(
+                records.mark_overdue,
+                self.clock.now(),
+                announce=lambda found: [self._event("loan.overdue", loan) for loan in found],
+            )
         for loan in found:
             self._open[loan.asset_id] = loan
-        if found:
-            await self.events.publish([self._event("loan.overdue", loan) for loan in found])
+        await self.events.publish(events)
         return found
 
     async def purge(self) -> list[int]:
@@ -289,9 +306,6 @@ class Loans:
             except Exception as exc:
                 if self.store.refused_write(exc, "the loan sweep") is None:
                     log.exception("the loan sweep failed; it runs again at the next interval")
-
-    async def _publish(self, type_: str, loan: Loan) -> None:
-        await self.events.publish([self._event(type_, loan)])
 
     def _event(self, type_: str, loan: Loan) -> DomainEvent:
         # Events reach every WebSocket client: the reference, never personal fields.

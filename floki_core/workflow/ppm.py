@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement
 
-from floki_core import domain
 from floki_core.domain import Principal
 from floki_core.events import DomainEvent
 from floki_core.workflow import ppm_compliance, ppm_schedules
@@ -179,12 +178,14 @@ class Ppm:
 
     async def fill_due_dates(self) -> int:
         """Give a next-due date (last PPM + interval) to assets the CMMS left without one."""
-        filled: list[domain.Asset] = await self.store.write(
-            ppm_schedules.fill_due_dates, self.book, now=self.clock.now()
+        now = self.clock.now()
+        filled, events = await self.store.write_events(
+            ppm_schedules.fill_due_dates,
+            self.book,
+            now=now,
+            announce=lambda filled: [asset_updated_event(a, now) for a in filled],
         )
-        if filled:
-            now = self.clock.now()
-            await self.events.publish([asset_updated_event(a, now) for a in filled])
+        await self.events.publish(events)
         return len(filled)
 
     async def _on_events(self, events: Sequence[DomainEvent]) -> None:

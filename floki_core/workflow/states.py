@@ -97,7 +97,7 @@ class EquipmentStates:
     ) -> dict[str, Any]:
         """Move an asset to ``to_state``; ``actor`` None is the system. Raises ``Conflict``
         (no such move), ``Forbidden`` (role too low), ``Invalid`` (reason missing)."""
-        applied = await self.store.write(
+        applied, events = await self.store.write_events(
             states_store.apply_state_change,
             asset_id,
             to_state,
@@ -105,8 +105,9 @@ class EquipmentStates:
             source=source,
             reason=reason,
             now=self.clock.now(),
+            announce=lambda applied: applied_events([applied]),
         )
-        await self.publish_applied([applied])
+        await self.events.publish(events)
         return msgspec.structs.asdict(applied.change)
 
     async def edit_asset(
@@ -114,13 +115,17 @@ class EquipmentStates:
     ) -> domain.Asset:
         """A register edit (PATCH) that includes ``state``, held to the same table."""
         now = self.clock.now()
-        record, applied = await self.store.write(
-            states_store.edit_asset, asset_id, changes, actor=actor, now=now
+
+        def announce(result: tuple[domain.Asset, Applied | None]) -> list[DomainEvent]:
+            record, applied = result
+            if applied is not None:
+                return applied_events([applied])
+            return [asset_updated_event(record, now)]
+
+        (record, _), events = await self.store.write_events(
+            states_store.edit_asset, asset_id, changes, actor=actor, now=now, announce=announce
         )
-        if applied is not None:
-            await self.publish_applied([applied])
-        else:
-            await self.events.publish([asset_updated_event(record, now)])
+        await self.events.publish(events)
         return record
 
     async def history(
@@ -145,14 +150,15 @@ class EquipmentStates:
         )
 
     async def confirm(self, suggestion_id: int, actor: Principal, reason: str = "") -> StateChange:
-        applied = await self.store.write(
+        applied, events = await self.store.write_events(
             states_store.confirm_suggestion,
             suggestion_id,
             actor=actor,
             reason=reason,
             now=self.clock.now(),
+            announce=lambda applied: applied_events([applied]),
         )
-        await self.publish_applied([applied])
+        await self.events.publish(events)
         return applied.change
 
     async def dismiss(
@@ -235,8 +241,10 @@ class EquipmentStates:
             )
         if not due:
             return 0
-        applied, suggested = await self.store.write(states_store.act_on_arrivals, due, now)
-        await self.publish_applied(applied, suggested)
+        (applied, suggested), events = await self.store.write_events(
+            states_store.act_on_arrivals, due, now, announce=lambda done: applied_events(*done)
+        )
+        await self.events.publish(events)
         return len(applied) + len(suggested)
 
     async def _check_forever(self) -> None:
@@ -248,49 +256,52 @@ class EquipmentStates:
                 if self.store.refused_write(exc, "applying location rules") is None:
                     log.exception("checking stays against location rules failed")
 
-    # --- events ------------------------------------------------------------------
 
-    async def publish_applied(
-        self, applied: Sequence[Applied], suggested: Sequence[StateSuggestion] = ()
-    ) -> None:
-        events: list[DomainEvent] = []
-        for item in applied:
-            change = item.change
-            events.append(
-                DomainEvent(
-                    type="asset.state_changed",
-                    at=change.at,
-                    entity="assets",
-                    entity_id=change.asset_id,
-                    data={
-                        "asset_id": change.asset_id,
-                        "from_state": change.from_state,
-                        "to_state": change.to_state,
-                        "actor": change.actor,
-                        "source": change.source,
-                        "reason": change.reason,
-                    },
-                )
+# --- events ------------------------------------------------------------------
+
+
+def applied_events(
+    applied: Sequence[Applied], suggested: Sequence[StateSuggestion] = ()
+) -> list[DomainEvent]:
+    """What state moves (and suggestions) a write made announce, in order."""
+    events: list[DomainEvent] = []
+    for item in applied:
+        change = item.change
+        events.append(
+            DomainEvent(
+                type="asset.state_changed",
+                at=change.at,
+                entity="assets",
+                entity_id=change.asset_id,
+                data={
+                    "asset_id": change.asset_id,
+                    "from_state": change.from_state,
+                    "to_state": change.to_state,
+                    "actor": change.actor,
+                    "source": change.source,
+                    "reason": change.reason,
+                },
             )
-            events.append(asset_updated_event(item.asset, change.at))
-        for suggestion in suggested:
-            events.append(
-                DomainEvent(
-                    type="asset.state_suggested",
-                    at=suggestion.created_at,
-                    entity="assets",
-                    entity_id=suggestion.asset_id,
-                    data={
-                        "suggestion_id": suggestion.id,
-                        "asset_id": suggestion.asset_id,
-                        "from_state": suggestion.from_state,
-                        "to_state": suggestion.to_state,
-                        "zone_id": suggestion.zone_id,
-                        "zone": suggestion.zone,
-                    },
-                )
+        )
+        events.append(asset_updated_event(item.asset, change.at))
+    for suggestion in suggested:
+        events.append(
+            DomainEvent(
+                type="asset.state_suggested",
+                at=suggestion.created_at,
+                entity="assets",
+                entity_id=suggestion.asset_id,
+                data={
+                    "suggestion_id": suggestion.id,
+                    "asset_id": suggestion.asset_id,
+                    "from_state": suggestion.from_state,
+                    "to_state": suggestion.to_state,
+                    "zone_id": suggestion.zone_id,
+                    "zone": suggestion.zone,
+                },
             )
-        await self.events.publish(events)
+        )
+    return events
 
 
 def asset_updated_event(record: domain.Asset, at: dt.datetime) -> DomainEvent:

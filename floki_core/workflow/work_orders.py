@@ -11,6 +11,7 @@ beyond_repair -> condemned.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import msgspec
@@ -28,7 +29,7 @@ from floki_core.storage.models import AssetClassRow, AssetRow, UserRow
 from floki_core.storage.models_ppm import WorkOrderRow
 from floki_core.storage.register import ASSETS
 from floki_core.workflow.ppm_rules import ScheduleBook, effective_due, next_due_after
-from floki_core.workflow.states import asset_updated_event
+from floki_core.workflow.states import applied_events, asset_updated_event
 from floki_core.workflow.states_store import Applied, apply_state_change
 
 
@@ -385,29 +386,46 @@ class WorkOrders:
         return await self.store.read(get_work_order, order_id)
 
     async def create(self, body: WorkOrderCreate, actor: Principal) -> WorkOrder:
-        order = await self.store.write(
-            create_work_order, body, self.ppm.book, actor=actor, now=self.clock.now()
+        return await self._write(
+            "work_order.created",
+            create_work_order,
+            body,
+            self.ppm.book,
+            actor=actor,
+            now=self.clock.now(),
         )
-        await self._publish("work_order.created", order)
-        return order
 
     async def assign(self, order_id: int, user_id: int | None, actor: Principal) -> WorkOrder:
-        order = await self.store.write(
-            assign_work_order, order_id, user_id, actor=actor, now=self.clock.now()
+        return await self._write(
+            "work_order.assigned",
+            assign_work_order,
+            order_id,
+            user_id,
+            actor=actor,
+            now=self.clock.now(),
         )
-        await self._publish("work_order.assigned", order)
-        return order
 
     async def cancel(self, order_id: int, reason: str, actor: Principal) -> WorkOrder:
-        order = await self.store.write(
-            cancel_work_order, order_id, reason, actor=actor, now=self.clock.now()
+        return await self._write(
+            "work_order.cancelled",
+            cancel_work_order,
+            order_id,
+            reason,
+            actor=actor,
+            now=self.clock.now(),
         )
-        await self._publish("work_order.cancelled", order)
-        return order
 
     async def complete(self, order_id: int, body: WorkOrderComplete, actor: Principal) -> WorkOrder:
         now = self.clock.now()
-        order, asset, applied = await self.store.write(
+
+        def announce(result: tuple[WorkOrder, domain.Asset, Applied | None]) -> list[DomainEvent]:
+            order, asset, applied = result
+            done = [self._event("work_order.completed", order)]
+            if applied is not None:
+                return done + applied_events([applied])
+            return [*done, asset_updated_event(asset, now)]
+
+        (order, _, _), events = await self.store.write_events(
             complete_work_order,
             order_id,
             body,
@@ -415,23 +433,27 @@ class WorkOrders:
             today=self.ppm.today(),
             actor=actor,
             now=now,
+            announce=announce,
         )
-        await self._publish("work_order.completed", order)
-        if applied is not None:
-            await self.states.publish_applied([applied])
-        else:
-            await self.events.publish([asset_updated_event(asset, now)])
+        await self.events.publish(events)
         return order
 
-    async def _publish(self, type_: str, order: WorkOrder) -> None:
-        await self.events.publish(
-            [
-                DomainEvent(
-                    type=type_,
-                    at=self.clock.now(),
-                    entity="work_orders",
-                    entity_id=order.id,
-                    data=to_plain(order),
-                )
-            ]
+    async def _write(
+        self, type_: str, fn: Callable[..., WorkOrder], *args: Any, **kwargs: Any
+    ) -> WorkOrder:
+        """``fn`` writes one work order; announced as ``type_`` (kept for the hub in the
+        same transaction)."""
+        order, events = await self.store.write_events(
+            fn, *args, announce=lambda order: [self._event(type_, order)], **kwargs
+        )
+        await self.events.publish(events)
+        return order
+
+    def _event(self, type_: str, order: WorkOrder) -> DomainEvent:
+        return DomainEvent(
+            type=type_,
+            at=self.clock.now(),
+            entity="work_orders",
+            entity_id=order.id,
+            data=to_plain(order),
         )

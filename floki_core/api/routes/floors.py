@@ -104,15 +104,23 @@ async def upload_plan(request: web.Request) -> web.Response:
     target = plans_dir(core.data_dir) / name
     try:
         await core.db.run(target.write_bytes, raw)  # a full disk leaves no half-written file
-        floor, old = await core.write(
-            _store_plan, floor_id, name, (width, height), principal(request), core.clock.now()
+        floor, old = await core.write_announcing(
+            _store_plan,
+            floor_id,
+            name,
+            (width, height),
+            principal(request),
+            core.clock.now(),
+            type_="floor.updated",
+            resource=FLOORS,
+            record_id=floor_id,
+            data={"plan": True},
         )
     except Exception:
         target.unlink(missing_ok=True)
         raise
     if old:
         (plans_dir(core.data_dir) / old).unlink(missing_ok=True)
-    await core.publish("floor.updated", FLOORS, floor_id, {"plan": True})
     return json_response(floor)
 
 

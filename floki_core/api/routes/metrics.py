@@ -173,7 +173,64 @@ def render(core: Core, websocket_clients: int, audit_head: AuditHead | None = No
         "Event batches on which the observer raised (logged with its name)",
         (({"observer": o.name}, o.failures) for o in observers),
     )
+    lines += _federation(core)
     return "\n".join(lines) + "\n"
+
+
+def _federation(core: Core) -> list[str]:
+    """The link to the trust hub (docs/federation.md); nothing without [federation]."""
+    if core.federation is None:
+        return []
+    status = core.federation.status
+    lines: list[str] = []
+    for name, kind, help_, value in (
+        ("up", "gauge", "1 while the link to the trust hub is connected", status.connected),
+        ("backlog_events", "gauge", "Committed events waiting to be sent", status.backlog_events),
+        (
+            "backlog_bound",
+            "gauge",
+            "Events kept before superseded moves are dropped",
+            status.backlog_bound,
+        ),
+        (
+            "over_bound",
+            "gauge",
+            "1 while the backlog is past its bound with nothing left that may be dropped",
+            status.over_bound,
+        ),
+        (
+            "published_total",
+            "counter",
+            "Events the hub's stream acknowledged",
+            status.published_total,
+        ),
+        (
+            "duplicates_total",
+            "counter",
+            "Events sent again and recognised by the stream",
+            status.duplicates_total,
+        ),
+        (
+            "coalesced_total",
+            "counter",
+            "Superseded location moves dropped to keep the backlog within its bound",
+            status.coalesced_total,
+        ),
+        (
+            "failures_total",
+            "counter",
+            "Sending rounds that failed (link, hub or refusal)",
+            status.failures_total,
+        ),
+        (
+            "link_changes_total",
+            "counter",
+            "Times the link went up or down",
+            status.link_changes_total,
+        ),
+    ):
+        lines += _family(f"floki_federation_{name}", kind, help_, [({}, float(value))])
+    return lines
 
 
 async def metrics(request: web.Request) -> web.Response:

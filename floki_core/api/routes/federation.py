@@ -1,0 +1,33 @@
+"""``GET /api/v1/federation``: the link to the trust hub, as its figures."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from floki_core.api.bodies import json_response
+from floki_core.api.keys import CORE
+from floki_core.api.routing import ApiRoute, RouteTable
+from floki_core.federation.link import LinkStatus
+
+PREFIX = "/api/v1"
+
+
+async def federation(request: web.Request) -> web.Response:
+    link = request.app[CORE].federation
+    return json_response(link.status if link is not None else LinkStatus(enabled=False))
+
+
+def add_routes(app: web.Application, table: RouteTable) -> None:
+    table.add(
+        app,
+        ApiRoute(
+            "GET",
+            f"{PREFIX}/federation",
+            "engineer",
+            "The link to the trust hub: connected or not, events waiting, sent, dropped "
+            'location moves and the last error ({"enabled": false} without [federation])',
+            "system",
+            response=LinkStatus,
+        ),
+        federation,
+    )
