@@ -123,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     community.add_argument(
         "--backlog", type=int, default=20, help="trackers replaying 255 buffered fixes each"
     )
+    community.add_argument(
+        "--tcp-workers",
+        default="auto",
+        help='[plugin.gps] tcp_workers: worker processes holding the trackers ("auto", or 0 '
+        "to hold them in the appliance's own process)",
+    )
     rfid = parser.add_argument_group("rfid scenario (LLRP readers; --tags: tags in view, 2000)")
     rfid.add_argument(
         "--readers", type=int, default=20, help="emulated LLRP readers, 4 antennas each"
@@ -222,6 +228,9 @@ def _community(args: argparse.Namespace) -> dict[str, Any]:
         raise BenchError("--trackers must be at least 1")
     if not 1 <= args.records <= 255:
         raise BenchError("--records must be 1 to 255 (an AVL packet's records)")
+    workers = args.tcp_workers
+    if workers != "auto" and not (workers.isdigit() and int(workers) <= 16):
+        raise BenchError('--tcp-workers must be "auto" or 0 to 16')
     return run_community(
         CommunityOptions(
             trackers=args.trackers,
@@ -233,6 +242,7 @@ def _community(args: argparse.Namespace) -> dict[str, Any]:
             records=args.records,
             baseline_budget_s=args.baseline_seconds,
             profile=args.profile,
+            tcp_workers=workers if workers == "auto" else int(workers),
         )
     )
 

@@ -9,7 +9,8 @@ register holds a community hub drawn on the map and an asset per tracker. The be
 2. opens ``--trackers`` Teltonika connections (IMEI handshake, ``01``) and keeps them
    open, with ``--posters`` phones posting to the OsmAnd listener;
 3. idle: ``--idle`` more connections log in and stay silent for the rest of the run; the
-   appliance's RSS before and after gives ``kb_per_connection``;
+   appliance's RSS before and after (its tracker worker processes' included) gives
+   ``kb_per_connection``;
 4. nominal: every tracker and phone sends a fix every 30 s (phased evenly) for
    ``--seconds``; each one's first fix places its asset, and the time from that fix's
    send to its ``location.changed`` on the events WebSocket is the latency;
@@ -28,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
+import json
 import resource
 import shutil
 import struct
@@ -84,6 +86,7 @@ class CommunityOptions:
     # "Send Period") carries 4; the baseline decodes the same.
     records: int = 4
     profile: bool = False  # the appliance under cProfile; its top functions to stderr
+    tcp_workers: int | str = "auto"  # [plugin.gps] tcp_workers
 
 
 def imei(n: int) -> str:
@@ -142,7 +145,9 @@ def load_register(db: Database, devices: Sequence[str], now: dt.datetime) -> Non
                 conn.execute(table.insert(), values[start : start + 50_000])
 
 
-def configure_gps(data_dir: Path, ports: dict[str, int], connections: int) -> None:
+def configure_gps(
+    data_dir: Path, ports: dict[str, int], connections: int, workers: int | str
+) -> None:
     path = data_dir / CONFIG_FILE
     text = path.read_text(encoding="utf-8")
     text += (
@@ -155,6 +160,7 @@ def configure_gps(data_dir: Path, ports: dict[str, int], connections: int) -> No
         "traccar_forward = false\n"
         f"max_connections = {connections}\n"
         "idle_timeout_seconds = 3600\n"
+        f"tcp_workers = {json.dumps(workers)}\n"  # a TOML string or integer
     )
     path.write_text(text, encoding="utf-8")
 
@@ -495,11 +501,11 @@ async def _run(
         await connect_all(trackers, ports["teltonika"])
         # Idle connections: logged in, then silent for the rest of the run (measured before
         # the load phases, whose freed memory would otherwise hide what they hold).
-        before, _ = appliance.rss()
+        before = appliance.rss()[0] + appliance.children_rss()
         idle = [Tracker(imei(opts.trackers + i)) for i in range(opts.idle)]
         await connect_all(idle, ports["teltonika"])
         await asyncio.sleep(2.0)
-        after, _ = appliance.rss()
+        after = appliance.rss()[0] + appliance.children_rss()
         idle_kb = round((after - before) / 1024 / max(len(idle), 1), 2)
         offered = await run.nominal(session, trackers, stamps)
         await asyncio.sleep(2.0)  # the last first fixes reach the WebSocket
@@ -517,6 +523,7 @@ async def _run(
         }
         if opts.rate_max:
             cpu_before, client_before = appliance.cpu_seconds(), time.process_time()
+            workers_before = appliance.children_cpu_seconds()
             acked_before = run.tally.acked
             acked_rate, through_rate = await run.max_rate(session, trackers, stamps)
             result["teltonika_fixes_per_s"] = round(through_rate, 1)
@@ -524,10 +531,12 @@ async def _run(
             result["records_per_packet"] = opts.records
             # CPU per fix: what the appliance spends, whatever else shares the machine.
             cpu_after = appliance.cpu_seconds()
+            workers_s = appliance.children_cpu_seconds() - workers_before
             loop_s, threads_s = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]
             fixes = max(run.tally.acked - acked_before, 1)
             result["cpu_event_loop_us_per_fix"] = round(loop_s / fixes * 1e6, 1)
             result["cpu_other_threads_us_per_fix"] = round(threads_s / fixes * 1e6, 1)
+            result["cpu_workers_us_per_fix"] = round(workers_s / fixes * 1e6, 1)
             result["cpu_client_us_per_fix"] = round(
                 (time.process_time() - client_before) / fixes * 1e6, 1
             )
@@ -543,7 +552,9 @@ async def _run(
         result["idle_connections"] = len(idle)
         result["kb_per_connection"] = idle_kb
         rss, peak = appliance.rss()
-        result["rss_mb"] = round(rss / 2**20, 1)
+        workers_rss = appliance.children_rss()
+        result["rss_mb"] = round((rss + workers_rss) / 2**20, 1)
+        result["rss_workers_mb"] = round(workers_rss / 2**20, 1)
         result["rss_peak_mb"] = round(peak / 2**20, 1)
         result["rejected"] = {
             name: found.get(name, {}).get("rejected", {})
@@ -571,7 +582,7 @@ def run_community(opts: CommunityOptions) -> dict[str, Any]:
     ports = {"teltonika": _free_port(), "osmand": _free_port()}
     try:
         new_data_dir(data_dir, env, tls=False)
-        configure_gps(data_dir, ports, connections + 100)
+        configure_gps(data_dir, ports, connections + 100, opts.tcp_workers)
         devices = [imei(i) for i in range(connections)] + [phone(i) for i in range(opts.posters)]
         # The phones' assets follow the trackers' (their ids are trackers + n + 1).
         devices = [
@@ -603,6 +614,7 @@ def run_community(opts: CommunityOptions) -> dict[str, Any]:
         appliance.stop()
         add_profile(result, appliance)
         result["scenario"] = "community"
+        result["tcp_workers"] = opts.tcp_workers
         result["baseline_fixes_per_s"] = round(baseline, 1)
         rate = result.get("teltonika_fixes_per_s")
         result["ratio"] = round(rate / baseline, 3) if rate and baseline else None

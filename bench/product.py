@@ -240,6 +240,42 @@ class Appliance:
                 found[key] = int(value.split()[0]) * 1024
         return found["VmRSS"], found["VmHWM"]
 
+    def children(self) -> list[int]:
+        """The appliance's child processes now (a plugin's worker processes)."""
+        pids: list[int] = []
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            try:
+                pids += [int(p) for p in (task / "children").read_text().split()]
+            except OSError:
+                continue
+        return pids
+
+    def children_rss(self) -> int:
+        """Resident set size, in bytes, of the appliance's child processes together."""
+        total = 0
+        for pid in self.children():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue  # ended meanwhile
+            for line in status.splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        return total
+
+    def children_cpu_seconds(self) -> float:
+        """CPU time so far of the appliance's child processes now (every thread)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        used = 0.0
+        for pid in self.children():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            used += (int(fields[11]) + int(fields[12])) / tick
+        return used
+
     def cpu_seconds(self) -> tuple[float, float]:
         """CPU time so far of (the event-loop thread, every other thread)."""
         tick = os.sysconf("SC_CLK_TCK")

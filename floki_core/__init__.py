@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 # The plugin API this core provides (floki_core.plugins.contract): a minor bump adds to
 # it, a major bump removes or changes something. Plugins declare the range they support.
-PLUGIN_API = (1, 3)
+PLUGIN_API = (1, 4)
 
 PROJECT_NAME = "floki"
 

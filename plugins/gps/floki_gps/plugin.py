@@ -20,7 +20,7 @@ from floki_gps.devices import DeviceBook
 from floki_gps.simulator import SOURCE_NAME as SIMULATOR_NAME
 from floki_gps.simulator import SimulatedTrackers, read_register
 
-FLOKI_PLUGIN_API = ">=1.0,<2"
+FLOKI_PLUGIN_API = ">=1.4,<2"  # worker processes (floki_core.sdk_worker) came in 1.4
 
 
 def _devices(context: PluginContext) -> DeviceBook:

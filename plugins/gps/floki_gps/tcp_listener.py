@@ -134,7 +134,21 @@ class TrackerListener:
 
     @property
     def connections(self) -> int:
+        if self.worker_pool is not None:
+            return self.worker_pool.connections
         return len(self._connections)
+
+    def details(self) -> dict[str, object]:
+        """What ``GET /api/v1/plugins`` and the console's Health show of the listener."""
+        found: dict[str, object] = {
+            "address": None if self.bound is None else f"{self.bound[0]}:{self.bound[1]}",
+            "connections": self.connections,
+        }
+        pool = self.worker_pool
+        if pool is not None:
+            found["worker_processes"] = sorted(pid for pid in pool.pids.values() if pid)
+            found["worker_restarts"] = pool.restarts
+        return found
 
     @property
     def stopping(self) -> bool:

@@ -45,6 +45,12 @@ class TrackerWorkers:
         self.count = count
         self.pids: dict[int, int | None] = {}
         self.restarts = 0
+        self._links: dict[int, _Link] = {}
+
+    @property
+    def connections(self) -> int:
+        """Connections the workers hold now (admitted under the cap)."""
+        return sum(link.admitted for link in self._links.values())
 
     async def run(self, sink: ObservationSink, stopping: asyncio.Event) -> None:
         listener = self.listener
@@ -93,7 +99,7 @@ class TrackerWorkers:
                     f"--max-connections={listener.cap.limit}",
                 ],
             )
-            link = _Link(listener, self.protocol, sink)
+            link = self._links[number] = _Link(listener, self.protocol, sink)
             try:
                 try:
                     await process.start([sock, theirs])

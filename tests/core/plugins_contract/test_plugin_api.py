@@ -38,8 +38,8 @@ from tests.core.plugins_contract.hook_samples import Declares
 REPO = Path(__file__).resolve().parents[3]
 
 
-def test_the_core_provides_plugin_api_1_2() -> None:
-    assert floki_core.PLUGIN_API == (1, 3)
+def test_the_core_provides_plugin_api_1_4() -> None:
+    assert floki_core.PLUGIN_API == (1, 4)
 
 
 @with_plugins(lambda: [("future", Declares(">=2.0,<3")), ("current", Declares(">=1.0,<2"))])
@@ -50,7 +50,7 @@ async def test_plugin_for_a_newer_api_is_refused_naming_both_and_the_rest_run(
     resp = await floki.client.get("/api/v1/plugins", headers=await floki.headers("viewer"))
     assert resp.status == 200
     body = await resp.json()
-    assert body["plugin_api"] == "1.3"
+    assert body["plugin_api"] == "1.4"
     listing = {item["name"]: item for item in body["items"]}
 
     future = listing["future"]
@@ -58,8 +58,8 @@ async def test_plugin_for_a_newer_api_is_refused_naming_both_and_the_rest_run(
     assert future["api"] == ">=2.0,<3"
     assert future["reason"] == (
         "incompatible plugin API: the plugin supports >=2.0,<3 (FLOKI_PLUGIN_API), this "
-        f"appliance provides plugin API 1.3 (floki-core {floki_core.__version__}); install a "
-        "release of the plugin made for plugin API 1.3"
+        f"appliance provides plugin API 1.4 (floki-core {floki_core.__version__}); install a "
+        "release of the plugin made for plugin API 1.4"
     )
     assert future["sources"] == []
     assert plugins["future"].called == []  # refused before any of its hooks ran
@@ -83,14 +83,14 @@ async def test_plugin_for_an_older_api_only_is_refused(floki: Floki) -> None:
     vintage = (await listed_plugins(floki))["vintage"]
     assert vintage["status"] == "failed"
     assert "the plugin supports >=0.1,<1 (FLOKI_PLUGIN_API)" in vintage["reason"]
-    assert "this appliance provides plugin API 1.3" in vintage["reason"]
+    assert "this appliance provides plugin API 1.4" in vintage["reason"]
 
 
 def one_plugin(api: object) -> Callable[[], Plugins]:
     return lambda: [("plugin", Declares(api))]
 
 
-COMPATIBLE = (">=1.0,<2", "~=1.0", ">=1", "==1.3", ">1.1, <1.4", "<2")
+COMPATIBLE = (">=1.0,<2", "~=1.0", ">=1", "==1.4", ">1.1, <1.5", "<2")
 
 
 @pytest.mark.parametrize(
@@ -154,7 +154,7 @@ async def test_unreadable_declaration_is_refused_saying_why(
     assert item["status"] == "failed"
     assert item["reason"] == (
         f"FLOKI_PLUGIN_API = {plugin.FLOKI_PLUGIN_API!r} is not a plugin API range ({why}); "
-        f"this appliance provides plugin API 1.3 (floki-core {floki_core.__version__})"
+        f"this appliance provides plugin API 1.4 (floki-core {floki_core.__version__})"
     )
     assert plugin.called == []
 
@@ -212,7 +212,7 @@ async def test_installed_plugin_module_for_a_newer_api_is_refused(
     assert future["status"] == "failed"
     assert future["module"] == "future_module"
     assert "the plugin supports >=2.0 (FLOKI_PLUGIN_API)" in future["reason"]
-    assert "this appliance provides plugin API 1.3" in future["reason"]
+    assert "this appliance provides plugin API 1.4" in future["reason"]
     assert installed_future == []
     assert (await health(floki))[0] == 200
 
