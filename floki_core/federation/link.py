@@ -1,12 +1,13 @@
 """The site's link to the trust hub: sends the outbox to JetStream, in order, and drops
 each row only once the stream has acknowledged it (docs/federation.md).
 
-One task does it all, supervised by itself: it (re)connects, sends a round of the oldest
-rows with their message ids (``<site>:<seq>``, which the stream de-duplicates on), waits
-for the acknowledgements, deletes the rows acknowledged without a gap, and keeps the
-backlog within its bound by dropping superseded location moves. Whatever goes wrong
-(the WAN, the hub, a refusal) is counted and shown, and tried again; the appliance
-itself never waits for the hub.
+Two tasks, each carrying on through any failure of its own: the connector keeps a
+connection to the hub (the NATS client reconnects by itself once connected); the sender
+sends rounds of the oldest rows with their message ids (``<site>:<seq>``, which the
+stream de-duplicates on), waits for the acknowledgements, deletes the rows acknowledged
+without a gap, and keeps the backlog within its bound by dropping superseded location
+moves, connected or not. Whatever goes wrong (the WAN, the hub, a refusal) is counted
+and shown, and tried again; the appliance itself never waits for the hub.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class FederationLink:
             backlog_bound=settings.max_backlog_events,
         )
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._nc: NatsClient | None = None
         self._refusal: str | None = None  # the server's last -ERR, until a round succeeds
         self._logged_at: float | None = None
@@ -120,15 +121,24 @@ class FederationLink:
     async def start(self) -> None:
         check_files(self.settings)
         await self._refresh_backlog()
-        self._task = asyncio.create_task(self._run(), name="federation-link")
+        self._tasks = [
+            asyncio.create_task(self._keep_connected(), name="federation-connector"),
+            asyncio.create_task(self._run(), name="federation-sender"),
+        ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
         await self._disconnect()
+
+    async def current_status(self) -> LinkStatus:
+        """The figures, with the backlog counted now (the loop counts a long one only
+        every few seconds)."""
+        self._show_backlog(await self.store.read(outbox.backlog))
+        return self.status
 
     def on_events(self, events: Sequence[DomainEvent]) -> None:
         """Inline event observer: a commit has just added rows, send them soon."""
@@ -153,12 +163,9 @@ class FederationLink:
         if stale or self.status.backlog_events == 0:
             await self._refresh_backlog()
             self._counted_at = now
-        if self.status.backlog_events == 0:
+        nc = self._nc
+        if self.status.backlog_events == 0 or nc is None or not nc.is_connected:
             await self._idle(IDLE_SECONDS)
-            return
-        nc = await self._connected()
-        if nc is None:
-            await asyncio.sleep(self.settings.reconnect_seconds)
             return
         rows = await self.store.read(outbox.pending, self.settings.batch_events)
         if rows and not await self._send(nc, rows):
@@ -232,23 +239,33 @@ class FederationLink:
 
     # --- the connection --------------------------------------------------------
 
-    async def _connected(self) -> NatsClient | None:
-        if self._nc is not None and not self._nc.is_closed:
-            return self._nc if self._nc.is_connected else None
-        try:
-            self._nc = await asyncio.wait_for(self._connect(), CONNECT_TIMEOUT_SECONDS)
-        except asyncio.CancelledError:
-            raise
-        except TimeoutError:
-            self._failed(f"cannot reach the hub at {', '.join(self.settings.servers)}")
-            return None
-        except Exception as exc:
-            self._failed(f"cannot connect to the hub: {_describe(exc)}")
-            return None
-        self._link(True)
-        return self._nc
+    async def _keep_connected(self) -> None:
+        """Connect, and connect again should the client ever give up (it reconnects by
+        itself once connected). A hub out of reach at start is tried until it answers,
+        each failure shown in ``last_error``."""
+        while True:
+            nc = self._nc
+            if nc is not None and not nc.is_closed:
+                await asyncio.sleep(IDLE_SECONDS)
+                continue
+            client = NatsClient()
+            try:
+                await self._connect(client)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await client.close()
+                raise
+            except Exception as exc:
+                self._failed(f"cannot connect to the hub: {_describe(exc)}")
+                with contextlib.suppress(Exception):
+                    await client.close()
+                await asyncio.sleep(self.settings.reconnect_seconds)
+                continue
+            self._nc = client
+            self._link(True)
+            self._wake.set()
 
-    async def _connect(self) -> NatsClient:
+    async def _connect(self, client: NatsClient) -> None:
         settings = self.settings
         options: dict[str, Any] = {}
         if settings.user is not None:
@@ -257,7 +274,7 @@ class FederationLink:
             options["user_credentials"] = settings.creds_file
         if settings.nkey_seed_file is not None:
             options["nkeys_seed"] = settings.nkey_seed_file
-        return await nats.connect(
+        await client.connect(
             servers=list(settings.servers),
             name=f"floki-site-{settings.site_id}",
             tls=ssl_context(settings),
@@ -265,7 +282,7 @@ class FederationLink:
             # which the hub lets it, and only it, subscribe to.
             inbox_prefix=f"_INBOX_{settings.site_id}",
             connect_timeout=int(max(settings.ack_timeout_seconds, 1)),
-            reconnect_time_wait=int(max(settings.reconnect_seconds, 1)),
+            reconnect_time_wait=settings.reconnect_seconds,  # type: ignore[arg-type]
             max_reconnect_attempts=-1,
             allow_reconnect=True,
             error_cb=self._on_error,
@@ -294,6 +311,8 @@ class FederationLink:
         text = _describe(exc)
         if "permissions violation" in text.lower() or "authorization" in text.lower():
             self._refusal = text
+        if not self.status.connected:
+            text = f"cannot connect to the hub: {text}"
         self._failed(text)
 
     async def _on_disconnected(self) -> None:
@@ -301,7 +320,8 @@ class FederationLink:
             self._link(False)
 
     async def _on_reconnected(self) -> None:
-        self._link(True)
+        if not self.status.connected:
+            self._link(True)
         self._wake.set()
 
     def _link(self, up: bool) -> None:
@@ -339,9 +359,7 @@ class FederationLink:
                     self.status.coalesced_total,
                 )
                 found = await self.store.read(outbox.backlog)
-        self.status.backlog_events = found.rows
-        self.status.oldest_waiting_seq = found.oldest_seq
-        self.status.newest_seq = found.newest_seq
+        self._show_backlog(found)
         over = found.rows > bound
         if over and not self._over_logged:
             log.error(
@@ -352,6 +370,11 @@ class FederationLink:
             )
         self._over_logged = over
         self.status.over_bound = over
+
+    def _show_backlog(self, found: outbox.Backlog) -> None:
+        self.status.backlog_events = found.rows
+        self.status.oldest_waiting_seq = found.oldest_seq
+        self.status.newest_seq = found.newest_seq
 
 
 def _describe(exc: BaseException) -> str:

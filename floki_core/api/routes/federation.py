@@ -14,7 +14,9 @@ PREFIX = "/api/v1"
 
 async def federation(request: web.Request) -> web.Response:
     link = request.app[CORE].federation
-    return json_response(link.status if link is not None else LinkStatus(enabled=False))
+    if link is None:
+        return json_response(LinkStatus(enabled=False))
+    return json_response(await link.current_status())
 
 
 def add_routes(app: web.Application, table: RouteTable) -> None:

@@ -237,6 +237,8 @@ async def metrics(request: web.Request) -> web.Response:
     core = request.app[CORE]
     await core.storage.recheck()
     head = await core.read(read_audit_head)
+    if core.federation is not None:
+        await core.federation.current_status()  # the backlog as it is now
     body = render(core, len(request.app[SOCKETS]), head)
     return web.Response(
         text=body,
