@@ -1,4 +1,5 @@
-"""Fixtures of the QR plugin's tests: the plugin loaded and configured, a small register.
+"""Fixtures of the QR plugin's tests: the plugin loaded and configured, a small register
+and the phone pages' department, each built once per session and copied for each test.
 
 Override ``qr_settings`` (the ``[plugin.qr]`` section) or ``qr_config_extra`` (other
 sections of the configuration) in a test module to configure the appliance.
@@ -9,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -21,6 +22,7 @@ from floki_core.clock import ManualClock
 from floki_core.config import AppConfig, parse_config
 from floki_core.storage.database import DB_FILE
 from floki_core.testing import Floki, installed_plugins, running_appliance
+from tests.plugins.qr.pages_fixtures import PreparedDepartment, build_department
 from tests.plugins.qr.qr_register import BASE_URL, QrRegister, build_qr_register
 
 
@@ -73,16 +75,23 @@ class PreparedQrRegister:
     tokens: dict[str, str]  # the test users' tokens the build made (Floki.tokens)
 
 
-@pytest.fixture(scope="session")
-def prepared_qr_register(
-    tmp_path_factory: pytest.TempPathFactory, floki_migrated_database: Path
-) -> PreparedQrRegister:
-    """``build_qr_register`` once per session, in an appliance of its own with the QR
-    plugin only. The plugin writes nothing when records are made, so the register is
-    the same whatever a module's ``[plugin.qr]`` settings."""
-    data_dir = tmp_path_factory.mktemp("qr-register") / "data"
+T = TypeVar("T")
+
+
+def _built_once(
+    tmp_path_factory: pytest.TempPathFactory,
+    template: Path,
+    name: str,
+    build: Callable[[Floki], Awaitable[T]],
+) -> tuple[Path, dt.datetime, T, dict[str, str]]:
+    """``build`` run in an appliance of its own with the QR plugin only, on a copy of
+    the kit's migrated database: the SQLite file it leaves, the time it was built at,
+    what it returned and the test users' tokens it made. The plugin writes nothing when
+    records are made, so the file is the same whatever a module's ``[plugin.qr]``
+    settings."""
+    data_dir = tmp_path_factory.mktemp(name) / "data"
     clock = ManualClock(dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC))  # the kit's default
-    others = [name for name in installed_plugins() if name != "qr"]
+    others = [plugin for plugin in installed_plugins() if plugin != "qr"]
     config = parse_config(
         {
             "discovery": {"enabled": False},
@@ -93,26 +102,52 @@ def prepared_qr_register(
     )
     plugins = [] if "qr" in installed_plugins() else [("qr", floki_qr)]
 
-    async def build() -> tuple[QrRegister, dict[str, str]]:
+    async def run() -> tuple[T, dict[str, str]]:
         async with running_appliance(
-            data_dir, config, clock=clock, database=floki_migrated_database, plugins=plugins
+            data_dir, config, clock=clock, database=template, plugins=plugins
         ) as floki:
-            return await build_qr_register(floki), dict(floki.tokens)
+            return await build(floki), dict(floki.tokens)
 
-    register, tokens = asyncio.run(build())
+    built, tokens = asyncio.run(run())
     wal = data_dir / f"{DB_FILE}-wal"
-    assert not wal.exists() or wal.stat().st_size == 0, "the register is not all in the file"
-    return PreparedQrRegister(data_dir / DB_FILE, clock.now(), register, tokens)
+    assert not wal.exists() or wal.stat().st_size == 0, f"the {name} is not all in the file"
+    return data_dir / DB_FILE, clock.now(), built, tokens
+
+
+@pytest.fixture(scope="session")
+def prepared_qr_register(
+    tmp_path_factory: pytest.TempPathFactory, floki_migrated_database: Path
+) -> PreparedQrRegister:
+    """``build_qr_register`` once per session (``_built_once``)."""
+    return PreparedQrRegister(
+        *_built_once(tmp_path_factory, floki_migrated_database, "qr-register", build_qr_register)
+    )
+
+
+@pytest.fixture(scope="session")
+def prepared_department(
+    tmp_path_factory: pytest.TempPathFactory, floki_migrated_database: Path
+) -> PreparedDepartment:
+    """The phone pages' department (``pages_fixtures.build_department``: about twenty
+    requests and a label code for each record) once per session (``_built_once``)."""
+    return PreparedDepartment(
+        *_built_once(tmp_path_factory, floki_migrated_database, "department", build_department)
+    )
 
 
 @pytest.fixture
 def floki_database(request: pytest.FixtureRequest, floki_migrated_database: Path) -> Path:
-    """A test with ``qr_register`` starts on a copy of the prepared register (the
-    appliance reads it at start, as after any restart); every other test on the kit's
-    empty one."""
-    if "qr_register" in request.fixturenames:
-        prepared: PreparedQrRegister = request.getfixturevalue("prepared_qr_register")
-        return prepared.database
+    """A test with ``qr_register`` or ``department`` starts on a copy of the register
+    prepared for it (the appliance reads it at start, as after any restart); every other
+    test on the kit's empty one."""
+    wanted = {"qr_register", "department"} & set(request.fixturenames)
+    assert len(wanted) < 2, "qr_register and department are two registers: use one"
+    if "qr_register" in wanted:
+        register: PreparedQrRegister = request.getfixturevalue("prepared_qr_register")
+        return register.database
+    if "department" in wanted:
+        department: PreparedDepartment = request.getfixturevalue("prepared_department")
+        return department.database
     return floki_migrated_database
 
 

@@ -3,11 +3,15 @@ real headless Chromium (Debian's) sized like a phone."""
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_asyncio
 
 from floki_core.domain import SYSTEM, Role
@@ -120,9 +124,26 @@ async def place(floki: Floki, dept: Department, asset_id: int, zone_id: int) -> 
     )
 
 
-@pytest_asyncio.fixture(name="department")
-async def department_fixture(floki: Floki) -> Department:
-    return await build_department(floki)
+@dataclass(frozen=True)
+class PreparedDepartment:
+    """``build_department`` run once per session (``prepared_department`` in conftest.py)."""
+
+    database: Path  # an SQLite file holding the department; copy it, never change it
+    built_at: dt.datetime
+    department: Department
+    tokens: dict[str, str]  # the test users' tokens the build made (Floki.tokens)
+
+
+@pytest.fixture(name="department")
+def department_fixture(floki: Floki, prepared_department: PreparedDepartment) -> Department:
+    """The department on the ``floki`` appliance: it starts on a copy of the one built
+    once per session (``floki_database`` in conftest.py), with the tokens taken over."""
+    assert floki.clock.now() == prepared_department.built_at, (
+        "the prepared department was built at the kit's default time; a module that moves "
+        "floki_clock builds its own with build_department"
+    )
+    floki.tokens.update(prepared_department.tokens)
+    return copy.deepcopy(prepared_department.department)  # a test may change its own
 
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
