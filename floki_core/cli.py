@@ -606,9 +606,29 @@ def _plugin_command(plugin: str, spec: CommandSpec) -> Callable[[argparse.Namesp
     return run
 
 
+def _bench_at(words: Sequence[str]) -> int | None:
+    """Where ``bench`` is, when it is the command: what follows it is the benchmark's own
+    options (``--scenario hospital``), which argparse would take for ours."""
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in ("--data-dir", "--config"):
+            i += 2
+        elif word.startswith("-"):
+            i += 1
+        else:
+            return i if word == "bench" else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
-    args = command_parser(words).parse_args(words)
+    at = _bench_at(words)
+    if at is None:
+        args = command_parser(words).parse_args(words)
+    else:
+        args = command_parser(words).parse_args(words[: at + 1])
+        args.bench_args = words[at + 1 :]
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
