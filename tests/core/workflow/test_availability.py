@@ -24,10 +24,10 @@ from tests.core.workflow.workflow_builder import (
     Hospital,
     add_asset,
     advance_days,
-    build_hospital,
     ok,
     scan,
 )
+from tests.fixtures.prepared import Prepared
 
 # asset number -> (state, next PPM due relative to today)
 FLEET: dict[str, tuple[str, int]] = {
@@ -43,8 +43,8 @@ READY = {"E100", "E105"}
 
 
 @pytest.fixture
-async def hospital(floki: Floki) -> Hospital:
-    hospital = await build_hospital(floki)
+async def hospital(floki: Floki, prepared_hospital: Prepared[Hospital]) -> Hospital:
+    hospital = prepared_hospital.on(floki)
     for number, (state, due) in FLEET.items():
         await add_asset(floki, hospital, number, state=state, due_in_days=due)
         await scan(floki, hospital, number, "bay7a")

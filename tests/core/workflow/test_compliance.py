@@ -13,10 +13,10 @@ from tests.core.workflow.workflow_builder import (
     add_asset,
     advance_days,
     audit,
-    build_hospital,
     call,
     ok,
 )
+from tests.fixtures.prepared import Prepared
 
 # asset number -> (class, department, due in days, state)
 REGISTER: dict[str, tuple[str | None, str, int | None, str]] = {
@@ -33,8 +33,8 @@ REGISTER: dict[str, tuple[str | None, str, int | None, str]] = {
 
 
 @pytest.fixture
-async def hospital(floki: Floki) -> Hospital:
-    hospital = await build_hospital(floki)
+async def hospital(floki: Floki, prepared_hospital: Prepared[Hospital]) -> Hospital:
+    hospital = prepared_hospital.on(floki)
     hoists = hospital.classes["Patient hoist"]
     await ok(
         floki,

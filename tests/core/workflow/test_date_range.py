@@ -14,17 +14,17 @@ from tests.core.workflow.loans_builder import loan_body
 from tests.core.workflow.workflow_builder import (
     Hospital,
     add_asset,
-    build_hospital,
     call,
     ok,
 )
+from tests.fixtures.prepared import Prepared
 
 RANGE = "is out of range; 1970-01-01 to 2999-12-31"
 
 
 @pytest.fixture
-async def hospital(floki: Floki) -> Hospital:
-    return await build_hospital(floki)
+def hospital(floki: Floki, prepared_hospital: Prepared[Hospital]) -> Hospital:
+    return prepared_hospital.on(floki)  # built by build_hospital (conftest.py)
 
 
 async def test_a_work_order_completion_outside_the_range_is_refused_and_records_nothing(

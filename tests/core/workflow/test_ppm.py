@@ -18,16 +18,16 @@ from tests.core.workflow.workflow_builder import (
     add_asset,
     advance_days,
     audit,
-    build_hospital,
     call,
     ok,
     scan,
 )
+from tests.fixtures.prepared import Prepared
 
 
 @pytest.fixture
-async def hospital(floki: Floki) -> Hospital:
-    return await build_hospital(floki)
+def hospital(floki: Floki, prepared_hospital: Prepared[Hospital]) -> Hospital:
+    return prepared_hospital.on(floki)  # built by build_hospital (conftest.py)
 
 
 async def queue(floki: Floki, **params: Any) -> dict[str, Any]:

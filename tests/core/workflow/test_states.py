@@ -18,12 +18,12 @@ from tests.core.workflow.workflow_builder import (
     Hospital,
     add_asset,
     audit,
-    build_hospital,
     call,
     ok,
     scan,
     set_state,
 )
+from tests.fixtures.prepared import Prepared
 
 STATES = {
     "available",
@@ -39,8 +39,8 @@ STATES = {
 
 
 @pytest.fixture
-async def hospital(floki: Floki) -> Hospital:
-    return await build_hospital(floki)
+def hospital(floki: Floki, prepared_hospital: Prepared[Hospital]) -> Hospital:
+    return prepared_hospital.on(floki)  # built by build_hospital (conftest.py)
 
 
 async def history(floki: Floki, asset_id: int) -> list[dict[str, object]]:

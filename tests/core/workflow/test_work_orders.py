@@ -15,17 +15,17 @@ from tests.core.workflow.workflow_builder import (
     Hospital,
     add_asset,
     audit,
-    build_hospital,
     call,
     ok,
     set_state,
     user_id,
 )
+from tests.fixtures.prepared import Prepared
 
 
 @pytest.fixture
-async def hospital(floki: Floki) -> Hospital:
-    return await build_hospital(floki)
+def hospital(floki: Floki, prepared_hospital: Prepared[Hospital]) -> Hospital:
+    return prepared_hospital.on(floki)  # built by build_hospital (conftest.py)
 
 
 async def raise_order(floki: Floki, asset_id: int, **extra: Any) -> dict[str, Any]:
