@@ -364,10 +364,20 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_import_assets(args: argparse.Namespace) -> int:
     from floki_core.register_io import import_assets_file, summary_lines
+    from floki_core.storage.outbox import Outbox
 
     with _database(args.data_dir) as db:
         config = load_config(args.data_dir)
-        report = import_assets_file(db, args.file, config.import_, skip_bad=args.skip_bad)
+        federation = config.federation
+        report = import_assets_file(
+            db,
+            args.file,
+            config.import_,
+            skip_bad=args.skip_bad,
+            keep_for_hub=(
+                Outbox(federation.site_id, federation.subject_prefix) if federation else None
+            ),
+        )
     for line in summary_lines(report):
         _out(line)
     return 0

@@ -11,16 +11,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from floki_core.config import ImportConfig
 from floki_core.csv_cells import neutralise_cell
 from floki_core.domain import Principal
 from floki_core.errors import Invalid
+from floki_core.events import DomainEvent
 from floki_core.register_rows import (
     COLUMNS,
     DEFAULT_HEADERS,
@@ -118,9 +120,12 @@ def import_register(
     now: dt.datetime,
     skip_bad: bool,
     progress: Progress | None = None,
+    announce: Callable[[Connection, ImportReport], None] | None = None,
 ) -> ImportReport:
     """Create or update assets by asset number: every good row, or (without ``skip_bad``)
-    nothing at all when any row is bad. ``progress`` gets the rows planned so far.
+    nothing at all when any row is bad. ``progress`` gets the rows planned so far;
+    ``announce`` is called in the merge's transaction with what it did (to keep the
+    import's event for the trust hub with it).
 
     Planned with no lock held, staged in chunks, merged in one short transaction
     (``register_stage``): other writers wait about a second for a 50,000-row file.
@@ -144,8 +149,33 @@ def import_register(
             seen = RegisterSnapshot.load(conn)
         plan = plan_import(parsed, seen, progress)
         _refuse(parsed, plan, skip_bad)
-        applied = apply_plan(db, conn, seen, plan, replan, actor=actor, now=now, summary=summary)
+        on_merge = (
+            (lambda merging, done: announce(merging, _report(parsed, done))) if announce else None
+        )
+        applied = apply_plan(
+            db,
+            conn,
+            seen,
+            plan,
+            replan,
+            actor=actor,
+            now=now,
+            summary=summary,
+            on_merge=on_merge,
+        )
     return _report(parsed, applied)
+
+
+def imported_event(report: ImportReport, at: dt.datetime) -> DomainEvent:
+    """One event for a whole import, so listeners (next-due dates, consoles, the trust
+    hub) catch up at once."""
+    counts = {
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "skipped": report.skipped,
+    }
+    return DomainEvent(type="register.imported", at=at, entity="assets", data=counts)
 
 
 def _report(parsed: ParsedRegister, plan: ImportPlan) -> ImportReport:

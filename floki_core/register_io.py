@@ -5,14 +5,22 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from sqlalchemy import Connection
 from tqdm import tqdm
 
 from floki_core.clock import SystemClock
 from floki_core.config import ImportConfig
 from floki_core.domain import SYSTEM
 from floki_core.errors import Invalid
-from floki_core.register_csv import ImportReport, export_assets, import_register, read_register
+from floki_core.register_csv import (
+    ImportReport,
+    export_assets,
+    import_register,
+    imported_event,
+    read_register,
+)
 from floki_core.storage.database import Database
+from floki_core.storage.outbox import Outbox
 
 MAX_LISTED = 20
 
@@ -30,11 +38,24 @@ def summary_lines(report: ImportReport) -> list[str]:
 
 
 def import_assets_file(
-    db: Database, path: Path, config: ImportConfig, *, skip_bad: bool
+    db: Database,
+    path: Path,
+    config: ImportConfig,
+    *,
+    skip_bad: bool,
+    keep_for_hub: Outbox | None = None,
 ) -> ImportReport:
+    """``keep_for_hub``: with [federation] on, the import's event is kept for the trust
+    hub with the merge, and the appliance's link sends it."""
     if not path.is_file():
         raise Invalid(f"{path}: no such file")
     parsed = read_register(path, config)
+    now = SystemClock().now()
+
+    def announce(conn: Connection, report: ImportReport) -> None:
+        if keep_for_hub is not None:
+            keep_for_hub.append(conn, [imported_event(report, now)])
+
     with tqdm(
         total=len(parsed.rows),
         unit="row",
@@ -46,9 +67,10 @@ def import_assets_file(
             db,
             parsed,
             actor=SYSTEM,
-            now=SystemClock().now(),
+            now=now,
             skip_bad=skip_bad,
             progress=lambda done: bar.update(done - bar.n),
+            announce=announce,
         )
 
 

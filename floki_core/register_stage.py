@@ -93,6 +93,7 @@ def apply_plan(
     actor: Principal,
     now: dt.datetime,
     summary: Callable[[ImportPlan], dict[str, Any]],
+    on_merge: Callable[[Connection, ImportPlan], None] | None = None,
 ) -> ImportPlan:
     """Stage ``plan`` (made from ``seen``) and merge it; returns the plan applied.
 
@@ -100,7 +101,9 @@ def apply_plan(
     asset added or edited), the lock is let go and ``replan`` plans again from a new
     snapshot, staged again with no lock held. Only after ``ATTEMPTS`` such changes is
     the last plan made and staged under the lock (slower for others, still right).
-    ``summary`` gives the import's own audit entry for the plan applied.
+    ``summary`` gives the import's own audit entry for the plan applied; ``on_merge``
+    writes what else belongs with the merge in its transaction (the import's event, kept
+    for the trust hub).
     """
     _create_staging(conn)
     try:
@@ -119,6 +122,8 @@ def apply_plan(
                     own = entry_values(actor=actor.label, at=now, **summary(plan))
                     digests += stage_audit(conn, [own], chunk=None, start=len(digests))
                     append_staged_audit(conn, digests)
+                    if on_merge is not None:
+                        on_merge(conn, plan)
                     return plan
             with db.snapshot_transaction(conn):
                 seen = RegisterSnapshot.load(conn)

@@ -27,6 +27,7 @@ import nats.errors
 import nats.js.errors
 from nats.aio.client import Client as NatsClient
 from nats.js.api import PubAck
+from nats.js.client import JetStreamContext
 
 from floki_core.clock import Clock
 from floki_core.config import FederationConfig
@@ -110,6 +111,7 @@ class FederationLink:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._nc: NatsClient | None = None
+        self._js: JetStreamContext | None = None
         self._refusal: str | None = None  # the server's last -ERR, until a round succeeds
         self._logged_at: float | None = None
         self._unlogged = 0
@@ -167,8 +169,9 @@ class FederationLink:
         if self.status.backlog_events == 0 or nc is None or not nc.is_connected:
             await self._idle(IDLE_SECONDS)
             return
-        rows = await self.store.read(outbox.pending, self.settings.batch_events)
-        if rows and not await self._send(nc, rows):
+        # Read by a synced write: see outbox.durable_pending.
+        rows = await self.store.write(outbox.durable_pending, self.settings.batch_events)
+        if rows and not await self._send(rows):
             await asyncio.sleep(self.settings.reconnect_seconds)
 
     async def _idle(self, seconds: float) -> None:
@@ -179,10 +182,11 @@ class FederationLink:
 
     # --- sending ---------------------------------------------------------------
 
-    async def _send(self, nc: NatsClient, rows: Sequence[outbox.Pending]) -> bool:
+    async def _send(self, rows: Sequence[outbox.Pending]) -> bool:
         """Send ``rows`` in order; delete those acknowledged without a gap. Returns
         whether every one was."""
-        js = nc.jetstream()
+        js = self._js
+        assert js is not None  # made with the connection
         site = self.settings.site_id
         futures: list[asyncio.Future[PubAck]] = []
         try:
@@ -261,7 +265,9 @@ class FederationLink:
                     await client.close()
                 await asyncio.sleep(self.settings.reconnect_seconds)
                 continue
-            self._nc = client
+            # One context per connection: it holds one reply subscription for the
+            # acknowledgements, which a context per round would pile up.
+            self._nc, self._js = client, client.jetstream()
             self._link(True)
             self._wake.set()
 

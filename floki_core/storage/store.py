@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from floki_core.events import DomainEvent
@@ -15,9 +16,11 @@ from floki_core.storage.database import Database
 from floki_core.storage.health import StorageHealth
 from floki_core.storage.outbox import Outbox
 
-__all__ = ["Store"]
+__all__ = ["KeepForHub", "Store"]
 
 T = TypeVar("T")
+# Store.keep_for_hub, for a writer that holds a connection or session of its own.
+KeepForHub = Callable[[Session | Connection, Sequence[DomainEvent]], None]
 
 
 class Store:
@@ -69,7 +72,7 @@ class Store:
 
         return await self.db.run(work)
 
-    def keep_for_hub(self, session: Session, events: Sequence[DomainEvent]) -> None:
+    def keep_for_hub(self, session: Session | Connection, events: Sequence[DomainEvent]) -> None:
         """Put ``events`` in the outbox in ``session``'s transaction (with
         ``[federation]`` on; else nothing): for a write function that makes its events
         itself."""

@@ -6,6 +6,7 @@ import io
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from floki_core.api.bodies import ApiError, json_response, principal, read_raw
@@ -15,8 +16,15 @@ from floki_core.config import ImportConfig
 from floki_core.domain import Principal
 from floki_core.errors import Invalid
 from floki_core.events import DomainEvent
-from floki_core.register_csv import export_assets, import_register, read_register
+from floki_core.register_csv import (
+    ImportReport,
+    export_assets,
+    import_register,
+    imported_event,
+    read_register,
+)
 from floki_core.storage.database import Database
+from floki_core.storage.store import KeepForHub
 
 CSV_TYPES = ("text/csv", "application/csv", "text/plain", "application/vnd.ms-excel")
 
@@ -40,11 +48,24 @@ async def export_csv(request: web.Request) -> web.Response:
 
 
 def _import(
-    db: Database, raw: bytes, config: ImportConfig, skip_bad: bool, who: Principal, now: Any
+    db: Database,
+    raw: bytes,
+    config: ImportConfig,
+    skip_bad: bool,
+    who: Principal,
+    now: Any,
+    keep_for_hub: KeepForHub,
+    announced: list[DomainEvent],
 ) -> dict[str, Any]:
     # Not core.write: the import takes the write lock only for its last, short step.
     parsed = read_register(raw, config)
-    report = import_register(db, parsed, actor=who, now=now, skip_bad=skip_bad)
+
+    def announce(conn: Connection, report: ImportReport) -> None:
+        event = imported_event(report, now)
+        keep_for_hub(conn, [event])  # with the merge, for the trust hub
+        announced.append(event)
+
+    report = import_register(db, parsed, actor=who, now=now, skip_bad=skip_bad, announce=announce)
     return {
         "created": report.created,
         "updated": report.updated,
@@ -65,6 +86,7 @@ async def import_csv(request: web.Request) -> web.Response:
         raise ApiError(415, f"expected Content-Type text/csv, got {request.content_type}")
     skip_bad = request.query.get("skip_bad", "false").lower() in ("1", "true", "yes")
     raw = await read_raw(request, core.config.server.max_upload_bytes)
+    announced: list[DomainEvent] = []
     try:
         result = await core.db.run(
             _import,
@@ -74,14 +96,12 @@ async def import_csv(request: web.Request) -> web.Response:
             skip_bad,
             principal(request),
             core.clock.now(),
+            core.store.keep_for_hub,
+            announced,
         )
     except Invalid as exc:
         raise ApiError(422, str(exc)) from None
-    # One event for the batch, so listeners (next-due dates, consoles) catch up at once.
-    counts = {k: result[k] for k in ("created", "updated", "unchanged", "skipped")}
-    await core.events.publish(
-        [DomainEvent(type="register.imported", at=core.clock.now(), entity="assets", data=counts)]
-    )
+    await core.events.publish(announced)
     return json_response(result)
 
 
