@@ -13,7 +13,7 @@ and the register, so:
   packet's acknowledgement is written to its tracker only when the appliance says the
   batch is in the core (``Taken``): a worker that is killed has acknowledged nothing the
   core does not have, and its trackers send again what it held;
-- past ``PENDING_LIMIT`` fixes not yet taken, connections that deliver are read no
+- past ``--pending-limit`` fixes not yet taken, connections that deliver are read no
   further until the core catches up (TCP holds the trackers' records back);
 - each connection is admitted by the appliance (``Open``: the connection cap is shared by
   every protocol's listener) before a byte of it is read.
@@ -44,10 +44,10 @@ from floki_gps.teltonika import TeltonikaSession
 
 __all__ = ["PROTOCOLS", "main"]
 
-# Fixes decoded but not yet taken by the core at which connections that deliver are read
-# no further (and at which a batch goes at once rather than at the next tick).
-PENDING_LIMIT = 20_000
-WRITE_TIMEOUT_SECONDS = 10.0
+# The appliance passes its listener's own limits (``tcp_listener.PENDING_LIMIT``: fixes
+# not yet taken by the core at which connections that deliver are read no further, and at
+# which a batch goes at once; ``WRITE_TIMEOUT_SECONDS``: a tracker not taking its answers
+# this long is hung up on), so both ways of holding trackers behave alike.
 SWEEPS_PER_TIMEOUT = 4
 WRITE_BUFFER_BYTES = 4096
 SOCKET_SEND_BUFFER_BYTES = 8192
@@ -85,6 +85,8 @@ class Intake:
         # Connections held at once, admitted or waiting to be: never more than the whole
         # cap, whatever the appliance answers.
         self.max_connections = max_connections
+        self.pending_limit = 20_000
+        self.write_timeout = 10.0
         self.idle_timeout = idle_timeout
         self.batch_seconds = batch_seconds
         self.send: Callable[[bytes], None] = lambda payload: None
@@ -134,9 +136,9 @@ class Intake:
             self.untaken += count
             self.acks.append((connection, bytes(step.answer), step.close))
             connection.held += 1
-            if self.fixes >= PENDING_LIMIT:
+            if self.fixes >= self.pending_limit:
                 self.due.set()
-            if self.untaken >= PENDING_LIMIT:
+            if self.untaken >= self.pending_limit:
                 connection.pause()
                 self.paused.add(connection)
         elif step.close and step.rejected:
@@ -180,7 +182,7 @@ class Intake:
             for connection, answer, close in acks:
                 connection.held -= 1
                 connection.answer(answer, close)
-            if self.untaken < PENDING_LIMIT and self.paused:
+            if self.untaken < self.pending_limit and self.paused:
                 paused, self.paused = self.paused, set()
                 for connection in paused:
                     connection.resume()
@@ -201,13 +203,14 @@ class Intake:
 
     def sweep(self, now: float) -> None:
         idle_since = now - self.idle_timeout
-        stuck_since = now - WRITE_TIMEOUT_SECONDS
+        stuck_since = now - self.write_timeout
         for connection in list(self.connections.values()):
             blocked_at = connection.write_blocked_at
             if blocked_at is not None and blocked_at < stuck_since:
                 connection.hang_up()
             elif connection.last_heard < idle_since:
                 self.rejected["idle_timeout"] += 1
+                self.due.set()  # counted in the appliance at once, not at the next tick
                 connection.hang_up()
 
 
@@ -363,6 +366,7 @@ class Connection(asyncio.Protocol):
 async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     intake = Intake(args.protocol, args.idle_timeout, args.batch_seconds, args.max_connections)
+    intake.pending_limit, intake.write_timeout = args.pending_limit, args.write_timeout
     stopping = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
@@ -404,6 +408,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--idle-timeout", type=float, required=True)
     parser.add_argument("--batch-seconds", type=float, required=True)
     parser.add_argument("--max-connections", type=int, required=True)
+    parser.add_argument("--pending-limit", type=int, default=20_000)
+    parser.add_argument("--write-timeout", type=float, default=10.0)
     return parser.parse_args(argv)
 
 

@@ -82,6 +82,8 @@ class TrackerWorkers:
 
     async def _keep(self, number: int, sock: socket.socket, sink: ObservationSink) -> None:
         """Worker ``number``, started again whenever it ends, until cancelled."""
+        from floki_gps import tcp_listener  # its limits, read as each worker starts
+
         listener = self.listener
         loop = asyncio.get_running_loop()
         pause = RESTART_FIRST_SECONDS
@@ -97,6 +99,8 @@ class TrackerWorkers:
                     f"--idle-timeout={listener.idle_timeout}",
                     f"--batch-seconds={listener.batch_seconds}",
                     f"--max-connections={listener.cap.limit}",
+                    f"--pending-limit={tcp_listener.PENDING_LIMIT}",
+                    f"--write-timeout={tcp_listener.WRITE_TIMEOUT_SECONDS}",
                 ],
             )
             link = self._links[number] = _Link(listener, self.protocol, sink)
@@ -135,13 +139,13 @@ class TrackerWorkers:
 
 
 def _listen(title: str, host: str, port: int) -> socket.socket:
-    from floki_gps.tcp_listener import ListenerUnavailable
+    from floki_gps import tcp_listener
 
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         sock = socket.create_server((host, port), family=family, backlog=LISTEN_BACKLOG)
     except OSError as exc:
-        raise ListenerUnavailable(
+        raise tcp_listener.ListenerUnavailable(
             f"cannot listen for {title} trackers on {host}:{port}: {exc.strerror or exc}"
         ) from exc
     sock.setblocking(False)
@@ -200,6 +204,18 @@ class _Link:
             self.channel.send(ENCODER.encode(message))
 
     async def _hand_over(self) -> None:
+        try:
+            await self._hand_over_forever()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Nothing of this worker's would be acknowledged again: end the link, so the
+            # worker is started afresh and its trackers send what it held once more.
+            log.exception("%s: handing a worker's batch to the core failed", self.listener.title)
+            if self.channel is not None:
+                self.channel.close()
+
+    async def _hand_over_forever(self) -> None:
         listener = self.listener
         devices = listener.devices
         while True:

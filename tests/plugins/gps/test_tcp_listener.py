@@ -24,6 +24,18 @@ from floki_core.observations import Observation
 from tests.fixtures.gps_trackers import Gt06Tracker, TeltonikaTracker, TrackerClosed, fix_at
 
 NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+# Worker processes per listener in the test running now: every test runs with the
+# connections held in this process and again held by a worker process (``tcp_workers``).
+WORKERS = 0
+
+
+@pytest.fixture(autouse=True, params=[0, 1], ids=["in-process", "worker"])
+def held_by(request: pytest.FixtureRequest) -> int:
+    global WORKERS
+    WORKERS = request.param
+    return WORKERS
+
+
 REGISTERED = {f"35630704244{n:04d}" for n in range(100)}
 IMEI = "356307042440000"
 
@@ -90,6 +102,9 @@ def listener_for(
         cap=cap or ConnectionCap(1000),
         idle_timeout=idle,
         batch_seconds=batch,
+        workers=WORKERS,
+        worker_protocol=protocol,
+        is_registered=REGISTERED.__contains__,
     )
 
 
@@ -160,8 +175,9 @@ async def test_a_silent_tracker_is_disconnected_after_the_idle_timeout() -> None
             assert await tracker.log_in()
             assert run.devices.listing()[0]["connected"] is True
             assert await tracker.closed_by_server(timeout=3.0)
-        assert run.sink.rejected == {"idle_timeout": 1}
-        assert run.devices.listing()[0]["connected"] is False
+        # A worker reports it with its next batch (at once, not at the tick).
+        await eventually(lambda: run.sink.rejected == {"idle_timeout": 1}, "the count")
+        await eventually(lambda: run.devices.listing()[0]["connected"] is False, "gone")
 
 
 async def test_frames_cut_across_writes_and_joined_in_one_write(teltonika: Running) -> None:
@@ -196,13 +212,16 @@ async def test_an_unregistered_tracker_is_refused_and_remembered(teltonika: Runn
     assert (entry["device"], entry["registered"], entry["refused"]) == ("490154203237518", False, 1)
 
 
-async def test_a_backlog_keeps_the_trackers_own_times() -> None:
-    async with running(listener_for("teltonika", batch=5.0)) as run:
+async def test_a_backlog_keeps_the_trackers_own_times(held_by: int) -> None:
+    async with running(listener_for("teltonika", batch=5.0 if held_by == 0 else 0.2)) as run:
         backlog = [fix_at(IMEI, "teltonika", NOW - dt.timedelta(minutes=m)) for m in (30, 20, 10)]
         async with run.teltonika() as tracker:
             assert await tracker.log_in()
             assert await tracker.send(backlog) == 3
-        assert run.sink.batches == []  # not due yet: handed over at the latest at stop
+        if held_by == 0:
+            assert run.sink.batches == []  # not due yet: handed over at the latest at stop
+        else:
+            assert len(run.sink.observations) == 3  # a worker answers once they are in
     assert [o.observed_at for o in run.sink.observations] == [f.at for f in backlog]
     assert {o.received_at for o in run.sink.observations} == {NOW}
 
@@ -242,9 +261,31 @@ class SlowSink(Sink):
         await super().submit(batch)
 
 
-async def test_a_full_batch_goes_at_once_and_a_core_behind_holds_the_trackers_back(
-    monkeypatch: pytest.MonkeyPatch,
+async def test_a_core_behind_holds_a_workers_trackers_back_at_their_next_answer(
+    held_by: int,
 ) -> None:
+    if held_by == 0:
+        pytest.skip("a worker's trackers wait for their answers until the core has the fixes")
+    sink = SlowSink()
+    listener = listener_for("teltonika", batch=0.05)
+    async with running(listener, sink) as run, run.teltonika() as tracker:
+        assert await tracker.log_in()
+        await tracker.write(teltonika_encode([fix_at(IMEI, "teltonika", NOW)]))
+        try:
+            with pytest.raises(TrackerClosed):  # the core is behind: no answer yet
+                await tracker.read(4, timeout=0.3)
+            assert sink.observations == []
+        finally:
+            sink.release.set()
+        assert await tracker.acknowledged() == 1
+        assert len(sink.observations) == 1  # answered once it was in
+
+
+async def test_a_full_batch_goes_at_once_and_a_core_behind_holds_the_trackers_back(
+    monkeypatch: pytest.MonkeyPatch, held_by: int
+) -> None:
+    if held_by:
+        pytest.skip("in a worker a packet is answered only once its batch is in the core")
     monkeypatch.setattr(tcp_listener, "PENDING_LIMIT", 2)
     sink = SlowSink()
     async with running(listener_for("teltonika", batch=30.0), sink) as run:  # no tick
@@ -302,3 +343,39 @@ async def test_a_tracker_that_never_reads_its_answers_is_hung_up_and_others_carr
         async with run.teltonika(sorted(REGISTERED)[1]) as other:
             assert await other.log_in()
             assert await other.send([fix_at(sorted(REGISTERED)[1], "teltonika", NOW)]) == 1
+
+
+class FailingSink(Sink):
+    """A core that fails to take the first batch it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    async def submit(self, batch: Sequence[Observation]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the core could not take the batch")
+        await super().submit(batch)
+
+
+async def test_a_batch_the_core_fails_to_take_restarts_the_worker_and_is_sent_again(
+    held_by: int,
+) -> None:
+    if held_by == 0:
+        pytest.skip("in-process the source itself fails and its supervisor restarts it")
+    sink = FailingSink()
+    packet = teltonika_encode([fix_at(IMEI, "teltonika", NOW)])
+    async with running(listener_for("teltonika"), sink) as run:
+        async with run.teltonika() as tracker:
+            assert await tracker.log_in()
+            await tracker.write(packet)
+            assert await tracker.closed_by_server()  # never answered: nothing was taken
+        pool = run.listener.worker_pool
+        assert pool is not None
+        await eventually(lambda: pool.restarts == 1 and pool.pids.get(0), "a new worker")
+        async with run.teltonika() as tracker:  # the tracker sends it again
+            assert await tracker.log_in()
+            await tracker.write(packet)
+            assert await tracker.acknowledged() == 1
+    assert [o.tag for o in sink.observations] == [IMEI]
