@@ -10,10 +10,13 @@ of small frames a second costs one callback per read, not one task per frame.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Callable
 
 __all__ = ["MAX_FRAME", "ChannelClosed", "FrameChannel", "open_channel"]
+
+log = logging.getLogger("floki.workers")
 
 # A frame larger than this is not from a process of ours: the link is dropped.
 MAX_FRAME = 64 * 1024 * 1024
@@ -58,7 +61,14 @@ class FrameChannel(asyncio.Protocol):
                 break
             frame = bytes(buffer[start + _HEADER : start + _HEADER + size])
             start += _HEADER + size
-            self._on_frame(frame)
+            try:
+                self._on_frame(frame)
+            except Exception:
+                # A frame its reader cannot take leaves the two ends out of step: the
+                # link ends (the worker's owner starts it afresh) rather than go on.
+                log.exception("a worker channel's frame could not be taken; closing it")
+                self.close()
+                return
         if start:
             del buffer[:start]
 
