@@ -383,6 +383,17 @@ def cmd_import_assets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_federation_status(args: argparse.Namespace) -> int:
+    from floki_core.federation.report import status_lines
+
+    with _database(args.data_dir) as db:
+        config = load_config(args.data_dir)
+        lines = status_lines(db, config.federation, config_path(args.data_dir))
+    for line in lines:
+        _out(line)
+    return 0
+
+
 def cmd_export_assets(args: argparse.Namespace) -> int:
     from floki_core.register_io import export_assets_file
 
@@ -530,6 +541,12 @@ def build_parser(*, plugin_commands: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--name", help="what the token is for, e.g. 'ward 7 gateway'")
     p.add_argument("--expires-days", type=int)
 
+    federation = command(
+        "federation", lambda a: 0, "this site's link to a trust hub"
+    ).add_subparsers(dest="federation_command", required=True, metavar="ACTION")
+    command(
+        "status", cmd_federation_status, "events kept for the hub, sent and waiting", federation
+    )
     command("plugins", cmd_plugins, "list plugins with version and status")
     p = command("check", cmd_check, "check config, database integrity, migrations, certificate")
     p.add_argument(

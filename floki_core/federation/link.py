@@ -33,6 +33,7 @@ from floki_core.clock import Clock
 from floki_core.config import FederationConfig
 from floki_core.errors import ConfigError
 from floki_core.events import DomainEvent
+from floki_core.federation.report import shown_server
 from floki_core.storage import outbox
 from floki_core.storage.store import Store
 
@@ -105,7 +106,7 @@ class FederationLink:
         self.status = LinkStatus(
             enabled=True,
             site_id=settings.site_id,
-            servers=list(settings.servers),
+            servers=[shown_server(url) for url in settings.servers],
             backlog_bound=settings.max_backlog_events,
         )
         self._wake = asyncio.Event()
