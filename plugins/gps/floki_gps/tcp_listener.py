@@ -21,7 +21,6 @@ import collections
 import contextlib
 import datetime as dt
 import logging
-import socket
 from collections.abc import Callable
 from typing import cast
 
@@ -29,6 +28,7 @@ from floki_core.sdk import Clock, Observation, ObservationSink
 from floki_gps.devices import DeviceBook
 from floki_gps.fix_observations import observations
 from floki_gps.fixes import Fix
+from floki_gps.tcp_connection import SWEEPS_PER_TIMEOUT, TrackerConnection, sweep
 from floki_gps.tcp_session import HoldingSession, Step, TrackerSession
 from floki_gps.tcp_workers import TrackerWorkers
 
@@ -43,13 +43,6 @@ WRITE_TIMEOUT_SECONDS = 10.0
 # trackers keep their records and TCP holds them back), so a core that falls behind
 # costs no memory here.
 PENDING_LIMIT = 20_000
-# The idle sweep runs this often relative to the idle timeout (and at least every second).
-SWEEPS_PER_TIMEOUT = 4
-# Answers (acknowledgements of a few bytes) held for a tracker before it counts as not
-# reading them: ~1,000 unread acknowledgements in the transport and a few thousand in the
-# kernel, not the 64 KB and autotuned megabytes meant for bulk transfers.
-WRITE_BUFFER_BYTES = 4096
-SOCKET_SEND_BUFFER_BYTES = 8192
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -272,16 +265,7 @@ class TrackerListener:
 
     def _sweep(self, now: float) -> None:
         """Hang up on trackers silent past the idle timeout or not taking answers."""
-        idle_since = now - self.idle_timeout
-        stuck_since = now - WRITE_TIMEOUT_SECONDS
-        idle = 0
-        for connection in list(self._connections):
-            blocked_at = connection.write_blocked_at
-            if blocked_at is not None and blocked_at < stuck_since:
-                connection.hang_up()
-            elif connection.last_heard < idle_since:
-                idle += 1
-                connection.hang_up()
+        idle = sweep(self._connections, now, self.idle_timeout, WRITE_TIMEOUT_SECONDS)
         if idle:
             self.reject({"idle_timeout": idle})
 
@@ -303,32 +287,19 @@ class TrackerListener:
             self._submitting = False
 
 
-class _Connection(asyncio.Protocol):
+class _Connection(TrackerConnection):
     """One tracker's connection: bytes in to its session, the session's answers out."""
 
-    __slots__ = ("last_heard", "listener", "peer", "session", "transport", "write_blocked_at")
-
     def __init__(self, listener: TrackerListener) -> None:
+        super().__init__()
         self.listener = listener
         self.session = listener.new_session()
-        self.transport: asyncio.Transport | None = None
-        self.peer = ""
-        self.last_heard = 0.0  # loop time of the last bytes read
-        self.write_blocked_at: float | None = None  # loop time answers began to back up
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # A stream transport, whichever loop made it (uvloop's derive from no asyncio class).
-        transport = cast(asyncio.Transport, transport)
         if not self.listener.opened(self):
-            transport.abort()
+            transport.close()  # refused before a byte is read
             return
-        self.transport = transport
-        transport.set_write_buffer_limits(high=WRITE_BUFFER_BYTES)
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SEND_BUFFER_BYTES)
-        self.peer = _peer(transport)
-        self.last_heard = asyncio.get_running_loop().time()
+        self.take_transport(transport)
         if self.listener.held_back:
             self.hold_back()
 
@@ -339,26 +310,17 @@ class _Connection(asyncio.Protocol):
         self.last_heard = asyncio.get_running_loop().time()
         step = self.session.feed(data)
         self.listener.take(step, self.session.protocol, self.peer)
-        if step.answer:
-            transport.write(step.answer)
-        if step.close:
-            transport.close()  # after the answer is written
-        elif self.listener.held_back:
+        self.answer(step.answer, step.close)
+        if not step.close and self.listener.held_back:
             self.hold_back()
-
-    def eof_received(self) -> bool:
-        return False  # the tracker hung up: close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.transport is not None:
             self.transport = None
             self.listener.closed(self)
 
-    # A tracker that does not read its answers is read no further until it does: what it
-    # sends meanwhile waits in TCP, and the sweep hangs up after WRITE_TIMEOUT_SECONDS.
-    def pause_writing(self) -> None:
-        self.write_blocked_at = asyncio.get_running_loop().time()
-        self.pause()
+    def may_read(self) -> bool:
+        return not self.listener.held_back
 
     def resume_writing(self) -> None:
         self.write_blocked_at = None
@@ -370,29 +332,3 @@ class _Connection(asyncio.Protocol):
     def hold_back(self) -> None:
         self.pause()
         self.listener.paused.add(self)
-
-    def pause(self) -> None:
-        if self.transport is not None and self.transport.is_reading():
-            self.transport.pause_reading()
-
-    def resume(self) -> None:
-        transport = self.transport
-        if (
-            transport is not None
-            and not transport.is_closing()
-            and self.write_blocked_at is None
-            and not self.listener.held_back
-            and not transport.is_reading()
-        ):
-            transport.resume_reading()
-
-    def hang_up(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
-
-
-def _peer(transport: asyncio.BaseTransport) -> str:
-    address = transport.get_extra_info("peername")
-    if isinstance(address, tuple) and len(address) >= 2:
-        return f"{address[0]}:{address[1]}"
-    return str(address)

@@ -33,11 +33,11 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
-from typing import cast
 
 from floki_core.sdk_worker import open_channel
 from floki_gps.fixes import Fix
 from floki_gps.gt06 import Gt06Session
+from floki_gps.tcp_connection import SWEEPS_PER_TIMEOUT, TrackerConnection, sweep
 from floki_gps.tcp_messages import ENCODER, TO_WORKER, Ask, Batch, Open, Taken
 from floki_gps.tcp_session import Step, TrackerSession
 from floki_gps.teltonika import TeltonikaSession
@@ -48,9 +48,6 @@ __all__ = ["PROTOCOLS", "main"]
 # not yet taken by the core at which connections that deliver are read no further, and at
 # which a batch goes at once; ``WRITE_TIMEOUT_SECONDS``: a tracker not taking its answers
 # this long is hung up on), so both ways of holding trackers behave alike.
-SWEEPS_PER_TIMEOUT = 4
-WRITE_BUFFER_BYTES = 4096
-SOCKET_SEND_BUFFER_BYTES = 8192
 
 IsRegistered = Callable[[str], bool]
 
@@ -202,57 +199,34 @@ class Intake:
     # --- housekeeping ------------------------------------------------------------------
 
     def sweep(self, now: float) -> None:
-        idle_since = now - self.idle_timeout
-        stuck_since = now - self.write_timeout
-        for connection in list(self.connections.values()):
-            blocked_at = connection.write_blocked_at
-            if blocked_at is not None and blocked_at < stuck_since:
-                connection.hang_up()
-            elif connection.last_heard < idle_since:
-                self.rejected["idle_timeout"] += 1
-                self.due.set()  # counted in the appliance at once, not at the next tick
-                connection.hang_up()
+        idle = sweep(self.connections.values(), now, self.idle_timeout, self.write_timeout)
+        if idle:
+            self.rejected["idle_timeout"] += idle
+            self.due.set()  # counted in the appliance at once, not at the next tick
 
 
-class Connection(asyncio.Protocol):
+class Connection(TrackerConnection):
     """One tracker's connection in the worker."""
 
     def __init__(self, intake: Intake) -> None:
+        super().__init__()
         self.intake = intake
         self.session = intake.new_session(_assume_registered)
-        self.transport: asyncio.Transport | None = None
         self.id = 0
-        self.peer = ""
-        self.last_heard = 0.0
-        self.write_blocked_at: float | None = None
         self.held = 0  # answers held until their batch is taken
         self.admitted = False  # by the appliance: nothing is read until it is
         self.asking = False  # the login is with the appliance
         self._fed = bytearray()  # what came before the login was answered
         self._login_step: Step | None = None
         self._fed_at_login = 0
-        self._paused_by_intake = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport = cast(asyncio.Transport, transport)
         number = self.intake.opened(self)
         if number is None:
-            transport.abort()
+            transport.close()  # refused before a byte is read
             return
         self.id = number
-        self.transport = transport
-        transport.set_write_buffer_limits(high=WRITE_BUFFER_BYTES)
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_SEND_BUFFER_BYTES)
-        address = transport.get_extra_info("peername")
-        self.peer = (
-            f"{address[0]}:{address[1]}"
-            if isinstance(address, tuple) and len(address) >= 2
-            else str(address)
-        )
-        self.last_heard = asyncio.get_running_loop().time()
-        transport.pause_reading()  # until the appliance admits it
+        self.take_transport(transport).pause_reading()  # until the appliance admits it
 
     def admit(self, yes: bool) -> None:
         if self.transport is None or self.transport.is_closing():
@@ -316,51 +290,13 @@ class Connection(asyncio.Protocol):
         self._fed = bytearray()
         self.intake.take(self, refusal)
 
-    def answer(self, answer: bytes, close: bool) -> None:
-        transport = self.transport
-        if transport is None or transport.is_closing():
-            return
-        if answer:
-            transport.write(answer)
-        if close:
-            transport.close()
-
-    def eof_received(self) -> bool:
-        return False
+    def may_read(self) -> bool:
+        return self.admitted and not self.asking and self not in self.intake.paused
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.transport is not None:
             self.transport = None
             self.intake.closed(self)
-
-    def pause_writing(self) -> None:
-        self.write_blocked_at = asyncio.get_running_loop().time()
-        self.pause()
-
-    def resume_writing(self) -> None:
-        self.write_blocked_at = None
-        if self not in self.intake.paused:
-            self.resume()
-
-    def pause(self) -> None:
-        if self.transport is not None and self.transport.is_reading():
-            self.transport.pause_reading()
-
-    def resume(self) -> None:
-        transport = self.transport
-        if (
-            transport is not None
-            and not transport.is_closing()
-            and self.write_blocked_at is None
-            and self.admitted
-            and not self.asking
-            and not transport.is_reading()
-        ):
-            transport.resume_reading()
-
-    def hang_up(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
 
 
 async def serve(args: argparse.Namespace) -> None:
