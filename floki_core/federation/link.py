@@ -172,7 +172,9 @@ class FederationLink:
             return
         # Read by a synced write: see outbox.durable_pending.
         rows = await self.store.write(outbox.durable_pending, self.settings.batch_events)
-        if rows and not await self._send(rows):
+        if not rows:
+            self.status.backlog_events = 0  # counted again next round
+        elif not await self._send(rows):
             await asyncio.sleep(self.settings.reconnect_seconds)
 
     async def _idle(self, seconds: float) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 
 import pytest
 
@@ -93,4 +95,44 @@ def test_coalescing_drops_only_superseded_moves_oldest_first(database: Database)
         ("asset.state_changed", 1),
         ("location.changed", 1),
         ("location.changed", 2),
+    ]
+
+
+def test_a_later_transaction_waits_for_the_number_before_it_to_commit(
+    database: Database,
+) -> None:
+    """Sequence order is commit order: a writer that took a number holds the sequence
+    until it commits, so no later number can reach the hub before it."""
+    keep(database, move(1, "A"))
+    numbered, release = threading.Event(), threading.Event()
+    done: list[str] = []
+
+    def first() -> None:
+        with database.transaction() as session:
+            KEEP.append(session, [state(1, "dirty")])
+            numbered.set()
+            release.wait(10)
+        done.append("first")
+
+    def second() -> None:
+        numbered.wait(10)
+        with database.transaction() as session:
+            KEEP.append(session, [state(2, "dirty")])
+        done.append("second")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    numbered.wait(10)
+    time.sleep(0.3)
+    held = list(done)
+    release.set()
+    for thread in threads:
+        thread.join(15)
+    assert held == []  # the second writer was held while the first had not committed
+    assert done == ["first", "second"]
+    assert [(seq, body["entity_id"]) for seq, _, body in waiting(database)] == [
+        (1, 1),
+        (2, 1),
+        (3, 2),
     ]
