@@ -9,8 +9,10 @@ on the same port, and observations are injected with its manual clock.
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import io
+import shutil
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +32,7 @@ from floki_core.domain import SYSTEM, Role, TokenKind
 from floki_core.observations import Observation
 from floki_core.security import tls
 from floki_core.storage import accounts
+from floki_core.storage.database import DB_FILE
 from tests.fixtures.processes import free_port
 
 T = TypeVar("T")
@@ -366,10 +369,49 @@ class AdminHttp:
             return r.status, await r.json()
 
 
-@contextmanager
-def serving(data_dir: Path) -> Iterator[ThreadedAppliance]:
-    """A started appliance in ``data_dir`` for the ``with`` block, closed after it."""
+@dataclass(frozen=True)
+class PreparedRegister:
+    """A data directory holding ``populate()``'s register (the database and the floor
+    plans) and the tokens it made: built once per session, so that an appliance started
+    on a copy skips the migrations and the thirty-odd requests. Copy it, never change it."""
+
+    data_dir: Path
+    register: Register
+    admin_token: str
+    device_token: str
+
+
+def prepare_register(data_dir: Path, template: Path) -> PreparedRegister:
+    """``populate()`` in an appliance of its own on a copy of ``template`` (the test
+    kit's migrated, empty database), stopped before this returns."""
     running = ThreadedAppliance(data_dir)
+    shutil.copyfile(template, data_dir / DB_FILE)
+    running.start()
+    try:
+        register = running.populate()
+    finally:
+        running.close()
+    wal = data_dir / f"{DB_FILE}-wal"
+    assert not wal.exists() or wal.stat().st_size == 0, "the register is not all in the file"
+    return PreparedRegister(data_dir, register, running.admin_token, running.device_token)
+
+
+@contextmanager
+def serving(
+    data_dir: Path, *, database: Path | None = None, prepared: PreparedRegister | None = None
+) -> Iterator[ThreadedAppliance]:
+    """A started appliance in ``data_dir`` for the ``with`` block, closed after it: on a
+    copy of ``prepared`` (populated already), else of the SQLite file ``database``, else
+    on a database of its own made by the migrations."""
+    running = ThreadedAppliance(data_dir)
+    if prepared is not None:
+        # The appliance keeps the certificate it made for itself.
+        ignore = shutil.ignore_patterns("tls", f"{DB_FILE}-*")
+        shutil.copytree(prepared.data_dir, data_dir, ignore=ignore, dirs_exist_ok=True)
+        running.register = copy.deepcopy(prepared.register)
+        running.admin_token, running.device_token = prepared.admin_token, prepared.device_token
+    elif database is not None:
+        shutil.copyfile(database, data_dir / DB_FILE)
     running.start()
     try:
         yield running

@@ -21,7 +21,13 @@ from floki_console.binding import guard_qt_binding
 from floki_console.context import ConsoleContext
 from floki_console.credentials import TokenStore
 from floki_console.trust import PinStore
-from tests.console.appliance import Register, ThreadedAppliance, serving
+from tests.console.appliance import (
+    PreparedRegister,
+    Register,
+    ThreadedAppliance,
+    prepare_register,
+    serving,
+)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -80,12 +86,32 @@ def context(tmp_path: Path) -> ConsoleContext:
     )
 
 
+@pytest.fixture(scope="session")
+def prepared_register(
+    tmp_path_factory: pytest.TempPathFactory, floki_migrated_database: Path
+) -> PreparedRegister:
+    """``ThreadedAppliance.populate()``'s register, built once per session."""
+    return prepare_register(
+        tmp_path_factory.mktemp("console-register") / "appliance", floki_migrated_database
+    )
+
+
 @pytest.fixture
-def appliance(tmp_path: Path) -> Iterator[ThreadedAppliance]:
-    with serving(tmp_path / "appliance") as running:
+def appliance(
+    request: pytest.FixtureRequest, tmp_path: Path, floki_migrated_database: Path
+) -> Iterator[ThreadedAppliance]:
+    """A started appliance: on a copy of the prepared register for a test with
+    ``register``, else on a copy of the test kit's empty one."""
+    prepared = (
+        request.getfixturevalue("prepared_register") if "register" in request.fixturenames else None
+    )
+    with serving(
+        tmp_path / "appliance", database=floki_migrated_database, prepared=prepared
+    ) as running:
         yield running
 
 
 @pytest.fixture
 def register(appliance: ThreadedAppliance) -> Register:
-    return appliance.populate()
+    """The register ``populate()`` makes, on the ``appliance`` (started on a copy of it)."""
+    return appliance.register
