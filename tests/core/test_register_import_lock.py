@@ -8,6 +8,7 @@ respected, as if it had happened before the import began.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,9 +34,11 @@ HEADER = "Asset No,Description,Make,Model,GIAI"
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
+def db(tmp_path: Path, floki_migrated_database: Path) -> Iterator[Database]:
+    """A migrated, empty register: a copy of the kit's, migrated once per run."""
+    shutil.copyfile(floki_migrated_database, tmp_path / "t.db")
     database = Database(f"sqlite:///{tmp_path}/t.db")
-    database.migrate()
+    database.migrate()  # nothing to do: the copy is at the newest revision already
     yield database
     database.close()
 
