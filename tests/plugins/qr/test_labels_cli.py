@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,15 +68,28 @@ def _register(db: Database) -> None:
         make(reg.ASSETS, asset_number="E1002", class_id=pump, home_zone_id=room)
 
 
-@pytest.fixture
-def appliance(tmp_path: Path) -> Iterator[Appliance]:
-    data_dir = tmp_path / "var"
+@pytest.fixture(scope="module")
+def initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``floki-core init``'s data directory with the labels' base URL configured and
+    ``_register``'s records, made once for the module: each test works on a copy."""
+    data_dir = tmp_path_factory.mktemp("labels-cli") / "var"
     init_data_dir(data_dir, site_name="St Elsewhere")
     config = data_dir / "floki.toml"
     config.write_text(config.read_text() + f'\n[plugin.qr.labels]\nbase_url = "{BASE_URL}"\n')
     db = Database(default_url(data_dir))
-    db.migrate()
-    _register(db)
+    try:
+        db.migrate()
+        _register(db)
+    finally:
+        db.close()  # the last connection out checkpoints the WAL into the file
+    return data_dir
+
+
+@pytest.fixture
+def appliance(tmp_path: Path, initialised: Path) -> Iterator[Appliance]:
+    data_dir = Path(shutil.copytree(initialised, tmp_path / "var"))
+    db = Database(default_url(data_dir))
+    db.migrate()  # nothing to do: the copy is at the newest revision already
     try:
         yield Appliance(data_dir, db)
     finally:
