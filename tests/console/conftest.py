@@ -37,6 +37,16 @@ def _qt_binding() -> None:
     guard_qt_binding()  # as floki-console does at start
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _modules_out_of_the_collector() -> None:
+    # Each test ends with a full garbage collection (qloop, below). Walking every object
+    # the imports made (Qt, SQLAlchemy, aiohttp ...) took a quarter of a second of it;
+    # frozen, as the appliance freezes what its start built (floki_core.appliance), a
+    # collection walks only what the tests made since.
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     """asyncio on Qt's event loop, running whenever Qt processes events (as qtbot's waits
