@@ -188,3 +188,28 @@ def _put_back(session: Any, rows: list[dict[str, Any]]) -> None:
 
     if rows:
         session.execute(OutboxRow.__table__.insert(), rows)
+
+
+async def test_two_sites_share_the_hub_s_stream_each_under_its_own_name(
+    nats_hub: NatsHub, sites: Sites
+) -> None:
+    await nats_hub.make_stream()
+    async with (
+        sites.run("north", nats_hub.federation("north")) as north,
+        sites.run("south", nats_hub.federation("south")) as south,
+    ):
+        await ok(north, "POST", "/sites", json={"name": "North General"})
+        await ok(south, "POST", "/sites", json={"name": "South Infirmary"})
+        await ok(north, "POST", "/sites", json={"name": "North Clinic"})
+        await drained(north)
+        await drained(south)
+    by_site: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
+    for message in await nats_hub.read_stream():
+        body = json.loads(message.data)
+        by_site[message.subject.split(".")[2]].append(
+            (message.headers["Nats-Msg-Id"], body["seq"], body["data"]["name"])
+        )
+    assert by_site == {
+        "north": [("north:1", 1, "North General"), ("north:2", 2, "North Clinic")],
+        "south": [("south:1", 1, "South Infirmary")],
+    }
