@@ -70,10 +70,18 @@ def throwaway_venv(tmp_path: Path) -> Path:
     return venv
 
 
+# pytest plugins of this environment that a plugin's own tests neither use nor would have
+# installed; each takes a second or more to import in every run.
+UNRELATED_PLUGINS = ["-p", "no:schemathesis", "-p", "no:pytest-qt", "-p", "no:xdist"]
+
+
 def run_its_tests(project: Path, venv: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     return subprocess.run(
-        [venv / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        [
+            *(venv / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider"),
+            *UNRELATED_PLUGINS,
+        ],
         cwd=project,
         env=env,
         capture_output=True,
