@@ -12,7 +12,7 @@ import pytest
 from floki_core.clock import ManualClock
 from floki_core.config import parse_config
 from floki_core.storage import outbox
-from floki_core.testing import Floki, running_appliance
+from floki_core.testing import Floki, installed_plugins, running_appliance
 from tests.fixtures.nats import NatsHub, nats_hub, nats_pki
 
 __all__ = ["nats_hub", "nats_pki"]
@@ -33,7 +33,12 @@ class Sites:
     async def run(self, name: str, federation: dict[str, Any] | None) -> AsyncIterator[Floki]:
         data_dir = self.root / name
         fresh = not (data_dir / "floki.db").exists()
-        raw: dict[str, Any] = {"discovery": {"enabled": False}, "server": {"tls": False}}
+        raw: dict[str, Any] = {
+            "discovery": {"enabled": False},
+            "server": {"tls": False},
+            # The ward's labels are QR: the other technologies' plugins are not needed.
+            "plugins": {"disabled": [name for name in installed_plugins() if name != "qr"]},
+        }
         if federation is not None:
             raw["federation"] = federation
         async with running_appliance(
