@@ -48,6 +48,13 @@ name = {site}
 [plugins]
 # disabled = ["wifi"]
 
+# [federation]               # this site as part of a trust hub: docs/federation.md
+# site_id = "north"
+# servers = ["tls://hub.trust.example:4222"]
+# ca_file = "/etc/floki/hub-ca.pem"
+# user = "north"
+# password = "given by the hub team"
+
 # [plugin.ble]               # each plugin's settings: docs/plugins.md
 """
 

@@ -3,6 +3,7 @@ link's figures are for engineers and admins (and /metrics)."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from floki_core.cli import main
 from floki_core.config import parse_config
 from floki_core.core import Core
 from floki_core.errors import FlokiError
+from floki_core.initialise import CONFIG_TEMPLATE
 from tests.federation.conftest import Sites
 from tests.fixtures.nats import Pki
 
@@ -108,3 +110,17 @@ async def test_the_link_s_figures_are_for_engineers_and_in_metrics(
     assert "cannot connect to the hub" in body["last_error"]
     assert "floki_federation_up 0" in metrics
     assert "floki_federation_backlog_events 1" in metrics
+
+
+def test_the_example_init_writes_is_a_valid_federation_section() -> None:
+    lines = CONFIG_TEMPLATE.format(site='"North"', database="").splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("# [federation]")))
+    example = []
+    for line in lines[start:]:
+        if not line.startswith("# "):
+            break
+        example.append(line[2:].split("  #")[0])
+    section = tomllib.loads("\n".join(example))
+    settings = parse_config(section).federation
+    assert settings is not None and settings.site_id == "north"
+    assert settings.servers == ["tls://hub.trust.example:4222"]
