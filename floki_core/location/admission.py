@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from floki_core.ingest import RejectionLog
+from floki_core.location.replay_memory import ReplayMemory
 from floki_core.observations import Observation
 
 
@@ -74,16 +75,15 @@ def replay_key(obs: Observation) -> int:
 class Admission:
     """Dedupe by :func:`replay_key` within a window; skew checks.
 
-    Observations are remembered as 64-bit hashes, expired a batch at a time: a tuple of
-    strings and a datetime per remembered sighting cost ~440 bytes, a hash ~70.
+    Observations are remembered as 64-bit hashes (``ReplayMemory``: the newest in a set,
+    older ones in one sorted array, 12 bytes a key): a tuple of strings and a datetime per
+    remembered sighting cost ~440 bytes, a hash in a set ~70.
     """
 
     def __init__(self, policy: AdmissionPolicy | None = None) -> None:
         self.policy = policy or AdmissionPolicy()
         self.stats: dict[str, SourceStats] = {}
-        self._seen: set[int] = set()
-        self._order: collections.deque[tuple[dt.datetime, list[int]]] = collections.deque()
-        self._remembered = 0
+        self.memory = ReplayMemory(self.policy.replay_window, self.policy.max_remembered)
         self.rejections = RejectionLog()
 
     def source(self, name: str) -> SourceStats:
@@ -98,14 +98,13 @@ class Admission:
         stats = self.source(source)
         stats.received += len(batch)
         stats.last_batch_at = now
-        self._forget_before(now - self.policy.replay_window)
+        memory = self.memory
+        memory.expire(now)
         future_limit = now + self.policy.future_tolerance
         past_limit = now - self.policy.max_age
-        seen = self._seen
         keys: list[int] = []
-        admitted: list[Observation] = []
-        remember, admit = keys.append, admitted.append
-        duplicates = 0
+        fresh: list[Observation] = []  # in time, not yet known to be a replay or not
+        remember, take = keys.append, fresh.append
         for obs in batch:
             at = obs.observed_at
             if at > future_limit:
@@ -129,19 +128,27 @@ class Admission:
                     frozenset(extras.items()) if extras else None,
                 )
             )
-            if key in seen:
-                duplicates += 1
-                continue
-            seen.add(key)
             remember(key)
-            admit(obs)
-        stats.duplicates += duplicates
-        if keys:
-            # Remembered by arrival time, so a late batch is still recognised when replayed.
-            self._order.append((now, keys))
-            self._remembered += len(keys)
-        while self._remembered > self.policy.max_remembered and self._order:
-            self._drop_oldest()
+            take(obs)
+        # Remembered by arrival time, so a late batch is still recognised when replayed.
+        held = memory.known(keys)
+        recent = memory.open
+        before = len(recent)
+        admitted: list[Observation] = []
+        admit = admitted.append
+        add = recent.add
+        if held is None:
+            for key, obs in zip(keys, fresh, strict=True):
+                if key not in recent:
+                    add(key)
+                    admit(obs)
+        else:
+            for key, obs, known in zip(keys, fresh, held.tolist(), strict=True):
+                if not known and key not in recent:
+                    add(key)
+                    admit(obs)
+        memory.added(len(recent) - before, now)
+        stats.duplicates += len(fresh) - len(admitted)
         stats.accepted += len(admitted)
         return admitted
 
@@ -150,12 +157,3 @@ class Admission:
         at INFO when ``expected``: dropped by design, not a fault)."""
         self.source(source).rejected[reason] += count
         self.rejections.note(source, reason, count, expected=expected)
-
-    def _forget_before(self, cutoff: dt.datetime) -> None:
-        while self._order and self._order[0][0] < cutoff:
-            self._drop_oldest()
-
-    def _drop_oldest(self) -> None:
-        _, keys = self._order.popleft()
-        self._seen.difference_update(keys)
-        self._remembered -= len(keys)
