@@ -11,7 +11,7 @@ So the newest keys are held in a set (quick to test and add to, one at a time), 
 older ones in one sorted ``int64`` NumPy array with the number of the merge that brought
 each beside it (12 bytes a key), tested a whole batch at a time with one binary search.
 When the set has gathered ``bucket_keys`` keys or has been open an eighth of the window
-it is merged into the array (two sorted runs: one linear merge); a merge is forgotten
+it is merged into the array (each key inserted where it sorts, in one pass); a merge is forgotten
 whole once its newest key has passed the window. So a key is remembered for the window
 and at most an eighth more; past ``max_remembered`` keys the oldest merges go first.
 """
@@ -97,12 +97,10 @@ class ReplayMemory:
         self._merge_number += 1
         fresh = np.fromiter(self.open, dtype=np.int64, count=len(self.open))
         fresh.sort()
-        keys = np.concatenate((self._keys, fresh))
-        merge_of = np.concatenate(
-            (self._merge_of, np.full(len(fresh), self._merge_number, dtype=np.int32))
-        )
-        order = np.argsort(keys, kind="stable")  # two sorted runs: merged in one pass
-        self._keys, self._merge_of = keys[order], merge_of[order]
+        # Each new key goes in where it sorts: one pass copying the array, no sort of it.
+        at = np.searchsorted(self._keys, fresh)
+        self._keys = np.insert(self._keys, at, fresh)
+        self._merge_of = np.insert(self._merge_of, at, np.int32(self._merge_number))
         self._merges.append((self._merge_number, self._open_newest, len(fresh)))
         self.open = set()
         self._open_since = self._open_newest = None
