@@ -28,6 +28,7 @@ ESPRESENSE = "espresense"  # through a real MQTT broker: bench/espresense.py
 COMMUNITY = "community"  # GPS trackers through the GPS plugin's listeners: bench/community.py
 RFID = "rfid"  # LLRP readers through the RFID plugin's sources: bench/rfid.py
 WIFI = "wifi"  # a controller's syslog through the Wi-Fi plugin's listener: bench/wifi.py
+ESTATE = "estate"  # memory per tracked asset, 10,000 to 100,000 assets: bench/estate.py
 
 
 def _rate(text: str) -> float | str:
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--scenario",
-        choices=sorted([*SCENARIOS, ESPRESENSE, COMMUNITY, RFID, WIFI]),
+        choices=sorted([*SCENARIOS, ESPRESENSE, COMMUNITY, RFID, WIFI, ESTATE]),
         default="ward",
     )
     parser.add_argument(
@@ -167,7 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     queries.add_argument(
         "--queries", action="store_true", help="where-is / assets-in-zone latency instead"
     )
-    queries.add_argument("--assets", type=int, default=100_000)
+    queries.add_argument(
+        "--assets", type=int, default=100_000, help="query benchmark, estate: assets (100,000)"
+    )
+    queries.add_argument(
+        "--tracked-first",
+        type=int,
+        default=10_000,
+        help="estate: assets tracked before the first RSS reading (10,000)",
+    )
     queries.add_argument("--history", type=int, default=10_000_000, help="history rows")
     queries.add_argument("--requests", type=int, default=2000, help="requests per query kind")
     return parser
@@ -334,6 +343,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = _rfid(args)
         elif args.scenario == WIFI:
             result = _wifi(args)
+        elif args.scenario == ESTATE:
+            from bench.estate import EstateOptions, run_estate
+
+            if args.memory or args.tls or args.rate is not None:
+                raise BenchError("--memory, --tls and --rate do not apply to the estate scenario")
+            result = run_estate(EstateOptions(assets=args.assets, tracked_first=args.tracked_first))
         elif args.memory:
             from bench.memory import run_memory
 
