@@ -176,31 +176,79 @@ class FederationConfig(_Section):
             raise ValueError(
                 f"site_id: {self.site_id!r} is not a site id; use 1 to 64 letters, digits, - or _"
             )
-        if not self.servers:
-            raise ValueError("servers: name at least one hub NATS URL (tls://host:4222)")
-        for url in self.servers:
-            if not re.match(r"^(tls|nats)://[^\s/]+$", url):
-                raise ValueError(f"servers: {url!r} is not a NATS URL like tls://host:4222")
+        check_link(self.servers, self.user, self.password, self.creds_file, self.nkey_seed_file)
         if not all(SUBJECT_TOKEN.match(part) for part in self.subject_prefix.split(".")):
             raise ValueError(f"subject_prefix: {self.subject_prefix!r} is not a NATS subject")
-        given = [
-            name
-            for name, value in (
-                ("user", self.user),
-                ("creds_file", self.creds_file),
-                ("nkey_seed_file", self.nkey_seed_file),
-            )
-            if value
-        ]
-        if len(given) != 1:
+
+
+def check_link(
+    servers: list[str],
+    user: str | None,
+    password: str | None,
+    creds_file: str | None,
+    nkey_seed_file: str | None,
+) -> None:
+    """The NATS URLs and the one set of credentials a link to the hub's NATS needs."""
+    if not servers:
+        raise ValueError("servers: name at least one hub NATS URL (tls://host:4222)")
+    for url in servers:
+        if not re.match(r"^(tls|nats)://[^\s/]+$", url):
+            raise ValueError(f"servers: {url!r} is not a NATS URL like tls://host:4222")
+    given = [
+        name
+        for name, value in (
+            ("user", user),
+            ("creds_file", creds_file),
+            ("nkey_seed_file", nkey_seed_file),
+        )
+        if value
+    ]
+    if len(given) != 1:
+        raise ValueError(
+            "credentials: give exactly one of user (with password), creds_file or "
+            f"nkey_seed_file (given: {', '.join(given) or 'none'})"
+        )
+    if user and not password:
+        raise ValueError("password: user is given without its password")
+    if password and not user:
+        raise ValueError("user: password is given without a user")
+
+
+class HubConfig(_Section):
+    """``[hub]``: this appliance as the trust hub (docs/hub.md): it reads every site's
+    events from the hub's NATS JetStream into its PostgreSQL database.
+
+    Absent: not a hub (the hub routes answer 404)."""
+
+    servers: list[str]  # the hub's own NATS URLs (tls://host:4222; several for a cluster)
+    ca_file: str  # the CA that signed the NATS servers' certificates
+    user: str | None = None
+    password: str | None = None
+    creds_file: str | None = None
+    nkey_seed_file: str | None = None
+    stream: str = "FLOKI_SITES"  # made over <subject_prefix>.*.events.> if missing
+    subject_prefix: str = "floki.site"
+    consumer: str = "floki-hub"  # the durable consumer's name: where the hub has read to
+    # The stream forgets message ids after this long; at least 2 minutes, so a site's
+    # restart is covered (the hub skips what it has applied whatever the window).
+    duplicate_window_seconds: Annotated[float, msgspec.Meta(ge=120, le=7 * 86400)] = 120.0
+    replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1  # 3 on a three-node cluster
+    history_days: Annotated[int, msgspec.Meta(ge=1, le=3660)] = 400  # event history kept
+    batch_events: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    reconnect_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 2.0
+
+    def __post_init__(self) -> None:
+        check_link(self.servers, self.user, self.password, self.creds_file, self.nkey_seed_file)
+        if not SUBJECT_TOKEN.match(self.stream):
             raise ValueError(
-                "credentials: give exactly one of user (with password), creds_file or "
-                f"nkey_seed_file (given: {', '.join(given) or 'none'})"
+                f"stream: {self.stream!r} is not a stream name; use letters, digits, - or _"
             )
-        if self.user and not self.password:
-            raise ValueError("password: user is given without its password")
-        if self.password and not self.user:
-            raise ValueError("user: password is given without a user")
+        if not SUBJECT_TOKEN.match(self.consumer):
+            raise ValueError(
+                f"consumer: {self.consumer!r} is not a consumer name; use letters, digits, - or _"
+            )
+        if not all(SUBJECT_TOKEN.match(part) for part in self.subject_prefix.split(".")):
+            raise ValueError(f"subject_prefix: {self.subject_prefix!r} is not a NATS subject")
 
 
 class AppConfig(_Section):
@@ -217,6 +265,7 @@ class AppConfig(_Section):
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     workflow: WorkflowSettings = msgspec.field(default_factory=WorkflowSettings)
     federation: FederationConfig | None = None
+    hub: HubConfig | None = None
     # [plugin.<name>] sections, validated later against what each plugin declares
     plugin: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
 
@@ -239,9 +288,18 @@ def describe_validation_error(exc: msgspec.ValidationError, prefix: str = "") ->
 
 def parse_config(data: dict[str, Any], source: str = CONFIG_FILE) -> AppConfig:
     try:
-        return msgspec.convert(data, AppConfig, strict=True)
+        config = msgspec.convert(data, AppConfig, strict=True)
     except msgspec.ValidationError as exc:
         raise ConfigError(f"{source}: {describe_validation_error(exc)}") from None
+    url = config.database.url or ""
+    if config.hub is not None and not url.startswith("postgresql"):
+        # The hub's history and its exactly-once bookkeeping rely on PostgreSQL's row
+        # locks and JSONB; SQLite is for one department's appliance.
+        raise ConfigError(
+            f"{source}: hub: a trust hub needs a PostgreSQL database: set database.url "
+            '= "postgresql+psycopg://user@host/db" (this appliance would use SQLite)'
+        )
+    return config
 
 
 def config_path(data_dir: Path) -> Path:
