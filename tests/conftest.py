@@ -105,7 +105,6 @@ LONG_FIRST = (
     "tests/bench/test_bench_rfid.py",
     "tests/plugins/ble/test_espresense.py",
     "tests/reliability/test_database_at_start.py",
-    "tests/core/test_testing_kit.py",
     "tests/core/test_demo.py",
     "tests/core/workflow/test_ppm_demo.py",
     "tests/core/test_demo_simulation.py",

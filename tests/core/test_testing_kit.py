@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -95,24 +93,41 @@ def test_asking_for_a_plugin_that_is_not_installed_is_a_clear_error(
 # --- the product marker -----------------------------------------------------------------
 
 
+class _CollectedIds:
+    """A plugin for a nested run: the ids of the items it would run."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.ids = [item.nodeid for item in session.items]
+
+
 def collected(*args: str) -> list[str]:
-    """Test ids pytest would run, collected in a process of its own (without the plugins
-    these modules do not need, which take seconds to import)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", *LEAN, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return [line for line in done.stdout.splitlines() if "::" in line]
+    """Test ids pytest would run with ``args``, from the repository's root, collected by a
+    run of its own inside this process: the project and the plugins are imported already,
+    where a process of its own would spend seconds importing them again."""
+    ids = _CollectedIds()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(REPO)
+        code = pytest.main(["--collect-only", "-q", *LEAN, *args], plugins=[ids])
+    assert code == pytest.ExitCode.OK, code
+    return ids.ids
 
 
-LEAN = ["-p", "no:schemathesis", "-p", "no:hypothesispytest", "-p", "no:pytest-qt"]
+LEAN = [
+    "-p",
+    "no:schemathesis",
+    "-p",
+    "no:hypothesispytest",
+    "-p",
+    "no:pytest-qt",
+    "-p",
+    "no:xdist",
+]
 
 
-@pytest.mark.product  # runs pytest in its own process
+@pytest.mark.product  # collects part of the suite
 def test_not_product_leaves_the_demo_and_the_commands_run_as_processes_out() -> None:
     quick = collected("-m", "not product", "tests/core/test_demo.py", "tests/core/test_tls.py")
     assert sorted(quick) == [  # the in-process certificate checks stay in the quick loop
