@@ -30,9 +30,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from biip import ParseError
-from biip.symbology import SymbologyIdentifier
-
 from floki_core.sdk import gs1_check_digit, udi_value
 from floki_qr.gs1_fields import (
     GS,
@@ -118,6 +115,9 @@ def read_scan(raw: str) -> Scan:
         return RejectedScan(f"scan is {len(text)} characters long; at most {MAX_SCAN_LENGTH}", "")
     marked = GS in text
     if text.startswith("]"):
+        from biip import ParseError  # loaded with the first scan (gs1_fields says why)
+        from biip.symbology import SymbologyIdentifier
+
         try:
             symbology = SymbologyIdentifier.extract(text)
         except (ParseError, ValueError, IndexError):  # biip indexes past a lone "]"

@@ -34,13 +34,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from biip import ParseError
-from biip.gs1_application_identifiers import (
-    _GS1_APPLICATION_IDENTIFIERS,  # the table: biip has no public accessor
-    GS1ApplicationIdentifier,
-)
-
 from floki_core.sdk import gs1_check_digit
+
+# biip, and the GS1 tables it carries (~16 MB once loaded), is imported where a scan is
+# first read, not with the appliance: a department that never scans a GS1 code never
+# holds it.
 
 __all__ = [
     "GS",
@@ -136,6 +134,9 @@ def _spec(ai: str) -> _Spec | None:
 
 @cache
 def _spec_of(ai: str) -> _Spec | None:
+    from biip import ParseError
+    from biip.gs1_application_identifiers import GS1ApplicationIdentifier
+
     try:
         found = GS1ApplicationIdentifier.extract(ai)
     except ParseError:
@@ -173,6 +174,10 @@ def _spec_of(ai: str) -> _Spec | None:
 @cache
 def _ai_lengths() -> dict[str, int]:
     """The length of the AIs that begin with each pair of digits (GS1 keeps it unique)."""
+    from biip.gs1_application_identifiers import (
+        _GS1_APPLICATION_IDENTIFIERS,  # the table: biip has no public accessor
+    )
+
     return {ai[:2]: len(ai) for ai in _GS1_APPLICATION_IDENTIFIERS}
 
 
