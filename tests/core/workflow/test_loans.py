@@ -11,11 +11,12 @@ from floki_core.events import DomainEvent
 from floki_core.storage.audit import list_audit
 from floki_core.testing import Floki
 from tests.core.workflow.loans_builder import API, Fleet, build_fleet, get, loan_body, post
+from tests.fixtures.prepared import Prepared
 
 
 @pytest.fixture
-async def fleet(floki: Floki) -> Fleet:
-    return await build_fleet(floki)
+def fleet(floki: Floki, prepared_fleet: Prepared[Fleet]) -> Fleet:
+    return prepared_fleet.on(floki)  # built by build_fleet (conftest.py)
 
 
 @pytest.fixture
