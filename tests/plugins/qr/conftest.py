@@ -7,23 +7,20 @@ sections of the configuration) in a test module to configure the appliance.
 
 from __future__ import annotations
 
-import asyncio
-import copy
-import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
 import floki_qr
-from floki_core.clock import ManualClock
 from floki_core.config import AppConfig, parse_config
-from floki_core.storage.database import DB_FILE
-from floki_core.testing import Floki, installed_plugins, running_appliance
-from tests.plugins.qr.pages_fixtures import PreparedDepartment, build_department
+from floki_core.testing import Floki, installed_plugins
+from tests.fixtures.prepared import Prepared, build_once
+from tests.plugins.qr.pages_fixtures import Department, build_department
 from tests.plugins.qr.qr_register import BASE_URL, QrRegister, build_qr_register
+
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -67,30 +64,15 @@ def floki_config(qr_settings: dict[str, Any], qr_config_extra: dict[str, Any]) -
     )
 
 
-@dataclass(frozen=True)
-class PreparedQrRegister:
-    database: Path  # an SQLite file holding the register; copy it, never change it
-    built_at: dt.datetime
-    register: QrRegister
-    tokens: dict[str, str]  # the test users' tokens the build made (Floki.tokens)
-
-
-T = TypeVar("T")
-
-
-def _built_once(
+def _qr_only(
     tmp_path_factory: pytest.TempPathFactory,
     template: Path,
     name: str,
     build: Callable[[Floki], Awaitable[T]],
-) -> tuple[Path, dt.datetime, T, dict[str, str]]:
-    """``build`` run in an appliance of its own with the QR plugin only, on a copy of
-    the kit's migrated database: the SQLite file it leaves, the time it was built at,
-    what it returned and the test users' tokens it made. The plugin writes nothing when
-    records are made, so the file is the same whatever a module's ``[plugin.qr]``
-    settings."""
-    data_dir = tmp_path_factory.mktemp(name) / "data"
-    clock = ManualClock(dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC))  # the kit's default
+) -> Prepared[T]:
+    """``build`` run once (tests/fixtures/prepared.py) in an appliance with the QR plugin
+    only. The plugin writes nothing when records are made, so the register is the same
+    whatever a module's ``[plugin.qr]`` settings."""
     others = [plugin for plugin in installed_plugins() if plugin != "qr"]
     config = parse_config(
         {
@@ -101,38 +83,24 @@ def _built_once(
         }
     )
     plugins = [] if "qr" in installed_plugins() else [("qr", floki_qr)]
-
-    async def run() -> tuple[T, dict[str, str]]:
-        async with running_appliance(
-            data_dir, config, clock=clock, database=template, plugins=plugins
-        ) as floki:
-            return await build(floki), dict(floki.tokens)
-
-    built, tokens = asyncio.run(run())
-    wal = data_dir / f"{DB_FILE}-wal"
-    assert not wal.exists() or wal.stat().st_size == 0, f"the {name} is not all in the file"
-    return data_dir / DB_FILE, clock.now(), built, tokens
+    return build_once(tmp_path_factory, template, name, build, config=config, plugins=plugins)
 
 
 @pytest.fixture(scope="session")
 def prepared_qr_register(
     tmp_path_factory: pytest.TempPathFactory, floki_migrated_database: Path
-) -> PreparedQrRegister:
-    """``build_qr_register`` once per session (``_built_once``)."""
-    return PreparedQrRegister(
-        *_built_once(tmp_path_factory, floki_migrated_database, "qr-register", build_qr_register)
-    )
+) -> Prepared[QrRegister]:
+    """``build_qr_register`` once per session."""
+    return _qr_only(tmp_path_factory, floki_migrated_database, "qr-register", build_qr_register)
 
 
 @pytest.fixture(scope="session")
 def prepared_department(
     tmp_path_factory: pytest.TempPathFactory, floki_migrated_database: Path
-) -> PreparedDepartment:
+) -> Prepared[Department]:
     """The phone pages' department (``pages_fixtures.build_department``: about twenty
-    requests and a label code for each record) once per session (``_built_once``)."""
-    return PreparedDepartment(
-        *_built_once(tmp_path_factory, floki_migrated_database, "department", build_department)
-    )
+    requests and a label code for each record) once per session."""
+    return _qr_only(tmp_path_factory, floki_migrated_database, "department", build_department)
 
 
 @pytest.fixture
@@ -143,21 +111,16 @@ def floki_database(request: pytest.FixtureRequest, floki_migrated_database: Path
     wanted = {"qr_register", "department"} & set(request.fixturenames)
     assert len(wanted) < 2, "qr_register and department are two registers: use one"
     if "qr_register" in wanted:
-        register: PreparedQrRegister = request.getfixturevalue("prepared_qr_register")
+        register: Prepared[QrRegister] = request.getfixturevalue("prepared_qr_register")
         return register.database
     if "department" in wanted:
-        department: PreparedDepartment = request.getfixturevalue("prepared_department")
+        department: Prepared[Department] = request.getfixturevalue("prepared_department")
         return department.database
     return floki_migrated_database
 
 
 @pytest.fixture
-def qr_register(floki: Floki, prepared_qr_register: PreparedQrRegister) -> QrRegister:
-    """The register of ``qr_register.QrRegister``, on the ``floki`` appliance: a copy of
-    the one built once per session, with the test users' tokens taken over."""
-    assert floki.clock.now() == prepared_qr_register.built_at, (
-        "the prepared register was built at the kit's default time; a module that moves "
-        "floki_clock builds its own with build_qr_register"
-    )
-    floki.tokens.update(prepared_qr_register.tokens)
-    return copy.deepcopy(prepared_qr_register.register)  # a test may change its own
+def qr_register(floki: Floki, prepared_qr_register: Prepared[QrRegister]) -> QrRegister:
+    """The register of ``qr_register.QrRegister``, on the ``floki`` appliance, which
+    started on a copy of the one built once per session."""
+    return prepared_qr_register.on(floki)

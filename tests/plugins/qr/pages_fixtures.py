@@ -3,12 +3,9 @@ real headless Chromium (Debian's) sized like a phone."""
 
 from __future__ import annotations
 
-import copy
-import datetime as dt
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +16,7 @@ from floki_core.observations import Observation
 from floki_core.storage import accounts
 from floki_core.testing import TEST_PASSWORD, Floki
 from floki_qr.label_codes import ensure_codes
+from tests.fixtures.prepared import Prepared
 from tests.fixtures.requirements import missing, require_binary
 
 CHROMIUM = "/usr/bin/chromium"
@@ -124,26 +122,11 @@ async def place(floki: Floki, dept: Department, asset_id: int, zone_id: int) -> 
     )
 
 
-@dataclass(frozen=True)
-class PreparedDepartment:
-    """``build_department`` run once per session (``prepared_department`` in conftest.py)."""
-
-    database: Path  # an SQLite file holding the department; copy it, never change it
-    built_at: dt.datetime
-    department: Department
-    tokens: dict[str, str]  # the test users' tokens the build made (Floki.tokens)
-
-
 @pytest.fixture(name="department")
-def department_fixture(floki: Floki, prepared_department: PreparedDepartment) -> Department:
-    """The department on the ``floki`` appliance: it starts on a copy of the one built
-    once per session (``floki_database`` in conftest.py), with the tokens taken over."""
-    assert floki.clock.now() == prepared_department.built_at, (
-        "the prepared department was built at the kit's default time; a module that moves "
-        "floki_clock builds its own with build_department"
-    )
-    floki.tokens.update(prepared_department.tokens)
-    return copy.deepcopy(prepared_department.department)  # a test may change its own
+def department_fixture(floki: Floki, prepared_department: Prepared[Department]) -> Department:
+    """The department on the ``floki`` appliance, which started on a copy of the one
+    ``build_department`` made once per session (``prepared_department`` in conftest.py)."""
+    return prepared_department.on(floki)
 
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
