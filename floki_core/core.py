@@ -20,6 +20,7 @@ from floki_core.domain import Principal, to_plain
 from floki_core.errors import FlokiError
 from floki_core.events import DomainEvent, EventBus
 from floki_core.federation.link import FederationLink, check_files
+from floki_core.hub.consumer import HubConsumer
 from floki_core.ingest import IngestQueue
 from floki_core.initialise import is_initialised
 from floki_core.location.service import LocationService
@@ -100,6 +101,9 @@ class Core:
         )
         self.locations.use_privacy(self.workflow.loans)
         self.federation = FederationLink(federation, self.store, self.clock) if federation else None
+        # [hub]: this appliance also reads every site's events into its database.
+        hub = self.config.hub
+        self.hub = HubConsumer(hub, self.store, self.clock) if hub else None
         self._tasks: list[asyncio.Task[None]] = []
         self._audit_head_day: dt.date | None = None
 
@@ -119,6 +123,11 @@ class Core:
                 check_files(self.config.federation)
             except FlokiError as exc:
                 problem = str(exc)
+        if problem is None and self.config.hub is not None:
+            try:
+                check_files(self.config.hub, "hub")
+            except FlokiError as exc:
+                problem = str(exc)
         if problem is not None:
             self.db.close()
             raise FlokiError(problem)
@@ -134,6 +143,8 @@ class Core:
         if self.federation is not None:
             self.events.add_observer("federation", self.federation.on_events, inline=True)
             await self.federation.start()
+        if self.hub is not None:
+            await self.hub.start()
         self._tasks.append(asyncio.create_task(self.ingest.drain_forever(), name="ingest"))
         await self.log_audit_head()  # where the trail ends once started (seeding included)
         self._tasks.append(asyncio.create_task(self._audit_head_daily(), name="audit-head"))
@@ -150,6 +161,8 @@ class Core:
         if self.federation is not None:
             # After the writers: what they committed last is sent at the next start.
             await self.federation.stop()
+        if self.hub is not None:
+            await self.hub.stop()
         await self.events.close()
         await self.db.aclose()
 

@@ -17,6 +17,7 @@ from floki_core.api.routes import (
     events,
     federation,
     floors,
+    hub,
     loans,
     locations,
     metrics,
@@ -55,6 +56,7 @@ def _add_core_routes(
         loans,
         utilisation,
         federation,
+        hub,
     ):
         module.add_routes(app, table)
     metrics.add_routes(app, table, public=metrics_public)

@@ -29,7 +29,7 @@ from nats.js.api import PubAck
 from nats.js.client import JetStreamContext
 
 from floki_core.clock import Clock
-from floki_core.config import FederationConfig
+from floki_core.config import FederationConfig, HubConfig
 from floki_core.errors import ConfigError
 from floki_core.events import DomainEvent
 from floki_core.federation.report import shown_server
@@ -68,32 +68,32 @@ class LinkStatus(msgspec.Struct, kw_only=True):
     last_error_at: dt.datetime | None = None
 
 
-def ssl_context(settings: FederationConfig) -> ssl.SSLContext:
-    """TLS to the hub, verified against the configured CA only."""
+def ssl_context(settings: FederationConfig | HubConfig) -> ssl.SSLContext:
+    """TLS to the hub's NATS, verified against the configured CA only."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=settings.ca_file)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
 
 
-def check_files(settings: FederationConfig) -> None:
-    """Every file ``[federation]`` names can be read: else one line naming the key."""
+def check_files(settings: FederationConfig | HubConfig, section: str = "federation") -> None:
+    """Every file the section names can be read: else one line naming the key."""
     for key in ("ca_file", "creds_file", "nkey_seed_file"):
         name = getattr(settings, key)
         if name is None:
             continue
         path = Path(name)
         if not path.is_file():
-            raise ConfigError(f"federation.{key}: {path} is not a readable file")
+            raise ConfigError(f"{section}.{key}: {path} is not a readable file")
         try:
             path.read_bytes()
         except OSError as exc:
-            raise ConfigError(f"federation.{key}: {path} cannot be read ({exc.strerror})") from None
+            raise ConfigError(f"{section}.{key}: {path} cannot be read ({exc.strerror})") from None
     if settings.ca_file:
         try:
             ssl_context(settings)
         except ssl.SSLError as exc:
             raise ConfigError(
-                f"federation.ca_file: {settings.ca_file} holds no usable CA certificate ({exc})"
+                f"{section}.ca_file: {settings.ca_file} holds no usable CA certificate ({exc})"
             ) from None
 
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from floki_core.storage import models, models_alerts, models_loans, models_ppm, outbox
+from floki_core.storage import (
+    hub_tables,
+    models,
+    models_alerts,
+    models_loans,
+    models_ppm,
+    outbox,
+)
 
 METADATA: MetaData = models.Base.metadata
-MODULES = (models, models_alerts, models_loans, models_ppm, outbox)
+MODULES = (models, models_alerts, models_loans, models_ppm, outbox, hub_tables)

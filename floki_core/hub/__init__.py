@@ -1,0 +1,1 @@
+"""The trust hub: every site's events, read from NATS JetStream into PostgreSQL (docs/hub.md)."""

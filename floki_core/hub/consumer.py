@@ -1,0 +1,235 @@
+"""The hub's reader of every site's events: a durable JetStream pull consumer applying
+each batch to PostgreSQL, then acknowledging it (docs/hub.md).
+
+One supervised task: connect, make the stream if it is missing, pull a batch, apply it
+in one transaction (``applier.apply_batch``, which skips what was applied before), and
+only then acknowledge. Anything that fails - the connection, the database, a bug - is
+counted, shown and logged (at most once every 30 s), and the task starts over after
+``reconnect_seconds``: unacknowledged messages come again and nothing is applied twice.
+A second task forgets history older than ``history_days``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from typing import Any
+
+import msgspec
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.client import JetStreamContext
+
+from floki_core.clock import Clock
+from floki_core.config import HubConfig
+from floki_core.federation.link import check_files, ssl_context
+from floki_core.hub import applier
+from floki_core.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+FETCH_WAIT_SECONDS = 1.0  # a pull waits this long for messages before asking again
+SWEEP_SECONDS = 3600.0  # how often (real seconds) old history is looked for
+LOG_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 5
+ACK_WAIT_SECONDS = 30.0  # unacknowledged this long (a stuck hub): delivered again
+
+
+class HubStatus(msgspec.Struct, kw_only=True):
+    connected: bool = False
+    applied_total: int = 0  # events applied since the start
+    skipped_total: int = 0  # delivered again and recognised as applied
+    refused_total: int = 0  # messages that were not site events (logged, not applied)
+    failures_total: int = 0
+    last_error: str | None = None
+    last_error_at: dt.datetime | None = None
+
+
+class HubConsumer:
+    def __init__(self, settings: HubConfig, store: Store, clock: Clock) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.status = HubStatus()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._nc: NatsClient | None = None
+        self._logged_at: float | None = None
+
+    @property
+    def subjects(self) -> str:
+        return f"{self.settings.subject_prefix}.*.events.>"
+
+    async def start(self) -> None:
+        check_files(self.settings, "hub")
+        self._tasks = [
+            asyncio.create_task(self._run(), name="hub-consumer"),
+            asyncio.create_task(self._sweep_forever(), name="hub-history-sweep"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self._disconnect()
+
+    async def sweep(self) -> int:
+        """Forget the history that happened more than ``history_days`` ago."""
+        before = self.clock.now() - dt.timedelta(days=self.settings.history_days)
+        removed = await self.store.write(applier.sweep_history, before)
+        if removed:
+            log.info("hub history: %d events older than %s forgotten", removed, before)
+        return removed
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the hub's history sweep failed; trying again later")
+            await asyncio.sleep(SWEEP_SECONDS)
+
+    # --- the consumer ----------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the consumer must outlive any one failure
+                self._failed(_describe(exc))
+            await self._disconnect()
+            await asyncio.sleep(self.settings.reconnect_seconds)
+
+    async def _consume(self) -> None:
+        nc = NatsClient()
+        self._nc = nc
+        await self._connect(nc)
+        js = nc.jetstream()
+        await self._ensure_stream(js)
+        subscription = await js.pull_subscribe(
+            self.subjects,
+            durable=self.settings.consumer,
+            stream=self.settings.stream,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_wait=ACK_WAIT_SECONDS,
+                max_ack_pending=self.settings.batch_events * 4,
+            ),
+        )
+        self._connected(True)
+        while True:
+            try:
+                messages = await subscription.fetch(
+                    self.settings.batch_events, timeout=FETCH_WAIT_SECONDS
+                )
+            except nats.errors.TimeoutError:
+                if not nc.is_connected:
+                    raise ConnectionError("the connection to the hub's NATS was lost") from None
+                continue
+            await self._apply(messages)
+
+    async def _apply(self, messages: list[Msg]) -> None:
+        events: list[applier.SiteEvent] = []
+        for msg in messages:
+            try:
+                events.append(applier.parse(msg.subject, msg.data, self.settings.subject_prefix))
+            except applier.Refused as exc:
+                # Not retried: the same bytes would be refused again, and holding them
+                # back would stop every site behind them.
+                self.status.refused_total += 1
+                log.warning("hub: a message on %s was not applied: %s", msg.subject, exc)
+        if events:
+            done = await self.store.write(applier.apply_batch, events, self.clock.now())
+            self.status.applied_total += done.applied
+            self.status.skipped_total += done.skipped
+        # Only now that the batch is committed: a crash before this line delivers the
+        # batch again, and apply_batch skips it then.
+        for msg in messages:
+            await msg.ack()
+
+    async def _ensure_stream(self, js: JetStreamContext) -> None:
+        try:
+            await js.stream_info(self.settings.stream)
+            return
+        except nats.js.errors.NotFoundError:
+            pass
+        await js.add_stream(
+            StreamConfig(
+                name=self.settings.stream,
+                subjects=[self.subjects],
+                storage=StorageType.FILE,
+                duplicate_window=self.settings.duplicate_window_seconds,
+                num_replicas=self.settings.replicas,
+            )
+        )
+        log.info("hub: stream %s made over %s", self.settings.stream, self.subjects)
+
+    async def _connect(self, client: NatsClient) -> None:
+        settings = self.settings
+        options: dict[str, Any] = {}
+        if settings.user is not None:
+            options |= {"user": settings.user, "password": settings.password}
+        if settings.creds_file is not None:
+            options["user_credentials"] = settings.creds_file
+        if settings.nkey_seed_file is not None:
+            options["nkeys_seed"] = settings.nkey_seed_file
+        await client.connect(
+            servers=list(settings.servers),
+            name="floki-hub",
+            tls=ssl_context(settings),
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            reconnect_time_wait=settings.reconnect_seconds,  # type: ignore[arg-type]
+            max_reconnect_attempts=-1,
+            allow_reconnect=True,
+            error_cb=self._on_error,
+            disconnected_cb=self._on_disconnected,
+            reconnected_cb=self._on_reconnected,
+            **options,
+        )
+
+    async def _disconnect(self) -> None:
+        nc, self._nc = self._nc, None
+        if nc is not None and not nc.is_closed:
+            closing = asyncio.create_task(nc.close(), name="hub-consumer-close")
+            done, _ = await asyncio.wait({closing}, timeout=CONNECT_TIMEOUT_SECONDS)
+            if not done:
+                closing.cancel()
+        self._connected(False)
+
+    async def _on_error(self, exc: Exception) -> None:
+        self._failed(_describe(exc))
+
+    async def _on_disconnected(self) -> None:
+        self._connected(False)
+
+    async def _on_reconnected(self) -> None:
+        self._connected(True)
+
+    def _connected(self, up: bool) -> None:
+        if self.status.connected != up:
+            log.info("hub: connection to NATS is %s", "up" if up else "down")
+        self.status.connected = up
+
+    def _failed(self, problem: str) -> None:
+        self.status.failures_total += 1
+        self.status.last_error = problem
+        self.status.last_error_at = self.clock.now()
+        now = asyncio.get_running_loop().time()
+        if self._logged_at is None or now - self._logged_at >= LOG_SECONDS:
+            self._logged_at = now
+            log.warning("hub: %s; trying again", problem)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".rstrip(": ") if str(exc).strip() else type(exc).__name__
