@@ -10,21 +10,22 @@ import grp
 import logging
 import os
 import pwd
+import re
 import sqlite3
 import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
 
 from floki_core import __version__
 from floki_core.errors import ConfigError, FlokiError
@@ -220,7 +221,14 @@ def path_stem(target: Path) -> str:
     return name
 
 
+# Alembic (~12 MB once loaded) is imported only to migrate, or to read the scripts for a
+# database not at this release's level: the usual start reads the level with one query
+# and the newest from the scripts' own lines (``_head_revision``), and never loads it.
+
+
 def _alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -230,6 +238,9 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
 @functools.cache
 def migration_scripts() -> ScriptDirectory:
     """The migration scripts shipped with this build: read once per process."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return ScriptDirectory.from_config(cfg)
@@ -250,8 +261,35 @@ def newer_schema(level: str) -> str:
     )
 
 
+_REVISION_LINE = re.compile(r'^(down_revision|revision)\b[^=]*=\s*(?:"([^"]*)"|None)', re.M)
+
+
+@functools.cache
 def _head_revision() -> str | None:
-    return migration_scripts().get_current_head()
+    """The newest schema level the shipped scripts reach: the one no script revises,
+    read from the scripts' ``revision``/``down_revision`` lines (as Alembic would)."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict((key, value) for key, value in _REVISION_LINE.findall(script.read_text()))
+        if found.get("revision"):
+            revisions.add(found["revision"])
+        if found.get("down_revision"):
+            revised.add(found["down_revision"])
+    heads = revisions - revised
+    if len(heads) != 1:  # a branch: Alembic says which
+        head: str | None = migration_scripts().get_current_head()
+        return head
+    return heads.pop()
+
+
+def _current_revision(conn: Connection) -> str | None:
+    """The schema level recorded in the database (None: no Floki schema in it)."""
+    dialect = conn.dialect
+    if not dialect.has_table(conn, "alembic_version"):
+        return None
+    row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    return None if row is None else str(row[0])
 
 
 class Database:
@@ -280,6 +318,8 @@ class Database:
             return []  # the usual start: nothing to read the migration scripts for
         if before is not None and before not in known_revisions():
             raise FlokiError(newer_schema(before))
+        from alembic import command
+
         command.upgrade(_alembic_config(self.engine), "head")
         after = self.current_revision()
         if before == after:
@@ -291,7 +331,7 @@ class Database:
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            return _current_revision(conn)
 
     def head_revision(self) -> str | None:
         return _head_revision()
@@ -346,7 +386,7 @@ class Database:
         where = f"database {self.sqlite_file()}" if self.backend == "sqlite" else "the database"
         try:
             with self.engine.connect() as conn:
-                revision = MigrationContext.configure(conn).get_current_revision()
+                revision = _current_revision(conn)
         except (exc.DBAPIError, sqlite3.Error) as error:
             found = _first_line(error.orig if isinstance(error, exc.DBAPIError) else error)
             return f"{where} is damaged ({found}): {RESTORE}"
