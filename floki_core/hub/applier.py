@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from floki_core.hub import history
 from floki_core.storage.hub_tables import HubAssetRow, HubEventRow, HubSiteRow
 
 PAYLOAD_FORMAT = 1
@@ -75,6 +76,8 @@ class Applied(msgspec.Struct, kw_only=True):
 def apply_batch(session: Session, events: Sequence[SiteEvent], now: dt.datetime) -> Applied:
     """Apply ``events`` (in stream order) once each; see the module's docstring."""
     result = Applied()
+    if history.partitioned(session):
+        history.ensure_partitions(session, (e.occurred_at for e in events))
     sites: dict[str, HubSiteRow] = {}
     for name in sorted({e.site for e in events}):  # one lock order for every batch
         row = session.scalars(
@@ -155,12 +158,6 @@ def _update_asset(session: Session, event: SiteEvent, now: dt.datetime) -> None:
             index_elements=["site", "asset_id"], set_={**values, "updated_at": now}
         )
     )
-
-
-def sweep_history(session: Session, before: dt.datetime) -> int:
-    """Forget history that happened before ``before``; returns how many events."""
-    result = session.execute(delete(HubEventRow).where(HubEventRow.occurred_at < before))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 class HubAsset(msgspec.Struct, kw_only=True):

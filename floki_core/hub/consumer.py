@@ -28,7 +28,7 @@ from nats.js.client import JetStreamContext
 from floki_core.clock import Clock
 from floki_core.config import HubConfig
 from floki_core.federation.link import check_files, ssl_context
-from floki_core.hub import applier
+from floki_core.hub import applier, history
 from floki_core.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class HubConsumer:
     async def sweep(self) -> int:
         """Forget the history that happened more than ``history_days`` ago."""
         before = self.clock.now() - dt.timedelta(days=self.settings.history_days)
-        removed = await self.store.write(applier.sweep_history, before)
+        removed = await self.store.write(history.sweep, before)
         if removed:
             log.info("hub history: %d events older than %s forgotten", removed, before)
         return removed

@@ -3,7 +3,10 @@
 - ``hub_sites``: per site, the highest ``seq`` applied, raised in the same transaction as
   the rows each event writes, so an event delivered again (after a crash between commit
   and acknowledgement, or sent again by its site) is recognised and skipped;
-- ``hub_events``: the append-only history, one row per event, kept ``history_days``;
+- ``hub_events``: the append-only history, one row per event, kept ``history_days``; on
+  PostgreSQL partitioned by month of ``occurred_at`` (partitions in the ``hub_history``
+  schema, made as events arrive, dropped whole once past ``history_days``), which is why
+  ``occurred_at`` is part of its key;
 - ``hub_assets``: where each site's assets are now, with the number and description the
   site's register events carried.
 
@@ -42,7 +45,7 @@ class HubEventRow(Base):
     site: Mapped[str] = mapped_column(String(64), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(100))
-    occurred_at: Mapped[dt.datetime]
+    occurred_at: Mapped[dt.datetime] = mapped_column(primary_key=True)  # the partition key
     received_at: Mapped[dt.datetime]
     entity: Mapped[str | None] = mapped_column(String(100))
     entity_id: Mapped[int | None] = mapped_column(BigInteger)

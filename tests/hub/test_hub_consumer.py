@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from sqlalchemy import text
+
 from floki_core.testing import Floki
 from tests.core.workflow.workflow_builder import Hospital, add_asset, build_hospital, scan
 from tests.hub.conftest import (
@@ -192,3 +194,39 @@ async def test_a_message_that_is_not_a_site_event_is_refused_and_the_rest_applie
     assert status == 200
     assert [s["site"] for s in body["sites"]] == ["north"]
     assert body["consumer"]["refused_total"] == 1
+
+
+def history_months(hub: Floki) -> list[str]:
+    """The month partitions of the hub's history, by name."""
+    with hub.core.db.engine.connect() as conn:
+        names = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'hub_history'")
+        ).scalars()
+        return sorted(names)
+
+
+async def test_history_is_kept_by_month_and_whole_months_are_dropped_past_its_days(
+    nats_hub: NatsHub, sites: Sites, hubs: Hubs
+) -> None:
+    async with (
+        hubs.run(history_days=30) as hub,
+        sites.run("north", nats_hub.federation("north")) as north,
+    ):
+        hospital = await pumps_moved(north, ["bay7a"])
+        january = await sent(north)
+        await applied_through(hub, "north", january)
+        months_before = history_months(hub)
+        north.advance(dt.timedelta(days=60).total_seconds())  # now March
+        assert hub.core.hub is not None
+        forgotten = await hub.core.hub.sweep()
+        await more_moves(north, hospital, ["bay7b"])
+        march = await sent(north)
+        await applied_through(hub, "north", march)
+        months_after = history_months(hub)
+        figures = await site_figures(hub, "north")
+        status, body = await hub_get(hub, "assets")
+    assert months_before == ["hub_events_y2026m01"]
+    assert forgotten == january
+    assert months_after == ["hub_events_y2026m03"]
+    assert figures is not None and figures["history_events"] == march - january
+    assert status == 200 and located(body) == {"E1001": "Bay 7B", "E1002": "Bay 7B"}
