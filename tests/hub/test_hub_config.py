@@ -10,6 +10,8 @@ import pytest
 
 from floki_core.cli import main
 from floki_core.config import parse_config
+from floki_core.core import Core
+from floki_core.errors import FlokiError
 
 POSTGRES = 'url = "postgresql+psycopg://floki@127.0.0.1:5432/hub"'
 GOOD: dict[str, Any] = {
@@ -83,3 +85,16 @@ def test_a_good_hub_section_has_its_defaults() -> None:
     assert config.hub.stream == "FLOKI_SITES"
     assert config.hub.history_days == 400
     assert config.hub.duplicate_window_seconds == 120
+
+
+async def test_an_unreadable_hub_ca_file_stops_the_start_in_one_line(
+    tmp_path: Path, postgres_migrated_url: str
+) -> None:
+    ca_file = tmp_path / "missing-ca.pem"
+    config = parse_config(
+        {"database": {"url": postgres_migrated_url}, "hub": GOOD | {"ca_file": str(ca_file)}}
+    )
+    core = Core(tmp_path / "data", config)
+    with pytest.raises(FlokiError) as raised:
+        await core.start()
+    assert str(raised.value) == f"hub.ca_file: {ca_file} is not a readable file"
