@@ -32,7 +32,6 @@ from floki_core.sdk import (
     principal_of,
     read_raw,
 )
-from floki_rfid.stocktake_exports import filename, report_csv, report_pdf
 from floki_rfid.stocktake_reads import (
     Sweep,
     SweepBody,
@@ -310,6 +309,9 @@ def _reading(context: PluginContext) -> Handler:
 
 def _exporting(context: PluginContext, kind: str) -> Handler:
     async def export(request: web.Request) -> web.Response:
+        # The exports (reportlab for the PDF, ~8 MB) load with the first one, not at start.
+        from floki_rfid.stocktake_exports import filename, report_csv, report_pdf
+
         report = await _found(context, request)
         who = principal_of(request)
         if kind == "csv":
