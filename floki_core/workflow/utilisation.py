@@ -61,6 +61,15 @@ class GroupReport(msgspec.Struct, frozen=True, kw_only=True):
     ppm_after: PpmCompliance | None
 
 
+def other_share(group: GroupReport) -> float:
+    """The share of the group's hours in states other than the headline ones."""
+    return round(max(1.0 - sum(group.shares.get(s, 0.0) for s in m.HEADLINE_STATES), 0.0), 4)
+
+
+def compliance_share(compliance: PpmCompliance | None) -> float | None:
+    return compliance.share if compliance is not None else None
+
+
 class UtilisationReport(msgspec.Struct, frozen=True, kw_only=True):
     site: str
     generated_at: dt.datetime

@@ -24,9 +24,13 @@ from reportlab.platypus import (  # type: ignore[import-untyped, unused-ignore]
     TableStyle,
 )
 
-from floki_core.workflow.utilisation import GroupReport, UtilisationReport
+from floki_core.workflow.utilisation import (
+    GroupReport,
+    UtilisationReport,
+    compliance_share,
+    other_share,
+)
 from floki_core.workflow.utilisation_metrics import HEADLINE_STATES
-from floki_core.workflow.utilisation_report import _other_share, _share
 
 __all__ = ["render_pdf"]
 
@@ -108,7 +112,7 @@ def _state_chart(groups: Sequence[GroupReport]) -> Drawing:
             s.replace("_", " "),
             STATE_COLOURS[s],
             [
-                round((_other_share(g) if s == "other" else g.shares.get(s, 0.0)) * 100, 1)
+                round((other_share(g) if s == "other" else g.shares.get(s, 0.0)) * 100, 1)
                 for g in groups
             ],
         )
@@ -137,7 +141,7 @@ def _ppm_chart(groups: Sequence[GroupReport], report: UtilisationReport) -> Draw
         (
             "at period end",
             colors.HexColor("#2ca02c"),
-            [round((_share(g.ppm_after) or 0.0) * 100, 1) for g in groups],
+            [round((compliance_share(g.ppm_after) or 0.0) * 100, 1) for g in groups],
         ),
     ]
     return _bar_chart(
@@ -194,7 +198,7 @@ def render_pdf(report: UtilisationReport, *, compress: bool = True) -> bytes:
                 f"Fleet {report.fleet} assets; {report.never_needed_at_peak} never needed at "
                 f"peak; {report.reported_missing} reported missing; PPM compliance "
                 f"{_pct(report.ppm_before.share)} at go-live ({report.go_live.isoformat()}), "
-                f"{_pct(_share(report.ppm_after))} at period end."
+                f"{_pct(compliance_share(report.ppm_after))} at period end."
             ),
             body,
         ),
@@ -253,7 +257,7 @@ def _group_tables(report: UtilisationReport, small: ParagraphStyle) -> list[Flow
         ]
     ]
     for g in report.groups:
-        values = [_other_share(g) if s == "other" else g.shares.get(s, 0.0) for s in states]
+        values = [other_share(g) if s == "other" else g.shares.get(s, 0.0) for s in states]
         shares.append([_cell(_label(g), small), g.fleet, *(_pct(v) for v in values)])
         figures.append(
             [
@@ -265,7 +269,7 @@ def _group_tables(report: UtilisationReport, small: ParagraphStyle) -> list[Flow
                 g.reported_missing,
                 "n/a" if g.median_hours_to_find is None else f"{g.median_hours_to_find:g}",
                 _pct(g.ppm_before.share),
-                _pct(_share(g.ppm_after)),
+                _pct(compliance_share(g.ppm_after)),
             ]
         )
     flow: list[Flowable] = [

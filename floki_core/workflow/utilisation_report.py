@@ -6,7 +6,11 @@ import csv
 import io
 
 from floki_core.csv_cells import neutralise_cell as neutralise
-from floki_core.workflow.utilisation import GroupReport, PpmCompliance, UtilisationReport
+from floki_core.workflow.utilisation import (
+    UtilisationReport,
+    compliance_share,
+    other_share,
+)
 from floki_core.workflow.utilisation_metrics import HEADLINE_STATES
 
 CSV_COLUMNS = (
@@ -32,14 +36,6 @@ CSV_COLUMNS = (
 )
 
 
-def _other_share(group: GroupReport) -> float:
-    return round(max(1.0 - sum(group.shares.get(s, 0.0) for s in HEADLINE_STATES), 0.0), 4)
-
-
-def _share(c: PpmCompliance | None) -> float | None:
-    return c.share if c is not None else None
-
-
 def report_csv(report: UtilisationReport) -> str:
     out = io.StringIO(newline="")
     writer = csv.writer(out)
@@ -51,7 +47,7 @@ def report_csv(report: UtilisationReport) -> str:
             g.fleet,
             g.asset_hours,
             *(g.shares.get(s, 0.0) for s in HEADLINE_STATES),
-            _other_share(g),
+            other_share(g),
             g.peak_in_use,
             g.peak_at.isoformat() if g.peak_at else "",
             g.never_needed_at_peak,
@@ -61,9 +57,9 @@ def report_csv(report: UtilisationReport) -> str:
             g.still_missing,
             g.median_hours_to_find,
             g.ppm_before.scheduled,
-            _share(g.ppm_before),
+            compliance_share(g.ppm_before),
             g.ppm_after.scheduled if g.ppm_after else None,
-            _share(g.ppm_after),
+            compliance_share(g.ppm_after),
             g.recommendation,
         ]
         writer.writerow([neutralise(c) for c in cells])

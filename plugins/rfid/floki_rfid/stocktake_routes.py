@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import importlib
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -130,6 +131,8 @@ class StocktakeList(msgspec.Struct):
 
 
 # --- handlers -------------------------------------------------------------------------------
+
+EXPORTS = "floki_rfid.stocktake_exports"
 
 
 def stocktakes(context: PluginContext) -> StocktakeStore:
@@ -309,9 +312,10 @@ def _reading(context: PluginContext) -> Handler:
 
 def _exporting(context: PluginContext, kind: str) -> Handler:
     async def export(request: web.Request) -> web.Response:
-        # The exports (reportlab for the PDF, ~8 MB) load with the first one, not at start.
-        from floki_rfid.stocktake_exports import filename, report_csv, report_pdf
-
+        # The exports (reportlab, ~8 MB) load with the first one, not at start; in a thread,
+        # since loading them takes longer than the event loop may stand still.
+        exports = await asyncio.to_thread(importlib.import_module, EXPORTS)
+        filename, report_csv, report_pdf = exports.filename, exports.report_csv, exports.report_pdf
         report = await _found(context, request)
         who = principal_of(request)
         if kind == "csv":
