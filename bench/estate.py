@@ -29,24 +29,20 @@ import aiohttp
 import msgspec
 
 from bench.product import (
-    GATEWAY_TOKEN_NAME,
     REQUEST_TIMEOUT_S,
     Appliance,
     BenchError,
     Driver,
     appliance_env,
-    issue_token,
+    load_hospital,
     new_data_dir,
 )
 from bench.scenarios import (
     SCENARIOS,
     GatewayBatch,
-    Layout,
     gateway_identifier,
-    load_register,
     tag_identifier,
 )
-from floki_core.storage.database import Database, default_url
 
 POST_OBSERVATIONS = 5_000
 SETTLE_S = 3.0  # after a phase is drained: the last moves written, buffers let go
@@ -122,13 +118,7 @@ def run_estate(opts: EstateOptions) -> dict[str, Any]:
         base, _ = appliance.rss()
         appliance.stop()
 
-        db = Database(default_url(data_dir))
-        try:
-            load_register(db.engine, Layout(spec), opts.assets, dt.datetime.now(dt.UTC))
-        finally:
-            db.close()
-        token = issue_token(data_dir, name=GATEWAY_TOKEN_NAME, device=True)
-        api = issue_token(data_dir, name="bench")
+        token, api = load_hospital(data_dir, spec, opts.assets)
         appliance.start()
         time.sleep(SETTLE_S)
         register, _ = appliance.rss()

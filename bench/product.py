@@ -783,6 +783,20 @@ async def _measure(
     }
 
 
+def load_hospital(data_dir: Path, spec: ScenarioSpec, assets: int) -> tuple[str, str]:
+    """The scenario's layout and ``assets`` tagged assets written into the appliance's
+    database; (the gateways' device token, an API token)."""
+    db = Database(default_url(data_dir))
+    try:
+        load_register(db.engine, Layout(spec), assets, dt.datetime.now(dt.UTC))
+    finally:
+        db.close()
+    return (
+        issue_token(data_dir, name=GATEWAY_TOKEN_NAME, device=True),
+        issue_token(data_dir, name="bench"),
+    )
+
+
 def run_product(opts: ProductOptions, *, profile_out: TextIO | None = None) -> dict[str, Any]:
     """Set up, baseline, drive, measure, tear down; the figures as one flat dict."""
     spec = opts.spec
@@ -794,13 +808,7 @@ def run_product(opts: ProductOptions, *, profile_out: TextIO | None = None) -> d
     )
     try:
         new_data_dir(data_dir, env, tls=opts.tls)
-        db = Database(default_url(data_dir))
-        try:
-            load_register(db.engine, Layout(spec), spec.tags, dt.datetime.now(dt.UTC))
-        finally:
-            db.close()
-        gateway_token = issue_token(data_dir, name=GATEWAY_TOKEN_NAME, device=True)
-        api_token = issue_token(data_dir, name="bench")
+        gateway_token, api_token = load_hospital(data_dir, spec, spec.tags)
 
         generated = time.perf_counter()
         plan = make_plan(opts)
