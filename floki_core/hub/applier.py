@@ -1,10 +1,19 @@
 """Applying sites' events to the hub's tables, each exactly once in effect (docs/hub.md).
 
-A batch is applied in one transaction: per site, the ``hub_sites`` row is locked, every
-event above its ``applied_seq`` is written (history, where the asset is now) and the
-mark is raised; events at or below the mark were applied before and are skipped. The
-consumer acknowledges the messages only after this commits, so a crash in between
-delivers them again, and they are skipped then.
+A batch is applied in one transaction: per site, the ``hub_sites`` row is locked and
+each event is written (history, where the asset is now) unless it was applied before:
+
+- above the site's ``applied_seq`` (the highest applied): new;
+- at or below it: new only if its history row (site, seq, occurred_at) is not there. A
+  site's events normally reach the stream in ``seq`` order, but not always: when the
+  stream's leader changes during a round, a later message may be stored and an earlier
+  one refused and sent again after it. Below the history's cut-off (``history_days``)
+  an event is taken as applied: its row may have been swept.
+
+Where an asset is now moves only forward: a move older (by ``seq``) than the one already
+shown changes the history, not the current location. The consumer acknowledges the
+messages only after this commits, so a crash in between delivers them again, and they
+are skipped then.
 """
 
 from __future__ import annotations
@@ -73,8 +82,11 @@ class Applied(msgspec.Struct, kw_only=True):
     skipped: int = 0
 
 
-def apply_batch(session: Session, events: Sequence[SiteEvent], now: dt.datetime) -> Applied:
-    """Apply ``events`` (in stream order) once each; see the module's docstring."""
+def apply_batch(
+    session: Session, events: Sequence[SiteEvent], now: dt.datetime, kept_since: dt.datetime
+) -> Applied:
+    """Apply ``events`` (in stream order) once each; see the module's docstring.
+    ``kept_since``: the history's cut-off."""
     result = Applied()
     if history.partitioned(session):
         history.ensure_partitions(session, (e.occurred_at for e in events))
@@ -98,7 +110,9 @@ def apply_batch(session: Session, events: Sequence[SiteEvent], now: dt.datetime)
         sites[name] = row
     for event in events:
         site = sites[event.site]
-        if event.seq <= site.applied_seq:
+        if event.seq <= site.applied_seq and (
+            event.occurred_at < kept_since or _in_history(session, event)
+        ):
             site.duplicates_skipped += 1
             result.skipped += 1
             continue
@@ -115,13 +129,19 @@ def apply_batch(session: Session, events: Sequence[SiteEvent], now: dt.datetime)
             )
         )
         _update_asset(session, event, now)
-        site.applied_seq = event.seq
+        if event.seq > site.applied_seq:
+            site.applied_seq = event.seq
+            site.last_event_at = event.occurred_at
         site.events_applied += 1
-        site.last_event_at = event.occurred_at
         site.last_applied_at = now
         result.applied += 1
     session.flush()
     return result
+
+
+def _in_history(session: Session, event: SiteEvent) -> bool:
+    key = (event.site, event.seq, event.occurred_at)
+    return session.get(HubEventRow, key) is not None
 
 
 def _update_asset(session: Session, event: SiteEvent, now: dt.datetime) -> None:
@@ -131,14 +151,17 @@ def _update_asset(session: Session, event: SiteEvent, now: dt.datetime) -> None:
             "zone_id": data.get("to_zone_id"),
             "zone": data.get("zone"),
             "located_at": event.occurred_at,
+            "location_seq": event.seq,
         }
+        newer = HubAssetRow.location_seq.is_(None) | (HubAssetRow.location_seq < event.seq)
         asset_id = int(data["asset_id"])
     elif event.entity == "assets" and event.type in ASSET_EVENTS and event.entity_id:
         if not isinstance(data.get("asset_number"), str):
             return  # a state change's body: nothing the index keeps
-        values = {"asset_number": data["asset_number"]}
+        values = {"asset_number": data["asset_number"], "record_seq": event.seq}
         if isinstance(data.get("description"), str):
             values["description"] = data["description"]
+        newer = HubAssetRow.record_seq.is_(None) | (HubAssetRow.record_seq < event.seq)
         asset_id = event.entity_id
     elif event.entity == "assets" and event.type == "asset.deleted" and event.entity_id:
         session.execute(
@@ -155,7 +178,7 @@ def _update_asset(session: Session, event: SiteEvent, now: dt.datetime) -> None:
     )
     session.execute(
         statement.on_conflict_do_update(
-            index_elements=["site", "asset_id"], set_={**values, "updated_at": now}
+            index_elements=["site", "asset_id"], set_={**values, "updated_at": now}, where=newer
         )
     )
 

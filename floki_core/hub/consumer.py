@@ -18,7 +18,6 @@ import logging
 from typing import Any
 
 import msgspec
-import nats.errors
 import nats.js.errors
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
@@ -33,11 +32,18 @@ from floki_core.storage.store import Store
 
 log = logging.getLogger(__name__)
 
-FETCH_WAIT_SECONDS = 1.0  # a pull waits this long for messages before asking again
+FETCH_WAIT_SECONDS = 1.0  # an idle pull waits this long for a message before asking again
+# Once one message is in, the rest of the batch is gathered for at most this long: the
+# client's fetch of a whole batch would otherwise wait out its timeout whenever fewer
+# messages than the batch are waiting, delaying every quiet moment's events by it.
+GATHER_SECONDS = 0.05
 SWEEP_SECONDS = 3600.0  # how often (real seconds) old history is looked for
 LOG_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 5
-ACK_WAIT_SECONDS = 30.0  # unacknowledged this long (a stuck hub): delivered again
+# Delivered and not acknowledged this long (the hub stopped or lost its connection
+# mid-batch): delivered again, and skipped if it was applied. Also how long the events a
+# failed connection had in hand wait before the hub gets them again.
+ACK_WAIT_SECONDS = 10.0
 
 
 class HubStatus(msgspec.Struct, kw_only=True):
@@ -130,13 +136,16 @@ class HubConsumer:
         self._connected(True)
         while True:
             try:
-                messages = await subscription.fetch(
-                    self.settings.batch_events, timeout=FETCH_WAIT_SECONDS
-                )
-            except nats.errors.TimeoutError:
+                messages = await subscription.fetch(1, timeout=FETCH_WAIT_SECONDS)
+            except TimeoutError:  # the client raises its own and asyncio's
                 if not nc.is_connected:
                     raise ConnectionError("the connection to the hub's NATS was lost") from None
                 continue
+            if self.settings.batch_events > 1:
+                with contextlib.suppress(TimeoutError):
+                    messages += await subscription.fetch(
+                        self.settings.batch_events - 1, timeout=GATHER_SECONDS
+                    )
             await self._apply(messages)
 
     async def _apply(self, messages: list[Msg]) -> None:
@@ -150,7 +159,9 @@ class HubConsumer:
                 self.status.refused_total += 1
                 log.warning("hub: a message on %s was not applied: %s", msg.subject, exc)
         if events:
-            done = await self.store.write(applier.apply_batch, events, self.clock.now())
+            now = self.clock.now()
+            kept_since = now - dt.timedelta(days=self.settings.history_days)
+            done = await self.store.write(applier.apply_batch, events, now, kept_since)
             self.status.applied_total += done.applied
             self.status.skipped_total += done.skipped
         # Only now that the batch is committed: a crash before this line delivers the

@@ -61,4 +61,8 @@ class HubAssetRow(Base):
     zone_id: Mapped[int | None] = mapped_column(Integer)
     zone: Mapped[str | None] = mapped_column(String(200))
     located_at: Mapped[dt.datetime | None]  # when the site saw it move there
+    # The seq of the move and of the register record shown: an older one arriving late
+    # (out of order after a stream leader change) does not replace them.
+    location_seq: Mapped[int | None] = mapped_column(BigInteger)
+    record_seq: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[dt.datetime]  # when the hub last changed this row

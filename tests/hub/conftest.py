@@ -35,7 +35,7 @@ class Hubs:
 
     def section(self, **extra: Any) -> dict[str, Any]:
         return {
-            "servers": [self.nats.url],
+            "servers": self.nats.servers,
             "ca_file": str(self.nats.pki.ca_file),
             "user": "admin",
             "password": self.nats.passwords["admin"],
@@ -78,14 +78,26 @@ async def site_figures(hub: Floki, site: str) -> dict[str, Any] | None:
     return next((s for s in body["sites"] if s["site"] == site), None)
 
 
-async def applied_through(hub: Floki, site: str, seq: int) -> None:
+async def applied_through(hub: Floki, site: str, seq: int, timeout: float = WAIT_SECONDS) -> None:
     """Wait until the hub has applied the site's events up to ``seq``."""
 
     async def reached() -> bool:
         figures = await site_figures(hub, site)
         return figures is not None and figures["applied_seq"] >= seq
 
-    await hub.eventually(reached, f"the hub to apply {site} through seq {seq}", WAIT_SECONDS)
+    await hub.eventually(reached, f"the hub to apply {site} through seq {seq}", timeout)
 
 
-__all__ += ["STREAM", "Hubs", "applied_through", "hub_get", "hubs", "site_figures"]
+async def all_applied(hub: Floki, site: str, count: int, timeout: float = 20.0) -> None:
+    """Wait until the hub has applied ``count`` events of the site. Those a stopped hub
+    had been handed but not acknowledged come again only after the consumer's
+    acknowledgement wait (10 s), behind later ones."""
+
+    async def reached() -> bool:
+        figures = await site_figures(hub, site)
+        return figures is not None and figures["events_applied"] >= count
+
+    await hub.eventually(reached, f"the hub to apply {count} events of {site}", timeout)
+
+
+__all__ += ["STREAM", "Hubs", "all_applied", "applied_through", "hub_get", "hubs", "site_figures"]

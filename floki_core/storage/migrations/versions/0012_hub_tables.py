@@ -73,6 +73,8 @@ def upgrade() -> None:
         sa.Column("zone_id", sa.Integer(), nullable=True),
         sa.Column("zone", sa.String(length=200), nullable=True),
         sa.Column("located_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("location_seq", sa.BigInteger(), nullable=True),
+        sa.Column("record_seq", sa.BigInteger(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("site", "asset_id", name=op.f("pk_hub_assets")),
     )
