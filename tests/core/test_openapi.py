@@ -209,6 +209,8 @@ async def test_documented_list_responses_match_what_is_returned(floki: Floki) ->
     for (method, path), op in _operations(doc).items():
         if method != "GET" or "{" in path or path == "/api/v1/events":
             continue
+        if path.startswith("/api/v1/hub/"):
+            continue  # this appliance is no trust hub: those routes rightly answer 404
         if any(p.get("required") for p in op.get("parameters", [])):
             continue  # nothing to list without the parameter it needs
         ok = op["responses"].get("200", {}).get("content", {}).get("application/json")
