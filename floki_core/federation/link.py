@@ -19,14 +19,9 @@ import logging
 import ssl
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-import nats.errors
-import nats.js.errors
-from nats.aio.client import Client as NatsClient
-from nats.js.api import PubAck
-from nats.js.client import JetStreamContext
 
 from floki_core.clock import Clock
 from floki_core.config import FederationConfig, HubConfig
@@ -36,6 +31,11 @@ from floki_core.federation.report import shown_server
 from floki_core.storage import outbox
 from floki_core.storage.store import Store
 
+if TYPE_CHECKING:
+    from nats.aio.client import Client as NatsClient
+    from nats.js.api import PubAck
+    from nats.js.client import JetStreamContext
+
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 1.0  # how often an idle link looks at the outbox without being woken
@@ -43,6 +43,18 @@ RECOUNT_SECONDS = 2.0  # a long backlog is counted again this often, not every r
 TRIM_TO = 0.9  # past the bound, superseded moves are dropped down to this share of it
 CONNECT_TIMEOUT_SECONDS = 5.0
 LOG_SECONDS = 30.0  # a failing link says so at most this often
+
+
+def nats_library() -> Any:
+    """The NATS client library, loaded when a link to a hub is first made rather than with
+    the appliance: a department without a hub never holds it."""
+    import nats.aio.client
+    import nats.errors
+    import nats.js.api
+    import nats.js.client
+    import nats.js.errors
+
+    return nats
 
 
 class LinkStatus(msgspec.Struct, kw_only=True):
@@ -202,7 +214,7 @@ class FederationLink:
                     )
                 )
             await asyncio.wait(futures, timeout=self.settings.ack_timeout_seconds)
-        except (nats.errors.Error, OSError) as exc:
+        except (nats_library().errors.Error, OSError) as exc:
             problem: str | None = f"sending failed: {exc or type(exc).__name__}"
         else:
             problem = None
@@ -232,9 +244,9 @@ class FederationLink:
         return False
 
     def _refused(self, exc: BaseException | None) -> str:
-        if isinstance(exc, nats.js.errors.APIError):
+        if isinstance(exc, nats_library().js.errors.APIError):
             return f"the hub's stream refused an event: {exc.description or exc}"
-        if isinstance(exc, nats.js.errors.NoStreamResponseError):
+        if isinstance(exc, nats_library().js.errors.NoStreamResponseError):
             return "no stream at the hub takes this site's subjects (no responders)"
         return f"sending failed: {exc}"
 
@@ -254,7 +266,7 @@ class FederationLink:
             if nc is not None and not nc.is_closed:
                 await asyncio.sleep(IDLE_SECONDS)
                 continue
-            client = NatsClient()
+            client = nats_library().aio.client.Client()
             try:
                 await self._connect(client)
             except asyncio.CancelledError:

@@ -15,20 +15,20 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-import nats.js.errors
-from nats.aio.client import Client as NatsClient
-from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.client import JetStreamContext
 
 from floki_core.clock import Clock
 from floki_core.config import HubConfig
-from floki_core.federation.link import check_files, ssl_context
+from floki_core.federation.link import check_files, nats_library, ssl_context
 from floki_core.hub import applier, history
 from floki_core.storage.store import Store
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client as NatsClient
+    from nats.aio.msg import Msg
+    from nats.js.client import JetStreamContext
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class HubConsumer:
             await asyncio.sleep(self.settings.reconnect_seconds)
 
     async def _consume(self) -> None:
-        nc = NatsClient()
+        nc = nats_library().aio.client.Client()
         self._nc = nc
         await self._connect(nc)
         js = nc.jetstream()
@@ -126,9 +126,9 @@ class HubConsumer:
             self.subjects,
             durable=self.settings.consumer,
             stream=self.settings.stream,
-            config=ConsumerConfig(
-                ack_policy=AckPolicy.EXPLICIT,
-                deliver_policy=DeliverPolicy.ALL,
+            config=nats_library().js.api.ConsumerConfig(
+                ack_policy=nats_library().js.api.AckPolicy.EXPLICIT,
+                deliver_policy=nats_library().js.api.DeliverPolicy.ALL,
                 ack_wait=ACK_WAIT_SECONDS,
                 max_ack_pending=self.settings.batch_events * 4,
             ),
@@ -173,13 +173,13 @@ class HubConsumer:
         try:
             await js.stream_info(self.settings.stream)
             return
-        except nats.js.errors.NotFoundError:
+        except nats_library().js.errors.NotFoundError:
             pass
         await js.add_stream(
-            StreamConfig(
+            nats_library().js.api.StreamConfig(
                 name=self.settings.stream,
                 subjects=[self.subjects],
-                storage=StorageType.FILE,
+                storage=nats_library().js.api.StorageType.FILE,
                 duplicate_window=self.settings.duplicate_window_seconds,
                 num_replicas=self.settings.replicas,
             )

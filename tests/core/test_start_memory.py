@@ -1,13 +1,13 @@
-"""What the appliance loads at start: libraries that only printing, a scan or a migration
-need are loaded when first needed, not with the appliance (they were ~36 MB of an empty
-appliance's memory: docs/performance.md, Estate)."""
+"""What the appliance loads at start: libraries that only printing, a scan, a migration or a
+trust hub need are loaded when first needed, not with the appliance (they were ~38 MB of
+an empty appliance's memory: docs/performance.md, Estate)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-LOADED_WHEN_NEEDED = ("reportlab", "biip", "segno", "alembic")
+LOADED_WHEN_NEEDED = ("reportlab", "biip", "segno", "alembic", "nats")
 
 
 def test_the_core_its_api_and_every_plugin_load_without_what_only_some_requests_need() -> None:
