@@ -45,6 +45,33 @@ CONNECT_TIMEOUT_SECONDS = 5.0
 LOG_SECONDS = 30.0  # a failing link says so at most this often
 
 
+def credentials(settings: FederationConfig | HubConfig) -> dict[str, Any]:
+    """The connect options that present ``settings``' credentials (exactly one kind is
+    set: the configuration is refused otherwise)."""
+    if settings.user is not None:
+        return {"user": settings.user, "password": settings.password}
+    if settings.creds_file is not None:
+        return {"user_credentials": settings.creds_file}
+    if settings.nkey_seed_file is not None:
+        return {"nkeys_seed": settings.nkey_seed_file}
+    return {}
+
+
+async def close_within(client: NatsClient, name: str) -> str | None:
+    """Close ``client``, waiting ``CONNECT_TIMEOUT_SECONDS`` at most; what went wrong, or
+    None. Not wait_for: a close stuck mid-reconnect may not give in to a cancel, and the
+    appliance must stop all the same."""
+    if client.is_closed:
+        return None
+    closing = asyncio.create_task(client.close(), name=name)
+    done, _ = await asyncio.wait({closing}, timeout=CONNECT_TIMEOUT_SECONDS)
+    if not done:
+        closing.cancel()
+        return "it did not close in time; left to close"
+    failed = closing.exception()
+    return None if failed is None else str(failed)
+
+
 def nats_library() -> Any:
     """The NATS client library, loaded when a link to a hub is first made rather than with
     the appliance: a department without a hub never holds it."""
@@ -287,13 +314,6 @@ class FederationLink:
 
     async def _connect(self, client: NatsClient) -> None:
         settings = self.settings
-        options: dict[str, Any] = {}
-        if settings.user is not None:
-            options |= {"user": settings.user, "password": settings.password}
-        if settings.creds_file is not None:
-            options["user_credentials"] = settings.creds_file
-        if settings.nkey_seed_file is not None:
-            options["nkeys_seed"] = settings.nkey_seed_file
         await client.connect(
             servers=list(settings.servers),
             name=f"floki-site-{settings.site_id}",
@@ -308,22 +328,16 @@ class FederationLink:
             error_cb=self._on_error,
             disconnected_cb=self._on_disconnected,
             reconnected_cb=self._on_reconnected,
-            **options,
+            **credentials(settings),
         )
 
     async def _disconnect(self) -> None:
         nc, self._nc = self._nc, None
         if nc is None:
             return
-        # Not wait_for: a close stuck mid-reconnect may not give in to a cancel, and the
-        # appliance must stop all the same.
-        closing = asyncio.create_task(nc.close(), name="federation-link-close")
-        done, _ = await asyncio.wait({closing}, timeout=CONNECT_TIMEOUT_SECONDS)
-        if not done:
-            closing.cancel()
-            log.warning("the connection to the hub did not close in time; left to close")
-        elif closing.exception() is not None:
-            log.info("closing the connection to the hub: %s", closing.exception())
+        problem = await close_within(nc, "federation-link-close")
+        if problem is not None:
+            log.info("closing the connection to the hub: %s", problem)
         if self.status.connected:
             self._link(False)
 

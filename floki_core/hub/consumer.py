@@ -15,13 +15,19 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from floki_core.clock import Clock
 from floki_core.config import HubConfig
-from floki_core.federation.link import check_files, nats_library, ssl_context
+from floki_core.federation.link import (
+    check_files,
+    close_within,
+    credentials,
+    nats_library,
+    ssl_context,
+)
 from floki_core.hub import applier, history
 from floki_core.storage.store import Store
 
@@ -188,13 +194,6 @@ class HubConsumer:
 
     async def _connect(self, client: NatsClient) -> None:
         settings = self.settings
-        options: dict[str, Any] = {}
-        if settings.user is not None:
-            options |= {"user": settings.user, "password": settings.password}
-        if settings.creds_file is not None:
-            options["user_credentials"] = settings.creds_file
-        if settings.nkey_seed_file is not None:
-            options["nkeys_seed"] = settings.nkey_seed_file
         await client.connect(
             servers=list(settings.servers),
             name="floki-hub",
@@ -206,16 +205,15 @@ class HubConsumer:
             error_cb=self._on_error,
             disconnected_cb=self._on_disconnected,
             reconnected_cb=self._on_reconnected,
-            **options,
+            **credentials(settings),
         )
 
     async def _disconnect(self) -> None:
         nc, self._nc = self._nc, None
-        if nc is not None and not nc.is_closed:
-            closing = asyncio.create_task(nc.close(), name="hub-consumer-close")
-            done, _ = await asyncio.wait({closing}, timeout=CONNECT_TIMEOUT_SECONDS)
-            if not done:
-                closing.cancel()
+        if nc is not None:
+            problem = await close_within(nc, "hub-consumer-close")
+            if problem is not None:
+                log.info("hub: closing the connection to NATS: %s", problem)
         self._connected(False)
 
     async def _on_error(self, exc: Exception) -> None:
