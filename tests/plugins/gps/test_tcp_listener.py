@@ -261,11 +261,12 @@ class SlowSink(Sink):
         await super().submit(batch)
 
 
+@pytest.mark.parametrize("held_by", [1], ids=["worker"], indirect=True)
 async def test_a_core_behind_holds_a_workers_trackers_back_at_their_next_answer(
     held_by: int,
 ) -> None:
-    if held_by == 0:
-        pytest.skip("a worker's trackers wait for their answers until the core has the fixes")
+    # In a worker a packet is answered only once the core has its fixes (in-process the
+    # answer comes first: the next test).
     sink = SlowSink()
     listener = listener_for("teltonika", batch=0.05)
     async with running(listener, sink) as run, run.teltonika() as tracker:
@@ -281,11 +282,10 @@ async def test_a_core_behind_holds_a_workers_trackers_back_at_their_next_answer(
         assert len(sink.observations) == 1  # answered once it was in
 
 
+@pytest.mark.parametrize("held_by", [0], ids=["in-process"], indirect=True)
 async def test_a_full_batch_goes_at_once_and_a_core_behind_holds_the_trackers_back(
     monkeypatch: pytest.MonkeyPatch, held_by: int
 ) -> None:
-    if held_by:
-        pytest.skip("in a worker a packet is answered only once its batch is in the core")
     monkeypatch.setattr(tcp_listener, "PENDING_LIMIT", 2)
     sink = SlowSink()
     async with running(listener_for("teltonika", batch=30.0), sink) as run:  # no tick
@@ -359,11 +359,11 @@ class FailingSink(Sink):
         await super().submit(batch)
 
 
+@pytest.mark.parametrize("held_by", [1], ids=["worker"], indirect=True)
 async def test_a_batch_the_core_fails_to_take_restarts_the_worker_and_is_sent_again(
     held_by: int,
 ) -> None:
-    if held_by == 0:
-        pytest.skip("in-process the source itself fails and its supervisor restarts it")
+    # (In-process the source itself fails, and its supervisor starts it again.)
     sink = FailingSink()
     packet = teltonika_encode([fix_at(IMEI, "teltonika", NOW)])
     async with running(listener_for("teltonika"), sink) as run:
