@@ -57,6 +57,14 @@ def credentials(settings: FederationConfig | HubConfig) -> dict[str, Any]:
     return {}
 
 
+async def cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and wait for each to end."""
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def close_within(client: NatsClient, name: str) -> str | None:
     """Close ``client``, waiting ``CONNECT_TIMEOUT_SECONDS`` at most; what went wrong, or
     None. Not wait_for: a close stuck mid-reconnect may not give in to a cancel, and the
@@ -168,11 +176,8 @@ class FederationLink:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        tasks, self._tasks = self._tasks, []
+        await cancel_all(tasks)
         await self._disconnect()
 
     async def current_status(self) -> LinkStatus:

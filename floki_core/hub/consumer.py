@@ -22,6 +22,7 @@ import msgspec
 from floki_core.clock import Clock
 from floki_core.config import HubConfig
 from floki_core.federation.link import (
+    cancel_all,
     check_files,
     close_within,
     credentials,
@@ -84,11 +85,8 @@ class HubConsumer:
         ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        tasks, self._tasks = self._tasks, []
+        await cancel_all(tasks)
         await self._disconnect()
 
     async def sweep(self) -> int:
