@@ -116,14 +116,13 @@ class EquipmentStates:
         """A register edit (PATCH) that includes ``state``, held to the same table."""
         now = self.clock.now()
 
-        def announce(result: tuple[domain.Asset, Applied | None]) -> list[DomainEvent]:
-            record, applied = result
-            if applied is not None:
-                return applied_events([applied])
-            return [asset_updated_event(record, now)]
-
         (record, _), events = await self.store.write_events(
-            states_store.edit_asset, asset_id, changes, actor=actor, now=now, announce=announce
+            states_store.edit_asset,
+            asset_id,
+            changes,
+            actor=actor,
+            now=now,
+            announce=lambda done: edit_events(*done, now),
         )
         await self.events.publish(events)
         return record
@@ -302,6 +301,15 @@ def applied_events(
             )
         )
     return events
+
+
+def edit_events(
+    record: domain.Asset, applied: Applied | None, at: dt.datetime
+) -> list[DomainEvent]:
+    """What a write that may move the asset's state announces: the move, else the edit."""
+    if applied is not None:
+        return applied_events([applied])
+    return [asset_updated_event(record, at)]
 
 
 def asset_updated_event(record: domain.Asset, at: dt.datetime) -> DomainEvent:

@@ -29,7 +29,7 @@ from floki_core.storage.models import AssetClassRow, AssetRow, UserRow
 from floki_core.storage.models_ppm import WorkOrderRow
 from floki_core.storage.register import ASSETS
 from floki_core.workflow.ppm_rules import ScheduleBook, effective_due, next_due_after
-from floki_core.workflow.states import applied_events, asset_updated_event
+from floki_core.workflow.states import edit_events
 from floki_core.workflow.states_store import Applied, apply_state_change
 
 
@@ -420,10 +420,7 @@ class WorkOrders:
 
         def announce(result: tuple[WorkOrder, domain.Asset, Applied | None]) -> list[DomainEvent]:
             order, asset, applied = result
-            done = [self._event("work_order.completed", order)]
-            if applied is not None:
-                return done + applied_events([applied])
-            return [*done, asset_updated_event(asset, now)]
+            return [self._event("work_order.completed", order), *edit_events(asset, applied, now)]
 
         (order, _, _), events = await self.store.write_events(
             complete_work_order,
