@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -137,16 +138,11 @@ class Admission:
         admitted: list[Observation] = []
         admit = admitted.append
         add = recent.add
-        if held is None:
-            for key, obs in zip(keys, fresh, strict=True):
-                if key not in recent:
-                    add(key)
-                    admit(obs)
-        else:
-            for key, obs, known in zip(keys, fresh, held.tolist(), strict=True):
-                if not known and key not in recent:
-                    add(key)
-                    admit(obs)
+        older = itertools.repeat(False) if held is None else held.tolist()
+        for key, obs, known in zip(keys, fresh, older, strict=False):
+            if not known and key not in recent:
+                add(key)
+                admit(obs)
         memory.added(len(recent) - before, now)
         stats.duplicates += len(fresh) - len(admitted)
         stats.accepted += len(admitted)

@@ -61,7 +61,6 @@ class WorkerProcess:
             *self.args,
             pass_fds=fds,
             stdin=asyncio.subprocess.DEVNULL,
-            start_new_session=False,
         )
         log.info("started %s (pid %s)", self.name, self.process.pid)
 

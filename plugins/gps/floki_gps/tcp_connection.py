@@ -10,7 +10,7 @@ import socket
 from collections.abc import Iterable
 from typing import cast
 
-__all__ = ["SWEEPS_PER_TIMEOUT", "TrackerConnection", "sweep"]
+__all__ = ["SWEEPS_PER_TIMEOUT", "ListenerUnavailable", "TrackerConnection", "sweep"]
 
 # Answers (acknowledgements of a few bytes) held for a tracker before it counts as not
 # reading them: ~1,000 unread acknowledgements in the transport and a few thousand in the
@@ -19,6 +19,14 @@ WRITE_BUFFER_BYTES = 4096
 SOCKET_SEND_BUFFER_BYTES = 8192
 # The idle sweep runs this often relative to the idle timeout (and at least every second).
 SWEEPS_PER_TIMEOUT = 4
+
+
+class ListenerUnavailable(ConnectionError):
+    """The listener could not be opened; the message says where and why."""
+
+    @classmethod
+    def because(cls, title: str, host: str, port: int, exc: OSError) -> ListenerUnavailable:
+        return cls(f"cannot listen for {title} trackers on {host}:{port}: {exc.strerror or exc}")
 
 
 class TrackerConnection(asyncio.Protocol):

@@ -28,7 +28,12 @@ from floki_core.sdk import Clock, Observation, ObservationSink
 from floki_gps.devices import DeviceBook
 from floki_gps.fix_observations import observations
 from floki_gps.fixes import Fix
-from floki_gps.tcp_connection import SWEEPS_PER_TIMEOUT, TrackerConnection, sweep
+from floki_gps.tcp_connection import (
+    SWEEPS_PER_TIMEOUT,
+    ListenerUnavailable,
+    TrackerConnection,
+    sweep,
+)
 from floki_gps.tcp_session import HoldingSession, Step, TrackerSession
 from floki_gps.tcp_workers import TrackerWorkers
 
@@ -44,10 +49,6 @@ WRITE_TIMEOUT_SECONDS = 10.0
 # costs no memory here.
 PENDING_LIMIT = 20_000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-
-class ListenerUnavailable(ConnectionError):
-    """The listener could not be opened; the message says where and why."""
 
 
 class ConnectionCap:
@@ -164,10 +165,7 @@ class TrackerListener:
         try:
             server = await loop.create_server(lambda: _Connection(self), self.host, self.port)
         except OSError as exc:
-            raise ListenerUnavailable(
-                f"cannot listen for {self.title} trackers on {self.host}:{self.port}: "
-                f"{exc.strerror or exc}"
-            ) from exc
+            raise ListenerUnavailable.because(self.title, self.host, self.port, exc) from exc
         self.bound = server.sockets[0].getsockname()[:2] if server.sockets else None
         log.info("listening for %s trackers on %s:%s", self.title, self.host, self.port)
         sweep_every = min(self.idle_timeout / SWEEPS_PER_TIMEOUT, 1.0)

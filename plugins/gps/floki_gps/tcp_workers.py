@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from floki_core.sdk import FrameChannel, ObservationSink, WorkerProcess, open_channel
 from floki_gps.fix_observations import observations
+from floki_gps.fixes import Fix
+from floki_gps.tcp_connection import ListenerUnavailable
 from floki_gps.tcp_messages import ENCODER, FROM_WORKER, Answer, Ask, Batch, Open, Taken
 
 if TYPE_CHECKING:
@@ -139,15 +141,11 @@ class TrackerWorkers:
 
 
 def _listen(title: str, host: str, port: int) -> socket.socket:
-    from floki_gps import tcp_listener
-
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
         sock = socket.create_server((host, port), family=family, backlog=LISTEN_BACKLOG)
     except OSError as exc:
-        raise tcp_listener.ListenerUnavailable(
-            f"cannot listen for {title} trackers on {host}:{port}: {exc.strerror or exc}"
-        ) from exc
+        raise ListenerUnavailable.because(title, host, port, exc) from exc
     sock.setblocking(False)
     return sock
 
@@ -224,10 +222,11 @@ class _Link:
             while self._batches:
                 batch = self._batches.popleft()
                 now = listener.received_at()
-                found = []
+                taken: list[Fix] = []
                 for peer, fixes in batch.packets:
                     devices.heard_all(fixes, peer, now)
-                    found += observations(fixes, now)
+                    taken += fixes
+                found = observations(taken, now)
                 for device in batch.hung_up:
                     devices.disconnected(device)
                 if batch.rejected:
