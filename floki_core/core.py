@@ -118,16 +118,12 @@ class Core:
                 budget_seconds=self.config.database.start_check_seconds,
             )
         )
-        if problem is None and self.config.federation is not None:
-            try:
-                check_files(self.config.federation)
-            except FlokiError as exc:
-                problem = str(exc)
-        if problem is None and self.config.hub is not None:
-            try:
-                check_files(self.config.hub, "hub")
-            except FlokiError as exc:
-                problem = str(exc)
+        for section, settings in (("federation", self.config.federation), ("hub", self.config.hub)):
+            if problem is None and settings is not None:
+                try:
+                    check_files(settings, section)
+                except FlokiError as exc:
+                    problem = str(exc)
         if problem is not None:
             self.db.close()
             raise FlokiError(problem)
