@@ -8,7 +8,7 @@ from __future__ import annotations
 import msgspec
 from aiohttp import web
 
-from floki_core.api.bodies import ApiError, json_response
+from floki_core.api.bodies import ApiError, int_param, json_response
 from floki_core.api.keys import CORE
 from floki_core.api.routing import ApiRoute, Param, RouteTable
 from floki_core.hub import applier
@@ -48,26 +48,13 @@ def _site(request: web.Request) -> str | None:
     return site
 
 
-def _limit(request: web.Request) -> int:
-    raw = request.query.get("limit")
-    if raw is None:
-        return DEFAULT_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ApiError(400, f"query parameter limit must be a whole number from 1 to {MAX_LIMIT}")
-    return limit
-
-
 async def assets(request: web.Request) -> web.Response:
     hub = _hub(request)
     site = _site(request)
     text = request.query.get("q", "").strip()
     if len(text) > MAX_TEXT:
         raise ApiError(400, f"query parameter q is longer than {MAX_TEXT} characters")
-    limit = _limit(request)
+    limit = int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     if site is not None and not await hub.store.read(applier.known_site, site):
         raise ApiError(404, f"no events from site {site!r} have reached this hub")
     found = await hub.store.read(applier.find_assets, site, text or None, limit)
