@@ -19,7 +19,6 @@ are skipped then.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,13 +27,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from floki_core.config import SUBJECT_TOKEN
 from floki_core.hub import history
 from floki_core.storage.hub_tables import HubAssetRow, HubEventRow, HubSiteRow
 
 PAYLOAD_FORMAT = 1
 LOCATION_EVENT = "location.changed"
 ASSET_EVENTS = ("asset.created", "asset.updated")
-SITE_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SITE_TOKEN = SUBJECT_TOKEN  # a site id is one subject token, as [federation] site_id checks
 
 
 class SiteEvent(msgspec.Struct, kw_only=True):
